@@ -1,0 +1,406 @@
+//! Connections from the proxy to a backend server: login as the client's user, run the
+//! proxy's own housekeeping commands, and relay a response to the client byte for byte.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::proto::{MyDeserialize, MySerialize};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::protocol::error::MyError;
+use crate::protocol::handshake::ServerInfo;
+use crate::protocol::packet::{PacketStream, ReadError};
+use crate::protocol::scan::{Expect, Scanner, Step};
+use crate::protocol::{auth, command, ok_status, CapabilityFlags, StatusFlags, MAX_CHUNK};
+use crate::topology::{Backend, Role};
+
+/// Backend packets can be as large as the server allows; the server enforces its own limit.
+const BACKEND_MAX_PACKET: usize = 1 << 30;
+
+/// What the proxy needs to log in to a backend on behalf of a client.
+pub struct LoginParams<'a> {
+    pub user: &'a str,
+    pub password: &'a str,
+    pub db: Option<&'a str>,
+    pub collation: u8,
+    /// The client's negotiated capabilities: the backend connection must use the same ones that
+    /// shape the wire format (EOF deprecation, session tracking, multi-results), so relayed
+    /// bytes mean the same to the client.
+    pub capabilities: CapabilityFlags,
+    pub attributes: &'a [(String, String)],
+    pub connect_timeout: Duration,
+}
+
+/// Why a backend connection could not be made.
+#[derive(Debug)]
+pub enum ConnectError {
+    /// Unreachable, refused, timed out, or dropped during login: try elsewhere.
+    Unreachable(String),
+    /// The server answered the login with an error (bad password, unknown database, too many
+    /// connections): the error goes to the client as the server sent it.
+    Refused(Vec<u8>),
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectError::Unreachable(why) => f.write_str(why),
+            ConnectError::Refused(p) => match MyError::from_payload(p) {
+                Some(e) => write!(f, "{e}"),
+                None => f.write_str("refused"),
+            },
+        }
+    }
+}
+
+/// A statement prepared on this connection on behalf of a proxy statement id.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendStmt {
+    pub id: u32,
+    /// The server has been sent parameter types for it.
+    pub types_bound: bool,
+}
+
+/// Why relaying a response failed.
+#[derive(Debug)]
+pub enum RelayError {
+    /// The backend failed; `sent` tells whether any byte reached the client.
+    Backend { error: String, sent: bool },
+    /// The client went away.
+    Client(io::Error),
+}
+
+/// One login session on one backend server.
+pub struct BackendConn {
+    pub backend: Arc<Backend>,
+    pub io: PacketStream<TcpStream>,
+    pub capabilities: CapabilityFlags,
+    pub thread_id: u32,
+    /// Session state already applied here (see `session::state`).
+    pub db: Option<String>,
+    pub applied: u64,
+    pub multi_statements_off: bool,
+    pub stmts: HashMap<u32, BackendStmt>,
+    /// Set when the connection is in an unknown protocol state and must not be reused.
+    pub broken: bool,
+    scratch: Vec<u8>,
+}
+
+impl BackendConn {
+    pub fn role(&self) -> Role {
+        self.backend.role
+    }
+
+    pub fn address(&self) -> &str {
+        &self.backend.address
+    }
+
+    pub fn deprecate_eof(&self) -> bool {
+        self.capabilities.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF)
+    }
+
+    /// Connects and logs in. Returns the connection, the server's final OK payload (relayed to
+    /// a client that is logging in) and the server's greeting details.
+    pub async fn connect(
+        backend: Arc<Backend>,
+        p: &LoginParams<'_>,
+    ) -> Result<(BackendConn, Vec<u8>, ServerInfo), ConnectError> {
+        let unreachable = |what: &str, e: &dyn std::fmt::Display| {
+            ConnectError::Unreachable(format!("{what} {}: {e}", backend.address))
+        };
+        let stream = match tokio::time::timeout(p.connect_timeout, TcpStream::connect(&backend.address)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => return Err(unreachable("connect to", &e)),
+            Err(_) => return Err(unreachable("connect to", &"timed out")),
+        };
+        let _ = stream.set_nodelay(true);
+        let mut io = PacketStream::new(stream, BACKEND_MAX_PACKET);
+        let login = tokio::time::timeout(p.connect_timeout, Self::login(&mut io, p)).await;
+        let (caps, thread_id, ok, info) = match login {
+            Ok(Ok(x)) => x,
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Err(unreachable("login to", &"timed out")),
+        };
+        let conn = BackendConn {
+            backend,
+            io,
+            capabilities: caps,
+            thread_id,
+            db: p.db.map(str::to_string),
+            applied: 0,
+            multi_statements_off: false,
+            stmts: HashMap::new(),
+            broken: false,
+            scratch: Vec::new(),
+        };
+        Ok((conn, ok, info))
+    }
+
+    async fn login(
+        io: &mut PacketStream<TcpStream>,
+        p: &LoginParams<'_>,
+    ) -> Result<(CapabilityFlags, u32, Vec<u8>, ServerInfo), ConnectError> {
+        let lost = |e: ReadError| ConnectError::Unreachable(format!("login: {e}"));
+        let mut pkt = Vec::new();
+        io.read_packet(&mut pkt).await.map_err(lost)?;
+        if pkt.first() == Some(&0xFF) {
+            return Err(ConnectError::Refused(pkt));
+        }
+        let greeting = HandshakePacket::deserialize((), &mut ParseBuf(&pkt))
+            .map_err(|e| ConnectError::Unreachable(format!("bad greeting: {e}")))?;
+        let info = ServerInfo::from_greeting(&greeting);
+        let server_caps = greeting.capabilities();
+        let thread_id = greeting.connection_id();
+        let nonce = greeting.nonce();
+        let plugin = greeting.auth_plugin_name_ref().unwrap_or(auth::NATIVE.as_bytes()).to_vec();
+        let version = greeting.server_version_parsed().unwrap_or((5, 5, 5));
+        drop(greeting);
+
+        use CapabilityFlags as C;
+        let mut caps = (p.capabilities | C::CLIENT_PROTOCOL_41 | C::CLIENT_SECURE_CONNECTION | C::CLIENT_PLUGIN_AUTH)
+            & server_caps;
+        caps.remove(C::CLIENT_SSL | C::CLIENT_COMPRESS);
+        let scramble = auth::respond(&plugin, &nonce, p.password).map_err(ConnectError::Unreachable)?;
+        let attrs: HashMap<String, String> = p
+            .attributes
+            .iter()
+            .cloned()
+            .chain(std::iter::once(("_proxy".to_string(), "rwsplit".to_string())))
+            .collect();
+        let use_attrs = caps.contains(C::CLIENT_CONNECT_ATTRS);
+        let resp = HandshakeResponse::new(
+            Some(&scramble[..]),
+            version,
+            Some(p.user.as_bytes()),
+            p.db.map(str::as_bytes),
+            Some(AuthPlugin::from_bytes(&plugin)),
+            caps,
+            use_attrs.then_some(attrs),
+            BACKEND_MAX_PACKET as u32,
+        );
+        let caps = resp.capabilities();
+        let mut buf = Vec::with_capacity(256);
+        resp.serialize(&mut buf);
+        // HandshakeResponse picks its own collation; the client's is the one that counts.
+        if buf.len() > 8 {
+            buf[8] = p.collation;
+        }
+        io.write_packet(&buf).await.map_err(|e| ConnectError::Unreachable(format!("login: {e}")))?;
+
+        loop {
+            io.read_packet(&mut pkt).await.map_err(lost)?;
+            match pkt.first() {
+                Some(0x00) => return Ok((caps, thread_id, pkt, info)),
+                Some(0xFF) => return Err(ConnectError::Refused(pkt)),
+                Some(0xFE) => {
+                    let sw = AuthSwitchRequest::deserialize((), &mut ParseBuf(&pkt))
+                        .map_err(|e| ConnectError::Unreachable(format!("bad auth switch: {e}")))?;
+                    let data = auth::respond(sw.auth_plugin().as_bytes(), sw.plugin_data(), p.password)
+                        .map_err(ConnectError::Unreachable)?;
+                    io.write_packet(&data).await.map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+                }
+                // caching_sha2_password: 0x01 0x03 = fast auth succeeded, the OK follows.
+                Some(0x01) if pkt.get(1) == Some(&0x03) => {}
+                Some(0x01) => {
+                    return Err(ConnectError::Unreachable(
+                        "backend requires caching_sha2_password full authentication (needs TLS), not supported".into(),
+                    ))
+                }
+                _ => return Err(ConnectError::Unreachable("unexpected packet during login".into())),
+            }
+        }
+    }
+
+    /// Sends one command (sequence id 0). Returns the number of physical packets written, which
+    /// is the sequence id the response starts at.
+    pub async fn send_command(&mut self, payload: &[u8]) -> io::Result<u8> {
+        self.io.reset_seq();
+        self.io.write_packet(payload).await?;
+        Ok((payload.len() / MAX_CHUNK + 1) as u8)
+    }
+
+    /// Sends a command that has no response (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA), queued
+    /// until the next flush so it rides along with the next command.
+    pub fn queue_command(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.io.reset_seq();
+        self.io.queue_packet(payload)
+    }
+
+    /// Runs a housekeeping command (SET, COM_INIT_DB, COM_SET_OPTION, COM_RESET_CONNECTION) and
+    /// reads its one-packet answer. Ok(Err) is the server's refusal.
+    pub async fn run_simple(&mut self, payload: &[u8]) -> io::Result<Result<Option<StatusFlags>, MyError>> {
+        self.send_command(payload).await?;
+        let mut pkt = std::mem::take(&mut self.scratch);
+        let r = self.io.read_packet(&mut pkt).await;
+        let out = match r {
+            Err(e) => {
+                self.broken = true;
+                Err(io::Error::other(e.to_string()))
+            }
+            Ok(()) => match pkt.first() {
+                Some(0x00) => Ok(Ok(ok_status(&pkt).map(StatusFlags::from_bits_truncate))),
+                Some(0xFE) => Ok(Ok(crate::protocol::eof_status(&pkt).map(StatusFlags::from_bits_truncate))),
+                Some(0xFF) => Ok(Err(MyError::from_payload(&pkt)
+                    .unwrap_or_else(|| MyError::new(1105, b"HY000", "unknown error")))),
+                _ => {
+                    // A result set where none was expected: the stream position is unknown now.
+                    self.broken = true;
+                    Err(io::Error::other("unexpected result set from housekeeping command"))
+                }
+            },
+        };
+        self.scratch = pkt;
+        out
+    }
+
+    /// Runs a query for the proxy's own use and discards any rows.
+    pub async fn run_query(&mut self, sql: &[u8]) -> io::Result<Result<Option<StatusFlags>, MyError>> {
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(command::COM_QUERY);
+        payload.extend_from_slice(sql);
+        self.send_command(&payload).await?;
+        let mut scanner = Scanner::new(Expect::Results { binary: false }, self.deprecate_eof());
+        let mut pos = 0;
+        loop {
+            match scanner.scan(&mut self.io.rbuf[..], pos) {
+                Step::Done(n) => {
+                    let err = if scanner.error { self.last_err(n) } else { None };
+                    self.io.consume(n);
+                    return Ok(match err {
+                        Some(e) => Err(e),
+                        None => Ok(scanner.status),
+                    });
+                }
+                Step::LocalInfile(_) => {
+                    self.broken = true;
+                    return Err(io::Error::other("unexpected LOCAL INFILE request"));
+                }
+                Step::NeedMore(n) => pos = n,
+            }
+            if let Err(e) = self.io.fill().await {
+                self.broken = true;
+                return Err(io::Error::other(e.to_string()));
+            }
+        }
+    }
+
+    /// The last packet before `end` in the read buffer, decoded as an ERR (housekeeping queries
+    /// only; responses are small).
+    fn last_err(&self, end: usize) -> Option<MyError> {
+        let mut pos = 0;
+        let mut last = None;
+        while pos + 4 <= end {
+            let len = u32::from_le_bytes([self.io.rbuf[pos], self.io.rbuf[pos + 1], self.io.rbuf[pos + 2], 0]) as usize;
+            last = Some(pos);
+            pos += 4 + len;
+        }
+        let start = last? + 4;
+        MyError::from_payload(&self.io.rbuf[start..end])
+    }
+
+    /// Reads a whole COM_STMT_PREPARE response as framed bytes. Returns the bytes and, for an
+    /// OK, (statement id, params, columns); None for an ERR.
+    pub async fn read_prepare_response(&mut self) -> Result<(Vec<u8>, Option<(u32, u16, u16)>), ReadError> {
+        let mut out = Vec::new();
+        let n = self.io.read_raw_packet().await?;
+        out.extend_from_slice(&self.io.rbuf[..n]);
+        self.io.consume(n);
+        let p = &out[4..];
+        if p.first() != Some(&0x00) || p.len() < 9 {
+            return Ok((out, None));
+        }
+        let id = u32::from_le_bytes([p[1], p[2], p[3], p[4]]);
+        let cols = u16::from_le_bytes([p[5], p[6]]);
+        let params = u16::from_le_bytes([p[7], p[8]]);
+        let eof = if self.deprecate_eof() { 0 } else { 1 };
+        let mut more = 0usize;
+        if params > 0 {
+            more += params as usize + eof;
+        }
+        if cols > 0 {
+            more += cols as usize + eof;
+        }
+        for _ in 0..more {
+            let n = self.io.read_raw_packet().await?;
+            out.extend_from_slice(&self.io.rbuf[..n]);
+            self.io.consume(n);
+        }
+        Ok((out, Some((id, params, cols))))
+    }
+
+    /// Relays the response to the command just sent to `client`, as raw bytes.
+    pub async fn relay<C: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        client: &mut PacketStream<C>,
+        scanner: &mut Scanner,
+    ) -> Result<(), RelayError> {
+        let mut pos = 0;
+        let mut sent = false;
+        loop {
+            let step = scanner.scan(&mut self.io.rbuf[..], pos);
+            let (upto, infile, done) = match step {
+                Step::Done(n) => (n, false, true),
+                Step::LocalInfile(n) => (n, true, false),
+                Step::NeedMore(n) => (n, false, false),
+            };
+            if upto > 0 {
+                client.flush().await.map_err(RelayError::Client)?;
+                client.stream.write_all(&self.io.rbuf[..upto]).await.map_err(RelayError::Client)?;
+                self.io.consume(upto);
+                sent = true;
+            }
+            pos = 0;
+            if done {
+                return Ok(());
+            }
+            if infile {
+                self.forward_infile(client, scanner.seq_delta).await?;
+                scanner.after_infile();
+                continue;
+            }
+            if let Err(e) = self.io.fill().await {
+                self.broken = true;
+                return Err(RelayError::Backend { error: e.to_string(), sent });
+            }
+        }
+    }
+
+    /// LOCAL INFILE: the client sends the file as packets ending with an empty one; they go to
+    /// the backend unchanged (sequence ids shifted back if the proxy shifted them forward).
+    async fn forward_infile<C: AsyncRead + AsyncWrite + Unpin>(
+        &mut self,
+        client: &mut PacketStream<C>,
+        seq_delta: u8,
+    ) -> Result<(), RelayError> {
+        loop {
+            let n = client.read_raw_packet().await.map_err(|e| match e {
+                ReadError::Io(e) => RelayError::Client(e),
+                other => RelayError::Client(io::Error::other(other.to_string())),
+            })?;
+            let empty = n == 4;
+            client.rbuf[3] = client.rbuf[3].wrapping_sub(seq_delta);
+            let r = self.io.stream.write_all(&client.rbuf[..n]).await;
+            client.consume(n);
+            if let Err(e) = r {
+                self.broken = true;
+                return Err(RelayError::Backend { error: e.to_string(), sent: true });
+            }
+            if empty {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Says goodbye politely; errors do not matter any more.
+    pub async fn quit(mut self) {
+        if !self.broken {
+            let _ = self.send_command(&[command::COM_QUIT]).await;
+        }
+        let _ = self.io.stream.shutdown().await;
+    }
+}

@@ -1,0 +1,124 @@
+//! Command line: run the proxy, or check a config file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing::{error, info};
+
+use crate::config::Config;
+use crate::topology::Shared;
+
+/// rwsplit — a MySQL/MariaDB read/write-splitting proxy. Applications connect to it as to a
+/// MySQL server; writes go to the master, reads to the replicas.
+#[derive(Parser, Debug)]
+#[command(name = "rwsplit", version, about, long_about = None)]
+pub struct Cli {
+    /// Path of the configuration file (TOML).
+    #[arg(short, long, default_value = "proxy.toml", global = true)]
+    pub config: PathBuf,
+
+    /// Log as JSON lines instead of human-readable text (overrides [log] format).
+    #[arg(long, global = true)]
+    pub log_json: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the proxy (the default when no subcommand is given).
+    Run,
+    /// Validate a configuration file and print every problem with its line number.
+    CheckConfig {
+        /// The file to check (defaults to --config).
+        file: Option<PathBuf>,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::CheckConfig { ref file }) => {
+            let path = file.clone().unwrap_or_else(|| cli.config.clone());
+            match Config::from_file(&path) {
+                Ok(c) => {
+                    println!(
+                        "{}: OK (master {}, {} replica(s), {} user(s))",
+                        path.display(),
+                        c.master.address,
+                        c.replicas.len(),
+                        c.users.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Some(Command::Run) | None => run(&cli),
+    }
+}
+
+fn init_logging(json: bool, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RWSPLIT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn run(cli: &Cli) -> ExitCode {
+    let config = match Config::from_file(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(cli.log_json || config.log.format == crate::config::LogFormat::Json, &config.log.level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            error!(error = %e, "cannot start the runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let listen = config.listen.clone();
+        let listener = match tokio::net::TcpListener::bind(&listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                error!(listen = %listen, error = %e, "cannot listen");
+                return ExitCode::FAILURE;
+            }
+        };
+        let shared = Shared::new(config);
+        info!(config = %cli.config.display(), "configuration loaded");
+        tokio::select! {
+            r = crate::server::serve(listener, shared) => {
+                if let Err(e) = r { error!(error = %e, "listener failed"); return ExitCode::FAILURE; }
+                ExitCode::SUCCESS
+            }
+            _ = shutdown_signal() => {
+                info!("shutting down");
+                ExitCode::SUCCESS
+            }
+        }
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

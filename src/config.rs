@@ -1,0 +1,1644 @@
+//! Configuration: the TOML file (`proxy.toml`) turned into validated, typed settings.
+//!
+//! The file format is a contract with users (see `shared/proxy.example.toml`); every key is
+//! documented on the field it becomes. Parsing happens in two layers:
+//!
+//! 1. The document is parsed with `toml`, then each top-level section is deserialized on its
+//!    own into a private `Raw*` struct (`deny_unknown_fields` everywhere), so one broken section
+//!    does not hide the problems in another.
+//! 2. The raw values (kept as [`toml::Spanned`] so their position is known) are validated and
+//!    converted: durations, sizes, addresses, enums, ranges, `env:NAME` passwords, duplicate
+//!    addresses and user names. All problems found are collected and reported together.
+//!
+//! Every problem is reported as `FILE:LINE:COLUMN: key `dotted.key`: message`, one per line.
+//! Password values never appear in a problem, nor in `Debug`/`Display` output of [`Secret`].
+//!
+//! Value formats:
+//! - durations are strings with a unit: `"500ms"`, `"10s"`, `"1m"`, `"8h"`, `"2d"`, combinations
+//!   such as `"1h30m"`; units are `ms`, `s`, `m` (minutes), `h`, `d`; `"0"` is zero.
+//! - sizes are a byte count, as a string or an integer (`"1024"`, `1024`), or a string with a unit:
+//!   `KiB`/`K`, `MiB`/`M`, `GiB`/`G`, `TiB`/`T` are powers of 1024 (as in MySQL's `64M`), `KB`,
+//!   `MB`, `GB`, `TB` powers of 1000, `B` bytes; units are case-insensitive.
+//! - addresses are `host:port`, the host a name, an IPv4 address or a bracketed IPv6 address
+//!   (`[::1]:3306`), the port 1..=65535. They are checked for syntax only (no DNS lookup) and
+//!   kept exactly as written.
+//! - passwords are either the literal password or `"env:NAME"`, which reads the environment
+//!   variable `NAME` when the file is loaded.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::de::{self, DeserializeOwned, Unexpected, Visitor};
+use serde::{Deserialize, Deserializer};
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+use toml::Spanned;
+
+// ---------------------------------------------------------------------------------------------
+// Defaults
+// ---------------------------------------------------------------------------------------------
+
+/// Default for `listen`.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3306";
+/// Default for `[admin] listen`.
+pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:6033";
+/// Default for `[metrics] listen`.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9104";
+/// Default for `[[replicas]] weight`.
+pub const DEFAULT_WEIGHT: u32 = 1;
+/// Largest accepted `[[replicas]] weight`.
+pub const MAX_WEIGHT: u32 = 1000;
+/// Smallest accepted `[limits] max_packet_size` (MySQL's own minimum for `max_allowed_packet`).
+pub const MIN_PACKET_SIZE: u64 = 1024;
+/// Largest accepted `[limits] max_packet_size` (MySQL's own maximum for `max_allowed_packet`).
+pub const MAX_PACKET_SIZE: u64 = 1 << 30;
+
+// ---------------------------------------------------------------------------------------------
+// Public, validated configuration
+// ---------------------------------------------------------------------------------------------
+
+/// The whole, validated proxy configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `listen` — where applications connect, `host:port`. Default `"127.0.0.1:3306"`.
+    /// Applications keep their usual MySQL settings and just point at this address.
+    pub listen: String,
+    /// `[master] address` — the single write target (required). Its `weight` is always 1;
+    /// `[master]` has no `weight` key.
+    pub master: Backend,
+    /// `[[replicas]]` — read targets (may be empty: reads then go to the master). Lifecycle
+    /// hooks add and remove these (`rwsplit topology add-replica` / `remove-replica`).
+    pub replicas: Vec<Backend>,
+    /// `[[users]]` — accounts applications log in with; the proxy uses the same credentials
+    /// toward the backends. At least one is required unless `auth.passthrough = true`.
+    pub users: Vec<User>,
+    /// `[auth]` — how client logins are checked. Optional; defaults apply when absent.
+    pub auth: Auth,
+    /// `[limits]` — connection and packet limits. Optional; defaults apply when absent.
+    pub limits: Limits,
+    /// `[tls]` — TLS toward clients and backends. `None` when the section is absent: no TLS
+    /// on either side.
+    pub tls: Option<Tls>,
+    /// `[routing]` — how reads are routed. Optional; defaults apply when absent.
+    pub routing: Routing,
+    /// `[monitor]` — backend health and replication-lag checks. `None` when absent: no
+    /// checks run (backends are assumed up and replicas not lagging).
+    pub monitor: Option<Monitor>,
+    /// `[admin]` — the admin interface. `None` when absent: no admin listener.
+    pub admin: Option<Admin>,
+    /// `[metrics]` — the Prometheus metrics endpoint. `None` when absent: no metrics listener.
+    pub metrics: Option<Metrics>,
+    /// `[timeouts]` — backend timeouts. Optional; defaults apply when absent.
+    pub timeouts: Timeouts,
+    /// `[log]` — logging. Optional; defaults apply when absent.
+    pub log: Log,
+}
+
+/// A backend server: the master or a replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend {
+    /// `address` — `host:port` exactly as written in the file (syntax checked, not resolved).
+    pub address: String,
+    /// `weight` (replicas only) — share of reads relative to the other replicas. Default 1,
+    /// range 0..=1000; 0 means drained: the replica gets no new reads. Always 1 for the master.
+    pub weight: u32,
+}
+
+/// An application account (`[[users]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// `name` — the MySQL user name (case-sensitive, non-empty, unique).
+    pub name: String,
+    /// `password` — the literal password or `"env:NAME"`; here already resolved.
+    pub password: Secret,
+}
+
+/// A password, already resolved from the file or the environment.
+///
+/// `Debug` and `Display` print `***`, so a secret never ends up in a log line by accident;
+/// use [`Secret::expose`] where the actual value is needed.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value (e.g. for tests or for accounts loaded at run time).
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret value. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Auth {
+    /// `passthrough` — default `false`. `true`: load accounts and their password hashes from
+    /// the master (the `[monitor]` account must be able to read the user table), so
+    /// application passwords need not be written in this file; `[[users]]` may then be empty,
+    /// and `[monitor]` is required.
+    pub passthrough: bool,
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// `max_client_connections` — default 4096, range 1..=1000000. Client connections beyond
+    /// this are refused.
+    pub max_client_connections: u32,
+    /// `handshake_timeout` — default `"5s"`, must be > 0. A client that does not finish its
+    /// login in time is dropped.
+    pub handshake_timeout: Duration,
+    /// `idle_client_timeout` — default `"8h"`. A client connection idle this long is closed.
+    /// `"0s"` disables it (`None`).
+    pub idle_client_timeout: Option<Duration>,
+    /// `max_packet_size` — default `"64MiB"`, range 1KiB..=1GiB. Largest MySQL payload
+    /// accepted (like the server's `max_allowed_packet`).
+    pub max_packet_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_client_connections: 4096,
+            handshake_timeout: Duration::from_secs(5),
+            idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
+            max_packet_size: 64 << 20,
+        }
+    }
+}
+
+/// `[tls]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// `cert` — PEM certificate (chain) presented to clients. Set together with `key`.
+    /// Without both, client connections cannot use TLS.
+    pub cert: Option<PathBuf>,
+    /// `key` — PEM private key for `cert`.
+    pub key: Option<PathBuf>,
+    /// `require_client_tls` — default `false`. `true` refuses clients that do not switch to
+    /// TLS; requires `cert` and `key`.
+    pub require_client_tls: bool,
+    /// `backend_ca` — PEM CA bundle the backend servers' certificates are verified against
+    /// when connecting to them with TLS.
+    pub backend_ca: Option<PathBuf>,
+    /// `backend_tls` — `"disabled"` | `"preferred"` | `"required"`, default `"preferred"`.
+    pub backend_tls: BackendTls,
+}
+
+/// `[tls] backend_tls`: TLS toward the backend servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendTls {
+    /// `"disabled"`: plain connections.
+    Disabled,
+    /// `"preferred"`: TLS when the server offers it, plain otherwise.
+    Preferred,
+    /// `"required"`: TLS or no connection.
+    Required,
+}
+
+/// `[routing]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routing {
+    /// `max_replication_lag` — default `"10s"`. Replicas further behind the master get no
+    /// reads. `"0s"` allows only replicas that are fully caught up.
+    pub max_replication_lag: Duration,
+    /// `fallback_to_master` — default `true`. Reads go to the master when no replica is
+    /// healthy; `false` makes such reads fail instead.
+    pub fallback_to_master: bool,
+    /// `consistency` — `"eventual"` | `"session"` | `"global"`, default `"session"`.
+    pub consistency: Consistency,
+    /// `consistency_wait` — default `"100ms"`. How long a read may wait for a replica to
+    /// catch up to the required position before it goes to the master instead. `"0s"` never
+    /// waits.
+    pub consistency_wait: Duration,
+}
+
+impl Default for Routing {
+    fn default() -> Self {
+        Routing {
+            max_replication_lag: Duration::from_secs(10),
+            fallback_to_master: true,
+            consistency: Consistency::Session,
+            consistency_wait: Duration::from_millis(100),
+        }
+    }
+}
+
+/// `[routing] consistency`: which writes a read is guaranteed to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// `"eventual"`: reads may go to any replica within `max_replication_lag`.
+    Eventual,
+    /// `"session"`: read-your-writes within a client connection.
+    Session,
+    /// `"global"`: reads see every write acknowledged by the proxy, from any connection.
+    Global,
+}
+
+/// `[monitor]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Monitor {
+    /// `user` — account the health and lag checks log in with (required).
+    pub user: String,
+    /// `password` — its password, literal or `"env:NAME"` (required).
+    pub password: Secret,
+    /// `interval` — default `"1s"`, must be > 0. Time between checks of each backend.
+    pub interval: Duration,
+    /// `connect_timeout` — default `"1s"`, must be > 0. Connect + login timeout of a check.
+    pub connect_timeout: Duration,
+    /// `query_timeout` — default `"1s"`, must be > 0. Timeout of a check's queries.
+    pub query_timeout: Duration,
+    /// `fail_after` — default 3, range 1..=100. Consecutive failed checks before a backend
+    /// is marked down.
+    pub fail_after: u32,
+    /// `recover_after` — default 2, range 1..=100. Consecutive successful checks before a
+    /// down backend is marked up again.
+    pub recover_after: u32,
+}
+
+/// `[admin]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// `listen` — default `"127.0.0.1:6033"`. Address of the admin interface.
+    pub listen: String,
+    /// `user` — admin account name (required).
+    pub user: String,
+    /// `password` — admin password, literal or `"env:NAME"` (required).
+    pub password: Secret,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Metrics {
+    /// `listen` — default `"127.0.0.1:9104"`. Address of the Prometheus metrics endpoint.
+    pub listen: String,
+}
+
+/// `[timeouts]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `connect` — default `"2s"`, must be > 0. Backend TCP connect plus login.
+    pub connect: Duration,
+    /// `query` — default `"0s"` = no limit (`None`). Longest a statement may run on a backend.
+    pub query: Option<Duration>,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(2),
+            query: None,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log {
+    /// `level` — default `"info"`. A level (`trace`, `debug`, `info`, `warn`, `error`, `off`)
+    /// or a comma-separated filter list whose entries are `LEVEL` or `TARGET=LEVEL`, e.g.
+    /// `"info,rwsplit::router=debug"`.
+    pub level: String,
+    /// `format` — `"text"` | `"json"`, default `"text"`.
+    pub format: LogFormat,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: "info".to_string(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// `[log] format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `"text"`: human-readable lines.
+    Text,
+    /// `"json"`: one JSON object per line.
+    Json,
+}
+
+impl Config {
+    /// Reads and validates the file at `path`; problems name the file as given.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::from_str(&text, &origin),
+            Err(e) => {
+                let message = if e.kind() == std::io::ErrorKind::InvalidData {
+                    "cannot read the file: it is not valid UTF-8".to_string()
+                } else {
+                    format!("cannot read the file: {e}")
+                };
+                Err(ConfigError {
+                    problems: vec![Problem {
+                        origin,
+                        location: None,
+                        key: String::new(),
+                        message,
+                    }],
+                })
+            }
+        }
+    }
+
+    /// Parses and validates `text`; `origin` (usually the file name) prefixes every problem.
+    /// `env:NAME` passwords are read from the process environment.
+    #[allow(clippy::should_implement_trait)]
+    pub fn from_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        Config::from_str_with_env(text, origin, &|name| std::env::var(name))
+    }
+
+    /// Like [`Config::from_str`], with `env` looking up the variables of `env:NAME` passwords.
+    pub fn from_str_with_env(
+        text: &str,
+        origin: &str,
+        env: &dyn Fn(&str) -> Result<String, std::env::VarError>,
+    ) -> Result<Config, ConfigError> {
+        let mut cx = Ctx {
+            text,
+            env,
+            problems: Vec::new(),
+        };
+        let config = parse(&mut cx);
+        let mut problems = cx.problems;
+        if problems.is_empty() {
+            if let Some(config) = config {
+                return Ok(config);
+            }
+        }
+        problems.sort_by_key(|p| p.0);
+        Err(ConfigError {
+            problems: problems
+                .into_iter()
+                .map(|(offset, key, message)| {
+                    let (line, column) = line_col(text, offset);
+                    Problem {
+                        origin: origin.to_string(),
+                        location: Some(Location { line, column }),
+                        key,
+                        message,
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// The `[[users]]` entry with this user name (as sent in a client's handshake), if any.
+    pub fn user(&self, name: &[u8]) -> Option<&User> {
+        self.users.iter().find(|u| u.name.as_bytes() == name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Everything wrong with a configuration. `Display` prints one problem per line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// The problems, in file order.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// One problem: where, which key, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file name (the `origin` given to [`Config::from_str`]).
+    pub origin: String,
+    /// Line and column; `None` only when the file could not be read at all.
+    pub location: Option<Location>,
+    /// Dotted key path, e.g. `routing.consistency` or `replicas[1].address` (0-based index);
+    /// empty only when no key applies (unreadable file, some TOML syntax errors).
+    pub key: String,
+    /// What is wrong. Never contains a password.
+    pub message: String,
+}
+
+/// A 1-based position in the file (the column counts characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.origin)?;
+        if let Some(l) = self.location {
+            write!(f, "{}:{}:", l.line, l.column)?;
+        }
+        if !self.key.is_empty() {
+            write!(f, " key `{}`:", self.key)?;
+        }
+        write!(f, " {}", self.message)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw layer: what serde reads; leaves keep their spans for validation
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [master] table with an `address` key")]
+struct RawMaster {
+    address: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[replicas]] table with `address` and optional `weight` keys"
+)]
+struct RawReplica {
+    address: Spanned<String>,
+    weight: Option<Spanned<Int>>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[users]] table with `name` and `password` keys"
+)]
+struct RawUser {
+    name: Spanned<String>,
+    password: Spanned<SecretText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "an [auth] table")]
+struct RawAuth {
+    passthrough: Option<Spanned<bool>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [limits] table")]
+struct RawLimits {
+    max_client_connections: Option<Spanned<Int>>,
+    handshake_timeout: Option<Spanned<DurationText>>,
+    idle_client_timeout: Option<Spanned<DurationText>>,
+    max_packet_size: Option<Spanned<SizeText>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [tls] table")]
+struct RawTls {
+    cert: Option<Spanned<String>>,
+    key: Option<Spanned<String>>,
+    require_client_tls: Option<Spanned<bool>>,
+    backend_ca: Option<Spanned<String>>,
+    backend_tls: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [routing] table")]
+struct RawRouting {
+    max_replication_lag: Option<Spanned<DurationText>>,
+    fallback_to_master: Option<bool>,
+    consistency: Option<Spanned<String>>,
+    consistency_wait: Option<Spanned<DurationText>>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [monitor] table with `user` and `password` keys"
+)]
+struct RawMonitor {
+    user: Spanned<String>,
+    password: Spanned<SecretText>,
+    interval: Option<Spanned<DurationText>>,
+    connect_timeout: Option<Spanned<DurationText>>,
+    query_timeout: Option<Spanned<DurationText>>,
+    fail_after: Option<Spanned<Int>>,
+    recover_after: Option<Spanned<Int>>,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an [admin] table with `user` and `password` keys"
+)]
+struct RawAdmin {
+    listen: Option<Spanned<String>>,
+    user: Spanned<String>,
+    password: Spanned<SecretText>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [metrics] table")]
+struct RawMetrics {
+    listen: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [timeouts] table")]
+struct RawTimeouts {
+    connect: Option<Spanned<DurationText>>,
+    query: Option<Spanned<DurationText>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a [log] table")]
+struct RawLog {
+    level: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+}
+
+/// An integer, range-checked later with a key-specific message.
+struct Int(i64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                i64::try_from(v)
+                    .map(Int)
+                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration string, parsed later.
+struct DurationText(String);
+
+impl<'de> Deserialize<'de> for DurationText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DurationText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationText, E> {
+                Ok(DurationText(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A size: a string (with or without unit) or an integer byte count, parsed later.
+enum SizeText {
+    Text(String),
+    Bytes(i64),
+}
+
+impl<'de> Deserialize<'de> for SizeText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SizeText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a size like "64MiB", "16MB" or "1024" (bytes)"#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeText, E> {
+                Ok(SizeText::Text(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SizeText, E> {
+                Ok(SizeText::Bytes(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeText, E> {
+                Ok(SizeText::Bytes(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A password as written (`literal` or `env:NAME`). Type errors never echo the value.
+struct SecretText(String);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl V {
+            fn wrong<E: de::Error>(&self, what: &str) -> E {
+                // `Unexpected::Other` carries no value: a mistyped password is not echoed.
+                E::invalid_type(Unexpected::Other(what), self)
+            }
+        }
+        impl<'de> Visitor<'de> for V {
+            type Value = SecretText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(r#"a string: the password itself or "env:NAME""#)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretText, E> {
+                Ok(SecretText(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretText, E> {
+                Err(self.wrong("a boolean"))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretText, E> {
+                Err(self.wrong("an integer (value not shown)"))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretText, E> {
+                Err(self.wrong("an integer (value not shown)"))
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretText, E> {
+                Err(self.wrong("an integer (value not shown)"))
+            }
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretText, E> {
+                Err(self.wrong("an integer (value not shown)"))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretText, E> {
+                Err(self.wrong("a number (value not shown)"))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
+                Err(self.wrong("an array (value not shown)"))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
+                Err(self.wrong("a table or date (value not shown)"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing and validation
+// ---------------------------------------------------------------------------------------------
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "listen", "master", "replicas", "users", "auth", "limits", "tls", "routing", "monitor",
+    "admin", "metrics", "timeouts", "log",
+];
+
+/// Collects problems as (byte offset, key path, message).
+struct Ctx<'a> {
+    text: &'a str,
+    env: &'a dyn Fn(&str) -> Result<String, std::env::VarError>,
+    problems: Vec<(usize, String, String)>,
+}
+
+impl Ctx<'_> {
+    fn problem(&mut self, offset: usize, key: impl Into<String>, message: impl Into<String>) {
+        self.problems.push((offset, key.into(), message.into()));
+    }
+
+    /// Records a `toml` error (syntax or deserialization), finding the key path from its span.
+    fn toml_error(
+        &mut self,
+        root: &DeTable<'_>,
+        e: &toml::de::Error,
+        fallback_key: &str,
+        fallback: Range<usize>,
+    ) {
+        let span = e.span().unwrap_or(fallback);
+        let mut key = key_path_at(root, span.start).unwrap_or_else(|| fallback_key.to_string());
+        let mut message = e.message().trim_end().to_string();
+        if let Some(field) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'))
+        {
+            push_key(&mut key, field);
+            message = "required key is missing".to_string();
+        }
+        self.problem(span.start, key, message);
+    }
+
+    /// Deserializes one section (or array element) on its own; `None` after recording a problem.
+    fn section<T: DeserializeOwned>(
+        &mut self,
+        root: &DeTable<'_>,
+        value: &Spanned<DeValue<'_>>,
+        key: &str,
+    ) -> Option<T> {
+        match T::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.toml_error(root, &e, key, value.span());
+                None
+            }
+        }
+    }
+
+    /// An array of tables (`[[replicas]]`, `[[users]]`), each element deserialized on its own.
+    fn array_of<T: DeserializeOwned>(
+        &mut self,
+        root: &DeTable<'_>,
+        value: &Spanned<DeValue<'_>>,
+        key: &str,
+    ) -> Vec<Option<T>> {
+        match value.get_ref() {
+            DeValue::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| self.section(root, item, &format!("{key}[{i}]")))
+                .collect(),
+            _ => {
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("expected an array of tables, written as [[{key}]] sections"),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn address(&mut self, value: &Spanned<String>, key: &str) -> String {
+        if let Err(why) = parse_host_port(value.get_ref()) {
+            self.problem(
+                value.span().start,
+                key,
+                format!("invalid address {:?}: {why}", value.get_ref()),
+            );
+        }
+        value.get_ref().clone()
+    }
+
+    fn duration(
+        &mut self,
+        value: Option<&Spanned<DurationText>>,
+        key: &str,
+        default: Duration,
+        allow_zero: bool,
+    ) -> Duration {
+        let Some(value) = value else {
+            return default;
+        };
+        let text = &value.get_ref().0;
+        match parse_duration(text) {
+            Ok(d) if d.is_zero() && !allow_zero => {
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("must be greater than zero, got {text:?}"),
+                );
+                default
+            }
+            Ok(d) => d,
+            Err(why) => {
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!("invalid duration {text:?}: {why}"),
+                );
+                default
+            }
+        }
+    }
+
+    fn int(
+        &mut self,
+        value: Option<&Spanned<Int>>,
+        key: &str,
+        default: u32,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> u32 {
+        let Some(value) = value else {
+            return default;
+        };
+        let n = value.get_ref().0;
+        match u32::try_from(n) {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problem(
+                    value.span().start,
+                    key,
+                    format!(
+                        "must be between {} and {}, got {n}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn size(&mut self, value: Option<&Spanned<SizeText>>, key: &str, default: u64) -> u64 {
+        let Some(value) = value else {
+            return default;
+        };
+        let parsed = match value.get_ref() {
+            SizeText::Text(text) => {
+                parse_size(text).map_err(|why| format!("invalid size {text:?}: {why}"))
+            }
+            SizeText::Bytes(n) => {
+                u64::try_from(*n).map_err(|_| format!("a size cannot be negative, got {n}"))
+            }
+        };
+        match parsed {
+            Ok(n) => n,
+            Err(message) => {
+                self.problem(value.span().start, key, message);
+                default
+            }
+        }
+    }
+
+    fn one_of<T: Copy>(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+        choices: &[(&str, T)],
+        default: T,
+    ) -> T {
+        let Some(value) = value else {
+            return default;
+        };
+        if let Some((_, v)) = choices.iter().find(|(name, _)| *name == value.get_ref()) {
+            return *v;
+        }
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        self.problem(
+            value.span().start,
+            key,
+            format!(
+                "expected one of {}, got {:?}",
+                names.join(", "),
+                value.get_ref()
+            ),
+        );
+        default
+    }
+
+    fn secret(&mut self, value: &Spanned<SecretText>, key: &str) -> Secret {
+        let text = &value.get_ref().0;
+        let Some(name) = text.strip_prefix("env:") else {
+            return Secret(text.clone());
+        };
+        let at = value.span().start;
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            self.problem(
+                at,
+                key,
+                format!(
+                    "invalid environment variable name {name:?} after \"env:\" \
+                     (use letters, digits and _)"
+                ),
+            );
+            return Secret::default();
+        }
+        match (self.env)(name) {
+            Ok(v) => Secret(v),
+            Err(std::env::VarError::NotPresent) => {
+                self.problem(
+                    at,
+                    key,
+                    format!("environment variable `{name}` is not set"),
+                );
+                Secret::default()
+            }
+            Err(std::env::VarError::NotUnicode(_)) => {
+                self.problem(
+                    at,
+                    key,
+                    format!("environment variable `{name}` is not valid UTF-8"),
+                );
+                Secret::default()
+            }
+        }
+    }
+
+    fn path(&mut self, value: Option<&Spanned<String>>, key: &str) -> Option<PathBuf> {
+        let value = value?;
+        if value.get_ref().trim().is_empty() {
+            self.problem(value.span().start, key, "must not be empty");
+        }
+        Some(PathBuf::from(value.get_ref()))
+    }
+
+    fn name(&mut self, value: &Spanned<String>, key: &str) -> String {
+        if value.get_ref().is_empty() {
+            self.problem(value.span().start, key, "must not be empty");
+        }
+        value.get_ref().clone()
+    }
+}
+
+/// Raw sections as found in the document (each `None` when absent or broken).
+#[derive(Default)]
+struct RawDoc {
+    listen: Option<Spanned<String>>,
+    master: Option<RawMaster>,
+    replicas: Vec<Option<RawReplica>>,
+    users: Vec<Option<RawUser>>,
+    auth: Option<RawAuth>,
+    limits: Option<RawLimits>,
+    tls: Option<RawTls>,
+    routing: Option<RawRouting>,
+    monitor: Option<RawMonitor>,
+    admin: Option<RawAdmin>,
+    metrics: Option<RawMetrics>,
+    timeouts: Option<RawTimeouts>,
+    log: Option<RawLog>,
+}
+
+/// Parses and validates; returns `None` (or a placeholder-filled value) only with problems recorded.
+fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
+    let text = cx.text;
+    let (doc, syntax_errors) = DeTable::parse_recoverable(text);
+    let root = doc.get_ref();
+    if !syntax_errors.is_empty() {
+        // A partially recovered document would produce follow-up noise: report syntax only.
+        for e in &syntax_errors {
+            cx.toml_error(root, e, "", 0..0);
+        }
+        return None;
+    }
+
+    let mut raw = RawDoc::default();
+    let mut users_span: Option<Range<usize>> = None;
+    for (k, v) in root.iter() {
+        let key: &str = k.get_ref();
+        match key {
+            "listen" => raw.listen = cx.section(root, v, key),
+            "master" => raw.master = cx.section(root, v, key),
+            "replicas" => raw.replicas = cx.array_of(root, v, key),
+            "users" => {
+                users_span = Some(v.span());
+                raw.users = cx.array_of(root, v, key);
+            }
+            "auth" => raw.auth = cx.section(root, v, key),
+            "limits" => raw.limits = cx.section(root, v, key),
+            "tls" => raw.tls = cx.section(root, v, key),
+            "routing" => raw.routing = cx.section(root, v, key),
+            "monitor" => raw.monitor = cx.section(root, v, key),
+            "admin" => raw.admin = cx.section(root, v, key),
+            "metrics" => raw.metrics = cx.section(root, v, key),
+            "timeouts" => raw.timeouts = cx.section(root, v, key),
+            "log" => raw.log = cx.section(root, v, key),
+            other => {
+                let mut path = String::new();
+                push_key(&mut path, other);
+                cx.problem(
+                    k.span().start,
+                    path,
+                    format!(
+                        "unknown key, expected one of `{}`",
+                        TOP_LEVEL_KEYS.join("`, `")
+                    ),
+                );
+            }
+        }
+    }
+    let has = |name: &str| root.get(name).is_some();
+
+    // listen
+    let listen = match &raw.listen {
+        Some(l) => cx.address(l, "listen"),
+        None => DEFAULT_LISTEN.to_string(),
+    };
+
+    // [master]
+    if !has("master") {
+        cx.problem(
+            0,
+            "master",
+            "missing required table [master] (the write target), \
+             e.g. [master] address = \"10.0.0.10:3306\"",
+        );
+    }
+    let master = raw.master.as_ref().map(|m| Backend {
+        address: cx.address(&m.address, "master.address"),
+        weight: 1,
+    });
+
+    // [[replicas]]
+    let mut replicas = Vec::new();
+    for (i, r) in raw.replicas.iter().enumerate() {
+        let Some(r) = r else { continue };
+        replicas.push(Backend {
+            address: cx.address(&r.address, &format!("replicas[{i}].address")),
+            weight: cx.int(
+                r.weight.as_ref(),
+                &format!("replicas[{i}].weight"),
+                DEFAULT_WEIGHT,
+                0..=MAX_WEIGHT,
+            ),
+        });
+    }
+
+    // Duplicate backend addresses (master + replicas), compared after normalization.
+    {
+        let mut seen: HashMap<(String, u16), (String, usize)> = HashMap::new();
+        let backends = raw
+            .master
+            .iter()
+            .map(|m| (&m.address, "master.address".to_string()))
+            .chain(raw.replicas.iter().enumerate().filter_map(|(i, r)| {
+                r.as_ref()
+                    .map(|r| (&r.address, format!("replicas[{i}].address")))
+            }));
+        for (addr, key) in backends {
+            let Ok(norm) = parse_host_port(addr.get_ref()) else {
+                continue;
+            };
+            let at = addr.span().start;
+            match seen.get(&norm) {
+                Some((first_key, first_at)) => {
+                    let (line, _) = line_col(text, *first_at);
+                    let message = format!(
+                        "duplicate backend address {:?}: already used by `{first_key}` on line {line}",
+                        addr.get_ref()
+                    );
+                    cx.problem(at, key, message);
+                }
+                None => {
+                    seen.insert(norm, (key, at));
+                }
+            }
+        }
+    }
+
+    // [auth]
+    let auth = Auth {
+        passthrough: raw
+            .auth
+            .as_ref()
+            .and_then(|a| a.passthrough.as_ref())
+            .is_some_and(|p| *p.get_ref()),
+    };
+
+    // [[users]]
+    let mut users = Vec::new();
+    let mut seen_users: HashMap<String, usize> = HashMap::new();
+    for (i, u) in raw.users.iter().enumerate() {
+        let Some(u) = u else { continue };
+        let name = cx.name(&u.name, &format!("users[{i}].name"));
+        let password = cx.secret(&u.password, &format!("users[{i}].password"));
+        let at = u.name.span().start;
+        if let Some(first_at) = seen_users.get(&name) {
+            let (line, _) = line_col(text, *first_at);
+            cx.problem(
+                at,
+                format!("users[{i}].name"),
+                format!("duplicate user {name:?}: already defined on line {line}"),
+            );
+        } else {
+            seen_users.insert(name.clone(), at);
+        }
+        users.push(User { name, password });
+    }
+    if raw.users.is_empty() && !auth.passthrough {
+        // Only when no [[users]] entry exists at all (broken entries were reported already).
+        let at = users_span.map_or(0, |s| s.start);
+        cx.problem(
+            at,
+            "users",
+            "at least one [[users]] entry (name and password) is required, \
+             unless auth.passthrough = true",
+        );
+    }
+
+    // [limits]
+    let defaults = Limits::default();
+    let limits = match &raw.limits {
+        None => defaults,
+        Some(l) => Limits {
+            max_client_connections: cx.int(
+                l.max_client_connections.as_ref(),
+                "limits.max_client_connections",
+                defaults.max_client_connections,
+                1..=1_000_000,
+            ),
+            handshake_timeout: cx.duration(
+                l.handshake_timeout.as_ref(),
+                "limits.handshake_timeout",
+                defaults.handshake_timeout,
+                false,
+            ),
+            idle_client_timeout: match &l.idle_client_timeout {
+                None => defaults.idle_client_timeout,
+                Some(v) => {
+                    let d = cx.duration(Some(v), "limits.idle_client_timeout", Duration::ZERO, true);
+                    (!d.is_zero()).then_some(d)
+                }
+            },
+            max_packet_size: {
+                let key = "limits.max_packet_size";
+                let n = cx.size(l.max_packet_size.as_ref(), key, defaults.max_packet_size);
+                if !(MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&n) {
+                    let at = l.max_packet_size.as_ref().map_or(0, |v| v.span().start);
+                    cx.problem(
+                        at,
+                        key,
+                        format!("must be between 1KiB and 1GiB, got {n} bytes"),
+                    );
+                }
+                n
+            },
+        },
+    };
+
+    // [tls]
+    let tls = raw.tls.as_ref().map(|t| {
+        let cert = cx.path(t.cert.as_ref(), "tls.cert");
+        let key = cx.path(t.key.as_ref(), "tls.key");
+        match (&t.cert, &t.key) {
+            (Some(c), None) => cx.problem(
+                c.span().start,
+                "tls.key",
+                "`tls.cert` is set but `tls.key` is missing: set both or neither",
+            ),
+            (None, Some(k)) => cx.problem(
+                k.span().start,
+                "tls.cert",
+                "`tls.key` is set but `tls.cert` is missing: set both or neither",
+            ),
+            _ => {}
+        }
+        let require_client_tls = t.require_client_tls.as_ref().is_some_and(|r| *r.get_ref());
+        if require_client_tls && cert.is_none() {
+            let at = t.require_client_tls.as_ref().map_or(0, |r| r.span().start);
+            cx.problem(
+                at,
+                "tls.require_client_tls",
+                "requires `tls.cert` and `tls.key` (a certificate to present to clients)",
+            );
+        }
+        Tls {
+            cert,
+            key,
+            require_client_tls,
+            backend_ca: cx.path(t.backend_ca.as_ref(), "tls.backend_ca"),
+            backend_tls: cx.one_of(
+                t.backend_tls.as_ref(),
+                "tls.backend_tls",
+                &[
+                    ("disabled", BackendTls::Disabled),
+                    ("preferred", BackendTls::Preferred),
+                    ("required", BackendTls::Required),
+                ],
+                BackendTls::Preferred,
+            ),
+        }
+    });
+
+    // [routing]
+    let defaults = Routing::default();
+    let routing = match &raw.routing {
+        None => defaults,
+        Some(r) => Routing {
+            max_replication_lag: cx.duration(
+                r.max_replication_lag.as_ref(),
+                "routing.max_replication_lag",
+                defaults.max_replication_lag,
+                true,
+            ),
+            fallback_to_master: r.fallback_to_master.unwrap_or(defaults.fallback_to_master),
+            consistency: cx.one_of(
+                r.consistency.as_ref(),
+                "routing.consistency",
+                &[
+                    ("eventual", Consistency::Eventual),
+                    ("session", Consistency::Session),
+                    ("global", Consistency::Global),
+                ],
+                defaults.consistency,
+            ),
+            consistency_wait: cx.duration(
+                r.consistency_wait.as_ref(),
+                "routing.consistency_wait",
+                defaults.consistency_wait,
+                true,
+            ),
+        },
+    };
+
+    // [monitor]
+    let second = Duration::from_secs(1);
+    let monitor = raw.monitor.as_ref().map(|m| Monitor {
+        user: cx.name(&m.user, "monitor.user"),
+        password: cx.secret(&m.password, "monitor.password"),
+        interval: cx.duration(m.interval.as_ref(), "monitor.interval", second, false),
+        connect_timeout: cx.duration(
+            m.connect_timeout.as_ref(),
+            "monitor.connect_timeout",
+            second,
+            false,
+        ),
+        query_timeout: cx.duration(
+            m.query_timeout.as_ref(),
+            "monitor.query_timeout",
+            second,
+            false,
+        ),
+        fail_after: cx.int(m.fail_after.as_ref(), "monitor.fail_after", 3, 1..=100),
+        recover_after: cx.int(m.recover_after.as_ref(), "monitor.recover_after", 2, 1..=100),
+    });
+    if auth.passthrough && !has("monitor") {
+        let at = raw
+            .auth
+            .as_ref()
+            .and_then(|a| a.passthrough.as_ref())
+            .map_or(0, |p| p.span().start);
+        cx.problem(
+            at,
+            "auth.passthrough",
+            "requires a [monitor] section: its account loads the user accounts from the master",
+        );
+    }
+
+    // [admin], [metrics]
+    let admin = raw.admin.as_ref().map(|a| Admin {
+        listen: match &a.listen {
+            Some(l) => cx.address(l, "admin.listen"),
+            None => DEFAULT_ADMIN_LISTEN.to_string(),
+        },
+        user: cx.name(&a.user, "admin.user"),
+        password: cx.secret(&a.password, "admin.password"),
+    });
+    let metrics = raw.metrics.as_ref().map(|m| Metrics {
+        listen: match &m.listen {
+            Some(l) => cx.address(l, "metrics.listen"),
+            None => DEFAULT_METRICS_LISTEN.to_string(),
+        },
+    });
+
+    // The listeners must not collide.
+    {
+        let mut listeners: Vec<(&str, String, usize)> = Vec::new();
+        let at_of = |s: &Option<Spanned<String>>, fallback: usize| {
+            s.as_ref().map_or(fallback, |s| s.span().start)
+        };
+        let section_at = |name: &str| root.get(name).map_or(0, |v| v.span().start);
+        listeners.push(("listen", listen.clone(), at_of(&raw.listen, 0)));
+        if let (Some(a), Some(raw_a)) = (&admin, &raw.admin) {
+            let at = at_of(&raw_a.listen, section_at("admin"));
+            listeners.push(("admin.listen", a.listen.clone(), at));
+        }
+        if let (Some(m), Some(raw_m)) = (&metrics, &raw.metrics) {
+            let at = at_of(&raw_m.listen, section_at("metrics"));
+            listeners.push(("metrics.listen", m.listen.clone(), at));
+        }
+        for (i, (key, addr, at)) in listeners.iter().enumerate() {
+            let Ok((host, port)) = parse_host_port(addr) else {
+                continue;
+            };
+            for (other_key, other_addr, _) in &listeners[..i] {
+                let Ok((other_host, other_port)) = parse_host_port(other_addr) else {
+                    continue;
+                };
+                let wildcard = |h: &str| h == "0.0.0.0" || h == "::";
+                if port == other_port
+                    && (host == other_host || wildcard(&host) || wildcard(&other_host))
+                {
+                    cx.problem(
+                        *at,
+                        *key,
+                        format!("{addr:?} collides with `{other_key}` = {other_addr:?}"),
+                    );
+                }
+            }
+        }
+    }
+
+    // [timeouts]
+    let defaults = Timeouts::default();
+    let timeouts = match &raw.timeouts {
+        None => defaults,
+        Some(t) => Timeouts {
+            connect: cx.duration(
+                t.connect.as_ref(),
+                "timeouts.connect",
+                defaults.connect,
+                false,
+            ),
+            query: {
+                let d = cx.duration(t.query.as_ref(), "timeouts.query", Duration::ZERO, true);
+                (!d.is_zero()).then_some(d)
+            },
+        },
+    };
+
+    // [log]
+    let defaults = Log::default();
+    let log = match &raw.log {
+        None => defaults,
+        Some(l) => Log {
+            level: match &l.level {
+                None => defaults.level,
+                Some(level) => {
+                    if let Err(why) = check_log_level(level.get_ref()) {
+                        cx.problem(level.span().start, "log.level", why);
+                    }
+                    level.get_ref().trim().to_string()
+                }
+            },
+            format: cx.one_of(
+                l.format.as_ref(),
+                "log.format",
+                &[("text", LogFormat::Text), ("json", LogFormat::Json)],
+                defaults.format,
+            ),
+        },
+    };
+
+    Some(Config {
+        listen,
+        master: master?,
+        replicas,
+        users,
+        auth,
+        limits,
+        tls,
+        routing,
+        monitor,
+        admin,
+        metrics,
+        timeouts,
+        log,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value parsers
+// ---------------------------------------------------------------------------------------------
+
+/// Parses `"500ms"`, `"10s"`, `"1m"`, `"8h"`, `"2d"`, `"1h30m"`, `"0"`.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    const HINT: &str = r#"use a number with a unit: ms, s, m, h or d, e.g. "500ms", "10s", "8h""#;
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() {
+        return Err(format!("empty; {HINT}"));
+    }
+    if s.contains('.') {
+        return Err(r#"fractions are not supported; use a smaller unit, e.g. "1500ms""#.into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(HINT.to_string());
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| "number too large".to_string())?;
+        rest = &rest[digits..];
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let secs = |mul: u64| n.checked_mul(mul).map(Duration::from_secs);
+        let part = match unit {
+            "ms" => Some(Duration::from_millis(n)),
+            "s" => Some(Duration::from_secs(n)),
+            "m" => secs(60),
+            "h" => secs(3600),
+            "d" => secs(86_400),
+            "" => return Err(format!("missing unit; {HINT}")),
+            other => return Err(format!("unknown unit {other:?}; {HINT}")),
+        };
+        total = part
+            .and_then(|p| total.checked_add(p))
+            .ok_or_else(|| "too large".to_string())?;
+    }
+    Ok(total)
+}
+
+/// Parses `"1024"`, `"64MiB"`, `"64M"`, `"16MB"`, `"1 GiB"` into bytes.
+fn parse_size(s: &str) -> Result<u64, String> {
+    const HINT: &str = r#"use bytes or a number with a unit (B, KiB, MiB, GiB, KB, MB, GB), e.g. "64MiB""#;
+    let t = s.trim();
+    if t.contains('.') {
+        return Err(r#"fractions are not supported; use a smaller unit, e.g. "1536KiB""#.into());
+    }
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    if digits == 0 {
+        return Err(HINT.to_string());
+    }
+    let n: u64 = t[..digits].parse().map_err(|_| "number too large".to_string())?;
+    let unit = t[digits..].trim_start();
+    let mul: u64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        _ => return Err(format!("unknown unit {unit:?}; {HINT}")),
+    };
+    n.checked_mul(mul).ok_or_else(|| "too large".to_string())
+}
+
+/// Checks `host:port` syntax; returns a normalized (host, port) for duplicate detection.
+/// The host may be a name, an IPv4 address or a bracketed IPv6 address; the port 1..=65535.
+fn parse_host_port(s: &str) -> Result<(String, u16), String> {
+    const HINT: &str = r#"expected host:port, e.g. "10.0.0.10:3306", "db.internal:3306" or "[::1]:3306""#;
+    if s.chars().any(char::is_whitespace) {
+        return Err(format!("contains whitespace; {HINT}"));
+    }
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (ip, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("missing `]` after the IPv6 address; {HINT}"))?;
+        let ip: Ipv6Addr = ip
+            .parse()
+            .map_err(|_| format!("{ip:?} is not a valid IPv6 address"))?;
+        let port = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("missing port; {HINT}"))?;
+        (ip.to_string(), port)
+    } else {
+        let (host, port) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("missing port; {HINT}"))?;
+        if host.contains(':') {
+            return Err(r#"an IPv6 address must be in brackets, e.g. "[::1]:3306""#.to_string());
+        }
+        if host.is_empty() {
+            return Err(format!("missing host; {HINT}"));
+        }
+        (normalize_host(host)?, port)
+    };
+    if port.is_empty() {
+        return Err(format!("missing port; {HINT}"));
+    }
+    if !port.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("port {port:?} is not a number"));
+    }
+    match port.parse::<u32>() {
+        Ok(p @ 1..=65535) => Ok((host, p as u16)),
+        _ => Err(format!("port {port} is out of range 1..65535")),
+    }
+}
+
+/// Validates an unbracketed host (IPv4 address or DNS name) and lowercases it.
+fn normalize_host(host: &str) -> Result<String, String> {
+    if host.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        return host
+            .parse::<Ipv4Addr>()
+            .map(|ip| ip.to_string())
+            .map_err(|_| format!("{host:?} is not a valid IPv4 address"));
+    }
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let valid_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if name.len() > 253 || !name.split('.').all(valid_label) {
+        return Err(format!("{host:?} is not a valid host name or IP address"));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Accepts `LEVEL` or a comma-separated list of `LEVEL` / `TARGET=LEVEL`.
+fn check_log_level(s: &str) -> Result<(), String> {
+    const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+    let is_level = |l: &str| LEVELS.iter().any(|x| x.eq_ignore_ascii_case(l));
+    let bad = |what: &str| {
+        Err(format!(
+            "invalid log level {what:?} in {s:?}: expected trace, debug, info, warn, error or off, \
+             optionally as TARGET=LEVEL entries separated by commas"
+        ))
+    };
+    if s.trim().is_empty() {
+        return bad("");
+    }
+    for directive in s.split(',').map(str::trim) {
+        let level = match directive.rsplit_once('=') {
+            Some((target, level)) if !target.trim().is_empty() => level.trim(),
+            Some(_) => return bad(directive),
+            None => directive,
+        };
+        if !is_level(level) {
+            return bad(level);
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Positions and key paths
+// ---------------------------------------------------------------------------------------------
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, text[line_start..offset].chars().count() + 1)
+}
+
+/// Appends a key to a dotted path, quoting it when it is not a bare TOML key.
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    let bare = !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        path.push_str(key);
+    } else {
+        path.push_str(&format!("{key:?}"));
+    }
+}
+
+/// The dotted path of the innermost key or value whose span contains `pos`.
+fn key_path_at(root: &DeTable<'_>, pos: usize) -> Option<String> {
+    let mut path = String::new();
+    walk_table(root, pos, &mut path).then_some(path)
+}
+
+fn span_contains(span: Range<usize>, pos: usize) -> bool {
+    span.contains(&pos) || (span.is_empty() && span.start == pos)
+}
+
+fn walk_table(table: &DeTable<'_>, pos: usize, path: &mut String) -> bool {
+    for (k, v) in table.iter() {
+        let len = path.len();
+        push_key(path, k.get_ref());
+        if walk_value(v.get_ref(), pos, path)
+            || span_contains(k.span(), pos)
+            || span_contains(v.span(), pos)
+        {
+            return true;
+        }
+        path.truncate(len);
+    }
+    false
+}
+
+fn walk_value(value: &DeValue<'_>, pos: usize, path: &mut String) -> bool {
+    match value {
+        DeValue::Table(t) => walk_table(t, pos, path),
+        DeValue::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                if walk_value(item.get_ref(), pos, path) || span_contains(item.span(), pos) {
+                    return true;
+                }
+                path.truncate(len);
+            }
+            false
+        }
+        _ => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+}

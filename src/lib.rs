@@ -1,0 +1,14 @@
+//! rwsplit: a MySQL/MariaDB read/write-splitting proxy meant to run beside every app server.
+//!
+//! A query's path through the modules: `server` (accept) → `protocol::handshake` (login) →
+//! `session` (command loop) → `classify` (statement → route) → `topology` (which backend) →
+//! `backend` (relay the answer as raw bytes).
+
+pub mod backend;
+pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod protocol;
+pub mod server;
+pub mod session;
+pub mod topology;

@@ -1,0 +1,124 @@
+//! ERR packets the proxy itself must send. Every one mirrors what a MariaDB server sends in the
+//! same situation (code, SQLSTATE, message format), so clients handle them as they already do.
+
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{ErrPacket, ServerError, SqlState};
+use mysql_common::proto::{MyDeserialize, MySerialize};
+
+use super::CapabilityFlags;
+
+/// A server-style error: code, SQLSTATE and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MyError {
+    pub code: u16,
+    pub state: [u8; 5],
+    pub message: String,
+}
+
+impl MyError {
+    pub fn new(code: u16, state: &[u8; 5], message: impl Into<String>) -> Self {
+        MyError { code, state: *state, message: message.into() }
+    }
+
+    /// ER_ACCESS_DENIED_ERROR, exactly as the server words it.
+    pub fn access_denied(user: &str, host: &str, with_password: bool) -> Self {
+        let using = if with_password { "YES" } else { "NO" };
+        Self::new(
+            1045,
+            b"28000",
+            format!("Access denied for user '{user}'@'{host}' (using password: {using})"),
+        )
+    }
+
+    /// ER_UNKNOWN_COM_ERROR: what a server answers to a command byte it does not implement.
+    pub fn unknown_command() -> Self {
+        Self::new(1047, b"08S01", "Unknown command")
+    }
+
+    /// ER_NET_PACKET_TOO_LARGE.
+    pub fn packet_too_large() -> Self {
+        Self::new(1153, b"08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+    }
+
+    /// ER_UNKNOWN_STMT_HANDLER for a statement id the client never prepared.
+    pub fn unknown_stmt(id: u32, func: &str) -> Self {
+        Self::new(
+            1243,
+            b"HY000",
+            format!("Unknown prepared statement handler ({id}) given to {func}"),
+        )
+    }
+
+    /// ER_WRONG_ARGUMENTS for a malformed command payload.
+    pub fn wrong_arguments(func: &str) -> Self {
+        Self::new(1210, b"HY000", format!("Incorrect arguments to {func}"))
+    }
+
+    /// ER_CON_COUNT_ERROR.
+    pub fn too_many_connections() -> Self {
+        Self::new(1040, b"08004", "Too many connections")
+    }
+
+    /// ER_HANDSHAKE_ERROR: a client whose login packets make no sense.
+    pub fn bad_handshake() -> Self {
+        Self::new(1043, b"08S01", "Bad handshake")
+    }
+
+    /// A backend the statement needs cannot be reached. 2003 is the code clients already treat
+    /// as "server unreachable, retry later".
+    pub fn backend_unavailable(role: &str, addr: &str, why: &str) -> Self {
+        Self::new(2003, b"HY000", format!("rwsplit: {role} {addr} unavailable: {why}"))
+    }
+
+    /// The encoded ERR payload (0xFF, code, '#', SQLSTATE, message).
+    pub fn to_payload(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(9 + self.message.len());
+        ErrPacket::Error(ServerError::new(
+            self.code,
+            Some(SqlState::new(self.state)),
+            self.message.as_bytes(),
+        ))
+        .serialize(&mut buf);
+        buf
+    }
+
+    /// Parses an ERR payload received from a server.
+    pub fn from_payload(payload: &[u8]) -> Option<Self> {
+        let caps = CapabilityFlags::CLIENT_PROTOCOL_41;
+        match ErrPacket::deserialize(caps, &mut ParseBuf(payload)).ok()? {
+            ErrPacket::Error(e) => Some(MyError {
+                code: e.error_code(),
+                state: e.sql_state_ref().map(|s| s.as_bytes()).unwrap_or(*b"HY000"),
+                message: e.message_str().into_owned(),
+            }),
+            ErrPacket::Progress(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for MyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ERROR {} ({}): {}",
+            self.code,
+            String::from_utf8_lossy(&self.state),
+            self.message
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn err_payload_round_trip() {
+        let e = MyError::access_denied("app", "localhost", true);
+        let p = e.to_payload();
+        assert_eq!(p[0], 0xFF);
+        assert_eq!(u16::from_le_bytes([p[1], p[2]]), 1045);
+        assert_eq!(&p[3..9], b"#28000");
+        assert_eq!(MyError::from_payload(&p), Some(e));
+    }
+}

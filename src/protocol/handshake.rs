@@ -1,0 +1,253 @@
+//! The server side of the login: the proxy's greeting and the client's handshake response.
+//!
+//! The greeting carries the master's own server version and collation so applications that
+//! check versions behave as with the real server; capabilities are what both the proxy and the
+//! backend support. The scramble is fresh per connection.
+
+use std::borrow::Cow;
+
+use mysql_common::io::ParseBuf;
+use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
+use mysql_common::proto::{MyDeserialize, MySerialize};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::auth::{self, NATIVE};
+use super::error::MyError;
+use super::packet::{PacketStream, ReadError};
+use super::{CapabilityFlags, StatusFlags};
+
+/// Capabilities the proxy can honour toward clients. Anything that changes the wire format in a
+/// way the raw relay does not follow (compression, query attributes, optional metadata) is left
+/// out, as is TLS until it is implemented.
+pub fn proxy_capabilities() -> CapabilityFlags {
+    use CapabilityFlags as C;
+    C::CLIENT_LONG_PASSWORD
+        | C::CLIENT_FOUND_ROWS
+        | C::CLIENT_LONG_FLAG
+        | C::CLIENT_CONNECT_WITH_DB
+        | C::CLIENT_ODBC
+        | C::CLIENT_LOCAL_FILES
+        | C::CLIENT_IGNORE_SPACE
+        | C::CLIENT_PROTOCOL_41
+        | C::CLIENT_INTERACTIVE
+        | C::CLIENT_IGNORE_SIGPIPE
+        | C::CLIENT_TRANSACTIONS
+        | C::CLIENT_RESERVED
+        | C::CLIENT_SECURE_CONNECTION
+        | C::CLIENT_MULTI_STATEMENTS
+        | C::CLIENT_MULTI_RESULTS
+        | C::CLIENT_PS_MULTI_RESULTS
+        | C::CLIENT_PLUGIN_AUTH
+        | C::CLIENT_CONNECT_ATTRS
+        | C::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
+        | C::CLIENT_CAN_HANDLE_EXPIRED_PASSWORDS
+        | C::CLIENT_SESSION_TRACK
+        | C::CLIENT_DEPRECATE_EOF
+}
+
+/// What the proxy knows of the backend servers, for its greeting.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    pub version: Vec<u8>,
+    pub capabilities: CapabilityFlags,
+    pub collation: u8,
+}
+
+impl ServerInfo {
+    /// Used only until any backend has been reached.
+    pub fn fallback() -> Self {
+        ServerInfo {
+            version: b"5.5.5-10.11.0-MariaDB-rwsplit".to_vec(),
+            capabilities: proxy_capabilities(),
+            collation: 45, // utf8mb4_general_ci
+        }
+    }
+
+    pub fn from_greeting(g: &HandshakePacket<'_>) -> Self {
+        ServerInfo {
+            version: g.server_version_ref().to_vec(),
+            capabilities: g.capabilities(),
+            collation: g.default_collation(),
+        }
+    }
+}
+
+/// A client that has proven who it is.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    pub db: Option<String>,
+    pub capabilities: CapabilityFlags,
+    pub collation: u8,
+    pub attributes: Vec<(String, String)>,
+}
+
+/// Why a login failed. `Refused` errors were already sent to the client.
+#[derive(Debug)]
+pub enum LoginError {
+    Refused(MyError),
+    Read(ReadError),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for LoginError {
+    fn from(e: std::io::Error) -> Self {
+        LoginError::Io(e)
+    }
+}
+
+impl From<ReadError> for LoginError {
+    fn from(e: ReadError) -> Self {
+        LoginError::Read(e)
+    }
+}
+
+/// How the proxy sees the client's address in error messages, like the server: a loopback
+/// client is 'localhost'.
+pub fn host_label(peer: &std::net::SocketAddr) -> String {
+    if peer.ip().is_loopback() {
+        "localhost".into()
+    } else {
+        peer.ip().to_string()
+    }
+}
+
+/// Sends the greeting, reads the handshake response and verifies the password.
+/// `password_of` returns the configured password of a user name, if the user exists.
+/// On success the caller still owes the client the final OK packet.
+pub async fn accept_login<S, F>(
+    client: &mut PacketStream<S>,
+    connection_id: u32,
+    info: &ServerInfo,
+    host: &str,
+    password_of: F,
+) -> Result<Login, LoginError>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+    F: Fn(&str) -> Option<String>,
+{
+    let scramble = auth::new_scramble();
+    let offered = proxy_capabilities() & (info.capabilities | CapabilityFlags::CLIENT_PLUGIN_AUTH);
+    let mut scramble_2 = scramble[8..].to_vec();
+    scramble_2.push(0);
+    let greeting = HandshakePacket::new(
+        10,
+        Cow::Borrowed(&info.version[..]),
+        connection_id,
+        scramble[..8].try_into().expect("8 bytes"),
+        Some(scramble_2),
+        offered,
+        info.collation,
+        StatusFlags::SERVER_STATUS_AUTOCOMMIT,
+        Some(NATIVE.as_bytes()),
+    );
+    let mut buf = Vec::with_capacity(128);
+    greeting.serialize(&mut buf);
+    client.reset_seq();
+    client.write_packet(&buf).await?;
+
+    let mut packet = Vec::new();
+    client.read_packet(&mut packet).await?;
+    let resp = match HandshakeResponse::deserialize((), &mut ParseBuf(&packet)) {
+        Ok(r) if r.capabilities().contains(CapabilityFlags::CLIENT_PROTOCOL_41)
+            && !r.capabilities().contains(CapabilityFlags::CLIENT_SSL) =>
+        {
+            r
+        }
+        _ => {
+            let e = MyError::bad_handshake();
+            client.write_packet(&e.to_payload()).await?;
+            return Err(LoginError::Refused(e));
+        }
+    };
+    let user = String::from_utf8_lossy(resp.user()).into_owned();
+    let db = resp
+        .db_name()
+        .filter(|d| !d.is_empty())
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    let capabilities = resp.capabilities() & offered;
+    let login = Login {
+        user: user.clone(),
+        db,
+        capabilities,
+        collation: resp.collation(),
+        attributes: resp
+            .connect_attributes()
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default(),
+    };
+    let password = password_of(&user);
+    let mut data = resp.scramble_buf().to_vec();
+    let plugin = resp.auth_plugin().cloned().map(|p| p.into_owned());
+    drop(resp);
+
+    let ok = match plugin {
+        Some(AuthPlugin::CachingSha2Password) => {
+            let ok = password.as_deref().is_some_and(|pw| auth::verify_sha2(&scramble, pw, &data));
+            if ok {
+                // fast_auth_success, then the caller's OK
+                client.write_packet(&[0x01, 0x03]).await?;
+            }
+            ok
+        }
+        Some(AuthPlugin::MysqlNativePassword) | None => {
+            password.as_deref().is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
+        }
+        Some(_) => {
+            // Ask the client to answer in mysql_native_password instead.
+            let mut sw = Vec::new();
+            AuthSwitchRequest::new(NATIVE.as_bytes(), &buf_with_nul(&scramble)[..]).serialize(&mut sw);
+            client.write_packet(&sw).await?;
+            client.read_packet(&mut data).await?;
+            password.as_deref().is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
+        }
+    };
+    if !ok {
+        let e = MyError::access_denied(&user, host, !data.is_empty());
+        client.write_packet(&e.to_payload()).await?;
+        return Err(LoginError::Refused(e));
+    }
+    Ok(login)
+}
+
+fn buf_with_nul(s: &[u8; 20]) -> Vec<u8> {
+    let mut v = s.to_vec();
+    v.push(0);
+    v
+}
+
+/// The fields of a COM_CHANGE_USER the proxy needs (mysql_common can build this packet but
+/// has no getters for a received one): user, database, and the new character set if sent.
+pub fn parse_change_user(pkt: &[u8]) -> Option<(String, Option<String>, Option<u8>)> {
+    let rest = pkt.strip_prefix(&[0x11])?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    let user = String::from_utf8_lossy(&rest[..nul]).into_owned();
+    let rest = &rest[nul + 1..];
+    // CLIENT_SECURE_CONNECTION is required of clients, so auth data is length-prefixed.
+    let auth_len = *rest.first()? as usize;
+    let rest = rest.get(1 + auth_len..)?;
+    let nul = rest.iter().position(|&b| b == 0)?;
+    let db = Some(String::from_utf8_lossy(&rest[..nul]).into_owned()).filter(|d| !d.is_empty());
+    let rest = &rest[nul + 1..];
+    let charset = rest.get(..2).map(|c| c[0]);
+    Some((user, db, charset))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_user_fields() {
+        let mut p = vec![0x11];
+        p.extend_from_slice(b"app\0");
+        p.push(20);
+        p.extend_from_slice(&[9u8; 20]);
+        p.extend_from_slice(b"rwtest\0");
+        p.extend_from_slice(&[45, 0]);
+        p.extend_from_slice(b"mysql_native_password\0");
+        assert_eq!(parse_change_user(&p), Some(("app".into(), Some("rwtest".into()), Some(45))));
+        assert_eq!(parse_change_user(&p[..10]), None);
+        assert_eq!(parse_change_user(b""), None);
+    }
+}

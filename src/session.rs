@@ -1,0 +1,1078 @@
+//! One client session: login, the command loop, routing each command to the master or a
+//! replica, and carrying the session's state to whichever backend runs the next statement.
+//!
+//! The path of a query: `server` accepts → `protocol::handshake` logs the client in → this
+//! module reads a command → `classify` decides where it belongs → `backend` relays the answer.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tracing::{debug, info, warn};
+
+use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
+use crate::classify::{self, Classification, Hint, Kind, Route};
+use crate::protocol::command::*;
+use crate::protocol::error::MyError;
+use crate::protocol::handshake::{self, Login, LoginError};
+use crate::protocol::packet::{PacketStream, ReadError};
+use crate::protocol::scan::{Expect, Scanner};
+use crate::protocol::{StatusFlags, MAX_CHUNK};
+use crate::topology::{Backend, Role, Shared};
+
+/// How long a backend that refused a connection gets no new sessions.
+const FAILED_BACKEND_PAUSE_MS: u64 = 2000;
+/// Beyond this many recorded session statements the session stops replaying and stays on the
+/// master, so a client that SETs in a loop cannot grow the proxy's memory without bound.
+const MAX_RECORDED: usize = 256;
+
+/// A session-state statement that succeeded and must be replayed on backends that did not run it.
+struct Recorded {
+    seq: u64,
+    key: Vec<u8>,
+    sql: Vec<u8>,
+}
+
+/// A prepared statement as the client sees it (the proxy's own id).
+struct PreparedStmt {
+    sql: Vec<u8>,
+    read_only: bool,
+    num_params: u16,
+    /// Parameter types from the last execute that sent them, for backends that have not seen them.
+    param_types: Option<Vec<u8>>,
+    /// COM_STMT_SEND_LONG_DATA payloads (already re-encoded per backend on use).
+    long_data: Vec<(u16, Vec<u8>)>,
+    long_data_bytes: usize,
+    /// Where the last execute ran (COM_STMT_FETCH and COM_STMT_RESET go there).
+    last_role: Option<Role>,
+}
+
+pub struct Session {
+    shared: Arc<Shared>,
+    pub id: u32,
+    peer: SocketAddr,
+    client: PacketStream<TcpStream>,
+    login: Login,
+    password: String,
+    master: Option<BackendConn>,
+    replica: Option<BackendConn>,
+    /// The backend that ran the previous statement (SHOW WARNINGS and SET go there).
+    last: Option<Role>,
+    in_trans: bool,
+    autocommit: bool,
+    /// Session state that only the master holds (too much to replay): everything goes there.
+    pinned: bool,
+    db: Option<String>,
+    recorded: Vec<Recorded>,
+    rec_seq: u64,
+    multi_statements_off: bool,
+    stmts: HashMap<u32, PreparedStmt>,
+    next_stmt_id: u32,
+    last_prepared: Option<u32>,
+    buf: Vec<u8>,
+}
+
+/// Where a command will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Master,
+    Replica,
+}
+
+enum Flow {
+    Continue,
+    Quit,
+}
+
+impl Session {
+    /// Runs a client connection from greeting to goodbye.
+    pub async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let topo = shared.topology.load_full();
+        let cfg = &topo.config;
+        let id = shared.next_connection_id();
+        let max_packet = cfg.limits.max_packet_size as usize;
+        let mut client = PacketStream::new(stream, max_packet);
+        let host = handshake::host_label(&peer);
+        let info = shared.server_info.load_full();
+        let users = cfg.clone();
+        let login = tokio::time::timeout(
+            cfg.limits.handshake_timeout,
+            handshake::accept_login(&mut client, id, &info, &host, |u| {
+                users.user(u.as_bytes()).map(|u| u.password.expose().to_string())
+            }),
+        )
+        .await;
+        let login = match login {
+            Ok(Ok(l)) => l,
+            Ok(Err(LoginError::Refused(e))) => {
+                info!(client = %peer, conn = id, error = %e, "login refused");
+                return;
+            }
+            Ok(Err(e)) => {
+                debug!(client = %peer, conn = id, error = ?e, "login failed");
+                return;
+            }
+            Err(_) => {
+                debug!(client = %peer, conn = id, "handshake timeout");
+                return;
+            }
+        };
+        let password = cfg.user(login.user.as_bytes()).map(|u| u.password.expose().to_string()).unwrap_or_default();
+        let mut s = Session {
+            shared,
+            id,
+            peer,
+            client,
+            db: login.db.clone(),
+            login,
+            password,
+            master: None,
+            replica: None,
+            last: None,
+            in_trans: false,
+            autocommit: true,
+            pinned: false,
+            recorded: Vec::new(),
+            rec_seq: 0,
+            multi_statements_off: false,
+            stmts: HashMap::new(),
+            next_stmt_id: 1,
+            last_prepared: None,
+            buf: Vec::with_capacity(1024),
+        };
+        if s.finish_login().await {
+            debug!(client = %peer, conn = id, user = %s.login.user, "session open");
+            s.command_loop().await;
+        }
+        s.close().await;
+        debug!(client = %peer, conn = id, "session closed");
+    }
+
+    /// Logs in to the first backend (the master, or a replica if the master is down) so the
+    /// client's database and credentials are checked by a real server, and relays its OK.
+    async fn finish_login(&mut self) -> bool {
+        let mut last_err = String::new();
+        for target in [Target::Master, Target::Replica] {
+            match self.connect(target, &[]).await {
+                Ok((conn, ok)) => {
+                    self.status_from(conn.role(), None);
+                    self.set_conn(conn);
+                    return self.client.write_packet(&ok).await.is_ok();
+                }
+                Err(ConnectError::Refused(err)) => {
+                    let _ = self.client.write_packet(&err).await;
+                    return false;
+                }
+                Err(ConnectError::Unreachable(why)) => last_err = why,
+            }
+        }
+        let topo = self.shared.topology.load();
+        let e = MyError::backend_unavailable("master", &topo.master.address, &last_err);
+        warn!(client = %self.peer, error = %e, "no backend reachable for login");
+        let _ = self.client.write_packet(&e.to_payload()).await;
+        false
+    }
+
+    async fn command_loop(&mut self) {
+        let idle = self.shared.topology.load().config.limits.idle_client_timeout;
+        loop {
+            self.client.reset_seq();
+            let mut buf = std::mem::take(&mut self.buf);
+            let read = match idle {
+                None => Ok(self.client.read_packet(&mut buf).await),
+                Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf)).await,
+            };
+            let flow = match read {
+                Err(_) => {
+                    debug!(client = %self.peer, "idle timeout");
+                    Flow::Quit
+                }
+                Ok(Err(ReadError::Closed)) => Flow::Quit,
+                Ok(Err(ReadError::TooLarge)) => {
+                    let _ = self.send_error(&MyError::packet_too_large()).await;
+                    Flow::Quit
+                }
+                Ok(Err(e)) => {
+                    debug!(client = %self.peer, error = %e, "client read failed");
+                    Flow::Quit
+                }
+                Ok(Ok(())) => match self.dispatch(&buf).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        debug!(client = %self.peer, error = %e, "client write failed");
+                        Flow::Quit
+                    }
+                },
+            };
+            self.buf = buf;
+            if let Flow::Quit = flow {
+                return;
+            }
+        }
+    }
+
+    async fn send_error(&mut self, e: &MyError) -> std::io::Result<()> {
+        self.client.write_packet(&e.to_payload()).await
+    }
+
+    /// Handles one client command. Err means the client connection is gone.
+    async fn dispatch(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
+        let Some(&cmd) = pkt.first() else {
+            self.send_error(&MyError::unknown_command()).await?;
+            return Ok(Flow::Continue);
+        };
+        match cmd {
+            COM_QUIT => return Ok(Flow::Quit),
+            COM_QUERY => self.query(pkt).await?,
+            COM_INIT_DB => self.init_db(pkt).await?,
+            COM_PING | COM_STATISTICS => {
+                let target = self.current();
+                self.forward(target, pkt, Expect::Single, None).await?;
+            }
+            COM_FIELD_LIST => {
+                let target = self.route_read(true);
+                self.forward(target, pkt, Expect::Rows, None).await?;
+            }
+            COM_SET_OPTION => self.set_option(pkt).await?,
+            COM_RESET_CONNECTION => self.reset_connection(pkt).await?,
+            COM_CHANGE_USER => return self.change_user(pkt).await,
+            COM_STMT_PREPARE => self.prepare(pkt).await?,
+            COM_STMT_EXECUTE => self.execute(pkt).await?,
+            COM_STMT_SEND_LONG_DATA => self.send_long_data(pkt),
+            COM_STMT_CLOSE => self.close_stmt(pkt).await,
+            COM_STMT_RESET => self.reset_stmt(pkt).await?,
+            COM_STMT_FETCH => self.fetch(pkt).await?,
+            COM_PROCESS_KILL => {
+                let id = pkt.get(1..5).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+                self.send_error(&MyError::new(1094, b"HY000", format!("Unknown thread id: {id}"))).await?;
+            }
+            _ => {
+                debug!(client = %self.peer, command = cmd, "unsupported command");
+                self.send_error(&MyError::unknown_command()).await?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    // ---------------------------------------------------------------- routing
+
+    /// The backend for commands that follow the session (SET, USE, PING): the last one used.
+    fn current(&self) -> Target {
+        match self.last {
+            Some(Role::Replica) if self.replica.is_some() => Target::Replica,
+            _ => Target::Master,
+        }
+    }
+
+    /// The backend for a read: a replica unless a transaction or master-only state holds it.
+    fn route_read(&self, read: bool) -> Target {
+        if !read || self.in_trans || !self.autocommit || self.pinned {
+            Target::Master
+        } else {
+            Target::Replica
+        }
+    }
+
+    fn route(&self, c: &Classification) -> Target {
+        if self.in_trans || !self.autocommit || self.pinned {
+            return Target::Master;
+        }
+        match c.hint {
+            Some(Hint::Master) => return Target::Master,
+            Some(Hint::Replica) if is_read_kind(c.kind) && !c.multi => return Target::Replica,
+            _ => {}
+        }
+        match c.route {
+            Route::Master => Target::Master,
+            Route::Replica => Target::Replica,
+            Route::Current | Route::Last => self.current(),
+        }
+    }
+
+    // ---------------------------------------------------------------- backends
+
+    fn login_params(&self, connect_timeout: Duration) -> LoginParams<'_> {
+        LoginParams {
+            user: &self.login.user,
+            password: &self.password,
+            db: self.db.as_deref(),
+            collation: self.login.collation,
+            capabilities: self.login.capabilities,
+            attributes: &self.login.attributes,
+            connect_timeout,
+        }
+    }
+
+    /// Opens a connection for `target`, trying every eligible backend.
+    async fn connect(&self, target: Target, exclude: &[&str]) -> Result<(BackendConn, Vec<u8>), ConnectError> {
+        let topo = self.shared.topology.load_full();
+        let timeout = topo.config.timeouts.connect;
+        let mut tried: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let mut last = ConnectError::Unreachable("no backend configured".into());
+        loop {
+            let backend: Arc<Backend> = match target {
+                Target::Master => {
+                    if !tried.is_empty() && tried.contains(&topo.master.address) {
+                        return Err(last);
+                    }
+                    topo.master.clone()
+                }
+                Target::Replica => {
+                    let ex: Vec<&str> = tried.iter().map(String::as_str).collect();
+                    match topo.pick_replica(&ex) {
+                        Some(b) => b,
+                        None => return Err(last),
+                    }
+                }
+            };
+            tried.push(backend.address.clone());
+            match BackendConn::connect(backend.clone(), &self.login_params(timeout)).await {
+                Ok((conn, ok, info)) => {
+                    backend.mark_ok();
+                    if backend.role == Role::Master {
+                        self.shared.server_info.store(Arc::new(info));
+                    }
+                    return Ok((conn, ok));
+                }
+                Err(ConnectError::Unreachable(why)) => {
+                    warn!(backend = %backend.address, role = backend.role.as_str(), error = %why, "backend unreachable");
+                    backend.mark_failed(FAILED_BACKEND_PAUSE_MS);
+                    last = ConnectError::Unreachable(why);
+                    if target == Target::Master {
+                        return Err(last);
+                    }
+                }
+                Err(refused) => return Err(refused),
+            }
+        }
+    }
+
+    fn set_conn(&mut self, conn: BackendConn) {
+        let mut conn = conn;
+        // A fresh login already has the session's database and collation; the recorded
+        // statements still have to be replayed.
+        conn.applied = 0;
+        match conn.role() {
+            Role::Master => self.master = Some(conn),
+            Role::Replica => self.replica = Some(conn),
+        }
+    }
+
+    fn conn_mut(&mut self, target: Target) -> Option<&mut BackendConn> {
+        match target {
+            Target::Master => self.master.as_mut(),
+            Target::Replica => self.replica.as_mut(),
+        }
+    }
+
+    /// Makes sure a usable connection for `target` exists and carries the session's state.
+    /// Reads fall back to the master when no replica can serve. Returns the target actually
+    /// used, or the error for the client.
+    async fn ready(&mut self, target: Target) -> Result<Target, MyError> {
+        let topo = self.shared.topology.load_full();
+        // Drop a connection that broke, or whose backend left the topology.
+        for t in [Target::Master, Target::Replica] {
+            let stale = self.conn_mut(t).is_some_and(|c| c.broken || !topo.contains(&c.backend));
+            if stale {
+                let old = match t {
+                    Target::Master => self.master.take(),
+                    Target::Replica => self.replica.take(),
+                };
+                if let Some(old) = old {
+                    if t == Target::Master && self.in_trans {
+                        warn!(client = %self.peer, "master connection lost inside a transaction");
+                        self.in_trans = false;
+                    }
+                    tokio::spawn(old.quit());
+                }
+            }
+        }
+        let mut target = target;
+        if target == Target::Replica && self.replica.is_none() {
+            match self.connect(Target::Replica, &[]).await {
+                Ok((conn, _)) => self.set_conn(conn),
+                Err(ConnectError::Unreachable(why)) => {
+                    if !topo.config.routing.fallback_to_master && !topo.replicas.is_empty() {
+                        return Err(MyError::backend_unavailable("replica", "(any)", &why));
+                    }
+                    target = Target::Master;
+                }
+                Err(ConnectError::Refused(p)) => {
+                    debug!(client = %self.peer, "replica refused login, reading from master");
+                    let _ = p;
+                    target = Target::Master;
+                }
+            }
+        }
+        if target == Target::Master && self.master.is_none() {
+            match self.connect(Target::Master, &[]).await {
+                Ok((conn, _)) => self.set_conn(conn),
+                Err(e) => {
+                    return Err(match e {
+                        ConnectError::Refused(p) => MyError::from_payload(&p)
+                            .unwrap_or_else(|| MyError::backend_unavailable("master", &topo.master.address, "refused")),
+                        ConnectError::Unreachable(why) => {
+                            MyError::backend_unavailable("master", &topo.master.address, &why)
+                        }
+                    })
+                }
+            }
+        }
+        match self.sync_state(target).await {
+            Ok(()) => Ok(target),
+            Err(e) if target == Target::Replica => {
+                debug!(client = %self.peer, error = %e, "replica could not take the session state; using the master");
+                if let Some(r) = self.replica.take() {
+                    tokio::spawn(r.quit());
+                }
+                Box::pin(self.ready(Target::Master)).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replays what the backend has not seen yet: database, recorded SETs, multi-statement option.
+    async fn sync_state(&mut self, target: Target) -> Result<(), MyError> {
+        let db = self.db.clone();
+        let rec_seq = self.rec_seq;
+        let multi_off = self.multi_statements_off;
+        let pending: Vec<Vec<u8>> = {
+            let conn = match target {
+                Target::Master => self.master.as_ref(),
+                Target::Replica => self.replica.as_ref(),
+            };
+            let Some(conn) = conn else { return Err(MyError::backend_unavailable("backend", "?", "not connected")) };
+            self.recorded.iter().filter(|r| r.seq > conn.applied).map(|r| r.sql.clone()).collect()
+        };
+        let conn = self.conn_mut(target).expect("checked above");
+        let lost = |e: std::io::Error| MyError::backend_unavailable(conn_role_name(target), "", &e.to_string());
+        if let Some(db) = db.as_deref() {
+            if conn.db.as_deref() != Some(db) {
+                let mut p = vec![COM_INIT_DB];
+                p.extend_from_slice(db.as_bytes());
+                conn.run_simple(&p).await.map_err(lost)??;
+                conn.db = Some(db.to_string());
+            }
+        }
+        for sql in pending {
+            conn.run_query(&sql).await.map_err(lost)??;
+        }
+        conn.applied = rec_seq;
+        if conn.multi_statements_off != multi_off {
+            let opt: u16 = if multi_off { 1 } else { 0 };
+            let p = [COM_SET_OPTION, opt as u8, (opt >> 8) as u8];
+            conn.run_simple(&p).await.map_err(lost)??;
+            conn.multi_statements_off = multi_off;
+        }
+        Ok(())
+    }
+
+    /// The server's status flags are the truth about transactions: BEGIN, autocommit=0, XA and
+    /// implicit commits all show up here.
+    fn status_from(&mut self, role: Role, status: Option<StatusFlags>) {
+        if role != Role::Master {
+            return;
+        }
+        if let Some(st) = status {
+            self.in_trans = st.contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+            self.autocommit = st.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT);
+        }
+    }
+
+    /// Sends `pkt` to `target` and relays the response. Returns the scanner (None if an error
+    /// was already sent to the client instead).
+    async fn forward(
+        &mut self,
+        target: Target,
+        pkt: &[u8],
+        expect: Expect,
+        readonly_retry: Option<()>,
+    ) -> std::io::Result<Option<(Target, Scanner)>> {
+        let _ = readonly_retry;
+        let target = match self.ready(target).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.send_error(&e).await?;
+                return Ok(None);
+            }
+        };
+        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+        let conn = self.conn_mut(target).expect("ready");
+        let sent = match conn.send_command(pkt).await {
+            Ok(n) => n,
+            Err(e) => {
+                conn.broken = true;
+                let e = MyError::backend_unavailable(conn_role_name(target), &conn.backend.address.clone(), &e.to_string());
+                self.send_error(&e).await?;
+                return Ok(None);
+            }
+        };
+        self.relay(target, expect, client_packets.wrapping_sub(sent)).await
+    }
+
+    /// Relays the response to a command already sent on `target`.
+    async fn relay(&mut self, target: Target, expect: Expect, seq_delta: u8) -> std::io::Result<Option<(Target, Scanner)>> {
+        let conn = match target {
+            Target::Master => self.master.as_mut(),
+            Target::Replica => self.replica.as_mut(),
+        }
+        .expect("connected");
+        let mut scanner = Scanner::new(expect, conn.deprecate_eof());
+        scanner.seq_delta = seq_delta;
+        match conn.relay(&mut self.client, &mut scanner).await {
+            Ok(()) => {
+                let role = conn.role();
+                self.status_from(role, scanner.status);
+                self.last = Some(role);
+                Ok(Some((target, scanner)))
+            }
+            Err(RelayError::Client(e)) => {
+                conn.broken = true;
+                Err(e)
+            }
+            Err(RelayError::Backend { error, sent }) => {
+                let addr = conn.backend.address.clone();
+                warn!(client = %self.peer, backend = %addr, error = %error, "backend failed during a response");
+                if target == Target::Master && self.in_trans {
+                    self.in_trans = false;
+                }
+                if sent {
+                    // The client has part of a response: the connection cannot be saved.
+                    return Err(std::io::Error::other(format!("backend {addr} failed mid-response")));
+                }
+                self.send_error(&MyError::new(2013, b"HY000", format!("rwsplit: lost connection to {} {addr} during query", conn_role_name(target)))).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    async fn query(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let sql = &pkt[1..];
+        let c = classify::classify(sql);
+        if c.kind == Kind::Kill {
+            return self.send_error(&MyError::new(1094, b"HY000", "rwsplit: KILL through the proxy is not supported yet")).await;
+        }
+        let target = self.route(&c);
+        let Some((used, scanner)) = self.forward(target, pkt, Expect::Results { binary: false }, None).await? else {
+            return Ok(());
+        };
+        if scanner.error {
+            return Ok(());
+        }
+        if c.kind == Kind::Use {
+            if let Some(db) = classify::use_database(sql) {
+                self.db = Some(db.clone());
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.db = Some(db);
+                }
+            }
+        } else if c.record {
+            self.record(sql, used);
+        } else if c.multi && !c.record && looks_stateful(sql) {
+            // A multi-statement mixing SETs with other work cannot be replayed: keep the
+            // session where that state lives.
+            self.pin("multi-statement with session state");
+        }
+        Ok(())
+    }
+
+    fn pin(&mut self, why: &str) {
+        if !self.pinned {
+            debug!(client = %self.peer, reason = why, "session pinned to the master");
+            self.pinned = true;
+        }
+    }
+
+    /// Remembers a successful session-state statement for the other backends.
+    fn record(&mut self, sql: &[u8], ran_on: Target) {
+        if self.recorded.len() >= MAX_RECORDED {
+            self.pin("too many session statements to replay");
+            return;
+        }
+        let key = record_key(sql);
+        if let Some(k) = &key {
+            self.recorded.retain(|r| &r.key != k);
+        }
+        self.rec_seq += 1;
+        self.recorded.push(Recorded { seq: self.rec_seq, key: key.unwrap_or_default(), sql: sql.to_vec() });
+        let seq = self.rec_seq;
+        if let Some(conn) = self.conn_mut(ran_on) {
+            if conn.applied == seq - 1 {
+                conn.applied = seq;
+            }
+        }
+    }
+
+    async fn init_db(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let target = self.current();
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+            if !scanner.error {
+                let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
+                self.db = Some(db.clone());
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.db = Some(db);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn set_option(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        if pkt.len() < 3 {
+            return self.send_error(&MyError::unknown_command()).await;
+        }
+        let off = u16::from_le_bytes([pkt[1], pkt[2]]) == 1;
+        let target = self.current();
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+            if !scanner.error {
+                self.multi_statements_off = off;
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.multi_statements_off = off;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reset_connection(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let target = self.current();
+        // The other backend is reset quietly; the client sees the answer of the current one.
+        let other = if target == Target::Master { Target::Replica } else { Target::Master };
+        if let Some(conn) = self.conn_mut(other) {
+            match conn.run_simple(pkt).await {
+                Ok(Ok(_)) => {
+                    conn.stmts.clear();
+                    conn.multi_statements_off = false;
+                }
+                _ => conn.broken = true,
+            }
+        }
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+            if let Some(conn) = self.conn_mut(used) {
+                conn.stmts.clear();
+                conn.multi_statements_off = false;
+            }
+            if !scanner.error {
+                self.recorded.clear();
+                self.stmts.clear();
+                self.pinned = false;
+                self.multi_statements_off = false;
+                self.in_trans = false;
+                self.autocommit = true;
+                let seq = self.rec_seq;
+                for t in [Target::Master, Target::Replica] {
+                    if let Some(c) = self.conn_mut(t) {
+                        c.applied = seq;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// COM_CHANGE_USER: the proxy checks the new credentials itself, then starts the session over
+    /// on fresh backend logins, so no state of the old user survives anywhere.
+    async fn change_user(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
+        use mysql_common::packets::AuthSwitchRequest;
+        use mysql_common::proto::MySerialize;
+        let parsed = handshake::parse_change_user(pkt);
+        let Some((user, db, collation)) = parsed else {
+            self.send_error(&MyError::bad_handshake()).await?;
+            return Ok(Flow::Quit);
+        };
+        // Always re-challenge with a fresh scramble in mysql_native_password.
+        let scramble = crate::protocol::auth::new_scramble();
+        let mut data = scramble.to_vec();
+        data.push(0);
+        let mut sw = Vec::new();
+        AuthSwitchRequest::new(crate::protocol::auth::NATIVE.as_bytes(), &data[..]).serialize(&mut sw);
+        self.client.write_packet(&sw).await?;
+        let mut resp = Vec::new();
+        if self.client.read_packet(&mut resp).await.is_err() {
+            return Ok(Flow::Quit);
+        }
+        let topo = self.shared.topology.load_full();
+        let password = topo.config.user(user.as_bytes()).map(|u| u.password.expose().to_string());
+        let ok = password
+            .as_deref()
+            .is_some_and(|pw| crate::protocol::auth::verify_native(&scramble, pw, &resp));
+        if !ok {
+            let host = handshake::host_label(&self.peer);
+            self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty())).await?;
+            return Ok(Flow::Quit);
+        }
+        for conn in [self.master.take(), self.replica.take()].into_iter().flatten() {
+            tokio::spawn(conn.quit());
+        }
+        self.login.user = user;
+        self.password = password.unwrap_or_default();
+        if let Some(c) = collation {
+            self.login.collation = c;
+        }
+        self.db = db;
+        self.recorded.clear();
+        self.stmts.clear();
+        self.pinned = false;
+        self.multi_statements_off = false;
+        self.in_trans = false;
+        self.autocommit = true;
+        self.last = None;
+        for target in [Target::Master, Target::Replica] {
+            match self.connect(target, &[]).await {
+                Ok((conn, ok)) => {
+                    self.set_conn(conn);
+                    self.client.write_packet(&ok).await?;
+                    return Ok(Flow::Continue);
+                }
+                Err(ConnectError::Refused(err)) => {
+                    self.client.write_packet(&err).await?;
+                    return Ok(Flow::Quit);
+                }
+                Err(ConnectError::Unreachable(_)) => {}
+            }
+        }
+        let e = MyError::backend_unavailable("master", &topo.master.address, "no backend reachable");
+        self.send_error(&e).await?;
+        Ok(Flow::Quit)
+    }
+
+    // ---------------------------------------------------------------- prepared statements
+
+    async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let sql = &pkt[1..];
+        let c = classify::classify(sql);
+        let read_only = matches!(c.route, Route::Replica) && !c.multi;
+        let target = match self.ready(self.route_read(read_only)).await {
+            Ok(t) => t,
+            Err(e) => return self.send_error(&e).await,
+        };
+        let proxy_id = self.next_stmt_id;
+        let conn = self.conn_mut(target).expect("ready");
+        if let Err(e) = conn.send_command(pkt).await {
+            conn.broken = true;
+            return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+        }
+        let (mut raw, ok) = match conn.read_prepare_response().await {
+            Ok(r) => r,
+            Err(e) => {
+                conn.broken = true;
+                return self.send_error(&MyError::new(2013, b"HY000", format!("rwsplit: lost connection to backend during prepare: {e}"))).await;
+            }
+        };
+        if let Some((backend_id, num_params, _cols)) = ok {
+            conn.stmts.insert(proxy_id, BackendStmt { id: backend_id, types_bound: false });
+            raw[5..9].copy_from_slice(&proxy_id.to_le_bytes());
+            self.next_stmt_id = self.next_stmt_id.wrapping_add(1).max(1);
+            self.stmts.insert(
+                proxy_id,
+                PreparedStmt {
+                    sql: sql.to_vec(),
+                    read_only,
+                    num_params,
+                    param_types: None,
+                    long_data: Vec::new(),
+                    long_data_bytes: 0,
+                    last_role: Some(conn_role(target)),
+                },
+            );
+            self.last_prepared = Some(proxy_id);
+        }
+        self.last = Some(conn_role(target));
+        self.client.flush().await?;
+        use tokio::io::AsyncWriteExt;
+        self.client.stream.write_all(&raw).await
+    }
+
+    fn stmt_id(&self, pkt: &[u8]) -> Option<u32> {
+        let id = u32::from_le_bytes(pkt.get(1..5)?.try_into().ok()?);
+        if id == u32::MAX {
+            self.last_prepared
+        } else {
+            Some(id)
+        }
+    }
+
+    /// Prepares statement `id` on `target` if it is not there yet. Err is for the client.
+    async fn ensure_prepared(&mut self, target: Target, id: u32) -> Result<BackendStmt, MyError> {
+        let sql = match self.stmts.get(&id) {
+            Some(s) => s.sql.clone(),
+            None => return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute")),
+        };
+        let conn = self.conn_mut(target).expect("ready");
+        if let Some(bs) = conn.stmts.get(&id) {
+            return Ok(*bs);
+        }
+        let mut p = Vec::with_capacity(sql.len() + 1);
+        p.push(COM_STMT_PREPARE);
+        p.extend_from_slice(&sql);
+        let lost = |e: String| MyError::new(2013, b"HY000", format!("rwsplit: lost connection to backend during prepare: {e}"));
+        if let Err(e) = conn.send_command(&p).await {
+            conn.broken = true;
+            return Err(lost(e.to_string()));
+        }
+        match conn.read_prepare_response().await {
+            Ok((_, Some((backend_id, _, _)))) => {
+                let bs = BackendStmt { id: backend_id, types_bound: false };
+                conn.stmts.insert(id, bs);
+                Ok(bs)
+            }
+            Ok((raw, None)) => Err(MyError::from_payload(&raw[4..])
+                .unwrap_or_else(|| MyError::new(1105, b"HY000", "prepare failed"))),
+            Err(e) => {
+                conn.broken = true;
+                Err(lost(e.to_string()))
+            }
+        }
+    }
+
+    async fn execute(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let Some(id) = self.stmt_id(pkt) else {
+            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await;
+        };
+        let Some(st) = self.stmts.get(&id) else {
+            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute")).await;
+        };
+        let wanted = self.route_read(st.read_only);
+        let num_params = st.num_params as usize;
+        let target = match self.ready(wanted).await {
+            Ok(t) => t,
+            Err(e) => return self.send_error(&e).await,
+        };
+        let bs = match self.ensure_prepared(target, id).await {
+            Ok(bs) => bs,
+            Err(e) => return self.send_error(&e).await,
+        };
+        // Parameter types: the client sends them once; a backend that prepared the statement
+        // later must still get them.
+        let mut payload = pkt.to_vec();
+        payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        let mut types_now = bs.types_bound;
+        if num_params > 0 {
+            let nb = num_params.div_ceil(8);
+            let flag_at = 10 + nb;
+            let Some(&flag) = payload.get(flag_at) else {
+                return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await;
+            };
+            let st = self.stmts.get_mut(&id).expect("checked");
+            if flag == 1 {
+                match payload.get(flag_at + 1..flag_at + 1 + 2 * num_params) {
+                    Some(t) => st.param_types = Some(t.to_vec()),
+                    None => return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await,
+                }
+                types_now = true;
+            } else if !bs.types_bound {
+                if let Some(t) = &st.param_types {
+                    payload[flag_at] = 1;
+                    payload.splice(flag_at + 1..flag_at + 1, t.iter().copied());
+                    types_now = true;
+                }
+            }
+        }
+        let st = self.stmts.get_mut(&id).expect("checked");
+        let long_data = std::mem::take(&mut st.long_data);
+        st.long_data_bytes = 0;
+        st.last_role = Some(conn_role(target));
+        let conn = self.conn_mut(target).expect("ready");
+        for (param, data) in &long_data {
+            let mut p = Vec::with_capacity(7 + data.len());
+            p.push(COM_STMT_SEND_LONG_DATA);
+            p.extend_from_slice(&bs.id.to_le_bytes());
+            p.extend_from_slice(&param.to_le_bytes());
+            p.extend_from_slice(data);
+            if conn.queue_command(&p).is_err() {
+                conn.broken = true;
+            }
+        }
+        if let Some(b) = conn.stmts.get_mut(&id) {
+            b.types_bound = types_now;
+        }
+        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+        let sent = match conn.send_command(&payload).await {
+            Ok(n) => n,
+            Err(e) => {
+                conn.broken = true;
+                return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+            }
+        };
+        self.relay(target, Expect::Results { binary: true }, client_packets.wrapping_sub(sent)).await?;
+        Ok(())
+    }
+
+    fn send_long_data(&mut self, pkt: &[u8]) {
+        // No response is ever sent for this command, errors included; the execute reports them.
+        let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else { return };
+        let max = self.shared.topology.load().config.limits.max_packet_size as usize;
+        if let Some(st) = self.stmts.get_mut(&id) {
+            let data = &pkt[7..];
+            if st.long_data_bytes + data.len() > max {
+                warn!(client = %self.peer, "long data over max_packet_size dropped");
+                return;
+            }
+            st.long_data_bytes += data.len();
+            st.long_data.push((u16::from_le_bytes([param[0], param[1]]), data.to_vec()));
+        }
+    }
+
+    async fn close_stmt(&mut self, pkt: &[u8]) {
+        let Some(id) = self.stmt_id(pkt) else { return };
+        if self.stmts.remove(&id).is_none() {
+            return;
+        }
+        for t in [Target::Master, Target::Replica] {
+            if let Some(conn) = self.conn_mut(t) {
+                if let Some(bs) = conn.stmts.remove(&id) {
+                    let mut p = vec![COM_STMT_CLOSE];
+                    p.extend_from_slice(&bs.id.to_le_bytes());
+                    // No response: it rides along with the next command on that connection.
+                    if conn.queue_command(&p).is_err() {
+                        conn.broken = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backend holding statement `id`'s execution state (cursor, long data).
+    fn stmt_target(&self, id: u32) -> Option<Target> {
+        let st = self.stmts.get(&id)?;
+        let t = match st.last_role? {
+            Role::Master => Target::Master,
+            Role::Replica => Target::Replica,
+        };
+        let conn = match t {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        }?;
+        conn.stmts.contains_key(&id).then_some(t)
+    }
+
+    async fn reset_stmt(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let Some(id) = self.stmt_id(pkt) else {
+            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_reset")).await;
+        };
+        let Some(st) = self.stmts.get_mut(&id) else {
+            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_reset")).await;
+        };
+        st.long_data.clear();
+        st.long_data_bytes = 0;
+        let target = self.stmt_target(id).unwrap_or(Target::Master);
+        if let Err(e) = self.ready(target).await {
+            return self.send_error(&e).await;
+        }
+        let bs = match self.ensure_prepared(target, id).await {
+            Ok(bs) => bs,
+            Err(e) => return self.send_error(&e).await,
+        };
+        let mut p = pkt.to_vec();
+        p[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        self.forward(target, &p, Expect::Single, None).await?;
+        Ok(())
+    }
+
+    async fn fetch(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let Some(id) = self.stmt_id(pkt) else {
+            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_fetch")).await;
+        };
+        let Some(target) = self.stmt_target(id) else {
+            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_fetch")).await;
+        };
+        let bs = self.conn_mut(target).and_then(|c| c.stmts.get(&id).copied()).expect("stmt_target checked");
+        let mut p = pkt.to_vec();
+        p[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        // A cursor lives on one connection: no replay, no re-route.
+        let conn = self.conn_mut(target).expect("stmt_target checked");
+        if let Err(e) = conn.send_command(&p).await {
+            conn.broken = true;
+            return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+        }
+        self.relay(target, Expect::Rows, 0).await?;
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        for conn in [self.master.take(), self.replica.take()].into_iter().flatten() {
+            conn.quit().await;
+        }
+    }
+}
+
+fn conn_role(t: Target) -> Role {
+    match t {
+        Target::Master => Role::Master,
+        Target::Replica => Role::Replica,
+    }
+}
+
+fn conn_role_name(t: Target) -> &'static str {
+    conn_role(t).as_str()
+}
+
+/// Statement kinds a `/* rwsplit:replica */` hint may send to a replica: reads only, never a
+/// write, whatever the hint says.
+fn is_read_kind(k: Kind) -> bool {
+    matches!(k, Kind::Select | Kind::Show | Kind::Describe | Kind::Explain)
+}
+
+/// A crude check for multi-statements: does any part start with SET or USE?
+fn looks_stateful(sql: &[u8]) -> bool {
+    sql.split(|&b| b == b';').any(|part| {
+        let t = part.trim_ascii_start();
+        t.len() >= 4
+            && (t[..4].eq_ignore_ascii_case(b"set ") || t[..4].eq_ignore_ascii_case(b"use "))
+    })
+}
+
+/// Later statements with the same key replace earlier ones in the replay list: the variable
+/// name(s) assigned, when the statement is a simple `SET a = ...` whose value does not read a
+/// user variable (`SET @i = @i + 1` must replay every step, so it gets no key).
+fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
+    let t = sql.trim_ascii();
+    let lower: Vec<u8> = t.iter().map(|b| b.to_ascii_lowercase()).collect();
+    if lower.starts_with(b"set names") || lower.starts_with(b"set character set") || lower.starts_with(b"set charset") {
+        return Some(b"names".to_vec());
+    }
+    let eq = lower.iter().position(|&b| b == b'=')?;
+    let (lhs, rhs) = (&lower[..eq], &lower[eq + 1..]);
+    if rhs.contains(&b'@') || rhs.contains(&b',') || rhs.contains(&b'(') || lhs.contains(&b',') {
+        return None;
+    }
+    let lhs = lhs.strip_suffix(b":").unwrap_or(lhs);
+    let name: Vec<u8> = lhs.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let name = name
+        .strip_prefix(b"set")
+        .map(|n| n.to_vec())
+        .unwrap_or(name);
+    let norm = [&b"session"[..], b"@@session.", b"@@local.", b"local", b"@@"]
+        .iter()
+        .fold(name, |n, p| n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n));
+    Some(norm)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_keys() {
+        assert_eq!(record_key(b"SET NAMES utf8mb4"), Some(b"names".to_vec()));
+        assert_eq!(record_key(b"set character set latin1"), Some(b"names".to_vec()));
+        assert_eq!(record_key(b"SET sql_mode = ''"), record_key(b"SET SESSION sql_mode='ANSI'"));
+        assert_eq!(record_key(b"SET @@session.sql_mode = ''"), record_key(b"set sql_mode=1"));
+        assert_eq!(record_key(b"SET @x = 1"), record_key(b"SET @x := 5"));
+        assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
+        assert_eq!(record_key(b"SET @i = @i + 1"), None);
+        assert_eq!(record_key(b"SET a = 1, b = 2"), None);
+    }
+
+    #[test]
+    fn stateful_multi() {
+        assert!(looks_stateful(b"SELECT 1; SET @a = 1"));
+        assert!(looks_stateful(b"use db; insert into t values (1)"));
+        assert!(!looks_stateful(b"SELECT 1; SELECT 2"));
+    }
+}

@@ -1,0 +1,151 @@
+//! The running topology: which master, which replicas, and how each one is doing.
+//!
+//! Sessions read it through an `ArcSwap` snapshot on every routing decision without taking a
+//! lock; a reload builds a whole new snapshot and swaps it in. Per-backend health lives in the
+//! `Backend` objects so it survives reloads that keep the backend.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use rand::Rng;
+
+use crate::config::Config;
+use crate::protocol::handshake::ServerInfo;
+
+/// What a backend is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Master,
+    Replica,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Replica => "replica",
+        }
+    }
+}
+
+/// One backend server and what the proxy has learned about it.
+#[derive(Debug)]
+pub struct Backend {
+    pub address: String,
+    pub role: Role,
+    pub weight: u32,
+    /// Unix time in ms until which the backend is considered down after a failed connect.
+    down_until_ms: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+impl Backend {
+    pub fn new(address: &str, role: Role, weight: u32) -> Self {
+        Backend { address: address.to_string(), role, weight, down_until_ms: AtomicU64::new(0) }
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.down_until_ms.load(Ordering::Relaxed) <= now_ms()
+    }
+
+    /// A connect to this backend failed: give it no new sessions for a moment.
+    pub fn mark_failed(&self, for_ms: u64) {
+        self.down_until_ms.store(now_ms() + for_ms, Ordering::Relaxed);
+    }
+
+    pub fn mark_ok(&self) {
+        self.down_until_ms.store(0, Ordering::Relaxed);
+    }
+}
+
+/// An immutable view of the cluster.
+#[derive(Debug)]
+pub struct Topology {
+    pub master: Arc<Backend>,
+    pub replicas: Vec<Arc<Backend>>,
+    pub config: Arc<Config>,
+}
+
+impl Topology {
+    /// Builds a snapshot from a config, reusing the backend objects of `previous` that have the
+    /// same address and role so their health carries over.
+    pub fn from_config(config: Arc<Config>, previous: Option<&Topology>) -> Self {
+        let reuse = |addr: &str, role: Role, weight: u32| -> Arc<Backend> {
+            let old = previous.and_then(|p| {
+                std::iter::once(&p.master)
+                    .chain(p.replicas.iter())
+                    .find(|b| b.address == addr && b.role == role && b.weight == weight)
+            });
+            old.cloned().unwrap_or_else(|| Arc::new(Backend::new(addr, role, weight)))
+        };
+        Topology {
+            master: reuse(&config.master.address, Role::Master, 1),
+            replicas: config
+                .replicas
+                .iter()
+                .map(|r| reuse(&r.address, Role::Replica, r.weight))
+                .collect(),
+            config,
+        }
+    }
+
+    /// Picks an available replica by weight, skipping `exclude`.
+    pub fn pick_replica(&self, exclude: &[&str]) -> Option<Arc<Backend>> {
+        let candidates: Vec<&Arc<Backend>> = self
+            .replicas
+            .iter()
+            .filter(|b| b.weight > 0 && b.is_available() && !exclude.contains(&b.address.as_str()))
+            .collect();
+        let total: u64 = candidates.iter().map(|b| b.weight as u64).sum();
+        if total == 0 {
+            return None;
+        }
+        let mut pick = rand::rng().random_range(0..total);
+        for b in candidates {
+            if pick < b.weight as u64 {
+                return Some(b.clone());
+            }
+            pick -= b.weight as u64;
+        }
+        None
+    }
+
+    /// True if `backend` is still part of this topology in the same role.
+    pub fn contains(&self, backend: &Backend) -> bool {
+        match backend.role {
+            Role::Master => self.master.address == backend.address,
+            Role::Replica => self.replicas.iter().any(|r| r.address == backend.address && r.weight > 0),
+        }
+    }
+}
+
+/// State shared by every session of the proxy.
+pub struct Shared {
+    pub topology: ArcSwap<Topology>,
+    /// The master's greeting details, for the proxy's own greeting.
+    pub server_info: ArcSwap<ServerInfo>,
+    next_connection_id: AtomicU32,
+    pub clients: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(config: Config) -> Arc<Self> {
+        let topology = Topology::from_config(Arc::new(config), None);
+        Arc::new(Shared {
+            topology: ArcSwap::from_pointee(topology),
+            server_info: ArcSwap::from_pointee(ServerInfo::fallback()),
+            next_connection_id: AtomicU32::new(1),
+            clients: AtomicU64::new(0),
+        })
+    }
+
+    /// The proxy's own connection ids, shown to clients in the greeting.
+    pub fn next_connection_id(&self) -> u32 {
+        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,321 @@
+//! Shared plumbing for the end-to-end tests: the real MariaDB cluster started by
+//! `scripts/cluster.sh` (ports read from `$RWSPLIT_CLUSTER_ENV`), a real rwsplit process, and
+//! real clients (the `mariadb` CLI, mysql_async).
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The running test cluster.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    pub vars: HashMap<String, String>,
+    pub env_file: PathBuf,
+}
+
+impl Cluster {
+    /// The cluster `scripts/test.sh` started for this run.
+    pub fn shared() -> Cluster {
+        let path = std::env::var("RWSPLIT_CLUSTER_ENV").unwrap_or_else(|_| {
+            let default = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cluster/env");
+            default.to_string_lossy().into_owned()
+        });
+        Self::load(Path::new(&path)).unwrap_or_else(|e| {
+            panic!("no test cluster ({path}: {e}); run the tests with scripts/test.sh, or scripts/cluster.sh up first")
+        })
+    }
+
+    /// A cluster of its own, for tests that kill servers. Stopped when dropped.
+    pub fn private(name: &str) -> PrivateCluster {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-{name}"));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster.sh");
+        let _ = Command::new(&script).arg("down").env("RWSPLIT_CLUSTER_DIR", &dir).output();
+        let out = Command::new(&script)
+            .arg("up")
+            .env("RWSPLIT_CLUSTER_DIR", &dir)
+            .output()
+            .expect("run cluster.sh");
+        assert!(
+            out.status.success(),
+            "cluster.sh up failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let cluster = Self::load(&dir.join("env")).expect("private cluster env");
+        PrivateCluster { cluster, dir, script }
+    }
+
+    fn load(path: &Path) -> std::io::Result<Cluster> {
+        let text = std::fs::read_to_string(path)?;
+        let vars = text
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string()))
+            .collect();
+        Ok(Cluster { vars, env_file: path.to_path_buf() })
+    }
+
+    pub fn var(&self, k: &str) -> &str {
+        self.vars.get(k).unwrap_or_else(|| panic!("{k} missing from cluster env"))
+    }
+
+    pub fn master_port(&self) -> u16 {
+        self.var("MASTER_PORT").parse().unwrap()
+    }
+
+    pub fn replica_ports(&self) -> Vec<u16> {
+        vec![self.var("REPLICA1_PORT").parse().unwrap(), self.var("REPLICA2_PORT").parse().unwrap()]
+    }
+
+    pub fn master_id(&self) -> String {
+        self.vars.get("MASTER_SERVER_ID").cloned().unwrap_or("1".into())
+    }
+
+    pub fn replica_ids(&self) -> Vec<String> {
+        vec![
+            self.vars.get("REPLICA1_SERVER_ID").cloned().unwrap_or("2".into()),
+            self.vars.get("REPLICA2_SERVER_ID").cloned().unwrap_or("3".into()),
+        ]
+    }
+
+    pub fn user(&self) -> &str {
+        self.vars.get("APP_USER").map(String::as_str).unwrap_or("app")
+    }
+
+    pub fn password(&self) -> &str {
+        self.vars.get("APP_PASSWORD").map(String::as_str).unwrap_or("apppass")
+    }
+
+    /// A proxy.toml for this cluster; `extra` is appended (extra sections).
+    pub fn proxy_toml(&self, listen_port: u16, extra: &str) -> String {
+        let replicas: String = self
+            .replica_ports()
+            .iter()
+            .map(|p| format!("[[replicas]]\naddress = \"127.0.0.1:{p}\"\nweight = 1\n\n"))
+            .collect();
+        format!(
+            "listen = \"127.0.0.1:{listen_port}\"\n\n[master]\naddress = \"127.0.0.1:{}\"\n\n{replicas}[[users]]\nname = \"{}\"\npassword = \"{}\"\n\n{extra}\n",
+            self.master_port(),
+            self.user(),
+            self.password()
+        )
+    }
+
+    /// `SHOW GLOBAL STATUS` counter of one server, read directly (not through the proxy).
+    pub fn status_counter(&self, port: u16, name: &str) -> u64 {
+        let out = mariadb(port, self.user(), self.password(), &format!("SHOW GLOBAL STATUS LIKE '{name}'"));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    }
+}
+
+/// A cluster started for one test; torn down on drop.
+pub struct PrivateCluster {
+    pub cluster: Cluster,
+    dir: PathBuf,
+    script: PathBuf,
+}
+
+impl PrivateCluster {
+    pub fn stop_node(&self, node: &str) {
+        let out = Command::new(&self.script).args(["stop-node", node]).env("RWSPLIT_CLUSTER_DIR", &self.dir).output().unwrap();
+        assert!(out.status.success(), "stop-node: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    pub fn start_node(&self, node: &str) {
+        let out = Command::new(&self.script).args(["start-node", node]).env("RWSPLIT_CLUSTER_DIR", &self.dir).output().unwrap();
+        assert!(out.status.success(), "start-node: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script).arg("down").env("RWSPLIT_CLUSTER_DIR", &self.dir).output();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running rwsplit process with its own config file and log.
+pub struct Proxy {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Proxy {
+    pub fn start(cluster: &Cluster, extra: &str) -> Proxy {
+        let port = free_port();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("proxy-{port}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = dir.join("proxy.toml");
+        std::fs::write(&config, cluster.proxy_toml(port, extra)).unwrap();
+        let log = std::fs::File::create(dir.join("rwsplit.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+            .arg("--config")
+            .arg(&config)
+            .env("RWSPLIT_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start rwsplit");
+        let proxy = Proxy { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "rwsplit did not listen; log:\n{}", proxy.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        proxy
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("rwsplit.log")).unwrap_or_default()
+    }
+
+    /// Runs SQL through the proxy with the mariadb CLI (batch mode, no column names).
+    pub fn sql(&self, cluster: &Cluster, sql: &str) -> Output {
+        mariadb(self.port, cluster.user(), cluster.password(), sql)
+    }
+
+    /// Like `sql` but panics on failure and returns stdout lines.
+    pub fn sql_ok(&self, cluster: &Cluster, sql: &str) -> Vec<String> {
+        let out = self.sql(cluster, sql);
+        assert!(
+            out.status.success(),
+            "{sql}: {}\nproxy log tail:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            tail(&self.log(), 30)
+        );
+        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    }
+
+    pub fn url(&self, cluster: &Cluster, db: Option<&str>) -> String {
+        format!(
+            "mysql://{}:{}@127.0.0.1:{}/{}",
+            cluster.user(),
+            cluster.password(),
+            self.port,
+            db.unwrap_or("")
+        )
+    }
+
+    /// A mysql_async pool through the proxy. prefer_socket(false): otherwise mysql_async asks
+    /// for @@socket and reconnects to the backend's Unix socket, bypassing the proxy.
+    pub fn pool(&self, cluster: &Cluster, db: Option<&str>) -> mysql_async::Pool {
+        let opts = mysql_async::Opts::from_url(&self.url(cluster, db)).unwrap();
+        let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
+        mysql_async::Pool::new(opts)
+    }
+
+    pub fn send_signal(&self, sig: &str) {
+        let _ = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status();
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// The mariadb CLI against 127.0.0.1:`port` in batch mode (-N -B), with no defaults files.
+pub fn mariadb(port: u16, user: &str, password: &str, sql: &str) -> Output {
+    mariadb_args(port, user, password, &[], sql)
+}
+
+pub fn mariadb_args(port: u16, user: &str, password: &str, args: &[&str], sql: &str) -> Output {
+    let mut cmd = Command::new("mariadb");
+    cmd.arg("--no-defaults")
+        .arg("-h127.0.0.1")
+        .arg(format!("-P{port}"))
+        .arg(format!("-u{user}"))
+        .arg(format!("-p{password}"))
+        .arg("-N")
+        .arg("-B")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("mariadb CLI on PATH");
+    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Waits until `f` returns true (replication catching up and the like).
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A hand-driven client connection, for sending packets no real client would send.
+pub struct RawClient {
+    pub stream: std::net::TcpStream,
+}
+
+impl RawClient {
+    /// Logs in with mysql_native_password over a plain socket.
+    pub fn login(port: u16, user: &str, password: &str) -> RawClient {
+        use mysql_common::io::ParseBuf;
+        use mysql_common::packets::HandshakePacket;
+        use mysql_common::proto::MyDeserialize;
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut c = RawClient { stream };
+        let (_, greeting) = c.read_packet();
+        let g = HandshakePacket::deserialize((), &mut ParseBuf(&greeting)).unwrap();
+        let nonce = g.nonce();
+        let scramble = mysql_common::scramble::scramble_native(&nonce, password.as_bytes()).unwrap();
+        let caps: u32 = 0x0000_0200 | 0x0000_8000 | 0x0008_0000 | 0x0001_0000 | 0x0002_0000; // PROTOCOL_41, SECURE_CONN, PLUGIN_AUTH, MULTI_STMT, MULTI_RESULTS
+        let mut resp = Vec::new();
+        resp.extend_from_slice(&caps.to_le_bytes());
+        resp.extend_from_slice(&(16u32 << 20).to_le_bytes());
+        resp.push(45);
+        resp.extend_from_slice(&[0u8; 23]);
+        resp.extend_from_slice(user.as_bytes());
+        resp.push(0);
+        resp.push(20);
+        resp.extend_from_slice(&scramble);
+        resp.extend_from_slice(b"mysql_native_password\0");
+        c.write_packet(1, &resp);
+        let (_, ok) = c.read_packet();
+        assert_eq!(ok[0], 0x00, "login OK, got {ok:?}");
+        c
+    }
+
+    pub fn write_packet(&mut self, seq: u8, payload: &[u8]) {
+        use std::io::Write;
+        let mut b = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+        b.push(seq);
+        b.extend_from_slice(payload);
+        self.stream.write_all(&b).unwrap();
+    }
+
+    pub fn read_packet(&mut self) -> (u8, Vec<u8>) {
+        use std::io::Read;
+        let mut h = [0u8; 4];
+        self.stream.read_exact(&mut h).unwrap();
+        let len = u32::from_le_bytes([h[0], h[1], h[2], 0]) as usize;
+        let mut body = vec![0u8; len];
+        self.stream.read_exact(&mut body).unwrap();
+        (h[3], body)
+    }
+}
