@@ -543,7 +543,7 @@ impl Session {
                     // The client has part of a response: the connection cannot be saved.
                     return Err(std::io::Error::other(format!("backend {addr} failed mid-response")));
                 }
-                self.send_error(&MyError::new(2013, b"HY000", format!("rwsplit: lost connection to {} {addr} during query", conn_role_name(target)))).await?;
+                self.send_error(&MyError::backend_lost(conn_role_name(target), &addr, &error)).await?;
                 Ok(None)
             }
         }
@@ -761,7 +761,7 @@ impl Session {
             Ok(r) => r,
             Err(e) => {
                 conn.broken = true;
-                return self.send_error(&MyError::new(2013, b"HY000", format!("rwsplit: lost connection to backend during prepare: {e}"))).await;
+                return self.send_error(&MyError::backend_lost(conn_role_name(target), "", &e.to_string())).await;
             }
         };
         if let Some((backend_id, num_params, _cols)) = ok {
@@ -810,7 +810,7 @@ impl Session {
         let mut p = Vec::with_capacity(sql.len() + 1);
         p.push(COM_STMT_PREPARE);
         p.extend_from_slice(&sql);
-        let lost = |e: String| MyError::new(2013, b"HY000", format!("rwsplit: lost connection to backend during prepare: {e}"));
+        let lost = |e: String| MyError::backend_lost(conn_role_name(target), "", &e);
         if let Err(e) = conn.send_command(&p).await {
             conn.broken = true;
             return Err(lost(e.to_string()));

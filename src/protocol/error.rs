@@ -64,10 +64,17 @@ impl MyError {
         Self::new(1043, b"08S01", "Bad handshake")
     }
 
-    /// A backend the statement needs cannot be reached. 2003 is the code clients already treat
-    /// as "server unreachable, retry later".
+    /// A backend the statement needs cannot be reached: ER_CONNECT_TO_FOREIGN_DATA_SOURCE, the
+    /// server's own code for "a server I depend on is unreachable". (Client-range codes such as
+    /// 2003/2013 cannot be sent: libmariadb rejects an ERR packet carrying one as malformed.)
     pub fn backend_unavailable(role: &str, addr: &str, why: &str) -> Self {
-        Self::new(2003, b"HY000", format!("rwsplit: {role} {addr} unavailable: {why}"))
+        Self::new(1429, b"HY000", format!("rwsplit: {role} {addr} unavailable: {why}"))
+    }
+
+    /// The backend connection broke while running the statement (before any byte of the
+    /// answer reached the client): ER_CONNECTION_KILLED.
+    pub fn backend_lost(role: &str, addr: &str, why: &str) -> Self {
+        Self::new(1927, b"70100", format!("rwsplit: lost connection to {role} {addr}: {why}"))
     }
 
     /// The encoded ERR payload (0xFF, code, '#', SQLSTATE, message).
