@@ -101,7 +101,8 @@ impl BackendConn {
     }
 
     pub fn deprecate_eof(&self) -> bool {
-        self.capabilities.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF)
+        self.capabilities
+            .contains(CapabilityFlags::CLIENT_DEPRECATE_EOF)
     }
 
     /// Connects and logs in. Returns the connection, the server's final OK payload (relayed to
@@ -113,11 +114,14 @@ impl BackendConn {
         let unreachable = |what: &str, e: &dyn std::fmt::Display| {
             ConnectError::Unreachable(format!("{what} {}: {e}", backend.address))
         };
-        let stream = match tokio::time::timeout(p.connect_timeout, TcpStream::connect(&backend.address)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(e)) => return Err(unreachable("connect to", &e)),
-            Err(_) => return Err(unreachable("connect to", &"timed out")),
-        };
+        let stream =
+            match tokio::time::timeout(p.connect_timeout, TcpStream::connect(&backend.address))
+                .await
+            {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => return Err(unreachable("connect to", &e)),
+                Err(_) => return Err(unreachable("connect to", &"timed out")),
+            };
         let _ = stream.set_nodelay(true);
         let mut io = PacketStream::new(stream, BACKEND_MAX_PACKET);
         let login = tokio::time::timeout(p.connect_timeout, Self::login(&mut io, p)).await;
@@ -157,20 +161,30 @@ impl BackendConn {
         let server_caps = greeting.capabilities();
         let thread_id = greeting.connection_id();
         let nonce = greeting.nonce();
-        let plugin = greeting.auth_plugin_name_ref().unwrap_or(auth::NATIVE.as_bytes()).to_vec();
+        let plugin = greeting
+            .auth_plugin_name_ref()
+            .unwrap_or(auth::NATIVE.as_bytes())
+            .to_vec();
         let version = greeting.server_version_parsed().unwrap_or((5, 5, 5));
         drop(greeting);
 
         use CapabilityFlags as C;
-        let mut caps = (p.capabilities | C::CLIENT_PROTOCOL_41 | C::CLIENT_SECURE_CONNECTION | C::CLIENT_PLUGIN_AUTH)
+        let mut caps = (p.capabilities
+            | C::CLIENT_PROTOCOL_41
+            | C::CLIENT_SECURE_CONNECTION
+            | C::CLIENT_PLUGIN_AUTH)
             & server_caps;
         caps.remove(C::CLIENT_SSL | C::CLIENT_COMPRESS);
-        let scramble = auth::respond(&plugin, &nonce, p.password).map_err(ConnectError::Unreachable)?;
+        let scramble =
+            auth::respond(&plugin, &nonce, p.password).map_err(ConnectError::Unreachable)?;
         let attrs: HashMap<String, String> = p
             .attributes
             .iter()
             .cloned()
-            .chain(std::iter::once(("_proxy".to_string(), "rwsplit".to_string())))
+            .chain(std::iter::once((
+                "_proxy".to_string(),
+                "rwsplit".to_string(),
+            )))
             .collect();
         let use_attrs = caps.contains(C::CLIENT_CONNECT_ATTRS);
         let resp = HandshakeResponse::new(
@@ -190,7 +204,9 @@ impl BackendConn {
         if buf.len() > 8 {
             buf[8] = p.collation;
         }
-        io.write_packet(&buf).await.map_err(|e| ConnectError::Unreachable(format!("login: {e}")))?;
+        io.write_packet(&buf)
+            .await
+            .map_err(|e| ConnectError::Unreachable(format!("login: {e}")))?;
 
         loop {
             io.read_packet(&mut pkt).await.map_err(lost)?;
@@ -233,7 +249,10 @@ impl BackendConn {
 
     /// Runs a housekeeping command (SET, COM_INIT_DB, COM_SET_OPTION, COM_RESET_CONNECTION) and
     /// reads its one-packet answer. Ok(Err) is the server's refusal.
-    pub async fn run_simple(&mut self, payload: &[u8]) -> io::Result<Result<Option<StatusFlags>, MyError>> {
+    pub async fn run_simple(
+        &mut self,
+        payload: &[u8],
+    ) -> io::Result<Result<Option<StatusFlags>, MyError>> {
         self.send_command(payload).await?;
         let mut pkt = std::mem::take(&mut self.scratch);
         let r = self.io.read_packet(&mut pkt).await;
@@ -244,13 +263,17 @@ impl BackendConn {
             }
             Ok(()) => match pkt.first() {
                 Some(0x00) => Ok(Ok(ok_status(&pkt).map(StatusFlags::from_bits_truncate))),
-                Some(0xFE) => Ok(Ok(crate::protocol::eof_status(&pkt).map(StatusFlags::from_bits_truncate))),
+                Some(0xFE) => Ok(Ok(
+                    crate::protocol::eof_status(&pkt).map(StatusFlags::from_bits_truncate)
+                )),
                 Some(0xFF) => Ok(Err(MyError::from_payload(&pkt)
                     .unwrap_or_else(|| MyError::new(1105, b"HY000", "unknown error")))),
                 _ => {
                     // A result set where none was expected: the stream position is unknown now.
                     self.broken = true;
-                    Err(io::Error::other("unexpected result set from housekeeping command"))
+                    Err(io::Error::other(
+                        "unexpected result set from housekeeping command",
+                    ))
                 }
             },
         };
@@ -259,7 +282,10 @@ impl BackendConn {
     }
 
     /// Runs a query for the proxy's own use and discards any rows.
-    pub async fn run_query(&mut self, sql: &[u8]) -> io::Result<Result<Option<StatusFlags>, MyError>> {
+    pub async fn run_query(
+        &mut self,
+        sql: &[u8],
+    ) -> io::Result<Result<Option<StatusFlags>, MyError>> {
         let mut payload = Vec::with_capacity(sql.len() + 1);
         payload.push(command::COM_QUERY);
         payload.extend_from_slice(sql);
@@ -269,7 +295,11 @@ impl BackendConn {
         loop {
             match scanner.scan(&mut self.io.rbuf[..], pos) {
                 Step::Done(n) => {
-                    let err = if scanner.error { self.last_err(n) } else { None };
+                    let err = if scanner.error {
+                        self.last_err(n)
+                    } else {
+                        None
+                    };
                     self.io.consume(n);
                     return Ok(match err {
                         Some(e) => Err(e),
@@ -295,7 +325,12 @@ impl BackendConn {
         let mut pos = 0;
         let mut last = None;
         while pos + 4 <= end {
-            let len = u32::from_le_bytes([self.io.rbuf[pos], self.io.rbuf[pos + 1], self.io.rbuf[pos + 2], 0]) as usize;
+            let len = u32::from_le_bytes([
+                self.io.rbuf[pos],
+                self.io.rbuf[pos + 1],
+                self.io.rbuf[pos + 2],
+                0,
+            ]) as usize;
             last = Some(pos);
             pos += 4 + len;
         }
@@ -305,7 +340,9 @@ impl BackendConn {
 
     /// Reads a whole COM_STMT_PREPARE response as framed bytes. Returns the bytes and, for an
     /// OK, (statement id, params, columns); None for an ERR.
-    pub async fn read_prepare_response(&mut self) -> Result<(Vec<u8>, Option<(u32, u16, u16)>), ReadError> {
+    pub async fn read_prepare_response(
+        &mut self,
+    ) -> Result<(Vec<u8>, Option<(u32, u16, u16)>), ReadError> {
         let mut out = Vec::new();
         let n = self.io.read_raw_packet().await?;
         out.extend_from_slice(&self.io.rbuf[..n]);
@@ -350,7 +387,11 @@ impl BackendConn {
             };
             if upto > 0 {
                 client.flush().await.map_err(RelayError::Client)?;
-                client.stream.write_all(&self.io.rbuf[..upto]).await.map_err(RelayError::Client)?;
+                client
+                    .stream
+                    .write_all(&self.io.rbuf[..upto])
+                    .await
+                    .map_err(RelayError::Client)?;
                 self.io.consume(upto);
                 sent = true;
             }
@@ -365,7 +406,10 @@ impl BackendConn {
             }
             if let Err(e) = self.io.fill().await {
                 self.broken = true;
-                return Err(RelayError::Backend { error: e.to_string(), sent });
+                return Err(RelayError::Backend {
+                    error: e.to_string(),
+                    sent,
+                });
             }
         }
     }
@@ -388,7 +432,10 @@ impl BackendConn {
             client.consume(n);
             if let Err(e) = r {
                 self.broken = true;
-                return Err(RelayError::Backend { error: e.to_string(), sent: true });
+                return Err(RelayError::Backend {
+                    error: e.to_string(),
+                    sent: true,
+                });
             }
             if empty {
                 return Ok(());

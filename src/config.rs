@@ -32,7 +32,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::de::{self, DeserializeOwned, Unexpected, Visitor};
+use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
@@ -365,7 +365,6 @@ impl Config {
 
     /// Parses and validates `text`; `origin` (usually the file name) prefixes every problem.
     /// `env:NAME` passwords are read from the process environment.
-    #[allow(clippy::should_implement_trait)]
     pub fn from_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         Config::from_str_with_env(text, origin, &|name| std::env::var(name))
     }
@@ -477,13 +476,20 @@ impl fmt::Display for Problem {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Raw layer: what serde reads; leaves keep their spans for validation
+// Raw layer: what serde reads. Only unknown keys fail here; every leaf is a `Leaf` (any TOML
+// scalar) kept with its span, and types, ranges and required keys are checked afterwards so
+// that all such problems are reported together.
 // ---------------------------------------------------------------------------------------------
 
+type Field = Option<Spanned<Leaf>>;
+
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields, expecting = "a [master] table with an `address` key")]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [master] table with an `address` key"
+)]
 struct RawMaster {
-    address: Spanned<String>,
+    address: Field,
 }
 
 #[derive(Deserialize)]
@@ -492,8 +498,8 @@ struct RawMaster {
     expecting = "a [[replicas]] table with `address` and optional `weight` keys"
 )]
 struct RawReplica {
-    address: Spanned<String>,
-    weight: Option<Spanned<Int>>,
+    address: Field,
+    weight: Field,
 }
 
 #[derive(Deserialize)]
@@ -502,42 +508,42 @@ struct RawReplica {
     expecting = "a [[users]] table with `name` and `password` keys"
 )]
 struct RawUser {
-    name: Spanned<String>,
-    password: Spanned<SecretText>,
+    name: Field,
+    password: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "an [auth] table")]
 struct RawAuth {
-    passthrough: Option<Spanned<bool>>,
+    passthrough: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [limits] table")]
 struct RawLimits {
-    max_client_connections: Option<Spanned<Int>>,
-    handshake_timeout: Option<Spanned<DurationText>>,
-    idle_client_timeout: Option<Spanned<DurationText>>,
-    max_packet_size: Option<Spanned<SizeText>>,
+    max_client_connections: Field,
+    handshake_timeout: Field,
+    idle_client_timeout: Field,
+    max_packet_size: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [tls] table")]
 struct RawTls {
-    cert: Option<Spanned<String>>,
-    key: Option<Spanned<String>>,
-    require_client_tls: Option<Spanned<bool>>,
-    backend_ca: Option<Spanned<String>>,
-    backend_tls: Option<Spanned<String>>,
+    cert: Field,
+    key: Field,
+    require_client_tls: Field,
+    backend_ca: Field,
+    backend_tls: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [routing] table")]
 struct RawRouting {
-    max_replication_lag: Option<Spanned<DurationText>>,
-    fallback_to_master: Option<bool>,
-    consistency: Option<Spanned<String>>,
-    consistency_wait: Option<Spanned<DurationText>>,
+    max_replication_lag: Field,
+    fallback_to_master: Field,
+    consistency: Field,
+    consistency_wait: Field,
 }
 
 #[derive(Deserialize)]
@@ -546,13 +552,13 @@ struct RawRouting {
     expecting = "a [monitor] table with `user` and `password` keys"
 )]
 struct RawMonitor {
-    user: Spanned<String>,
-    password: Spanned<SecretText>,
-    interval: Option<Spanned<DurationText>>,
-    connect_timeout: Option<Spanned<DurationText>>,
-    query_timeout: Option<Spanned<DurationText>>,
-    fail_after: Option<Spanned<Int>>,
-    recover_after: Option<Spanned<Int>>,
+    user: Field,
+    password: Field,
+    interval: Field,
+    connect_timeout: Field,
+    query_timeout: Field,
+    fail_after: Field,
+    recover_after: Field,
 }
 
 #[derive(Deserialize)]
@@ -561,145 +567,109 @@ struct RawMonitor {
     expecting = "an [admin] table with `user` and `password` keys"
 )]
 struct RawAdmin {
-    listen: Option<Spanned<String>>,
-    user: Spanned<String>,
-    password: Spanned<SecretText>,
+    listen: Field,
+    user: Field,
+    password: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [metrics] table")]
 struct RawMetrics {
-    listen: Option<Spanned<String>>,
+    listen: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [timeouts] table")]
 struct RawTimeouts {
-    connect: Option<Spanned<DurationText>>,
-    query: Option<Spanned<DurationText>>,
+    connect: Field,
+    query: Field,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, expecting = "a [log] table")]
 struct RawLog {
-    level: Option<Spanned<String>>,
-    format: Option<Spanned<String>>,
+    level: Field,
+    format: Field,
 }
 
-/// An integer, range-checked later with a key-specific message.
-struct Int(i64);
+/// Any TOML value at a leaf position; its type is checked during validation.
+enum Leaf {
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+    /// Array, table or date-time: never valid for a leaf key.
+    Other(&'static str),
+}
 
-impl<'de> Deserialize<'de> for Int {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Int;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an integer")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
-                Ok(Int(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
-                i64::try_from(v)
-                    .map(Int)
-                    .map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
-            }
+impl Leaf {
+    /// "an integer (10)"; with `show_value` false (passwords) the value is left out.
+    fn describe(&self, show_value: bool) -> String {
+        let (kind, value) = match self {
+            Leaf::Str(s) => ("a string", format!("{s:?}")),
+            Leaf::Int(n) => ("an integer", n.to_string()),
+            Leaf::Bool(b) => ("a boolean", b.to_string()),
+            Leaf::Float(f) => ("a float", f.to_string()),
+            Leaf::Other(kind) => return kind.to_string(),
+        };
+        if show_value {
+            format!("{kind} ({value})")
+        } else {
+            kind.to_string()
         }
-        d.deserialize_any(V)
     }
 }
 
-/// A duration string, parsed later.
-struct DurationText(String);
-
-impl<'de> Deserialize<'de> for DurationText {
+impl<'de> Deserialize<'de> for Leaf {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
-        impl Visitor<'_> for V {
-            type Value = DurationText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<DurationText, E> {
-                Ok(DurationText(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A size: a string (with or without unit) or an integer byte count, parsed later.
-enum SizeText {
-    Text(String),
-    Bytes(i64),
-}
-
-impl<'de> Deserialize<'de> for SizeText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = SizeText;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a size like "64MiB", "16MB" or "1024" (bytes)"#)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SizeText, E> {
-                Ok(SizeText::Text(v.to_string()))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SizeText, E> {
-                Ok(SizeText::Bytes(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SizeText, E> {
-                Ok(SizeText::Bytes(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// A password as written (`literal` or `env:NAME`). Type errors never echo the value.
-struct SecretText(String);
-
-impl<'de> Deserialize<'de> for SecretText {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl V {
-            fn wrong<E: de::Error>(&self, what: &str) -> E {
-                // `Unexpected::Other` carries no value: a mistyped password is not echoed.
-                E::invalid_type(Unexpected::Other(what), self)
-            }
-        }
         impl<'de> Visitor<'de> for V {
-            type Value = SecretText;
+            type Value = Leaf;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(r#"a string: the password itself or "env:NAME""#)
+                f.write_str("a value")
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SecretText, E> {
-                Ok(SecretText(v.to_string()))
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Leaf, E> {
+                Ok(Leaf::Str(v.to_string()))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<SecretText, E> {
-                Err(self.wrong("a boolean"))
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Leaf, E> {
+                Ok(Leaf::Str(v))
             }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<SecretText, E> {
-                Err(self.wrong("an integer (value not shown)"))
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Leaf, E> {
+                Ok(Leaf::Int(v))
             }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<SecretText, E> {
-                Err(self.wrong("an integer (value not shown)"))
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Leaf, E> {
+                Ok(i64::try_from(v).map_or(Leaf::Other("an integer out of range"), Leaf::Int))
             }
-            fn visit_i128<E: de::Error>(self, _: i128) -> Result<SecretText, E> {
-                Err(self.wrong("an integer (value not shown)"))
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Leaf, E> {
+                Ok(Leaf::Other("an integer out of range"))
             }
-            fn visit_u128<E: de::Error>(self, _: u128) -> Result<SecretText, E> {
-                Err(self.wrong("an integer (value not shown)"))
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Leaf, E> {
+                Ok(Leaf::Other("an integer out of range"))
             }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<SecretText, E> {
-                Err(self.wrong("a number (value not shown)"))
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Leaf, E> {
+                Ok(Leaf::Bool(v))
             }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
-                Err(self.wrong("an array (value not shown)"))
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Leaf, E> {
+                Ok(Leaf::Float(v))
             }
-            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<SecretText, A::Error> {
-                Err(self.wrong("a table or date (value not shown)"))
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Leaf, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Leaf::Other("an array"))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Leaf, A::Error> {
+                // toml hands date-times over as a map with one private key.
+                let mut kind = "a table";
+                if let Some(k) = map.next_key::<String>()? {
+                    if k.contains("toml_private_datetime") {
+                        kind = "a date-time";
+                    }
+                    map.next_value::<de::IgnoredAny>()?;
+                    while map
+                        .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                        .is_some()
+                    {}
+                }
+                Ok(Leaf::Other(kind))
             }
         }
         d.deserialize_any(V)
@@ -714,6 +684,9 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "listen", "master", "replicas", "users", "auth", "limits", "tls", "routing", "monitor",
     "admin", "metrics", "timeouts", "log",
 ];
+
+const DURATION_EXPECTED: &str =
+    r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#;
 
 /// Collects problems as (byte offset, key path, message).
 struct Ctx<'a> {
@@ -736,27 +709,23 @@ impl Ctx<'_> {
         fallback: Range<usize>,
     ) {
         let span = e.span().unwrap_or(fallback);
-        let mut key = key_path_at(root, span.start).unwrap_or_else(|| fallback_key.to_string());
-        let mut message = e.message().trim_end().to_string();
-        if let Some(field) = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.strip_suffix('`'))
-        {
-            push_key(&mut key, field);
-            message = "required key is missing".to_string();
-        }
+        let key = key_path_at(root, span.start)
+            .or_else(|| key_path_from_text(self.text, span.start))
+            .unwrap_or_else(|| fallback_key.to_string());
+        let message = e.message().trim_end().to_string();
         self.problem(span.start, key, message);
     }
 
-    /// Deserializes one section (or array element) on its own; `None` after recording a problem.
+    /// Deserializes one section (or array element) on its own, keeping its span (the
+    /// `[header]`, used for missing keys); `None` after recording a problem.
     fn section<T: DeserializeOwned>(
         &mut self,
         root: &DeTable<'_>,
         value: &Spanned<DeValue<'_>>,
         key: &str,
-    ) -> Option<T> {
+    ) -> Option<Spanned<T>> {
         match T::deserialize(ValueDeserializer::from(value.clone())) {
-            Ok(v) => Some(v),
+            Ok(v) => Some(Spanned::new(value.span(), v)),
             Err(e) => {
                 self.toml_error(root, &e, key, value.span());
                 None
@@ -770,7 +739,7 @@ impl Ctx<'_> {
         root: &DeTable<'_>,
         value: &Spanned<DeValue<'_>>,
         key: &str,
-    ) -> Vec<Option<T>> {
+    ) -> Vec<Option<Spanned<T>>> {
         match value.get_ref() {
             DeValue::Array(items) => items
                 .iter()
@@ -788,20 +757,71 @@ impl Ctx<'_> {
         }
     }
 
-    fn address(&mut self, value: &Spanned<String>, key: &str) -> String {
-        if let Err(why) = parse_host_port(value.get_ref()) {
+    /// A required key: records "missing" at the section header when absent.
+    fn required<'v>(
+        &mut self,
+        field: &'v Field,
+        section_at: usize,
+        key: &str,
+    ) -> Option<&'v Spanned<Leaf>> {
+        if field.is_none() {
+            self.problem(section_at, key, "required key is missing");
+        }
+        field.as_ref()
+    }
+
+    fn wrong_type(&mut self, value: &Spanned<Leaf>, key: &str, expected: &str, show: bool) {
+        let got = value.get_ref().describe(show);
+        self.problem(
+            value.span().start,
+            key,
+            format!("expected {expected}, got {got}"),
+        );
+    }
+
+    fn string<'v>(
+        &mut self,
+        value: &'v Spanned<Leaf>,
+        key: &str,
+        expected: &str,
+    ) -> Option<&'v str> {
+        match value.get_ref() {
+            Leaf::Str(s) => Some(s),
+            _ => {
+                self.wrong_type(value, key, expected, true);
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, value: Option<&Spanned<Leaf>>, key: &str, default: bool) -> bool {
+        match value.map(|v| (v, v.get_ref())) {
+            None => default,
+            Some((_, Leaf::Bool(b))) => *b,
+            Some((v, _)) => {
+                self.wrong_type(v, key, "true or false", true);
+                default
+            }
+        }
+    }
+
+    fn address(&mut self, value: &Spanned<Leaf>, key: &str) -> String {
+        let Some(s) = self.string(value, key, r#"a "host:port" string"#) else {
+            return String::new();
+        };
+        if let Err(why) = parse_host_port(s) {
             self.problem(
                 value.span().start,
                 key,
-                format!("invalid address {:?}: {why}", value.get_ref()),
+                format!("invalid address {s:?}: {why}"),
             );
         }
-        value.get_ref().clone()
+        s.to_string()
     }
 
     fn duration(
         &mut self,
-        value: Option<&Spanned<DurationText>>,
+        value: Option<&Spanned<Leaf>>,
         key: &str,
         default: Duration,
         allow_zero: bool,
@@ -809,31 +829,41 @@ impl Ctx<'_> {
         let Some(value) = value else {
             return default;
         };
-        let text = &value.get_ref().0;
+        let Some(text) = self.string(value, key, DURATION_EXPECTED) else {
+            return default;
+        };
         match parse_duration(text) {
             Ok(d) if d.is_zero() && !allow_zero => {
-                self.problem(
-                    value.span().start,
-                    key,
-                    format!("must be greater than zero, got {text:?}"),
-                );
+                let message = format!("must be greater than zero, got {text:?}");
+                self.problem(value.span().start, key, message);
                 default
             }
             Ok(d) => d,
             Err(why) => {
-                self.problem(
-                    value.span().start,
-                    key,
-                    format!("invalid duration {text:?}: {why}"),
-                );
+                let message = format!("invalid duration {text:?}: {why}");
+                self.problem(value.span().start, key, message);
                 default
             }
         }
     }
 
+    /// An optional duration where zero means "none".
+    fn duration_or_none(
+        &mut self,
+        value: Option<&Spanned<Leaf>>,
+        key: &str,
+        default: Option<Duration>,
+    ) -> Option<Duration> {
+        if value.is_none() {
+            return default;
+        }
+        let d = self.duration(value, key, default.unwrap_or_default(), true);
+        (!d.is_zero()).then_some(d)
+    }
+
     fn int(
         &mut self,
-        value: Option<&Spanned<Int>>,
+        value: Option<&Spanned<Leaf>>,
         key: &str,
         default: u32,
         range: std::ops::RangeInclusive<u32>,
@@ -841,34 +871,36 @@ impl Ctx<'_> {
         let Some(value) = value else {
             return default;
         };
-        let n = value.get_ref().0;
-        match u32::try_from(n) {
+        let Leaf::Int(n) = value.get_ref() else {
+            self.wrong_type(value, key, "an integer", true);
+            return default;
+        };
+        match u32::try_from(*n) {
             Ok(n) if range.contains(&n) => n,
             _ => {
-                self.problem(
-                    value.span().start,
-                    key,
-                    format!(
-                        "must be between {} and {}, got {n}",
-                        range.start(),
-                        range.end()
-                    ),
-                );
+                let (lo, hi) = (range.start(), range.end());
+                let message = format!("must be between {lo} and {hi}, got {n}");
+                self.problem(value.span().start, key, message);
                 default
             }
         }
     }
 
-    fn size(&mut self, value: Option<&Spanned<SizeText>>, key: &str, default: u64) -> u64 {
+    fn size(&mut self, value: Option<&Spanned<Leaf>>, key: &str, default: u64) -> u64 {
         let Some(value) = value else {
             return default;
         };
         let parsed = match value.get_ref() {
-            SizeText::Text(text) => {
+            Leaf::Str(text) => {
                 parse_size(text).map_err(|why| format!("invalid size {text:?}: {why}"))
             }
-            SizeText::Bytes(n) => {
+            Leaf::Int(n) => {
                 u64::try_from(*n).map_err(|_| format!("a size cannot be negative, got {n}"))
+            }
+            _ => {
+                let expected = r#"a size like "64MiB", "16MB" or "1024" (bytes)"#;
+                self.wrong_type(value, key, expected, true);
+                return default;
             }
         };
         match parsed {
@@ -882,7 +914,7 @@ impl Ctx<'_> {
 
     fn one_of<T: Copy>(
         &mut self,
-        value: Option<&Spanned<String>>,
+        value: Option<&Spanned<Leaf>>,
         key: &str,
         choices: &[(&str, T)],
         default: T,
@@ -890,95 +922,103 @@ impl Ctx<'_> {
         let Some(value) = value else {
             return default;
         };
-        if let Some((_, v)) = choices.iter().find(|(name, _)| *name == value.get_ref()) {
+        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+        let expected = format!("one of {}", names.join(", "));
+        let Some(text) = self.string(value, key, &expected) else {
+            return default;
+        };
+        if let Some((_, v)) = choices.iter().find(|(name, _)| *name == text) {
             return *v;
         }
-        let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
         self.problem(
             value.span().start,
             key,
-            format!(
-                "expected one of {}, got {:?}",
-                names.join(", "),
-                value.get_ref()
-            ),
+            format!("expected {expected}, got {text:?}"),
         );
         default
     }
 
-    fn secret(&mut self, value: &Spanned<SecretText>, key: &str) -> Secret {
-        let text = &value.get_ref().0;
+    /// A password: the literal, or `env:NAME` looked up now. Never echoes the value.
+    fn secret(&mut self, value: &Spanned<Leaf>, key: &str) -> Secret {
+        let at = value.span().start;
+        let Leaf::Str(text) = value.get_ref() else {
+            self.wrong_type(
+                value,
+                key,
+                r#"a string: the password itself or "env:NAME""#,
+                false,
+            );
+            return Secret::default();
+        };
         let Some(name) = text.strip_prefix("env:") else {
             return Secret(text.clone());
         };
-        let at = value.span().start;
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            self.problem(
-                at,
-                key,
-                format!(
-                    "invalid environment variable name {name:?} after \"env:\" \
-                     (use letters, digits and _)"
-                ),
+            let message = format!(
+                "invalid environment variable name {name:?} after \"env:\" \
+                 (use letters, digits and _)"
             );
+            self.problem(at, key, message);
             return Secret::default();
         }
         match (self.env)(name) {
             Ok(v) => Secret(v),
             Err(std::env::VarError::NotPresent) => {
-                self.problem(
-                    at,
-                    key,
-                    format!("environment variable `{name}` is not set"),
-                );
+                self.problem(at, key, format!("environment variable `{name}` is not set"));
                 Secret::default()
             }
             Err(std::env::VarError::NotUnicode(_)) => {
-                self.problem(
-                    at,
-                    key,
-                    format!("environment variable `{name}` is not valid UTF-8"),
-                );
+                let message = format!("environment variable `{name}` is not valid UTF-8");
+                self.problem(at, key, message);
                 Secret::default()
             }
         }
     }
 
-    fn path(&mut self, value: Option<&Spanned<String>>, key: &str) -> Option<PathBuf> {
+    fn path(&mut self, value: Option<&Spanned<Leaf>>, key: &str) -> Option<PathBuf> {
         let value = value?;
-        if value.get_ref().trim().is_empty() {
+        let text = self.string(value, key, "a file path string")?;
+        if text.trim().is_empty() {
             self.problem(value.span().start, key, "must not be empty");
         }
-        Some(PathBuf::from(value.get_ref()))
+        Some(PathBuf::from(text))
     }
 
-    fn name(&mut self, value: &Spanned<String>, key: &str) -> String {
-        if value.get_ref().is_empty() {
+    /// A non-empty name (user names).
+    fn name(&mut self, value: Option<&Spanned<Leaf>>, key: &str) -> String {
+        let Some(value) = value else {
+            return String::new();
+        };
+        let Some(text) = self.string(value, key, "a string") else {
+            return String::new();
+        };
+        if text.is_empty() {
             self.problem(value.span().start, key, "must not be empty");
         }
-        value.get_ref().clone()
+        text.to_string()
     }
 }
 
-/// Raw sections as found in the document (each `None` when absent or broken).
+/// Raw sections as found in the document (each `None` when absent or broken), with the span
+/// of their header.
 #[derive(Default)]
 struct RawDoc {
-    listen: Option<Spanned<String>>,
-    master: Option<RawMaster>,
-    replicas: Vec<Option<RawReplica>>,
-    users: Vec<Option<RawUser>>,
-    auth: Option<RawAuth>,
-    limits: Option<RawLimits>,
-    tls: Option<RawTls>,
-    routing: Option<RawRouting>,
-    monitor: Option<RawMonitor>,
-    admin: Option<RawAdmin>,
-    metrics: Option<RawMetrics>,
-    timeouts: Option<RawTimeouts>,
-    log: Option<RawLog>,
+    listen: Option<Spanned<Leaf>>,
+    master: Option<Spanned<RawMaster>>,
+    replicas: Vec<Option<Spanned<RawReplica>>>,
+    users: Vec<Option<Spanned<RawUser>>>,
+    auth: Option<Spanned<RawAuth>>,
+    limits: Option<Spanned<RawLimits>>,
+    tls: Option<Spanned<RawTls>>,
+    routing: Option<Spanned<RawRouting>>,
+    monitor: Option<Spanned<RawMonitor>>,
+    admin: Option<Spanned<RawAdmin>>,
+    metrics: Option<Spanned<RawMetrics>>,
+    timeouts: Option<Spanned<RawTimeouts>>,
+    log: Option<Spanned<RawLog>>,
 }
 
-/// Parses and validates; returns `None` (or a placeholder-filled value) only with problems recorded.
+/// Parses and validates. A `Some` return is only used when no problem was recorded.
 fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     let text = cx.text;
     let (doc, syntax_errors) = DeTable::parse_recoverable(text);
@@ -992,17 +1032,13 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     }
 
     let mut raw = RawDoc::default();
-    let mut users_span: Option<Range<usize>> = None;
     for (k, v) in root.iter() {
         let key: &str = k.get_ref();
         match key {
             "listen" => raw.listen = cx.section(root, v, key),
             "master" => raw.master = cx.section(root, v, key),
             "replicas" => raw.replicas = cx.array_of(root, v, key),
-            "users" => {
-                users_span = Some(v.span());
-                raw.users = cx.array_of(root, v, key);
-            }
+            "users" => raw.users = cx.array_of(root, v, key),
             "auth" => raw.auth = cx.section(root, v, key),
             "limits" => raw.limits = cx.section(root, v, key),
             "tls" => raw.tls = cx.section(root, v, key),
@@ -1015,18 +1051,16 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             other => {
                 let mut path = String::new();
                 push_key(&mut path, other);
+                let expected = TOP_LEVEL_KEYS.join("`, `");
                 cx.problem(
                     k.span().start,
                     path,
-                    format!(
-                        "unknown key, expected one of `{}`",
-                        TOP_LEVEL_KEYS.join("`, `")
-                    ),
+                    format!("unknown key, expected one of `{expected}`"),
                 );
             }
         }
     }
-    let has = |name: &str| root.get(name).is_some();
+    let section_at = |name: &str| root.get(name).map_or(0, |v| v.span().start);
 
     // listen
     let listen = match &raw.listen {
@@ -1035,7 +1069,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     };
 
     // [master]
-    if !has("master") {
+    if root.get("master").is_none() {
         cx.problem(
             0,
             "master",
@@ -1043,39 +1077,48 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
              e.g. [master] address = \"10.0.0.10:3306\"",
         );
     }
-    let master = raw.master.as_ref().map(|m| Backend {
-        address: cx.address(&m.address, "master.address"),
-        weight: 1,
+    let master = raw.master.as_ref().and_then(|m| {
+        let address = cx.required(&m.get_ref().address, m.span().start, "master.address")?;
+        Some(Backend {
+            address: cx.address(address, "master.address"),
+            weight: 1,
+        })
     });
 
     // [[replicas]]
     let mut replicas = Vec::new();
     for (i, r) in raw.replicas.iter().enumerate() {
         let Some(r) = r else { continue };
-        replicas.push(Backend {
-            address: cx.address(&r.address, &format!("replicas[{i}].address")),
-            weight: cx.int(
-                r.weight.as_ref(),
-                &format!("replicas[{i}].weight"),
-                DEFAULT_WEIGHT,
-                0..=MAX_WEIGHT,
-            ),
-        });
+        let key = format!("replicas[{i}].address");
+        let address = cx.required(&r.get_ref().address, r.span().start, &key);
+        let address = address.map(|a| cx.address(a, &key)).unwrap_or_default();
+        let weight_key = format!("replicas[{i}].weight");
+        let weight = cx.int(
+            r.get_ref().weight.as_ref(),
+            &weight_key,
+            DEFAULT_WEIGHT,
+            0..=MAX_WEIGHT,
+        );
+        replicas.push(Backend { address, weight });
     }
 
     // Duplicate backend addresses (master + replicas), compared after normalization.
     {
-        let mut seen: HashMap<(String, u16), (String, usize)> = HashMap::new();
-        let backends = raw
+        let master_addr = raw
             .master
             .iter()
-            .map(|m| (&m.address, "master.address".to_string()))
-            .chain(raw.replicas.iter().enumerate().filter_map(|(i, r)| {
-                r.as_ref()
-                    .map(|r| (&r.address, format!("replicas[{i}].address")))
-            }));
-        for (addr, key) in backends {
-            let Ok(norm) = parse_host_port(addr.get_ref()) else {
+            .filter_map(|m| m.get_ref().address.as_ref())
+            .map(|a| (a, "master.address".to_string()));
+        let replica_addrs = raw.replicas.iter().enumerate().filter_map(|(i, r)| {
+            let a = r.as_ref()?.get_ref().address.as_ref()?;
+            Some((a, format!("replicas[{i}].address")))
+        });
+        let mut seen: HashMap<(String, u16), (String, usize)> = HashMap::new();
+        for (addr, key) in master_addr.chain(replica_addrs) {
+            let Leaf::Str(s) = addr.get_ref() else {
+                continue;
+            };
+            let Ok(norm) = parse_host_port(s) else {
                 continue;
             };
             let at = addr.span().start;
@@ -1083,8 +1126,8 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 Some((first_key, first_at)) => {
                     let (line, _) = line_col(text, *first_at);
                     let message = format!(
-                        "duplicate backend address {:?}: already used by `{first_key}` on line {line}",
-                        addr.get_ref()
+                        "duplicate backend address {s:?}: already used by `{first_key}` \
+                         on line {line}"
                     );
                     cx.problem(at, key, message);
                 }
@@ -1097,11 +1140,9 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [auth]
     let auth = Auth {
-        passthrough: raw
-            .auth
-            .as_ref()
-            .and_then(|a| a.passthrough.as_ref())
-            .is_some_and(|p| *p.get_ref()),
+        passthrough: raw.auth.as_ref().is_some_and(|a| {
+            cx.boolean(a.get_ref().passthrough.as_ref(), "auth.passthrough", false)
+        }),
     };
 
     // [[users]]
@@ -1109,26 +1150,33 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     let mut seen_users: HashMap<String, usize> = HashMap::new();
     for (i, u) in raw.users.iter().enumerate() {
         let Some(u) = u else { continue };
-        let name = cx.name(&u.name, &format!("users[{i}].name"));
-        let password = cx.secret(&u.password, &format!("users[{i}].password"));
-        let at = u.name.span().start;
-        if let Some(first_at) = seen_users.get(&name) {
-            let (line, _) = line_col(text, *first_at);
-            cx.problem(
-                at,
-                format!("users[{i}].name"),
-                format!("duplicate user {name:?}: already defined on line {line}"),
-            );
-        } else {
-            seen_users.insert(name.clone(), at);
+        let (name_key, password_key) = (format!("users[{i}].name"), format!("users[{i}].password"));
+        let name_field = cx.required(&u.get_ref().name, u.span().start, &name_key);
+        let name = cx.name(name_field, &name_key);
+        let password = cx
+            .required(&u.get_ref().password, u.span().start, &password_key)
+            .map(|p| cx.secret(p, &password_key))
+            .unwrap_or_default();
+        if let (Some(field), false) = (name_field, name.is_empty()) {
+            let at = field.span().start;
+            if let Some(first_at) = seen_users.get(&name) {
+                let (line, _) = line_col(text, *first_at);
+                let message = format!("duplicate user {name:?}: already defined on line {line}");
+                cx.problem(at, name_key, message);
+            } else {
+                seen_users.insert(name.clone(), at);
+            }
         }
         users.push(User { name, password });
     }
-    if raw.users.is_empty() && !auth.passthrough {
-        // Only when no [[users]] entry exists at all (broken entries were reported already).
-        let at = users_span.map_or(0, |s| s.start);
+    let no_users = match root.get("users").map(|u| u.get_ref()) {
+        None => true,
+        Some(DeValue::Array(items)) => items.is_empty(),
+        Some(_) => false, // not an array: reported already
+    };
+    if no_users && !auth.passthrough {
         cx.problem(
-            at,
+            section_at("users"),
             "users",
             "at least one [[users]] entry (name and password) is required, \
              unless auth.passthrough = true",
@@ -1137,7 +1185,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [limits]
     let defaults = Limits::default();
-    let limits = match &raw.limits {
+    let limits = match raw.limits.as_ref().map(|l| l.get_ref()) {
         None => defaults,
         Some(l) => Limits {
             max_client_connections: cx.int(
@@ -1152,23 +1200,19 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 defaults.handshake_timeout,
                 false,
             ),
-            idle_client_timeout: match &l.idle_client_timeout {
-                None => defaults.idle_client_timeout,
-                Some(v) => {
-                    let d = cx.duration(Some(v), "limits.idle_client_timeout", Duration::ZERO, true);
-                    (!d.is_zero()).then_some(d)
-                }
-            },
+            idle_client_timeout: cx.duration_or_none(
+                l.idle_client_timeout.as_ref(),
+                "limits.idle_client_timeout",
+                defaults.idle_client_timeout,
+            ),
             max_packet_size: {
                 let key = "limits.max_packet_size";
-                let n = cx.size(l.max_packet_size.as_ref(), key, defaults.max_packet_size);
+                let value = l.max_packet_size.as_ref();
+                let n = cx.size(value, key, defaults.max_packet_size);
                 if !(MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&n) {
-                    let at = l.max_packet_size.as_ref().map_or(0, |v| v.span().start);
-                    cx.problem(
-                        at,
-                        key,
-                        format!("must be between 1KiB and 1GiB, got {n} bytes"),
-                    );
+                    let at = value.map_or(0, |v| v.span().start);
+                    let message = format!("must be between 1KiB and 1GiB, got {n} bytes");
+                    cx.problem(at, key, message);
                 }
                 n
             },
@@ -1177,6 +1221,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [tls]
     let tls = raw.tls.as_ref().map(|t| {
+        let t = t.get_ref();
         let cert = cx.path(t.cert.as_ref(), "tls.cert");
         let key = cx.path(t.key.as_ref(), "tls.key");
         match (&t.cert, &t.key) {
@@ -1192,11 +1237,11 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             ),
             _ => {}
         }
-        let require_client_tls = t.require_client_tls.as_ref().is_some_and(|r| *r.get_ref());
-        if require_client_tls && cert.is_none() {
-            let at = t.require_client_tls.as_ref().map_or(0, |r| r.span().start);
+        let require = t.require_client_tls.as_ref();
+        let require_client_tls = cx.boolean(require, "tls.require_client_tls", false);
+        if require_client_tls && (t.cert.is_none() || t.key.is_none()) {
             cx.problem(
-                at,
+                require.map_or(0, |r| r.span().start),
                 "tls.require_client_tls",
                 "requires `tls.cert` and `tls.key` (a certificate to present to clients)",
             );
@@ -1221,7 +1266,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [routing]
     let defaults = Routing::default();
-    let routing = match &raw.routing {
+    let routing = match raw.routing.as_ref().map(|r| r.get_ref()) {
         None => defaults,
         Some(r) => Routing {
             max_replication_lag: cx.duration(
@@ -1230,7 +1275,11 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 defaults.max_replication_lag,
                 true,
             ),
-            fallback_to_master: r.fallback_to_master.unwrap_or(defaults.fallback_to_master),
+            fallback_to_master: cx.boolean(
+                r.fallback_to_master.as_ref(),
+                "routing.fallback_to_master",
+                defaults.fallback_to_master,
+            ),
             consistency: cx.one_of(
                 r.consistency.as_ref(),
                 "routing.consistency",
@@ -1252,30 +1301,42 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [monitor]
     let second = Duration::from_secs(1);
-    let monitor = raw.monitor.as_ref().map(|m| Monitor {
-        user: cx.name(&m.user, "monitor.user"),
-        password: cx.secret(&m.password, "monitor.password"),
-        interval: cx.duration(m.interval.as_ref(), "monitor.interval", second, false),
-        connect_timeout: cx.duration(
-            m.connect_timeout.as_ref(),
-            "monitor.connect_timeout",
-            second,
-            false,
-        ),
-        query_timeout: cx.duration(
-            m.query_timeout.as_ref(),
-            "monitor.query_timeout",
-            second,
-            false,
-        ),
-        fail_after: cx.int(m.fail_after.as_ref(), "monitor.fail_after", 3, 1..=100),
-        recover_after: cx.int(m.recover_after.as_ref(), "monitor.recover_after", 2, 1..=100),
+    let monitor = raw.monitor.as_ref().map(|m| {
+        let (at, m) = (m.span().start, m.get_ref());
+        let user = cx.required(&m.user, at, "monitor.user");
+        let password = cx.required(&m.password, at, "monitor.password");
+        Monitor {
+            user: cx.name(user, "monitor.user"),
+            password: password
+                .map(|p| cx.secret(p, "monitor.password"))
+                .unwrap_or_default(),
+            interval: cx.duration(m.interval.as_ref(), "monitor.interval", second, false),
+            connect_timeout: cx.duration(
+                m.connect_timeout.as_ref(),
+                "monitor.connect_timeout",
+                second,
+                false,
+            ),
+            query_timeout: cx.duration(
+                m.query_timeout.as_ref(),
+                "monitor.query_timeout",
+                second,
+                false,
+            ),
+            fail_after: cx.int(m.fail_after.as_ref(), "monitor.fail_after", 3, 1..=100),
+            recover_after: cx.int(
+                m.recover_after.as_ref(),
+                "monitor.recover_after",
+                2,
+                1..=100,
+            ),
+        }
     });
-    if auth.passthrough && !has("monitor") {
+    if auth.passthrough && root.get("monitor").is_none() {
         let at = raw
             .auth
             .as_ref()
-            .and_then(|a| a.passthrough.as_ref())
+            .and_then(|a| a.get_ref().passthrough.as_ref())
             .map_or(0, |p| p.span().start);
         cx.problem(
             at,
@@ -1285,37 +1346,44 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     }
 
     // [admin], [metrics]
-    let admin = raw.admin.as_ref().map(|a| Admin {
-        listen: match &a.listen {
-            Some(l) => cx.address(l, "admin.listen"),
-            None => DEFAULT_ADMIN_LISTEN.to_string(),
-        },
-        user: cx.name(&a.user, "admin.user"),
-        password: cx.secret(&a.password, "admin.password"),
+    let admin = raw.admin.as_ref().map(|a| {
+        let (at, a) = (a.span().start, a.get_ref());
+        let user = cx.required(&a.user, at, "admin.user");
+        let password = cx.required(&a.password, at, "admin.password");
+        Admin {
+            listen: match &a.listen {
+                Some(l) => cx.address(l, "admin.listen"),
+                None => DEFAULT_ADMIN_LISTEN.to_string(),
+            },
+            user: cx.name(user, "admin.user"),
+            password: password
+                .map(|p| cx.secret(p, "admin.password"))
+                .unwrap_or_default(),
+        }
     });
     let metrics = raw.metrics.as_ref().map(|m| Metrics {
-        listen: match &m.listen {
+        listen: match &m.get_ref().listen {
             Some(l) => cx.address(l, "metrics.listen"),
             None => DEFAULT_METRICS_LISTEN.to_string(),
         },
     });
 
-    // The listeners must not collide.
+    // The listeners must not collide (same port on the same host or on a wildcard host).
     {
-        let mut listeners: Vec<(&str, String, usize)> = Vec::new();
-        let at_of = |s: &Option<Spanned<String>>, fallback: usize| {
-            s.as_ref().map_or(fallback, |s| s.span().start)
+        let at_of = |field: Option<&Spanned<Leaf>>, section: &str| {
+            field.map_or(section_at(section), |f| f.span().start)
         };
-        let section_at = |name: &str| root.get(name).map_or(0, |v| v.span().start);
-        listeners.push(("listen", listen.clone(), at_of(&raw.listen, 0)));
+        let mut listeners: Vec<(&str, &str, usize)> = Vec::new();
+        listeners.push(("listen", &listen, at_of(raw.listen.as_ref(), "listen")));
         if let (Some(a), Some(raw_a)) = (&admin, &raw.admin) {
-            let at = at_of(&raw_a.listen, section_at("admin"));
-            listeners.push(("admin.listen", a.listen.clone(), at));
+            let at = at_of(raw_a.get_ref().listen.as_ref(), "admin");
+            listeners.push(("admin.listen", &a.listen, at));
         }
         if let (Some(m), Some(raw_m)) = (&metrics, &raw.metrics) {
-            let at = at_of(&raw_m.listen, section_at("metrics"));
-            listeners.push(("metrics.listen", m.listen.clone(), at));
+            let at = at_of(raw_m.get_ref().listen.as_ref(), "metrics");
+            listeners.push(("metrics.listen", &m.listen, at));
         }
+        let wildcard = |h: &str| h == "0.0.0.0" || h == "::";
         for (i, (key, addr, at)) in listeners.iter().enumerate() {
             let Ok((host, port)) = parse_host_port(addr) else {
                 continue;
@@ -1324,15 +1392,11 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 let Ok((other_host, other_port)) = parse_host_port(other_addr) else {
                     continue;
                 };
-                let wildcard = |h: &str| h == "0.0.0.0" || h == "::";
                 if port == other_port
                     && (host == other_host || wildcard(&host) || wildcard(&other_host))
                 {
-                    cx.problem(
-                        *at,
-                        *key,
-                        format!("{addr:?} collides with `{other_key}` = {other_addr:?}"),
-                    );
+                    let message = format!("{addr:?} collides with `{other_key}` = {other_addr:?}");
+                    cx.problem(*at, *key, message);
                 }
             }
         }
@@ -1340,7 +1404,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
 
     // [timeouts]
     let defaults = Timeouts::default();
-    let timeouts = match &raw.timeouts {
+    let timeouts = match raw.timeouts.as_ref().map(|t| t.get_ref()) {
         None => defaults,
         Some(t) => Timeouts {
             connect: cx.duration(
@@ -1349,26 +1413,26 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 defaults.connect,
                 false,
             ),
-            query: {
-                let d = cx.duration(t.query.as_ref(), "timeouts.query", Duration::ZERO, true);
-                (!d.is_zero()).then_some(d)
-            },
+            query: cx.duration_or_none(t.query.as_ref(), "timeouts.query", defaults.query),
         },
     };
 
     // [log]
     let defaults = Log::default();
-    let log = match &raw.log {
+    let log = match raw.log.as_ref().map(|l| l.get_ref()) {
         None => defaults,
         Some(l) => Log {
             level: match &l.level {
                 None => defaults.level,
-                Some(level) => {
-                    if let Err(why) = check_log_level(level.get_ref()) {
-                        cx.problem(level.span().start, "log.level", why);
+                Some(level) => match cx.string(level, "log.level", "a log level string") {
+                    None => defaults.level,
+                    Some(s) => {
+                        if let Err(why) = check_log_level(s) {
+                            cx.problem(level.span().start, "log.level", why);
+                        }
+                        s.trim().to_string()
                     }
-                    level.get_ref().trim().to_string()
-                }
+                },
             },
             format: cx.one_of(
                 l.format.as_ref(),
@@ -1415,13 +1479,19 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return Err(HINT.to_string());
         }
-        let n: u64 = rest[..digits].parse().map_err(|_| "number too large".to_string())?;
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| "number too large".to_string())?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
         let secs = |mul: u64| n.checked_mul(mul).map(Duration::from_secs);
@@ -1443,7 +1513,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses `"1024"`, `"64MiB"`, `"64M"`, `"16MB"`, `"1 GiB"` into bytes.
 fn parse_size(s: &str) -> Result<u64, String> {
-    const HINT: &str = r#"use bytes or a number with a unit (B, KiB, MiB, GiB, KB, MB, GB), e.g. "64MiB""#;
+    const HINT: &str =
+        r#"use bytes or a number with a unit (B, KiB, MiB, GiB, KB, MB, GB), e.g. "64MiB""#;
     let t = s.trim();
     if t.contains('.') {
         return Err(r#"fractions are not supported; use a smaller unit, e.g. "1536KiB""#.into());
@@ -1452,7 +1523,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
     if digits == 0 {
         return Err(HINT.to_string());
     }
-    let n: u64 = t[..digits].parse().map_err(|_| "number too large".to_string())?;
+    let n: u64 = t[..digits]
+        .parse()
+        .map_err(|_| "number too large".to_string())?;
     let unit = t[digits..].trim_start();
     let mul: u64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
@@ -1472,7 +1545,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 /// Checks `host:port` syntax; returns a normalized (host, port) for duplicate detection.
 /// The host may be a name, an IPv4 address or a bracketed IPv6 address; the port 1..=65535.
 fn parse_host_port(s: &str) -> Result<(String, u16), String> {
-    const HINT: &str = r#"expected host:port, e.g. "10.0.0.10:3306", "db.internal:3306" or "[::1]:3306""#;
+    const HINT: &str =
+        r#"expected host:port, e.g. "10.0.0.10:3306", "db.internal:3306" or "[::1]:3306""#;
     if s.chars().any(char::is_whitespace) {
         return Err(format!("contains whitespace; {HINT}"));
     }
@@ -1491,8 +1565,14 @@ fn parse_host_port(s: &str) -> Result<(String, u16), String> {
         let (host, port) = s
             .rsplit_once(':')
             .ok_or_else(|| format!("missing port; {HINT}"))?;
+        if host.contains("://") {
+            return Err(format!("remove the scheme: {HINT}"));
+        }
         if host.contains(':') {
-            return Err(r#"an IPv6 address must be in brackets, e.g. "[::1]:3306""#.to_string());
+            if host.parse::<Ipv6Addr>().is_ok() {
+                return Err(r#"an IPv6 address must be in brackets, e.g. "[::1]:3306""#.into());
+            }
+            return Err(format!("{host:?} is not a valid host name or IP address"));
         }
         if host.is_empty() {
             return Err(format!("missing host; {HINT}"));
@@ -1525,7 +1605,8 @@ fn normalize_host(host: &str) -> Result<String, String> {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if name.len() > 253 || !name.split('.').all(valid_label) {
         return Err(format!("{host:?} is not a valid host name or IP address"));
@@ -1538,9 +1619,14 @@ fn check_log_level(s: &str) -> Result<(), String> {
     const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
     let is_level = |l: &str| LEVELS.iter().any(|x| x.eq_ignore_ascii_case(l));
     let bad = |what: &str| {
+        let context = if what == s {
+            String::new()
+        } else {
+            format!(" in {s:?}")
+        };
         Err(format!(
-            "invalid log level {what:?} in {s:?}: expected trace, debug, info, warn, error or off, \
-             optionally as TARGET=LEVEL entries separated by commas"
+            "invalid log level {what:?}{context}: expected trace, debug, info, warn, error or \
+             off, or a list of LEVEL and TARGET=LEVEL entries separated by commas"
         ))
     };
     if s.trim().is_empty() {
@@ -1597,6 +1683,59 @@ fn key_path_at(root: &DeTable<'_>, pos: usize) -> Option<String> {
     walk_table(root, pos, &mut path).then_some(path)
 }
 
+/// Best-effort key path for a position the parsed tree does not cover (syntax errors such
+/// as a duplicate key or an unterminated string): the `[table]` header above the position
+/// plus the key written before `=` on its line.
+fn key_path_from_text(text: &str, pos: usize) -> Option<String> {
+    let pos = pos.min(text.len());
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or("").trim();
+    // The header a line belongs to: "name" for [name], "name[i]" for the i-th [[name]].
+    let header_path = |header_line: &str, before: &str| -> Option<String> {
+        if let Some(inner) = header_line.strip_prefix("[[") {
+            let name = inner.split("]]").next()?.trim();
+            let index = before
+                .lines()
+                .filter(|l| {
+                    let l = l.trim();
+                    l.strip_prefix("[[")
+                        .and_then(|l| l.split("]]").next())
+                        .is_some_and(|n| n.trim() == name)
+                })
+                .count();
+            Some(format!("{name}[{index}]"))
+        } else {
+            let inner = header_line.strip_prefix('[')?;
+            Some(inner.split(']').next()?.trim().to_string())
+        }
+    };
+    if line.starts_with('[') {
+        return header_path(line, &text[..line_start]).filter(|p| !p.is_empty());
+    }
+    // Only a plain `key = ...` line: anything else (a stray value, maybe a pasted password)
+    // must not be echoed as a key.
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim();
+    let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.';
+    if key.is_empty() || !key.bytes().all(plain) {
+        return None;
+    }
+    let before = &text[..line_start];
+    let mut header: Option<(usize, &str)> = None;
+    let mut start = 0;
+    for l in before.split_inclusive('\n') {
+        if l.trim_start().starts_with('[') {
+            header = Some((start, l.trim()));
+        }
+        start += l.len();
+    }
+    let table = header.and_then(|(start, l)| header_path(l, &text[..start]));
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key.to_string(),
+    })
+}
+
 fn span_contains(span: Range<usize>, pos: usize) -> bool {
     span.contains(&pos) || (span.is_empty() && span.start == pos)
 }
@@ -1641,4 +1780,994 @@ fn walk_value(value: &DeValue<'_>, pos: usize, path: &mut String) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A copy of shared/proxy.example.toml (the config contract).
+    const EXAMPLE: &str = r#"# rwsplit configuration — the product's config contract.
+# Every key below is part of the format users will write; implement them with these names and
+# meanings (add keys where an issue needs them, keep these). Durations are strings like "500ms", "10s".
+# A password is either a literal or "env:NAME" (read from the environment variable NAME).
+
+# Where applications connect. They keep their default MySQL settings.
+listen = "127.0.0.1:3306"
+
+# The single write target.
+[master]
+address = "10.0.0.10:3306"
+
+# Read targets; lifecycle hooks add and remove these (rwsplit topology add-replica / remove-replica).
+[[replicas]]
+address = "10.0.0.11:3306"
+weight = 1
+
+[[replicas]]
+address = "10.0.0.12:3306"
+weight = 2
+
+# Accounts applications log in with; the proxy uses the same credentials toward the backends.
+[[users]]
+name = "app"
+password = "env:APP_DB_PASSWORD"
+
+[auth]
+# true: load accounts and their password hashes from the master (the monitor account must be able
+# to read the user table), so application passwords need not be written in this file.
+passthrough = false
+
+[limits]
+max_client_connections = 4096
+handshake_timeout = "5s"      # a client that does not finish its login in time is dropped
+idle_client_timeout = "8h"
+max_packet_size = "64MiB"
+
+[tls]
+# Client side: present this certificate; require_client_tls refuses plain connections.
+cert = "/etc/rwsplit/server.pem"
+key = "/etc/rwsplit/server.key"
+require_client_tls = false
+# Backend side: verify the servers against this CA when connecting with TLS.
+backend_ca = "/etc/rwsplit/ca.pem"
+backend_tls = "preferred"     # disabled | preferred | required
+
+[routing]
+max_replication_lag = "10s"   # replicas further behind get no reads
+fallback_to_master = true     # reads go to the master when no replica is healthy
+consistency = "session"       # eventual | session | global (read-your-writes)
+consistency_wait = "100ms"
+
+[monitor]
+user = "monitor"
+password = "env:RWSPLIT_MONITOR_PASSWORD"
+interval = "1s"
+
+[admin]
+listen = "127.0.0.1:6033"
+user = "admin"
+password = "env:RWSPLIT_ADMIN_PASSWORD"
+
+[metrics]
+listen = "127.0.0.1:9104"
+"#;
+
+    const MINIMAL: &str = "[master]\naddress = \"db.internal:3306\"\n\n[[users]]\nname = \"app\"\npassword = \"pw\"\n";
+
+    /// The environment used by most tests: a fixed map, independent of the process.
+    fn test_env(name: &str) -> Result<String, std::env::VarError> {
+        match name {
+            "APP_DB_PASSWORD" => Ok("app-secret-1".into()),
+            "RWSPLIT_MONITOR_PASSWORD" => Ok("monitor-secret-2".into()),
+            "RWSPLIT_ADMIN_PASSWORD" => Ok("admin-secret-3".into()),
+            _ => Err(std::env::VarError::NotPresent),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_str_with_env(text, "proxy.toml", &test_env)
+    }
+
+    fn ok(text: &str) -> Config {
+        match parse(text) {
+            Ok(c) => c,
+            Err(e) => panic!("expected a valid config, got:\n{e}"),
+        }
+    }
+
+    /// The problems as (line, key, message).
+    fn problems(text: &str) -> Vec<(usize, String, String)> {
+        match parse(text) {
+            Ok(c) => panic!("expected errors, got {c:#?}"),
+            Err(e) => e
+                .problems()
+                .iter()
+                .map(|p| (p.location.unwrap().line, p.key.clone(), p.message.clone()))
+                .collect(),
+        }
+    }
+
+    /// Exactly one problem; returns (line, key, message).
+    fn one_problem(text: &str) -> (usize, String, String) {
+        let mut ps = problems(text);
+        assert_eq!(ps.len(), 1, "expected one problem, got {ps:#?}");
+        ps.remove(0)
+    }
+
+    /// MINIMAL plus `extra` appended (its first line is line 7).
+    fn minimal_with(extra: &str) -> String {
+        format!("{MINIMAL}{extra}")
+    }
+
+    #[test]
+    fn example_file_parses_with_process_environment() {
+        // The example reads these three variables; they are set for this process only.
+        std::env::set_var("APP_DB_PASSWORD", "from-env-app");
+        std::env::set_var("RWSPLIT_MONITOR_PASSWORD", "from-env-monitor");
+        std::env::set_var("RWSPLIT_ADMIN_PASSWORD", "from-env-admin");
+        let c = Config::from_str(EXAMPLE, "proxy.example.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.users[0].password.expose(), "from-env-app");
+        assert_eq!(
+            c.monitor.as_ref().unwrap().password.expose(),
+            "from-env-monitor"
+        );
+        assert_eq!(
+            c.admin.as_ref().unwrap().password.expose(),
+            "from-env-admin"
+        );
+    }
+
+    #[test]
+    fn example_file_values() {
+        let c = ok(EXAMPLE);
+        assert_eq!(c.listen, "127.0.0.1:3306");
+        assert_eq!(
+            c.master,
+            Backend {
+                address: "10.0.0.10:3306".into(),
+                weight: 1
+            }
+        );
+        assert_eq!(
+            c.replicas,
+            vec![
+                Backend {
+                    address: "10.0.0.11:3306".into(),
+                    weight: 1
+                },
+                Backend {
+                    address: "10.0.0.12:3306".into(),
+                    weight: 2
+                },
+            ]
+        );
+        assert_eq!(c.users.len(), 1);
+        assert_eq!(c.users[0].name, "app");
+        assert_eq!(c.users[0].password.expose(), "app-secret-1");
+        assert!(!c.auth.passthrough);
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(
+            c.tls,
+            Some(Tls {
+                cert: Some("/etc/rwsplit/server.pem".into()),
+                key: Some("/etc/rwsplit/server.key".into()),
+                require_client_tls: false,
+                backend_ca: Some("/etc/rwsplit/ca.pem".into()),
+                backend_tls: BackendTls::Preferred,
+            })
+        );
+        assert_eq!(c.routing, Routing::default());
+        let m = c.monitor.as_ref().unwrap();
+        assert_eq!(m.user, "monitor");
+        assert_eq!(m.password.expose(), "monitor-secret-2");
+        assert_eq!(m.interval, Duration::from_secs(1));
+        assert_eq!(m.connect_timeout, Duration::from_secs(1));
+        assert_eq!(m.query_timeout, Duration::from_secs(1));
+        assert_eq!((m.fail_after, m.recover_after), (3, 2));
+        let a = c.admin.as_ref().unwrap();
+        assert_eq!(
+            (a.listen.as_str(), a.user.as_str()),
+            ("127.0.0.1:6033", "admin")
+        );
+        assert_eq!(a.password.expose(), "admin-secret-3");
+        assert_eq!(
+            c.metrics,
+            Some(Metrics {
+                listen: "127.0.0.1:9104".into()
+            })
+        );
+        assert_eq!(c.timeouts, Timeouts::default());
+        assert_eq!(c.log, Log::default());
+    }
+
+    /// The shared contract file itself, when this checkout has it next to it: every key it
+    /// uses must still be understood (catches the contract growing without this module).
+    #[test]
+    fn shared_example_on_disk_parses_if_present() {
+        let candidates = [
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/proxy.example.toml"),
+            PathBuf::from("/work/shared/proxy.example.toml"),
+        ];
+        let Some(text) = candidates
+            .iter()
+            .find_map(|p| std::fs::read_to_string(p).ok())
+        else {
+            return;
+        };
+        let env = |name: &str| -> Result<String, std::env::VarError> { Ok(format!("x-{name}")) };
+        if let Err(e) = Config::from_str_with_env(&text, "proxy.example.toml", &env) {
+            panic!("shared/proxy.example.toml no longer parses:\n{e}");
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_all_defaults() {
+        let c = ok(MINIMAL);
+        assert_eq!(c.listen, "127.0.0.1:3306");
+        assert_eq!(
+            c.master,
+            Backend {
+                address: "db.internal:3306".into(),
+                weight: 1
+            }
+        );
+        assert!(c.replicas.is_empty());
+        assert_eq!(c.users[0].password.expose(), "pw");
+        assert_eq!(c.auth, Auth { passthrough: false });
+        assert_eq!(
+            c.limits,
+            Limits {
+                max_client_connections: 4096,
+                handshake_timeout: Duration::from_secs(5),
+                idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
+                max_packet_size: 64 * 1024 * 1024,
+            }
+        );
+        assert_eq!(c.tls, None);
+        assert_eq!(
+            c.routing,
+            Routing {
+                max_replication_lag: Duration::from_secs(10),
+                fallback_to_master: true,
+                consistency: Consistency::Session,
+                consistency_wait: Duration::from_millis(100),
+            }
+        );
+        assert_eq!(c.monitor, None);
+        assert_eq!(c.admin, None);
+        assert_eq!(c.metrics, None);
+        assert_eq!(
+            c.timeouts,
+            Timeouts {
+                connect: Duration::from_secs(2),
+                query: None
+            }
+        );
+        assert_eq!(
+            c.log,
+            Log {
+                level: "info".into(),
+                format: LogFormat::Text
+            }
+        );
+    }
+
+    #[test]
+    fn optional_sections_get_their_defaults() {
+        let c = ok(&minimal_with(
+            "[monitor]\nuser = \"m\"\npassword = \"p\"\n[admin]\nuser = \"a\"\npassword = \"b\"\n\
+             [metrics]\n[tls]\n[limits]\n[routing]\n[timeouts]\n[log]\n[auth]\n",
+        ));
+        let m = c.monitor.unwrap();
+        assert_eq!(
+            (
+                m.interval,
+                m.connect_timeout,
+                m.query_timeout,
+                m.fail_after,
+                m.recover_after
+            ),
+            (
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                3,
+                2
+            )
+        );
+        assert_eq!(c.admin.unwrap().listen, "127.0.0.1:6033");
+        assert_eq!(c.metrics.unwrap().listen, "127.0.0.1:9104");
+        assert_eq!(
+            c.tls,
+            Some(Tls {
+                cert: None,
+                key: None,
+                require_client_tls: false,
+                backend_ca: None,
+                backend_tls: BackendTls::Preferred,
+            })
+        );
+        assert_eq!(c.limits, Limits::default());
+        assert_eq!(c.routing, Routing::default());
+        assert_eq!(c.timeouts, Timeouts::default());
+        assert_eq!(c.log, Log::default());
+        assert_eq!(c.auth, Auth::default());
+    }
+
+    #[test]
+    fn all_keys_set_to_non_defaults() {
+        let c = ok(&minimal_with(
+            r#"[[replicas]]
+address = "[::1]:3307"
+weight = 0
+[limits]
+max_client_connections = 10
+handshake_timeout = "1500ms"
+idle_client_timeout = "0s"
+max_packet_size = 1048576
+[routing]
+max_replication_lag = "0s"
+fallback_to_master = false
+consistency = "global"
+consistency_wait = "1s"
+[timeouts]
+connect = "1m"
+query = "1h30m"
+[log]
+level = "info,rwsplit::router=debug"
+format = "json"
+[tls]
+cert = "c.pem"
+key = "k.pem"
+require_client_tls = true
+backend_tls = "required"
+[monitor]
+user = "m"
+password = "p"
+interval = "250ms"
+connect_timeout = "2s"
+query_timeout = "3s"
+fail_after = 5
+recover_after = 1
+"#,
+        ));
+        assert_eq!(
+            c.replicas,
+            vec![Backend {
+                address: "[::1]:3307".into(),
+                weight: 0
+            }]
+        );
+        assert_eq!(
+            c.limits,
+            Limits {
+                max_client_connections: 10,
+                handshake_timeout: Duration::from_millis(1500),
+                idle_client_timeout: None,
+                max_packet_size: 1 << 20,
+            }
+        );
+        assert_eq!(
+            c.routing,
+            Routing {
+                max_replication_lag: Duration::ZERO,
+                fallback_to_master: false,
+                consistency: Consistency::Global,
+                consistency_wait: Duration::from_secs(1),
+            }
+        );
+        assert_eq!(
+            c.timeouts,
+            Timeouts {
+                connect: Duration::from_secs(60),
+                query: Some(Duration::from_secs(5400))
+            }
+        );
+        assert_eq!(c.log.level, "info,rwsplit::router=debug");
+        assert_eq!(c.log.format, LogFormat::Json);
+        let tls = c.tls.unwrap();
+        assert!(tls.require_client_tls);
+        assert_eq!(tls.backend_tls, BackendTls::Required);
+        let m = c.monitor.unwrap();
+        assert_eq!(m.interval, Duration::from_millis(250));
+        assert_eq!((m.fail_after, m.recover_after), (5, 1));
+    }
+
+    #[test]
+    fn display_format_is_file_line_column_key_message() {
+        let err = parse(&minimal_with("[routing]\nconsistency = \"strong\"\n")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "proxy.toml:8:15: key `routing.consistency`: expected one of eventual, session, \
+             global, got \"strong\""
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_line_and_key() {
+        let (line, key, msg) = one_problem(&format!("bogus = 1\n{MINIMAL}"));
+        assert_eq!((line, key.as_str()), (1, "bogus"));
+        assert!(
+            msg.starts_with("unknown key, expected one of `listen`, `master`"),
+            "{msg}"
+        );
+        // After [[users]], a key belongs to that table.
+        let (line, key, msg) = one_problem(&minimal_with("bogus = 1\n"));
+        assert_eq!((line, key.as_str()), (7, "users[0].bogus"));
+        assert!(msg.contains("unknown field `bogus`"), "{msg}");
+        let (line, key, msg) = one_problem(&minimal_with("[limits]\nmax_conns = 5\n"));
+        assert_eq!((line, key.as_str()), (8, "limits.max_conns"));
+        assert!(msg.contains("unknown field `max_conns`"), "{msg}");
+        // [master] has no weight.
+        let (line, key, _) = one_problem(
+            "[master]\naddress = \"a:1\"\nweight = 2\n[[users]]\nname = \"u\"\npassword = \"p\"\n",
+        );
+        assert_eq!((line, key.as_str()), (3, "master.weight"));
+        // Unknown key in the second [[replicas]].
+        let (line, key, _) = one_problem(&minimal_with(
+            "[[replicas]]\naddress = \"r1:3306\"\n[[replicas]]\naddress = \"r2:3306\"\nport = 1\n",
+        ));
+        assert_eq!((line, key.as_str()), (11, "replicas[1].port"));
+        // Unknown section.
+        let (line, key, msg) = one_problem(&minimal_with("[loging]\nlevel = \"info\"\n"));
+        assert_eq!((line, key.as_str()), (7, "loging"));
+        assert!(msg.contains("expected one of"), "{msg}");
+    }
+
+    #[test]
+    fn type_errors_name_key_and_line() {
+        let (line, key, msg) = one_problem(&minimal_with("[limits]\nhandshake_timeout = 5\n"));
+        assert_eq!((line, key.as_str()), (8, "limits.handshake_timeout"));
+        assert!(
+            msg.contains("expected a duration string") && msg.contains("integer (5)"),
+            "{msg}"
+        );
+        let (line, key, msg) =
+            one_problem(&minimal_with("[routing]\nfallback_to_master = \"yes\"\n"));
+        assert_eq!((line, key.as_str()), (8, "routing.fallback_to_master"));
+        assert!(msg.contains("expected true or false"), "{msg}");
+        let (line, key, _) = one_problem(&minimal_with("listen = 3306\n"));
+        // A top-level key after a table belongs to that table in TOML; here it lands in
+        // users[0]. Put it first instead:
+        let _ = (line, key);
+        let (line, key, msg) = one_problem(&format!("listen = 3306\n{MINIMAL}"));
+        assert_eq!((line, key.as_str()), (1, "listen"));
+        assert!(msg.contains("host:port"), "{msg}");
+        let (line, key, msg) =
+            one_problem("master = \"a:1\"\n[[users]]\nname = \"u\"\npassword = \"p\"\n");
+        assert_eq!((line, key.as_str()), (1, "master"));
+        assert!(msg.contains("[master] table"), "{msg}");
+        let (line, key, msg) = one_problem(&minimal_with(
+            "[[replicas]]\naddress = \"r:1\"\nweight = \"2\"\n",
+        ));
+        assert_eq!((line, key.as_str()), (9, "replicas[0].weight"));
+        assert!(msg.contains("expected an integer"), "{msg}");
+    }
+
+    #[test]
+    fn bad_durations() {
+        for (value, needle) in [
+            ("\"10\"", "missing unit"),
+            ("\"10x\"", "unknown unit \\\"x\\\""),
+            ("\"1.5s\"", "fractions"),
+            ("\"\"", "empty"),
+            ("\"s\"", "use a number"),
+            ("\"99999999999999999999s\"", "too large"),
+        ] {
+            let (line, key, msg) = one_problem(&minimal_with(&format!(
+                "[routing]\nconsistency_wait = {value}\n"
+            )));
+            assert_eq!(
+                (line, key.as_str()),
+                (8, "routing.consistency_wait"),
+                "{value}"
+            );
+            assert!(msg.contains("invalid duration"), "{value}: {msg}");
+            assert!(
+                msg.contains(needle.replace("\\\"", "\"").as_str()),
+                "{value}: {msg}"
+            );
+        }
+        let (_, key, msg) = one_problem(&minimal_with("[limits]\nhandshake_timeout = \"0s\"\n"));
+        assert_eq!(key, "limits.handshake_timeout");
+        assert!(msg.contains("greater than zero"), "{msg}");
+        let (_, key, _) = one_problem(&minimal_with(
+            "[monitor]\nuser=\"m\"\npassword=\"p\"\ninterval = \"0ms\"\n",
+        ));
+        assert_eq!(key, "monitor.interval");
+    }
+
+    #[test]
+    fn duration_parser() {
+        let d = |s| parse_duration(s).unwrap();
+        assert_eq!(d("500ms"), Duration::from_millis(500));
+        assert_eq!(d("10s"), Duration::from_secs(10));
+        assert_eq!(d("1m"), Duration::from_secs(60));
+        assert_eq!(d("8h"), Duration::from_secs(8 * 3600));
+        assert_eq!(d("2d"), Duration::from_secs(2 * 86400));
+        assert_eq!(d("1h30m"), Duration::from_secs(5400));
+        assert_eq!(d("1s500ms"), Duration::from_millis(1500));
+        assert_eq!(d("0"), Duration::ZERO);
+        assert_eq!(d("0s"), Duration::ZERO);
+        for bad in [
+            "", "10", "ms", "10 s", "10S", "1.5s", "-1s", "10sec", "1h 30m",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        let s = |t| parse_size(t).unwrap();
+        assert_eq!(s("1024"), 1024);
+        assert_eq!(s("64MiB"), 64 << 20);
+        assert_eq!(s("64M"), 64 << 20);
+        assert_eq!(s("16MB"), 16_000_000);
+        assert_eq!(s("1 GiB"), 1 << 30);
+        assert_eq!(s("512kib"), 512 << 10);
+        assert_eq!(s("100B"), 100);
+        for bad in ["", "MiB", "1.5MiB", "64XB", "-1", "99999999999GiB"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let c = ok(&minimal_with("[limits]\nmax_packet_size = \"16MB\"\n"));
+        assert_eq!(c.limits.max_packet_size, 16_000_000);
+        let c = ok(&minimal_with("[limits]\nmax_packet_size = \"1024\"\n"));
+        assert_eq!(c.limits.max_packet_size, 1024);
+
+        let (line, key, msg) = one_problem(&minimal_with("[limits]\nmax_packet_size = \"64XB\"\n"));
+        assert_eq!((line, key.as_str()), (8, "limits.max_packet_size"));
+        assert!(msg.contains("invalid size \"64XB\""), "{msg}");
+        let (_, _, msg) = one_problem(&minimal_with("[limits]\nmax_packet_size = \"2GiB\"\n"));
+        assert!(msg.contains("between 1KiB and 1GiB"), "{msg}");
+        let (_, _, msg) = one_problem(&minimal_with("[limits]\nmax_packet_size = -5\n"));
+        assert!(msg.contains("negative"), "{msg}");
+    }
+
+    #[test]
+    fn address_syntax() {
+        let good = [
+            "10.0.0.10:3306",
+            "db.internal:3306",
+            "localhost:1",
+            "my_db:65535",
+            "[::1]:3306",
+            "[2001:db8::10]:3306",
+            "DB-1.Example.com.:3306",
+        ];
+        for a in good {
+            assert!(
+                parse_host_port(a).is_ok(),
+                "{a} should be accepted: {:?}",
+                parse_host_port(a)
+            );
+        }
+        let bad = [
+            ("10.0.0.10", "missing port"),
+            ("10.0.0.10:", "missing port"),
+            (":3306", "missing host"),
+            ("10.0.0.10:0", "out of range"),
+            ("10.0.0.10:65536", "out of range"),
+            ("10.0.0.10:99999999999", "out of range"),
+            ("10.0.0.10:33a", "not a number"),
+            ("10.0.0.10:+1", "not a number"),
+            ("10.0.0.256:3306", "not a valid IPv4"),
+            ("::1:3306", "brackets"),
+            ("[::1]", "missing port"),
+            ("[::1:3306", "missing `]`"),
+            ("[zz::1]:3306", "not a valid IPv6"),
+            ("-db:3306", "not a valid host name"),
+            ("db..x:3306", "not a valid host name"),
+            ("db x:3306", "whitespace"),
+            ("http://db:3306", "remove the scheme"),
+            ("a:b:3306", "not a valid host name"),
+        ];
+        for (a, needle) in bad {
+            match parse_host_port(a) {
+                Ok(v) => panic!("{a} should be rejected, got {v:?}"),
+                Err(e) => assert!(e.contains(needle), "{a}: {e}"),
+            }
+        }
+        let (line, key, msg) = one_problem(&minimal_with("[[replicas]]\naddress = \"db:0\"\n"));
+        assert_eq!((line, key.as_str()), (8, "replicas[0].address"));
+        assert!(msg.starts_with("invalid address \"db:0\": port 0"), "{msg}");
+        let (line, key, _) = one_problem(&minimal_with("[metrics]\nlisten = \"nope\"\n"));
+        assert_eq!((line, key.as_str()), (8, "metrics.listen"));
+        let (line, key, _) = one_problem(&format!("listen = \"0.0.0.0\"\n{MINIMAL}"));
+        assert_eq!((line, key.as_str()), (1, "listen"));
+        let (line, key, _) =
+            one_problem("[master]\naddress = \"x\"\n[[users]]\nname = \"u\"\npassword = \"p\"\n");
+        assert_eq!((line, key.as_str()), (2, "master.address"));
+    }
+
+    #[test]
+    fn weights() {
+        let c = ok(&minimal_with(
+            "[[replicas]]\naddress = \"r:1\"\n[[replicas]]\naddress = \"s:1\"\nweight = 0\n",
+        ));
+        assert_eq!(c.replicas[0].weight, 1);
+        assert_eq!(c.replicas[1].weight, 0);
+        for w in ["-1", "1001", "4294967296"] {
+            let (line, key, msg) = one_problem(&minimal_with(&format!(
+                "[[replicas]]\naddress = \"r:1\"\nweight = {w}\n"
+            )));
+            assert_eq!((line, key.as_str()), (9, "replicas[0].weight"));
+            assert_eq!(msg, format!("must be between 0 and 1000, got {w}"));
+        }
+    }
+
+    #[test]
+    fn enums() {
+        let (line, key, msg) = one_problem(&minimal_with("[tls]\nbackend_tls = \"on\"\n"));
+        assert_eq!((line, key.as_str()), (8, "tls.backend_tls"));
+        assert_eq!(
+            msg,
+            "expected one of disabled, preferred, required, got \"on\""
+        );
+        let (line, key, msg) = one_problem(&minimal_with("[log]\nformat = \"xml\"\n"));
+        assert_eq!((line, key.as_str()), (8, "log.format"));
+        assert_eq!(msg, "expected one of text, json, got \"xml\"");
+        let (_, key, msg) = one_problem(&minimal_with("[routing]\nconsistency = 2\n"));
+        assert_eq!(key, "routing.consistency");
+        assert!(
+            msg.starts_with("expected one of eventual, session, global, got an integer"),
+            "{msg}"
+        );
+        for c in ["eventual", "session", "global"] {
+            ok(&minimal_with(&format!(
+                "[routing]\nconsistency = \"{c}\"\n"
+            )));
+        }
+    }
+
+    #[test]
+    fn log_levels() {
+        for good in [
+            "trace",
+            "DEBUG",
+            "warn",
+            "off",
+            "info,rwsplit=debug",
+            "rwsplit::router=trace, warn",
+        ] {
+            ok(&minimal_with(&format!("[log]\nlevel = \"{good}\"\n")));
+        }
+        for bad in ["verbose", "", "info,", "=debug", "rwsplit=loud"] {
+            let (line, key, _) = one_problem(&minimal_with(&format!("[log]\nlevel = \"{bad}\"\n")));
+            assert_eq!((line, key.as_str()), (8, "log.level"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_passwords() {
+        let c = ok("[master]\naddress = \"m:1\"\n[[users]]\nname = \"app\"\npassword = \"env:APP_DB_PASSWORD\"\n");
+        assert_eq!(c.users[0].password.expose(), "app-secret-1");
+        // Unset variable: the error names the variable and its key.
+        let (line, key, msg) = one_problem("[master]\naddress = \"m:1\"\n[[users]]\nname = \"app\"\npassword = \"env:NOT_SET_ANYWHERE\"\n");
+        assert_eq!((line, key.as_str()), (5, "users[0].password"));
+        assert_eq!(msg, "environment variable `NOT_SET_ANYWHERE` is not set");
+        // Bad variable names.
+        for bad in ["env:", "env:A-B", "env:$X"] {
+            let (_, key, msg) = one_problem(&format!(
+                "[master]\naddress = \"m:1\"\n[[users]]\nname = \"app\"\npassword = \"{bad}\"\n"
+            ));
+            assert_eq!(key, "users[0].password");
+            assert!(msg.contains("invalid environment variable name"), "{msg}");
+        }
+        // Not valid UTF-8.
+        let env = |_: &str| -> Result<String, std::env::VarError> {
+            Err(std::env::VarError::NotUnicode("x".into()))
+        };
+        let err = Config::from_str_with_env(
+            "[master]\naddress = \"m:1\"\n[[users]]\nname = \"app\"\npassword = \"env:X\"\n",
+            "p.toml",
+            &env,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`X` is not valid UTF-8"), "{err}");
+        // Monitor and admin passwords resolve the same way.
+        let (_, key, _) = one_problem(&minimal_with(
+            "[admin]\nuser = \"a\"\npassword = \"env:NOPE\"\n",
+        ));
+        assert_eq!(key, "admin.password");
+        let (_, key, _) = one_problem(&minimal_with(
+            "[monitor]\nuser = \"a\"\npassword = \"env:NOPE\"\n",
+        ));
+        assert_eq!(key, "monitor.password");
+    }
+
+    #[test]
+    fn secrets_never_leak() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(s.expose(), "hunter2");
+
+        let c = ok(EXAMPLE);
+        let debug = format!("{c:?} {c:#?}");
+        for secret in ["app-secret-1", "monitor-secret-2", "admin-secret-3"] {
+            assert!(!debug.contains(secret), "{secret} leaked into Debug output");
+        }
+        let c = ok(MINIMAL);
+        assert!(!format!("{:?}", c.users[0]).contains("pw\""));
+
+        // Mistyped passwords are not echoed in errors, whatever their type.
+        for value in [
+            "918273645",
+            "918273.645",
+            "[\"hunter2xyz\"]",
+            "{ p = \"hunter2xyz\" }",
+            "true",
+        ] {
+            let text = format!(
+                "[master]\naddress = \"m:1\"\n[[users]]\nname = \"app\"\npassword = {value}\n"
+            );
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains("users[0].password"), "{err}");
+            for needle in ["918273", "hunter2xyz", "true"] {
+                assert!(!err.contains(needle), "password value leaked: {err}");
+            }
+        }
+        // A literal password next to other errors in the same entry is never printed.
+        let err = parse("[master]\naddress = \"m:1\"\n[[users]]\nname = \"\"\npassword = \"hunter2xyz\"\nextra = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2xyz"), "{err}");
+        let err = parse(
+            "[master]\naddress = \"m:1\"\n[[users]]\nname = \"u\"\npassword = \"hunter2xyz\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(!err.contains("hunter2xyz"), "{err}");
+        // A stray line (say, a pasted password) is a syntax error that does not echo it.
+        let err = parse(&minimal_with("hunter2xyz\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("hunter2xyz"), "{err}");
+        assert!(err.starts_with("proxy.toml:7:"), "{err}");
+    }
+
+    #[test]
+    fn required_parts() {
+        let (line, key, msg) = one_problem("[[users]]\nname = \"u\"\npassword = \"p\"\n");
+        assert_eq!((line, key.as_str()), (1, "master"));
+        assert!(msg.contains("missing required table [master]"), "{msg}");
+
+        let (line, key, msg) = one_problem("[master]\naddress = \"m:1\"\n");
+        assert_eq!((line, key.as_str()), (1, "users"));
+        assert!(msg.contains("at least one [[users]]"), "{msg}");
+        let (line, key, _) = one_problem("users = []\n[master]\naddress = \"m:1\"\n");
+        assert_eq!((line, key.as_str()), (1, "users"));
+
+        let (line, key, msg) = one_problem("[master]\n[[users]]\nname = \"u\"\npassword = \"p\"\n");
+        assert_eq!(
+            (line, key.as_str(), msg.as_str()),
+            (1, "master.address", "required key is missing")
+        );
+        let ps = problems(&minimal_with("[[users]]\nname = \"v\"\n[monitor]\n"));
+        let got: Vec<(usize, &str)> = ps.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (7, "users[1].password"),
+                (9, "monitor.user"),
+                (9, "monitor.password")
+            ]
+        );
+        let (line, key, _) = one_problem(&minimal_with("[users]\nname = \"x\"\n"));
+        assert_eq!((line, key.as_str()), (7, "users"));
+    }
+
+    #[test]
+    fn duplicate_backend_addresses_reported_with_lines() {
+        let text = "[master]\naddress = \"10.0.0.10:3306\"\n\
+                    [[replicas]]\naddress = \"10.0.0.11:3306\"\n\
+                    [[replicas]]\naddress = \"10.0.0.10:3306\"\n\
+                    [[replicas]]\naddress = \"DB.example:3306\"\n\
+                    [[replicas]]\naddress = \"db.example.:3306\"\n\
+                    [[replicas]]\naddress = \"[::1]:1\"\n\
+                    [[replicas]]\naddress = \"[0::0001]:1\"\n\
+                    [[users]]\nname = \"u\"\npassword = \"p\"\n";
+        let ps = problems(text);
+        assert_eq!(ps.len(), 3, "{ps:#?}");
+        assert_eq!((ps[0].0, ps[0].1.as_str()), (6, "replicas[1].address"));
+        assert_eq!(
+            ps[0].2,
+            "duplicate backend address \"10.0.0.10:3306\": already used by `master.address` on line 2"
+        );
+        assert_eq!((ps[1].0, ps[1].1.as_str()), (10, "replicas[3].address"));
+        assert!(
+            ps[1].2.contains("`replicas[2].address` on line 8"),
+            "{}",
+            ps[1].2
+        );
+        assert_eq!((ps[2].0, ps[2].1.as_str()), (14, "replicas[5].address"));
+        // Same host, other port: fine.
+        ok(&minimal_with(
+            "[[replicas]]\naddress = \"db.internal:3307\"\n",
+        ));
+    }
+
+    #[test]
+    fn duplicate_users_reported_with_lines() {
+        let (line, key, msg) = one_problem(&minimal_with(
+            "[[users]]\nname = \"app\"\npassword = \"x\"\n",
+        ));
+        assert_eq!((line, key.as_str()), (8, "users[1].name"));
+        assert_eq!(msg, "duplicate user \"app\": already defined on line 5");
+        // Names are case-sensitive, as in MySQL.
+        ok(&minimal_with(
+            "[[users]]\nname = \"APP\"\npassword = \"x\"\n",
+        ));
+        let (_, key, msg) =
+            one_problem("[master]\naddress = \"m:1\"\n[[users]]\nname = \"\"\npassword = \"p\"\n");
+        assert_eq!(
+            (key.as_str(), msg.as_str()),
+            ("users[0].name", "must not be empty")
+        );
+    }
+
+    #[test]
+    fn user_lookup() {
+        let c = ok(&minimal_with(
+            "[[users]]\nname = \"report\"\npassword = \"r\"\n",
+        ));
+        assert_eq!(c.user(b"report").unwrap().password.expose(), "r");
+        assert_eq!(c.user(b"app").unwrap().name, "app");
+        assert!(c.user(b"App").is_none());
+        assert!(c.user(b"").is_none());
+        assert!(c.user(&[0xff, 0xfe]).is_none());
+    }
+
+    #[test]
+    fn passthrough_allows_no_users_but_needs_monitor() {
+        let c = ok("[master]\naddress = \"m:1\"\n[auth]\npassthrough = true\n[monitor]\nuser = \"mon\"\npassword = \"p\"\n");
+        assert!(c.auth.passthrough);
+        assert!(c.users.is_empty());
+        let (line, key, msg) =
+            one_problem("[master]\naddress = \"m:1\"\n[auth]\npassthrough = true\n");
+        assert_eq!((line, key.as_str()), (4, "auth.passthrough"));
+        assert!(msg.contains("[monitor]"), "{msg}");
+    }
+
+    #[test]
+    fn tls_consistency() {
+        let (line, key, _) = one_problem(&minimal_with("[tls]\ncert = \"c.pem\"\n"));
+        assert_eq!((line, key.as_str()), (8, "tls.key"));
+        let (line, key, _) = one_problem(&minimal_with("[tls]\nkey = \"k.pem\"\n"));
+        assert_eq!((line, key.as_str()), (8, "tls.cert"));
+        let (line, key, _) = one_problem(&minimal_with("[tls]\nrequire_client_tls = true\n"));
+        assert_eq!((line, key.as_str()), (8, "tls.require_client_tls"));
+        let (_, key, _) = one_problem(&minimal_with("[tls]\nbackend_ca = \"\"\n"));
+        assert_eq!(key, "tls.backend_ca");
+        let c = ok(&minimal_with("[tls]\nbackend_tls = \"disabled\"\n"));
+        assert_eq!(c.tls.unwrap().backend_tls, BackendTls::Disabled);
+    }
+
+    #[test]
+    fn listeners_must_not_collide() {
+        let (line, key, msg) = one_problem(&format!(
+            "listen = \"0.0.0.0:6033\"\n{MINIMAL}[admin]\nuser = \"a\"\npassword = \"b\"\n"
+        ));
+        assert_eq!((line, key.as_str()), (8, "admin.listen"));
+        assert_eq!(
+            msg,
+            "\"127.0.0.1:6033\" collides with `listen` = \"0.0.0.0:6033\""
+        );
+        let (line, key, _) = one_problem(&minimal_with(
+            "[admin]\nuser = \"a\"\npassword = \"b\"\n[metrics]\nlisten = \"127.0.0.1:6033\"\n",
+        ));
+        assert_eq!((line, key.as_str()), (11, "metrics.listen"));
+        // Different hosts, same port: both can bind.
+        ok(&minimal_with("[metrics]\nlisten = \"127.0.0.2:3306\"\n"));
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_key() {
+        let ps = problems("[master]\naddress = \"m:1\"\naddress = \"m:2\"\n");
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!((ps[0].0, ps[0].1.as_str()), (3, "master.address"));
+        assert!(ps[0].2.contains("duplicate key"), "{}", ps[0].2);
+        let (line, key, _) =
+            one_problem("listen = \"127.0.0.1:3306\n[master]\naddress = \"m:1\"\n");
+        assert_eq!((line, key.as_str()), (1, "listen"));
+        let (line, key, _) = one_problem(&minimal_with(
+            "[[replicas]]\naddress = \"r:1\"\n[[replicas]]\naddress = r:2\n",
+        ));
+        assert_eq!((line, key.as_str()), (10, "replicas[1].address"));
+    }
+
+    #[test]
+    fn many_problems_reported_in_one_pass_in_file_order() {
+        let text = r#"bogus = true
+[master]
+address = "m"
+[[replicas]]
+address = "r:1"
+weight = 9000
+[[users]]
+name = "u"
+password = "env:UNSET_VAR"
+[limits]
+handshake_timeout = "5"
+max_packet_size = "lots"
+max_client_connections = 0
+[routing]
+consistency = "strong"
+consistency_wait = 100
+[log]
+format = "yaml"
+"#;
+        let ps = problems(text);
+        let got: Vec<(usize, &str)> = ps.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "bogus"),
+                (3, "master.address"),
+                (6, "replicas[0].weight"),
+                (9, "users[0].password"),
+                (11, "limits.handshake_timeout"),
+                (12, "limits.max_packet_size"),
+                (13, "limits.max_client_connections"),
+                (15, "routing.consistency"),
+                (16, "routing.consistency_wait"),
+                (18, "log.format"),
+            ]
+        );
+        let shown = parse(text).unwrap_err().to_string();
+        assert_eq!(shown.lines().count(), 10);
+        assert!(
+            shown.lines().all(|l| l.starts_with("proxy.toml:")),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let text = format!("# ünïcödé\n{MINIMAL}[log]\nformat = \"ü\"\n");
+        let err = parse(&text).unwrap_err();
+        let p = &err.problems()[0];
+        assert_eq!(
+            p.location,
+            Some(Location {
+                line: 9,
+                column: 10
+            })
+        );
+        assert_eq!(line_col("aé\nxé", 7), (2, 3));
+        assert_eq!(line_col("aé\nxé", 6), (2, 2)); // inside a character: its start
+        assert_eq!(line_col("ab", 99), (1, 3));
+    }
+
+    #[test]
+    fn from_file_reads_and_names_the_file() {
+        let dir = std::env::temp_dir().join(format!("rwsplit-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("proxy.toml");
+        std::fs::write(&path, MINIMAL).unwrap();
+        assert_eq!(
+            Config::from_file(&path).unwrap().master.address,
+            "db.internal:3306"
+        );
+        std::fs::write(&path, format!("{MINIMAL}[log]\nformat = \"xml\"\n")).unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{}:8:10: key `log.format`", path.display())),
+            "{err}"
+        );
+        std::fs::write(&path, b"\xff\xfe").unwrap();
+        let err = Config::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("not valid UTF-8"), "{err}");
+        let missing = dir.join("missing.toml");
+        let err = Config::from_file(&missing).unwrap_err();
+        assert_eq!(err.problems()[0].location, None);
+        assert!(err
+            .to_string()
+            .starts_with(&format!("{}: cannot read the file", missing.display())));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn config_error_is_a_std_error() {
+        fn takes(_: &dyn std::error::Error) {}
+        let err = parse("").unwrap_err();
+        takes(&err);
+        assert_eq!(err.problems().len(), 2); // no [master], no [[users]]
+    }
 }

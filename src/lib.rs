@@ -9,6 +9,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod protocol;
+pub mod registry;
 pub mod server;
 pub mod session;
 pub mod topology;

@@ -31,7 +31,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
             if current >= max {
                 // Same answer a server gives: ERR 1040 in place of the greeting.
                 let mut client = PacketStream::new(stream, 1024);
-                let _ = client.write_packet(&MyError::too_many_connections().to_payload()).await;
+                let _ = client
+                    .write_packet(&MyError::too_many_connections().to_payload())
+                    .await;
                 warn!(client = %peer, max, "connection refused: max_client_connections reached");
             } else {
                 Session::run(shared.clone(), stream, peer).await;

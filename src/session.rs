@@ -20,6 +20,7 @@ use crate::protocol::handshake::{self, Login, LoginError};
 use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner};
 use crate::protocol::{StatusFlags, MAX_CHUNK};
+use crate::registry::SessionEntry;
 use crate::topology::{Backend, Role, Shared};
 
 /// How long a backend that refused a connection gets no new sessions.
@@ -72,6 +73,8 @@ pub struct Session {
     next_stmt_id: u32,
     last_prepared: Option<u32>,
     buf: Vec<u8>,
+    /// Woken when another session runs `KILL <this id>`.
+    killed: Arc<tokio::sync::Notify>,
 }
 
 /// Where a command will run.
@@ -101,7 +104,9 @@ impl Session {
         let login = tokio::time::timeout(
             cfg.limits.handshake_timeout,
             handshake::accept_login(&mut client, id, &info, &host, |u| {
-                users.user(u.as_bytes()).map(|u| u.password.expose().to_string())
+                users
+                    .user(u.as_bytes())
+                    .map(|u| u.password.expose().to_string())
             }),
         )
         .await;
@@ -120,7 +125,10 @@ impl Session {
                 return;
             }
         };
-        let password = cfg.user(login.user.as_bytes()).map(|u| u.password.expose().to_string()).unwrap_or_default();
+        let password = cfg
+            .user(login.user.as_bytes())
+            .map(|u| u.password.expose().to_string())
+            .unwrap_or_default();
         let mut s = Session {
             shared,
             id,
@@ -142,11 +150,21 @@ impl Session {
             next_stmt_id: 1,
             last_prepared: None,
             buf: Vec::with_capacity(1024),
+            killed: Arc::new(tokio::sync::Notify::new()),
         };
+        s.shared.registry.insert(
+            id,
+            SessionEntry {
+                user: s.login.user.clone(),
+                backends: Vec::new(),
+                killed: s.killed.clone(),
+            },
+        );
         if s.finish_login().await {
             debug!(client = %peer, conn = id, user = %s.login.user, "session open");
             s.command_loop().await;
         }
+        s.shared.registry.remove(id);
         s.close().await;
         debug!(client = %peer, conn = id, "session closed");
     }
@@ -177,13 +195,29 @@ impl Session {
     }
 
     async fn command_loop(&mut self) {
-        let idle = self.shared.topology.load().config.limits.idle_client_timeout;
+        let idle = self
+            .shared
+            .topology
+            .load()
+            .config
+            .limits
+            .idle_client_timeout;
         loop {
             self.client.reset_seq();
             let mut buf = std::mem::take(&mut self.buf);
-            let read = match idle {
-                None => Ok(self.client.read_packet(&mut buf).await),
-                Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf)).await,
+            let killed = self.killed.clone();
+            let read = tokio::select! {
+                r = async {
+                    match idle {
+                        None => Ok(self.client.read_packet(&mut buf).await),
+                        Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf)).await,
+                    }
+                } => r,
+                _ = killed.notified() => {
+                    debug!(client = %self.peer, "killed by KILL CONNECTION");
+                    self.buf = buf;
+                    return;
+                }
             };
             let flow = match read {
                 Err(_) => {
@@ -226,7 +260,7 @@ impl Session {
         };
         match cmd {
             COM_QUIT => return Ok(Flow::Quit),
-            COM_QUERY => self.query(pkt).await?,
+            COM_QUERY => return self.query(pkt).await,
             COM_INIT_DB => self.init_db(pkt).await?,
             COM_PING | COM_STATISTICS => {
                 let target = self.current();
@@ -246,8 +280,14 @@ impl Session {
             COM_STMT_RESET => self.reset_stmt(pkt).await?,
             COM_STMT_FETCH => self.fetch(pkt).await?,
             COM_PROCESS_KILL => {
-                let id = pkt.get(1..5).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
-                self.send_error(&MyError::new(1094, b"HY000", format!("Unknown thread id: {id}"))).await?;
+                let Some(id) = pkt
+                    .get(1..5)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                else {
+                    self.send_error(&MyError::wrong_arguments("KILL")).await?;
+                    return Ok(Flow::Continue);
+                };
+                return self.kill(id as u64, false).await;
             }
             _ => {
                 debug!(client = %self.peer, command = cmd, "unsupported command");
@@ -307,7 +347,11 @@ impl Session {
     }
 
     /// Opens a connection for `target`, trying every eligible backend.
-    async fn connect(&self, target: Target, exclude: &[&str]) -> Result<(BackendConn, Vec<u8>), ConnectError> {
+    async fn connect(
+        &self,
+        target: Target,
+        exclude: &[&str],
+    ) -> Result<(BackendConn, Vec<u8>), ConnectError> {
         let topo = self.shared.topology.load_full();
         let timeout = topo.config.timeouts.connect;
         let mut tried: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
@@ -359,6 +403,117 @@ impl Session {
             Role::Master => self.master = Some(conn),
             Role::Replica => self.replica = Some(conn),
         }
+        self.publish_backends();
+    }
+
+    /// Tells the registry which backend threads serve this session (for KILL).
+    fn publish_backends(&self) {
+        let backends = [self.master.as_ref(), self.replica.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|c| (c.address().to_string(), c.thread_id))
+            .collect();
+        self.shared.registry.set_backends(self.id, backends);
+    }
+
+    /// `KILL [QUERY] id` / COM_PROCESS_KILL with a proxy connection id: the backend threads of
+    /// that session get the KILL, on the servers they run on.
+    async fn kill(&mut self, id: u64, query_only: bool) -> std::io::Result<Flow> {
+        let entry = u32::try_from(id)
+            .ok()
+            .and_then(|id| self.shared.registry.get(id));
+        let Some(entry) = entry else {
+            self.send_error(&MyError::new(
+                1094,
+                b"HY000",
+                format!("Unknown thread id: {id}"),
+            ))
+            .await?;
+            return Ok(Flow::Continue);
+        };
+        if entry.user != self.login.user {
+            self.send_error(&MyError::new(
+                1095,
+                b"HY000",
+                format!("You are not owner of thread {id}"),
+            ))
+            .await?;
+            return Ok(Flow::Continue);
+        }
+        let own = id == self.id as u64;
+        let topo = self.shared.topology.load_full();
+        for (addr, thread) in &entry.backends {
+            let sql = format!("KILL {}{thread}", if query_only { "QUERY " } else { "" });
+            // Our own connection to that server if we have one, else a short-lived login.
+            let mine = [Target::Master, Target::Replica].into_iter().find(|t| {
+                self.conn_mut(*t)
+                    .is_some_and(|c| c.address() == addr && !(own && c.thread_id == *thread))
+            });
+            let result = match mine {
+                Some(t) => self
+                    .conn_mut(t)
+                    .expect("found")
+                    .run_query(sql.as_bytes())
+                    .await
+                    .map(|r| r.map(|_| ())),
+                None => {
+                    let role = if *addr == topo.master.address {
+                        Role::Master
+                    } else {
+                        Role::Replica
+                    };
+                    let backend = Arc::new(Backend::new(addr, role, 1));
+                    match BackendConn::connect(
+                        backend,
+                        &self.login_params(topo.config.timeouts.connect),
+                    )
+                    .await
+                    {
+                        Ok((mut conn, _, _)) => {
+                            let r = conn.run_query(sql.as_bytes()).await.map(|r| r.map(|_| ()));
+                            conn.quit().await;
+                            r
+                        }
+                        Err(e) => Err(std::io::Error::other(e.to_string())),
+                    }
+                }
+            };
+            match result {
+                Ok(Ok(())) => {}
+                // The thread already ended: nothing left to kill there.
+                Ok(Err(e)) if e.code == 1094 => {}
+                Ok(Err(e)) => warn!(backend = %addr, error = %e, "KILL on backend refused"),
+                Err(e) => warn!(backend = %addr, error = %e, "KILL on backend failed"),
+            }
+        }
+        if query_only {
+            let ok = self.ok_payload();
+            self.client.write_packet(&ok).await?;
+            return Ok(Flow::Continue);
+        }
+        entry.killed.notify_one();
+        if own {
+            self.send_error(&MyError::new(1927, b"70100", "Connection was killed"))
+                .await?;
+            return Ok(Flow::Quit);
+        }
+        let ok = self.ok_payload();
+        self.client.write_packet(&ok).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// An OK for a command the proxy itself carried out (KILL of a proxy id), with the
+    /// session's real transaction status.
+    fn ok_payload(&self) -> Vec<u8> {
+        let mut st = StatusFlags::empty();
+        if self.autocommit {
+            st |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
+        }
+        if self.in_trans {
+            st |= StatusFlags::SERVER_STATUS_IN_TRANS;
+        }
+        let b = st.bits().to_le_bytes();
+        vec![0x00, 0x00, 0x00, b[0], b[1], 0x00, 0x00]
     }
 
     fn conn_mut(&mut self, target: Target) -> Option<&mut BackendConn> {
@@ -375,7 +530,9 @@ impl Session {
         let topo = self.shared.topology.load_full();
         // Drop a connection that broke, or whose backend left the topology.
         for t in [Target::Master, Target::Replica] {
-            let stale = self.conn_mut(t).is_some_and(|c| c.broken || !topo.contains(&c.backend));
+            let stale = self
+                .conn_mut(t)
+                .is_some_and(|c| c.broken || !topo.contains(&c.backend));
             if stale {
                 let old = match t {
                     Target::Master => self.master.take(),
@@ -412,8 +569,15 @@ impl Session {
                 Ok((conn, _)) => self.set_conn(conn),
                 Err(e) => {
                     return Err(match e {
-                        ConnectError::Refused(p) => MyError::from_payload(&p)
-                            .unwrap_or_else(|| MyError::backend_unavailable("master", &topo.master.address, "refused")),
+                        ConnectError::Refused(p) => {
+                            MyError::from_payload(&p).unwrap_or_else(|| {
+                                MyError::backend_unavailable(
+                                    "master",
+                                    &topo.master.address,
+                                    "refused",
+                                )
+                            })
+                        }
                         ConnectError::Unreachable(why) => {
                             MyError::backend_unavailable("master", &topo.master.address, &why)
                         }
@@ -444,11 +608,23 @@ impl Session {
                 Target::Master => self.master.as_ref(),
                 Target::Replica => self.replica.as_ref(),
             };
-            let Some(conn) = conn else { return Err(MyError::backend_unavailable("backend", "?", "not connected")) };
-            self.recorded.iter().filter(|r| r.seq > conn.applied).map(|r| r.sql.clone()).collect()
+            let Some(conn) = conn else {
+                return Err(MyError::backend_unavailable(
+                    "backend",
+                    "?",
+                    "not connected",
+                ));
+            };
+            self.recorded
+                .iter()
+                .filter(|r| r.seq > conn.applied)
+                .map(|r| r.sql.clone())
+                .collect()
         };
         let conn = self.conn_mut(target).expect("checked above");
-        let lost = |e: std::io::Error| MyError::backend_unavailable(conn_role_name(target), "", &e.to_string());
+        let lost = |e: std::io::Error| {
+            MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())
+        };
         if let Some(db) = db.as_deref() {
             if conn.db.as_deref() != Some(db) {
                 let mut p = vec![COM_INIT_DB];
@@ -505,16 +681,26 @@ impl Session {
             Ok(n) => n,
             Err(e) => {
                 conn.broken = true;
-                let e = MyError::backend_unavailable(conn_role_name(target), &conn.backend.address.clone(), &e.to_string());
+                let e = MyError::backend_unavailable(
+                    conn_role_name(target),
+                    &conn.backend.address.clone(),
+                    &e.to_string(),
+                );
                 self.send_error(&e).await?;
                 return Ok(None);
             }
         };
-        self.relay(target, expect, client_packets.wrapping_sub(sent)).await
+        self.relay(target, expect, client_packets.wrapping_sub(sent))
+            .await
     }
 
     /// Relays the response to a command already sent on `target`.
-    async fn relay(&mut self, target: Target, expect: Expect, seq_delta: u8) -> std::io::Result<Option<(Target, Scanner)>> {
+    async fn relay(
+        &mut self,
+        target: Target,
+        expect: Expect,
+        seq_delta: u8,
+    ) -> std::io::Result<Option<(Target, Scanner)>> {
         let conn = match target {
             Target::Master => self.master.as_mut(),
             Target::Replica => self.replica.as_mut(),
@@ -541,9 +727,16 @@ impl Session {
                 }
                 if sent {
                     // The client has part of a response: the connection cannot be saved.
-                    return Err(std::io::Error::other(format!("backend {addr} failed mid-response")));
+                    return Err(std::io::Error::other(format!(
+                        "backend {addr} failed mid-response"
+                    )));
                 }
-                self.send_error(&MyError::backend_lost(conn_role_name(target), &addr, &error)).await?;
+                self.send_error(&MyError::backend_lost(
+                    conn_role_name(target),
+                    &addr,
+                    &error,
+                ))
+                .await?;
                 Ok(None)
             }
         }
@@ -551,18 +744,23 @@ impl Session {
 
     // ---------------------------------------------------------------- commands
 
-    async fn query(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+    async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
         let c = classify::classify(sql);
         if c.kind == Kind::Kill {
-            return self.send_error(&MyError::new(1094, b"HY000", "rwsplit: KILL through the proxy is not supported yet")).await;
+            if let Some((query_only, id)) = crate::registry::parse_kill(sql) {
+                return self.kill(id, query_only).await;
+            }
         }
         let target = self.route(&c);
-        let Some((used, scanner)) = self.forward(target, pkt, Expect::Results { binary: false }, None).await? else {
-            return Ok(());
+        let Some((used, scanner)) = self
+            .forward(target, pkt, Expect::Results { binary: false }, None)
+            .await?
+        else {
+            return Ok(Flow::Continue);
         };
         if scanner.error {
-            return Ok(());
+            return Ok(Flow::Continue);
         }
         if c.kind == Kind::Use {
             if let Some(db) = classify::use_database(sql) {
@@ -578,7 +776,7 @@ impl Session {
             // session where that state lives.
             self.pin("multi-statement with session state");
         }
-        Ok(())
+        Ok(Flow::Continue)
     }
 
     fn pin(&mut self, why: &str) {
@@ -599,7 +797,11 @@ impl Session {
             self.recorded.retain(|r| &r.key != k);
         }
         self.rec_seq += 1;
-        self.recorded.push(Recorded { seq: self.rec_seq, key: key.unwrap_or_default(), sql: sql.to_vec() });
+        self.recorded.push(Recorded {
+            seq: self.rec_seq,
+            key: key.unwrap_or_default(),
+            sql: sql.to_vec(),
+        });
         let seq = self.rec_seq;
         if let Some(conn) = self.conn_mut(ran_on) {
             if conn.applied == seq - 1 {
@@ -642,7 +844,11 @@ impl Session {
     async fn reset_connection(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let target = self.current();
         // The other backend is reset quietly; the client sees the answer of the current one.
-        let other = if target == Target::Master { Target::Replica } else { Target::Master };
+        let other = if target == Target::Master {
+            Target::Replica
+        } else {
+            Target::Master
+        };
         if let Some(conn) = self.conn_mut(other) {
             match conn.run_simple(pkt).await {
                 Ok(Ok(_)) => {
@@ -690,23 +896,31 @@ impl Session {
         let mut data = scramble.to_vec();
         data.push(0);
         let mut sw = Vec::new();
-        AuthSwitchRequest::new(crate::protocol::auth::NATIVE.as_bytes(), &data[..]).serialize(&mut sw);
+        AuthSwitchRequest::new(crate::protocol::auth::NATIVE.as_bytes(), &data[..])
+            .serialize(&mut sw);
         self.client.write_packet(&sw).await?;
         let mut resp = Vec::new();
         if self.client.read_packet(&mut resp).await.is_err() {
             return Ok(Flow::Quit);
         }
         let topo = self.shared.topology.load_full();
-        let password = topo.config.user(user.as_bytes()).map(|u| u.password.expose().to_string());
+        let password = topo
+            .config
+            .user(user.as_bytes())
+            .map(|u| u.password.expose().to_string());
         let ok = password
             .as_deref()
             .is_some_and(|pw| crate::protocol::auth::verify_native(&scramble, pw, &resp));
         if !ok {
             let host = handshake::host_label(&self.peer);
-            self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty())).await?;
+            self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
+                .await?;
             return Ok(Flow::Quit);
         }
-        for conn in [self.master.take(), self.replica.take()].into_iter().flatten() {
+        for conn in [self.master.take(), self.replica.take()]
+            .into_iter()
+            .flatten()
+        {
             tokio::spawn(conn.quit());
         }
         self.login.user = user;
@@ -736,7 +950,8 @@ impl Session {
                 Err(ConnectError::Unreachable(_)) => {}
             }
         }
-        let e = MyError::backend_unavailable("master", &topo.master.address, "no backend reachable");
+        let e =
+            MyError::backend_unavailable("master", &topo.master.address, "no backend reachable");
         self.send_error(&e).await?;
         Ok(Flow::Quit)
     }
@@ -755,17 +970,35 @@ impl Session {
         let conn = self.conn_mut(target).expect("ready");
         if let Err(e) = conn.send_command(pkt).await {
             conn.broken = true;
-            return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+            return self
+                .send_error(&MyError::backend_unavailable(
+                    conn_role_name(target),
+                    "",
+                    &e.to_string(),
+                ))
+                .await;
         }
         let (mut raw, ok) = match conn.read_prepare_response().await {
             Ok(r) => r,
             Err(e) => {
                 conn.broken = true;
-                return self.send_error(&MyError::backend_lost(conn_role_name(target), "", &e.to_string())).await;
+                return self
+                    .send_error(&MyError::backend_lost(
+                        conn_role_name(target),
+                        "",
+                        &e.to_string(),
+                    ))
+                    .await;
             }
         };
         if let Some((backend_id, num_params, _cols)) = ok {
-            conn.stmts.insert(proxy_id, BackendStmt { id: backend_id, types_bound: false });
+            conn.stmts.insert(
+                proxy_id,
+                BackendStmt {
+                    id: backend_id,
+                    types_bound: false,
+                },
+            );
             raw[5..9].copy_from_slice(&proxy_id.to_le_bytes());
             self.next_stmt_id = self.next_stmt_id.wrapping_add(1).max(1);
             self.stmts.insert(
@@ -817,7 +1050,10 @@ impl Session {
         }
         match conn.read_prepare_response().await {
             Ok((_, Some((backend_id, _, _)))) => {
-                let bs = BackendStmt { id: backend_id, types_bound: false };
+                let bs = BackendStmt {
+                    id: backend_id,
+                    types_bound: false,
+                };
                 conn.stmts.insert(id, bs);
                 Ok(bs)
             }
@@ -832,10 +1068,14 @@ impl Session {
 
     async fn execute(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let Some(id) = self.stmt_id(pkt) else {
-            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await;
+            return self
+                .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
+                .await;
         };
         let Some(st) = self.stmts.get(&id) else {
-            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute")).await;
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
         };
         let wanted = self.route_read(st.read_only);
         let num_params = st.num_params as usize;
@@ -856,13 +1096,19 @@ impl Session {
             let nb = num_params.div_ceil(8);
             let flag_at = 10 + nb;
             let Some(&flag) = payload.get(flag_at) else {
-                return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await;
+                return self
+                    .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
+                    .await;
             };
             let st = self.stmts.get_mut(&id).expect("checked");
             if flag == 1 {
                 match payload.get(flag_at + 1..flag_at + 1 + 2 * num_params) {
                     Some(t) => st.param_types = Some(t.to_vec()),
-                    None => return self.send_error(&MyError::wrong_arguments("mysqld_stmt_execute")).await,
+                    None => {
+                        return self
+                            .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
+                            .await
+                    }
                 }
                 types_now = true;
             } else if !bs.types_bound {
@@ -896,16 +1142,29 @@ impl Session {
             Ok(n) => n,
             Err(e) => {
                 conn.broken = true;
-                return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+                return self
+                    .send_error(&MyError::backend_unavailable(
+                        conn_role_name(target),
+                        "",
+                        &e.to_string(),
+                    ))
+                    .await;
             }
         };
-        self.relay(target, Expect::Results { binary: true }, client_packets.wrapping_sub(sent)).await?;
+        self.relay(
+            target,
+            Expect::Results { binary: true },
+            client_packets.wrapping_sub(sent),
+        )
+        .await?;
         Ok(())
     }
 
     fn send_long_data(&mut self, pkt: &[u8]) {
         // No response is ever sent for this command, errors included; the execute reports them.
-        let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else { return };
+        let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else {
+            return;
+        };
         let max = self.shared.topology.load().config.limits.max_packet_size as usize;
         if let Some(st) = self.stmts.get_mut(&id) {
             let data = &pkt[7..];
@@ -914,7 +1173,8 @@ impl Session {
                 return;
             }
             st.long_data_bytes += data.len();
-            st.long_data.push((u16::from_le_bytes([param[0], param[1]]), data.to_vec()));
+            st.long_data
+                .push((u16::from_le_bytes([param[0], param[1]]), data.to_vec()));
         }
     }
 
@@ -953,10 +1213,14 @@ impl Session {
 
     async fn reset_stmt(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let Some(id) = self.stmt_id(pkt) else {
-            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_reset")).await;
+            return self
+                .send_error(&MyError::wrong_arguments("mysqld_stmt_reset"))
+                .await;
         };
         let Some(st) = self.stmts.get_mut(&id) else {
-            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_reset")).await;
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_reset"))
+                .await;
         };
         st.long_data.clear();
         st.long_data_bytes = 0;
@@ -976,26 +1240,42 @@ impl Session {
 
     async fn fetch(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let Some(id) = self.stmt_id(pkt) else {
-            return self.send_error(&MyError::wrong_arguments("mysqld_stmt_fetch")).await;
+            return self
+                .send_error(&MyError::wrong_arguments("mysqld_stmt_fetch"))
+                .await;
         };
         let Some(target) = self.stmt_target(id) else {
-            return self.send_error(&MyError::unknown_stmt(id, "mysqld_stmt_fetch")).await;
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_fetch"))
+                .await;
         };
-        let bs = self.conn_mut(target).and_then(|c| c.stmts.get(&id).copied()).expect("stmt_target checked");
+        let bs = self
+            .conn_mut(target)
+            .and_then(|c| c.stmts.get(&id).copied())
+            .expect("stmt_target checked");
         let mut p = pkt.to_vec();
         p[1..5].copy_from_slice(&bs.id.to_le_bytes());
         // A cursor lives on one connection: no replay, no re-route.
         let conn = self.conn_mut(target).expect("stmt_target checked");
         if let Err(e) = conn.send_command(&p).await {
             conn.broken = true;
-            return self.send_error(&MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())).await;
+            return self
+                .send_error(&MyError::backend_unavailable(
+                    conn_role_name(target),
+                    "",
+                    &e.to_string(),
+                ))
+                .await;
         }
         self.relay(target, Expect::Rows, 0).await?;
         Ok(())
     }
 
     async fn close(&mut self) {
-        for conn in [self.master.take(), self.replica.take()].into_iter().flatten() {
+        for conn in [self.master.take(), self.replica.take()]
+            .into_iter()
+            .flatten()
+        {
             conn.quit().await;
         }
     }
@@ -1015,7 +1295,10 @@ fn conn_role_name(t: Target) -> &'static str {
 /// Statement kinds a `/* rwsplit:replica */` hint may send to a replica: reads only, never a
 /// write, whatever the hint says.
 fn is_read_kind(k: Kind) -> bool {
-    matches!(k, Kind::Select | Kind::Show | Kind::Describe | Kind::Explain)
+    matches!(
+        k,
+        Kind::Select | Kind::Show | Kind::Describe | Kind::Explain
+    )
 }
 
 /// A crude check for multi-statements: does any part start with SET or USE?
@@ -1033,7 +1316,10 @@ fn looks_stateful(sql: &[u8]) -> bool {
 fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
     let t = sql.trim_ascii();
     let lower: Vec<u8> = t.iter().map(|b| b.to_ascii_lowercase()).collect();
-    if lower.starts_with(b"set names") || lower.starts_with(b"set character set") || lower.starts_with(b"set charset") {
+    if lower.starts_with(b"set names")
+        || lower.starts_with(b"set character set")
+        || lower.starts_with(b"set charset")
+    {
         return Some(b"names".to_vec());
     }
     let eq = lower.iter().position(|&b| b == b'=')?;
@@ -1042,14 +1328,20 @@ fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let lhs = lhs.strip_suffix(b":").unwrap_or(lhs);
-    let name: Vec<u8> = lhs.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let name: Vec<u8> = lhs
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let name = name
         .strip_prefix(b"set")
         .map(|n| n.to_vec())
         .unwrap_or(name);
     let norm = [&b"session"[..], b"@@session.", b"@@local.", b"local", b"@@"]
         .iter()
-        .fold(name, |n, p| n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n));
+        .fold(name, |n, p| {
+            n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n)
+        });
     Some(norm)
 }
 
@@ -1060,9 +1352,18 @@ mod tests {
     #[test]
     fn record_keys() {
         assert_eq!(record_key(b"SET NAMES utf8mb4"), Some(b"names".to_vec()));
-        assert_eq!(record_key(b"set character set latin1"), Some(b"names".to_vec()));
-        assert_eq!(record_key(b"SET sql_mode = ''"), record_key(b"SET SESSION sql_mode='ANSI'"));
-        assert_eq!(record_key(b"SET @@session.sql_mode = ''"), record_key(b"set sql_mode=1"));
+        assert_eq!(
+            record_key(b"set character set latin1"),
+            Some(b"names".to_vec())
+        );
+        assert_eq!(
+            record_key(b"SET sql_mode = ''"),
+            record_key(b"SET SESSION sql_mode='ANSI'")
+        );
+        assert_eq!(
+            record_key(b"SET @@session.sql_mode = ''"),
+            record_key(b"set sql_mode=1")
+        );
         assert_eq!(record_key(b"SET @x = 1"), record_key(b"SET @x := 5"));
         assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
         assert_eq!(record_key(b"SET @i = @i + 1"), None);

@@ -41,12 +41,20 @@ pub struct Backend {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Backend {
     pub fn new(address: &str, role: Role, weight: u32) -> Self {
-        Backend { address: address.to_string(), role, weight, down_until_ms: AtomicU64::new(0) }
+        Backend {
+            address: address.to_string(),
+            role,
+            weight,
+            down_until_ms: AtomicU64::new(0),
+        }
     }
 
     pub fn is_available(&self) -> bool {
@@ -55,7 +63,8 @@ impl Backend {
 
     /// A connect to this backend failed: give it no new sessions for a moment.
     pub fn mark_failed(&self, for_ms: u64) {
-        self.down_until_ms.store(now_ms() + for_ms, Ordering::Relaxed);
+        self.down_until_ms
+            .store(now_ms() + for_ms, Ordering::Relaxed);
     }
 
     pub fn mark_ok(&self) {
@@ -81,7 +90,8 @@ impl Topology {
                     .chain(p.replicas.iter())
                     .find(|b| b.address == addr && b.role == role && b.weight == weight)
             });
-            old.cloned().unwrap_or_else(|| Arc::new(Backend::new(addr, role, weight)))
+            old.cloned()
+                .unwrap_or_else(|| Arc::new(Backend::new(addr, role, weight)))
         };
         Topology {
             master: reuse(&config.master.address, Role::Master, 1),
@@ -119,7 +129,10 @@ impl Topology {
     pub fn contains(&self, backend: &Backend) -> bool {
         match backend.role {
             Role::Master => self.master.address == backend.address,
-            Role::Replica => self.replicas.iter().any(|r| r.address == backend.address && r.weight > 0),
+            Role::Replica => self
+                .replicas
+                .iter()
+                .any(|r| r.address == backend.address && r.weight > 0),
         }
     }
 }
@@ -131,6 +144,8 @@ pub struct Shared {
     pub server_info: ArcSwap<ServerInfo>,
     next_connection_id: AtomicU32,
     pub clients: AtomicU64,
+    /// Sessions by proxy connection id (KILL, admin views).
+    pub registry: crate::registry::Registry,
 }
 
 impl Shared {
@@ -141,6 +156,7 @@ impl Shared {
             server_info: ArcSwap::from_pointee(ServerInfo::fallback()),
             next_connection_id: AtomicU32::new(1),
             clients: AtomicU64::new(0),
+            registry: Default::default(),
         })
     }
 

@@ -15,7 +15,10 @@ fn uniq_table(prefix: &str) -> String {
 
 fn rand_suffix() -> u32 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
 }
 
 #[test]
@@ -28,18 +31,35 @@ fn cli_reads_go_to_replicas_and_writes_to_master() {
         seen.insert(out[0].clone());
     }
     let replicas: HashSet<String> = c.replica_ids().into_iter().collect();
-    assert_eq!(seen, replicas, "20 CLI runs must hit both replicas and never the master");
+    assert_eq!(
+        seen, replicas,
+        "20 CLI runs must hit both replicas and never the master"
+    );
 
     let t = uniq_table("cli");
-    p.sql_ok(&c, &format!("CREATE TABLE rwtest.{t} (id INT PRIMARY KEY, v VARCHAR(20))"));
+    p.sql_ok(
+        &c,
+        &format!("CREATE TABLE rwtest.{t} (id INT PRIMARY KEY, v VARCHAR(20))"),
+    );
     p.sql_ok(&c, &format!("INSERT INTO rwtest.{t} VALUES (1, 'hello')"));
     // On the master, read directly.
-    let direct = mariadb(c.master_port(), c.user(), c.password(), &format!("SELECT v FROM rwtest.{t}"));
+    let direct = mariadb(
+        c.master_port(),
+        c.user(),
+        c.password(),
+        &format!("SELECT v FROM rwtest.{t}"),
+    );
     assert_eq!(String::from_utf8_lossy(&direct.stdout).trim(), "hello");
     // Read back through the proxy once replication has applied it.
-    eventually("replicated row readable through the proxy", Duration::from_secs(10), || {
-        p.sql(&c, &format!("SELECT v FROM rwtest.{t}")).stdout.starts_with(b"hello")
-    });
+    eventually(
+        "replicated row readable through the proxy",
+        Duration::from_secs(10),
+        || {
+            p.sql(&c, &format!("SELECT v FROM rwtest.{t}"))
+                .stdout
+                .starts_with(b"hello")
+        },
+    );
     p.sql_ok(&c, &format!("DROP TABLE rwtest.{t}"));
 }
 
@@ -50,15 +70,28 @@ fn transactions_stay_on_master() {
     let m = c.master_id();
     let out = p.sql_ok(&c, "BEGIN; SELECT @@server_id; COMMIT; SELECT @@server_id;");
     assert_eq!(out[0], m, "read inside BEGIN must run on the master");
-    assert!(c.replica_ids().contains(&out[1]), "read after COMMIT goes to a replica: {out:?}");
+    assert!(
+        c.replica_ids().contains(&out[1]),
+        "read after COMMIT goes to a replica: {out:?}"
+    );
 
-    let out = p.sql_ok(&c, "START TRANSACTION; SELECT @@server_id; ROLLBACK; SELECT @@server_id;");
+    let out = p.sql_ok(
+        &c,
+        "START TRANSACTION; SELECT @@server_id; ROLLBACK; SELECT @@server_id;",
+    );
     assert_eq!(out[0], m);
     assert!(c.replica_ids().contains(&out[1]));
 
     let out = p.sql_ok(&c, "SET autocommit=0; SELECT @@server_id; SELECT @@server_id; COMMIT; SELECT @@server_id; SET autocommit=1; SELECT @@server_id;");
-    assert_eq!(&out[..3], &[m.clone(), m.clone(), m.clone()], "autocommit=0 keeps every statement on the master");
-    assert!(c.replica_ids().contains(&out[3]), "autocommit=1 reads go to replicas again: {out:?}");
+    assert_eq!(
+        &out[..3],
+        &[m.clone(), m.clone(), m.clone()],
+        "autocommit=0 keeps every statement on the master"
+    );
+    assert!(
+        c.replica_ids().contains(&out[3]),
+        "autocommit=1 reads go to replicas again: {out:?}"
+    );
 }
 
 #[test]
@@ -68,18 +101,40 @@ fn locking_reads_and_hints() {
     let m = c.master_id();
     let t = uniq_table("lock");
     p.sql_ok(&c, &format!("CREATE TABLE rwtest.{t} (id INT PRIMARY KEY)"));
-    let out = p.sql_ok(&c, &format!("SELECT @@server_id FROM rwtest.{t} RIGHT JOIN (SELECT 1) x ON 1=1 FOR UPDATE"));
+    let out = p.sql_ok(
+        &c,
+        &format!("SELECT @@server_id FROM rwtest.{t} RIGHT JOIN (SELECT 1) x ON 1=1 FOR UPDATE"),
+    );
     assert_eq!(out[0], m, "FOR UPDATE runs on the master");
-    let out = p.sql_ok(&c, &format!("SELECT @@server_id FROM rwtest.{t} RIGHT JOIN (SELECT 1) x ON 1=1 LOCK IN SHARE MODE"));
+    let out = p.sql_ok(
+        &c,
+        &format!(
+            "SELECT @@server_id FROM rwtest.{t} RIGHT JOIN (SELECT 1) x ON 1=1 LOCK IN SHARE MODE"
+        ),
+    );
     assert_eq!(out[0], m, "LOCK IN SHARE MODE runs on the master");
     let out = p.sql_ok(&c, "/* rwsplit:master */ SELECT @@server_id");
     assert_eq!(out[0], m, "master hint");
-    let out = p.sql_ok(&c, "/* rwsplit:replica */ SELECT @@server_id, LAST_INSERT_ID()");
-    assert!(c.replica_ids().contains(&out[0].split('\t').next().unwrap().to_string()), "replica hint: {out:?}");
+    let out = p.sql_ok(
+        &c,
+        "/* rwsplit:replica */ SELECT @@server_id, LAST_INSERT_ID()",
+    );
+    assert!(
+        c.replica_ids()
+            .contains(&out[0].split('\t').next().unwrap().to_string()),
+        "replica hint: {out:?}"
+    );
     let out = p.sql_ok(&c, "SELECT @@server_id, LAST_INSERT_ID()");
-    assert_eq!(out[0].split('\t').next().unwrap(), m, "LAST_INSERT_ID() without hint runs on the master");
+    assert_eq!(
+        out[0].split('\t').next().unwrap(),
+        m,
+        "LAST_INSERT_ID() without hint runs on the master"
+    );
     // a replica hint never sends a write to a replica
-    p.sql_ok(&c, &format!("/* rwsplit:replica */ INSERT INTO rwtest.{t} VALUES (1)"));
+    p.sql_ok(
+        &c,
+        &format!("/* rwsplit:replica */ INSERT INTO rwtest.{t} VALUES (1)"),
+    );
     p.sql_ok(&c, &format!("DROP TABLE rwtest.{t}"));
 }
 
@@ -89,7 +144,10 @@ fn errors_pass_through_unchanged() {
     let p = Proxy::start(&c, "");
     let out = p.sql(&c, "SELEC 1");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ERROR 1064 (42000)"), "syntax error code and SQLSTATE kept: {err}");
+    assert!(
+        err.contains("ERROR 1064 (42000)"),
+        "syntax error code and SQLSTATE kept: {err}"
+    );
     let direct = mariadb(c.master_port(), c.user(), c.password(), "SELEC 1");
     let direct_err = String::from_utf8_lossy(&direct.stderr);
     assert_eq!(err.trim(), direct_err.trim(), "byte-identical message");
@@ -99,18 +157,38 @@ fn errors_pass_through_unchanged() {
 
     let out = mariadb(p.port, c.user(), "wrong-password", "SELECT 1");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ERROR 1045 (28000)") && err.contains("Access denied for user 'app'@'localhost' (using password: YES)"), "{err}");
+    assert!(
+        err.contains("ERROR 1045 (28000)")
+            && err.contains("Access denied for user 'app'@'localhost' (using password: YES)"),
+        "{err}"
+    );
     let out = mariadb(p.port, "nobody", "x", "SELECT 1");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ERROR 1045 (28000)"));
-    assert!(!p.log().contains(c.password()), "the password never appears in the log");
+    assert!(
+        !p.log().contains(c.password()),
+        "the password never appears in the log"
+    );
 
     // unknown database at login: the server's own 1049
-    let out = mariadb_args(p.port, c.user(), c.password(), &["-D", "no_such_db_xyz"], "SELECT 1");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("ERROR 1049 (42000)"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = mariadb_args(
+        p.port,
+        c.user(),
+        c.password(),
+        &["-D", "no_such_db_xyz"],
+        "SELECT 1",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("ERROR 1049 (42000)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // warnings count passes through
     let out = p.sql_ok(&c, "SELECT CAST('12abc' AS INT); SHOW WARNINGS;");
-    assert!(out.iter().any(|l| l.contains("Truncated incorrect")), "SHOW WARNINGS follows the statement: {out:?}");
+    assert!(
+        out.iter().any(|l| l.contains("Truncated incorrect")),
+        "SHOW WARNINGS follows the statement: {out:?}"
+    );
 }
 
 #[test]
@@ -121,7 +199,16 @@ fn database_and_charset_follow_the_session() {
     p.sql_ok(&c, &format!("CREATE TABLE rwtest.{t} (id INT PRIMARY KEY)"));
     p.sql_ok(&c, &format!("INSERT INTO rwtest.{t} VALUES (7)"));
     eventually("row on replicas", Duration::from_secs(10), || {
-        c.replica_ports().iter().all(|port| mariadb(*port, c.user(), c.password(), &format!("SELECT id FROM rwtest.{t}")).stdout.starts_with(b"7"))
+        c.replica_ports().iter().all(|port| {
+            mariadb(
+                *port,
+                c.user(),
+                c.password(),
+                &format!("SELECT id FROM rwtest.{t}"),
+            )
+            .stdout
+            .starts_with(b"7")
+        })
     });
     // USE on the master (after a write), then a read on a replica must see the same database.
     let out = p.sql_ok(
@@ -146,28 +233,48 @@ async fn prepared_statements_route_by_statement() {
     let pool = p.pool(&c, Some("rwtest"));
     let mut conn = pool.get_conn().await.unwrap();
     let t = uniq_table("ps");
-    conn.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v INT)")).await.unwrap();
+    conn.query_drop(format!("CREATE TABLE {t} (id INT PRIMARY KEY, v INT)"))
+        .await
+        .unwrap();
 
-    let ins = conn.prep(format!("INSERT INTO {t} (id, v) VALUES (?, ?)")).await.unwrap();
+    let ins = conn
+        .prep(format!("INSERT INTO {t} (id, v) VALUES (?, ?)"))
+        .await
+        .unwrap();
     for i in 0..1000 {
         conn.exec_drop(&ins, (i, i * 2)).await.unwrap();
     }
     let n: Option<i64> = mysql_async::Conn::new(
-        mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&format!("mysql://{}:{}@127.0.0.1:{}/rwtest", c.user(), c.password(), c.master_port())).unwrap())
-            .prefer_socket(false),
+        mysql_async::OptsBuilder::from_opts(
+            mysql_async::Opts::from_url(&format!(
+                "mysql://{}:{}@127.0.0.1:{}/rwtest",
+                c.user(),
+                c.password(),
+                c.master_port()
+            ))
+            .unwrap(),
+        )
+        .prefer_socket(false),
     )
     .await
     .unwrap()
     .query_first(format!("SELECT COUNT(*) FROM {t}"))
     .await
     .unwrap();
-    assert_eq!(n, Some(1000), "all 1000 prepared inserts landed on the master");
+    assert_eq!(
+        n,
+        Some(1000),
+        "all 1000 prepared inserts landed on the master"
+    );
 
     let sel = conn.prep("SELECT @@server_id, ? + 1").await.unwrap();
     let replicas = c.replica_ids();
     for i in 0..1000i64 {
         let (sid, v): (i64, i64) = conn.exec_first(&sel, (i,)).await.unwrap().unwrap();
-        assert!(replicas.contains(&sid.to_string()), "parameterized SELECT ran on {sid}");
+        assert!(
+            replicas.contains(&sid.to_string()),
+            "parameterized SELECT ran on {sid}"
+        );
         assert_eq!(v, i + 1);
     }
     // The same statement inside a transaction runs on the master (prepared there lazily).
@@ -197,7 +304,10 @@ fn malformed_input_gets_error_and_proxy_keeps_serving() {
     s.write_all(&[3, 0, 0, 1, 1, 2, 3]).unwrap();
     let mut resp = Vec::new();
     let _ = s.read_to_end(&mut resp);
-    assert!(resp.len() > 4 && resp[4] == 0xFF, "bad handshake answered with ERR");
+    assert!(
+        resp.len() > 4 && resp[4] == 0xFF,
+        "bad handshake answered with ERR"
+    );
     assert!(String::from_utf8_lossy(&resp).contains("Bad handshake"));
 
     // A packet header announcing more than max_packet_size: error, nothing allocated.
@@ -216,7 +326,11 @@ fn malformed_input_gets_error_and_proxy_keeps_serving() {
     // After login: an unknown command byte and a binlog dump get ERR 1047, an execute of a
     // statement never prepared gets 1243, an empty packet gets an error; the session goes on.
     let mut raw = RawClient::login(p.port, c.user(), c.password());
-    for bad in [&[0x42u8][..], &[0x12, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0][..], &[][..]] {
+    for bad in [
+        &[0x42u8][..],
+        &[0x12, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0][..],
+        &[][..],
+    ] {
         raw.write_packet(0, bad);
         let (seq, err) = raw.read_packet();
         assert_eq!(seq, 1);

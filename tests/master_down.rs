@@ -25,14 +25,40 @@ fn master_down_reads_continue_writes_fail_clearly_then_recover() {
     // Writes: a clear error naming the master, on a connection that stays usable.
     let out = p.sql(&c, "INSERT INTO rwtest.t VALUES (2); ");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("ERROR 1429 (HY000)") && err.contains(&format!("rwsplit: master 127.0.0.1:{} unavailable", c.master_port())), "{err}");
+    assert!(
+        err.contains("ERROR 1429 (HY000)")
+            && err.contains(&format!(
+                "rwsplit: master 127.0.0.1:{} unavailable",
+                c.master_port()
+            )),
+        "{err}"
+    );
     let out = p.sql(&c, "SELECT 1; INSERT INTO rwtest.t VALUES (2)");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "the read before the write was served");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "1",
+        "the read before the write was served"
+    );
 
     pc.start_node("master");
-    eventually("writes work again after the master returns", Duration::from_secs(20), || {
-        p.sql(&c, "INSERT INTO rwtest.t VALUES (3)").status.success()
-    });
-    let direct = mariadb(c.master_port(), c.user(), c.password(), "SELECT GROUP_CONCAT(id ORDER BY id) FROM rwtest.t");
-    assert_eq!(String::from_utf8_lossy(&direct.stdout).trim(), "1,3", "nothing written twice, nothing lost");
+    eventually(
+        "writes work again after the master returns",
+        Duration::from_secs(20),
+        || {
+            p.sql(&c, "INSERT INTO rwtest.t VALUES (3)")
+                .status
+                .success()
+        },
+    );
+    let direct = mariadb(
+        c.master_port(),
+        c.user(),
+        c.password(),
+        "SELECT GROUP_CONCAT(id ORDER BY id) FROM rwtest.t",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&direct.stdout).trim(),
+        "1,3",
+        "nothing written twice, nothing lost"
+    );
 }

@@ -23,7 +23,11 @@ fn sysbench(port: u16, c: &Cluster, test: &str, extra: &[&str]) -> String {
         .args(extra)
         .output()
         .expect("sysbench on PATH");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "sysbench {test} failed:\n{text}");
     text
 }
@@ -48,38 +52,103 @@ fn sysbench_read_write_all_on_master_then_read_only_on_replicas() {
     // Tables are created directly on the master and replicated.
     let _ = sysbench(c.master_port(), &c, "oltp_read_write", &["cleanup"]);
     sysbench(c.master_port(), &c, "oltp_read_write", &["prepare"]);
-    let master_pos = mariadb(c.master_port(), c.user(), c.password(), "SELECT @@gtid_binlog_pos");
-    let pos = String::from_utf8_lossy(&master_pos.stdout).trim().to_string();
+    let master_pos = mariadb(
+        c.master_port(),
+        c.user(),
+        c.password(),
+        "SELECT @@gtid_binlog_pos",
+    );
+    let pos = String::from_utf8_lossy(&master_pos.stdout)
+        .trim()
+        .to_string();
     for port in c.replica_ports() {
-        eventually("replicas caught up with sysbench prepare", Duration::from_secs(60), || {
-            let out = mariadb(port, c.user(), c.password(), &format!("SELECT MASTER_GTID_WAIT('{pos}', 1)"));
-            String::from_utf8_lossy(&out.stdout).trim() == "0"
-        });
+        eventually(
+            "replicas caught up with sysbench prepare",
+            Duration::from_secs(60),
+            || {
+                let out = mariadb(
+                    port,
+                    c.user(),
+                    c.password(),
+                    &format!("SELECT MASTER_GTID_WAIT('{pos}', 1)"),
+                );
+                String::from_utf8_lossy(&out.stdout).trim() == "0"
+            },
+        );
     }
 
     let p = Proxy::start(&c, "");
-    let replicas_before: Vec<u64> = c.replica_ports().iter().map(|&r| com_select(&c, r)).collect();
+    let replicas_before: Vec<u64> = c
+        .replica_ports()
+        .iter()
+        .map(|&r| com_select(&c, r))
+        .collect();
     // Only deadlocks (1213) are tolerated: the master itself reports a few under 8 threads of
     // oltp_read_write, directly as through the proxy, and the proxy must pass them on. Any
     // other error (a write refused by a read-only replica, a broken relay) aborts sysbench.
-    let report = sysbench(p.port, &c, "oltp_read_write", &["--threads=8", "--time=20", "--mysql-ignore-errors=1213", "run"]);
+    let report = sysbench(
+        p.port,
+        &c,
+        "oltp_read_write",
+        &[
+            "--threads=8",
+            "--time=20",
+            "--mysql-ignore-errors=1213",
+            "run",
+        ],
+    );
     assert_eq!(report_value(&report, "reconnects:"), 0, "{report}");
-    let replicas_after: Vec<u64> = c.replica_ports().iter().map(|&r| com_select(&c, r)).collect();
+    let replicas_after: Vec<u64> = c
+        .replica_ports()
+        .iter()
+        .map(|&r| com_select(&c, r))
+        .collect();
     // Each status read itself is one SELECT-like statement: allow for those, nothing more.
     for (b, a) in replicas_before.iter().zip(&replicas_after) {
-        assert!(a - b <= 2, "a replica ran sysbench's transactional reads: Com_select {b} -> {a}");
+        assert!(
+            a - b <= 2,
+            "a replica ran sysbench's transactional reads: Com_select {b} -> {a}"
+        );
     }
     eprintln!("oltp_read_write through rwsplit:\n{}", tail(&report, 25));
 
     let master_before = com_select(&c, c.master_port());
-    let replicas_before: Vec<u64> = c.replica_ports().iter().map(|&r| com_select(&c, r)).collect();
-    let report = sysbench(p.port, &c, "oltp_read_only", &["--threads=8", "--time=10", "--skip_trx=on", "--mysql-ignore-errors=none", "run"]);
+    let replicas_before: Vec<u64> = c
+        .replica_ports()
+        .iter()
+        .map(|&r| com_select(&c, r))
+        .collect();
+    let report = sysbench(
+        p.port,
+        &c,
+        "oltp_read_only",
+        &[
+            "--threads=8",
+            "--time=10",
+            "--skip_trx=on",
+            "--mysql-ignore-errors=none",
+            "run",
+        ],
+    );
     assert_eq!(report_value(&report, "ignored errors:"), 0, "{report}");
     let master_after = com_select(&c, c.master_port());
-    let replicas_after: Vec<u64> = c.replica_ports().iter().map(|&r| com_select(&c, r)).collect();
-    assert!(master_after - master_before <= 2, "the master served reads: Com_select {master_before} -> {master_after}");
+    let replicas_after: Vec<u64> = c
+        .replica_ports()
+        .iter()
+        .map(|&r| com_select(&c, r))
+        .collect();
+    assert!(
+        master_after - master_before <= 2,
+        "the master served reads: Com_select {master_before} -> {master_after}"
+    );
     for (b, a) in replicas_before.iter().zip(&replicas_after) {
-        assert!(a - b > 1000, "each replica serves reads: Com_select {b} -> {a}");
+        assert!(
+            a - b > 1000,
+            "each replica serves reads: Com_select {b} -> {a}"
+        );
     }
-    eprintln!("oltp_read_only --skip_trx=on through rwsplit:\n{}", tail(&report, 25));
+    eprintln!(
+        "oltp_read_only --skip_trx=on through rwsplit:\n{}",
+        tail(&report, 25)
+    );
 }

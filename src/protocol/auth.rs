@@ -7,11 +7,11 @@ use rand::Rng;
 
 pub const NATIVE: &str = "mysql_native_password";
 
-
 /// A fresh 20-byte challenge. Bytes are printable ASCII without NUL (some clients treat the
 /// scramble as a C string), like the server's own.
 pub fn new_scramble() -> [u8; 20] {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!%&()*+,-./:;<=>?[]^_{|}~";
+    const ALPHABET: &[u8] =
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!%&()*+,-./:;<=>?[]^_{|}~";
     let mut rng = rand::rng();
     let mut out = [0u8; 20];
     for b in &mut out {
@@ -44,15 +44,17 @@ pub fn verify_sha2(scramble: &[u8; 20], password: &str, response: &[u8]) -> bool
 /// The response the proxy sends a backend for `plugin` with challenge `nonce`.
 pub fn respond(plugin: &[u8], nonce: &[u8], password: &str) -> Result<Vec<u8>, String> {
     match plugin {
-        b"mysql_native_password" | b"" => {
-            Ok(scramble_native(nonce, password.as_bytes()).map(|s| s.to_vec()).unwrap_or_default())
-        }
+        b"mysql_native_password" | b"" => Ok(scramble_native(nonce, password.as_bytes())
+            .map(|s| s.to_vec())
+            .unwrap_or_default()),
         b"caching_sha2_password" => {
             let nonce: [u8; 20] = nonce
                 .get(..20)
                 .and_then(|n| n.try_into().ok())
                 .ok_or("short caching_sha2_password challenge")?;
-            Ok(scramble_sha256(&nonce, password.as_bytes()).map(|s| s.to_vec()).unwrap_or_default())
+            Ok(scramble_sha256(&nonce, password.as_bytes())
+                .map(|s| s.to_vec())
+                .unwrap_or_default())
         }
         other => Err(format!(
             "backend asks for auth plugin {}, which rwsplit does not support",

@@ -17,7 +17,11 @@ pub struct MyError {
 
 impl MyError {
     pub fn new(code: u16, state: &[u8; 5], message: impl Into<String>) -> Self {
-        MyError { code, state: *state, message: message.into() }
+        MyError {
+            code,
+            state: *state,
+            message: message.into(),
+        }
     }
 
     /// ER_ACCESS_DENIED_ERROR, exactly as the server words it.
@@ -37,7 +41,11 @@ impl MyError {
 
     /// ER_NET_PACKET_TOO_LARGE.
     pub fn packet_too_large() -> Self {
-        Self::new(1153, b"08S01", "Got a packet bigger than 'max_allowed_packet' bytes")
+        Self::new(
+            1153,
+            b"08S01",
+            "Got a packet bigger than 'max_allowed_packet' bytes",
+        )
     }
 
     /// ER_UNKNOWN_STMT_HANDLER for a statement id the client never prepared.
@@ -68,13 +76,21 @@ impl MyError {
     /// server's own code for "a server I depend on is unreachable". (Client-range codes such as
     /// 2003/2013 cannot be sent: libmariadb rejects an ERR packet carrying one as malformed.)
     pub fn backend_unavailable(role: &str, addr: &str, why: &str) -> Self {
-        Self::new(1429, b"HY000", format!("rwsplit: {role} {addr} unavailable: {why}"))
+        Self::new(
+            1429,
+            b"HY000",
+            format!("rwsplit: {role} {addr} unavailable: {why}"),
+        )
     }
 
     /// The backend connection broke while running the statement (before any byte of the
     /// answer reached the client): ER_CONNECTION_KILLED.
     pub fn backend_lost(role: &str, addr: &str, why: &str) -> Self {
-        Self::new(1927, b"70100", format!("rwsplit: lost connection to {role} {addr}: {why}"))
+        Self::new(
+            1927,
+            b"70100",
+            format!("rwsplit: lost connection to {role} {addr}: {why}"),
+        )
     }
 
     /// The encoded ERR payload (0xFF, code, '#', SQLSTATE, message).

@@ -149,8 +149,10 @@ where
     let mut packet = Vec::new();
     client.read_packet(&mut packet).await?;
     let resp = match HandshakeResponse::deserialize((), &mut ParseBuf(&packet)) {
-        Ok(r) if r.capabilities().contains(CapabilityFlags::CLIENT_PROTOCOL_41)
-            && !r.capabilities().contains(CapabilityFlags::CLIENT_SSL) =>
+        Ok(r)
+            if r.capabilities()
+                .contains(CapabilityFlags::CLIENT_PROTOCOL_41)
+                && !r.capabilities().contains(CapabilityFlags::CLIENT_SSL) =>
         {
             r
         }
@@ -183,23 +185,28 @@ where
 
     let ok = match plugin {
         Some(AuthPlugin::CachingSha2Password) => {
-            let ok = password.as_deref().is_some_and(|pw| auth::verify_sha2(&scramble, pw, &data));
+            let ok = password
+                .as_deref()
+                .is_some_and(|pw| auth::verify_sha2(&scramble, pw, &data));
             if ok {
                 // fast_auth_success, then the caller's OK
                 client.write_packet(&[0x01, 0x03]).await?;
             }
             ok
         }
-        Some(AuthPlugin::MysqlNativePassword) | None => {
-            password.as_deref().is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
-        }
+        Some(AuthPlugin::MysqlNativePassword) | None => password
+            .as_deref()
+            .is_some_and(|pw| auth::verify_native(&scramble, pw, &data)),
         Some(_) => {
             // Ask the client to answer in mysql_native_password instead.
             let mut sw = Vec::new();
-            AuthSwitchRequest::new(NATIVE.as_bytes(), &buf_with_nul(&scramble)[..]).serialize(&mut sw);
+            AuthSwitchRequest::new(NATIVE.as_bytes(), &buf_with_nul(&scramble)[..])
+                .serialize(&mut sw);
             client.write_packet(&sw).await?;
             client.read_packet(&mut data).await?;
-            password.as_deref().is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
+            password
+                .as_deref()
+                .is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
         }
     };
     if !ok {
@@ -246,7 +253,10 @@ mod tests {
         p.extend_from_slice(b"rwtest\0");
         p.extend_from_slice(&[45, 0]);
         p.extend_from_slice(b"mysql_native_password\0");
-        assert_eq!(parse_change_user(&p), Some(("app".into(), Some("rwtest".into()), Some(45))));
+        assert_eq!(
+            parse_change_user(&p),
+            Some(("app".into(), Some("rwtest".into()), Some(45)))
+        );
         assert_eq!(parse_change_user(&p[..10]), None);
         assert_eq!(parse_change_user(b""), None);
     }

@@ -22,7 +22,9 @@ pub fn lenenc_int(buf: &[u8]) -> Option<(u64, usize)> {
     let first = *buf.first()?;
     match first {
         0..=0xFA => Some((first as u64, 1)),
-        0xFC => buf.get(1..3).map(|b| (u16::from_le_bytes([b[0], b[1]]) as u64, 3)),
+        0xFC => buf
+            .get(1..3)
+            .map(|b| (u16::from_le_bytes([b[0], b[1]]) as u64, 3)),
         0xFD => buf
             .get(1..4)
             .map(|b| (u32::from_le_bytes([b[0], b[1], b[2], 0]) as u64, 4)),
@@ -40,7 +42,9 @@ pub fn ok_status(payload: &[u8]) -> Option<u16> {
         let (_, used) = lenenc_int(payload.get(pos..)?)?;
         pos += used;
     }
-    payload.get(pos..pos + 2).map(|b| u16::from_le_bytes([b[0], b[1]]))
+    payload
+        .get(pos..pos + 2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
 /// Server status flags of an old-style EOF packet payload (0xFE, warnings, status).

@@ -134,7 +134,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     pub async fn read_raw_packet(&mut self) -> Result<usize, ReadError> {
         loop {
             if self.rbuf.len() >= 4 {
-                let len = u32::from_le_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], 0]) as usize;
+                let len =
+                    u32::from_le_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], 0]) as usize;
                 if len > self.codec.max_allowed_packet {
                     return Err(ReadError::TooLarge);
                 }
@@ -187,6 +188,9 @@ mod tests {
         // announces 1000 bytes, sends only the header: must fail without waiting for the body
         raw.queue_raw(&[0xE8, 0x03, 0x00, 0x00]);
         raw.flush().await.unwrap();
-        assert!(matches!(small.read_packet(&mut out).await, Err(ReadError::TooLarge)));
+        assert!(matches!(
+            small.read_packet(&mut out).await,
+            Err(ReadError::TooLarge)
+        ));
     }
 }

@@ -222,7 +222,8 @@ impl Scanner {
             },
             State::ColEof => {
                 let st = self.set_status(eof_status(p));
-                self.state = if self.binary && st.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS) {
+                self.state = if self.binary && st.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS)
+                {
                     State::Done
                 } else {
                     State::Rows
@@ -234,7 +235,11 @@ impl Scanner {
                     self.state = State::Done;
                 }
                 Some(0xFE) => {
-                    let st = if self.deprecate_eof { ok_status(p) } else { eof_status(p) };
+                    let st = if self.deprecate_eof {
+                        ok_status(p)
+                    } else {
+                        eof_status(p)
+                    };
                     let st = self.set_status(st);
                     self.state = if st.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS)
                         && self.binary
@@ -275,7 +280,8 @@ mod tests {
         out
     }
 
-    const COLDEF: &[u8] = b"\x03def\x00\x00\x00\x01a\x00\x0c\x3f\x00\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00";
+    const COLDEF: &[u8] =
+        b"\x03def\x00\x00\x00\x01a\x00\x0c\x3f\x00\x01\x00\x00\x00\x03\x00\x00\x00\x00\x00";
     const EOF_MORE: &[u8] = &[0xFE, 0, 0, 0x0A, 0x00]; // autocommit + more results
     const EOF_END: &[u8] = &[0xFE, 0, 0, 0x02, 0x00];
 
@@ -306,7 +312,19 @@ mod tests {
 
     #[test]
     fn text_result_sets_with_more_results() {
-        let bytes = framed(&[&[1], COLDEF, EOF_END, b"\x011", b"\x012", EOF_MORE, &[1], COLDEF, EOF_END, b"\x013", EOF_END]);
+        let bytes = framed(&[
+            &[1],
+            COLDEF,
+            EOF_END,
+            b"\x011",
+            b"\x012",
+            EOF_MORE,
+            &[1],
+            COLDEF,
+            EOF_END,
+            b"\x013",
+            EOF_END,
+        ]);
         for chunk in [1, 3, 7, bytes.len()] {
             let mut s = Scanner::new(Expect::Results { binary: false }, false);
             let (step, n) = scan_in_chunks(&mut s, &bytes, chunk);
@@ -325,7 +343,10 @@ mod tests {
         let (step, n) = scan_in_chunks(&mut s, &bytes, 2);
         assert!(matches!(step, Step::Done(_)));
         assert_eq!(n, bytes.len());
-        assert!(s.status.unwrap().contains(StatusFlags::SERVER_STATUS_IN_TRANS));
+        assert!(s
+            .status
+            .unwrap()
+            .contains(StatusFlags::SERVER_STATUS_IN_TRANS));
     }
 
     #[test]
@@ -333,7 +354,10 @@ mod tests {
         let mut s = Scanner::new(Expect::Results { binary: false }, false);
         let ok = [0x00, 1, 0, 0x01, 0x00, 0, 0];
         assert_eq!(s.scan(&mut framed(&[&ok]), 0), Step::Done(11));
-        assert!(s.status.unwrap().contains(StatusFlags::SERVER_STATUS_IN_TRANS));
+        assert!(s
+            .status
+            .unwrap()
+            .contains(StatusFlags::SERVER_STATUS_IN_TRANS));
 
         let mut s = Scanner::new(Expect::Results { binary: false }, false);
         let err = b"\xFF\x28\x04#42000You have an error";

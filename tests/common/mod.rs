@@ -33,7 +33,10 @@ impl Cluster {
     pub fn private(name: &str) -> PrivateCluster {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cluster-{name}"));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/cluster.sh");
-        let _ = Command::new(&script).arg("down").env("RWSPLIT_CLUSTER_DIR", &dir).output();
+        let _ = Command::new(&script)
+            .arg("down")
+            .env("RWSPLIT_CLUSTER_DIR", &dir)
+            .output();
         let out = Command::new(&script)
             .arg("up")
             .env("RWSPLIT_CLUSTER_DIR", &dir)
@@ -46,7 +49,11 @@ impl Cluster {
             String::from_utf8_lossy(&out.stderr)
         );
         let cluster = Self::load(&dir.join("env")).expect("private cluster env");
-        PrivateCluster { cluster, dir, script }
+        PrivateCluster {
+            cluster,
+            dir,
+            script,
+        }
     }
 
     fn load(path: &Path) -> std::io::Result<Cluster> {
@@ -54,13 +61,23 @@ impl Cluster {
         let vars = text
             .lines()
             .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').trim_matches('\'').to_string()))
+            .map(|(k, v)| {
+                (
+                    k.trim().to_string(),
+                    v.trim().trim_matches('"').trim_matches('\'').to_string(),
+                )
+            })
             .collect();
-        Ok(Cluster { vars, env_file: path.to_path_buf() })
+        Ok(Cluster {
+            vars,
+            env_file: path.to_path_buf(),
+        })
     }
 
     pub fn var(&self, k: &str) -> &str {
-        self.vars.get(k).unwrap_or_else(|| panic!("{k} missing from cluster env"))
+        self.vars
+            .get(k)
+            .unwrap_or_else(|| panic!("{k} missing from cluster env"))
     }
 
     pub fn master_port(&self) -> u16 {
@@ -68,26 +85,44 @@ impl Cluster {
     }
 
     pub fn replica_ports(&self) -> Vec<u16> {
-        vec![self.var("REPLICA1_PORT").parse().unwrap(), self.var("REPLICA2_PORT").parse().unwrap()]
+        vec![
+            self.var("REPLICA1_PORT").parse().unwrap(),
+            self.var("REPLICA2_PORT").parse().unwrap(),
+        ]
     }
 
     pub fn master_id(&self) -> String {
-        self.vars.get("MASTER_SERVER_ID").cloned().unwrap_or("1".into())
+        self.vars
+            .get("MASTER_SERVER_ID")
+            .cloned()
+            .unwrap_or("1".into())
     }
 
     pub fn replica_ids(&self) -> Vec<String> {
         vec![
-            self.vars.get("REPLICA1_SERVER_ID").cloned().unwrap_or("2".into()),
-            self.vars.get("REPLICA2_SERVER_ID").cloned().unwrap_or("3".into()),
+            self.vars
+                .get("REPLICA1_SERVER_ID")
+                .cloned()
+                .unwrap_or("2".into()),
+            self.vars
+                .get("REPLICA2_SERVER_ID")
+                .cloned()
+                .unwrap_or("3".into()),
         ]
     }
 
     pub fn user(&self) -> &str {
-        self.vars.get("APP_USER").map(String::as_str).unwrap_or("app")
+        self.vars
+            .get("APP_USER")
+            .map(String::as_str)
+            .unwrap_or("app")
     }
 
     pub fn password(&self) -> &str {
-        self.vars.get("APP_PASSWORD").map(String::as_str).unwrap_or("apppass")
+        self.vars
+            .get("APP_PASSWORD")
+            .map(String::as_str)
+            .unwrap_or("apppass")
     }
 
     /// A proxy.toml for this cluster; `extra` is appended (extra sections).
@@ -107,8 +142,17 @@ impl Cluster {
 
     /// `SHOW GLOBAL STATUS` counter of one server, read directly (not through the proxy).
     pub fn status_counter(&self, port: u16, name: &str) -> u64 {
-        let out = mariadb(port, self.user(), self.password(), &format!("SHOW GLOBAL STATUS LIKE '{name}'"));
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = mariadb(
+            port,
+            self.user(),
+            self.password(),
+            &format!("SHOW GLOBAL STATUS LIKE '{name}'"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .nth(1)
@@ -126,24 +170,47 @@ pub struct PrivateCluster {
 
 impl PrivateCluster {
     pub fn stop_node(&self, node: &str) {
-        let out = Command::new(&self.script).args(["stop-node", node]).env("RWSPLIT_CLUSTER_DIR", &self.dir).output().unwrap();
-        assert!(out.status.success(), "stop-node: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&self.script)
+            .args(["stop-node", node])
+            .env("RWSPLIT_CLUSTER_DIR", &self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "stop-node: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn start_node(&self, node: &str) {
-        let out = Command::new(&self.script).args(["start-node", node]).env("RWSPLIT_CLUSTER_DIR", &self.dir).output().unwrap();
-        assert!(out.status.success(), "start-node: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(&self.script)
+            .args(["start-node", node])
+            .env("RWSPLIT_CLUSTER_DIR", &self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "start-node: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
-        let _ = Command::new(&self.script).arg("down").env("RWSPLIT_CLUSTER_DIR", &self.dir).output();
+        let _ = Command::new(&self.script)
+            .arg("down")
+            .env("RWSPLIT_CLUSTER_DIR", &self.dir)
+            .output();
     }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running rwsplit process with its own config file and log.
@@ -172,7 +239,11 @@ impl Proxy {
         let proxy = Proxy { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "rwsplit did not listen; log:\n{}", proxy.log());
+            assert!(
+                Instant::now() < deadline,
+                "rwsplit did not listen; log:\n{}",
+                proxy.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         proxy
@@ -196,7 +267,10 @@ impl Proxy {
             String::from_utf8_lossy(&out.stderr),
             tail(&self.log(), 30)
         );
-        String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     pub fn url(&self, cluster: &Cluster, db: Option<&str>) -> String {
@@ -218,7 +292,9 @@ impl Proxy {
     }
 
     pub fn send_signal(&self, sig: &str) {
-        let _ = Command::new("kill").args([&format!("-{sig}"), &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
     }
 }
 
@@ -253,7 +329,12 @@ pub fn mariadb_args(port: u16, user: &str, password: &str, args: &[&str], sql: &
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().expect("mariadb CLI on PATH");
-    child.stdin.take().unwrap().write_all(sql.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(sql.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -269,6 +350,8 @@ pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 /// A hand-driven client connection, for sending packets no real client would send.
 pub struct RawClient {
     pub stream: std::net::TcpStream,
+    /// The connection id from the greeting (the proxy's own id).
+    pub connection_id: u32,
 }
 
 impl RawClient {
@@ -278,12 +361,19 @@ impl RawClient {
         use mysql_common::packets::HandshakePacket;
         use mysql_common::proto::MyDeserialize;
         let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut c = RawClient { stream };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut c = RawClient {
+            stream,
+            connection_id: 0,
+        };
         let (_, greeting) = c.read_packet();
         let g = HandshakePacket::deserialize((), &mut ParseBuf(&greeting)).unwrap();
+        c.connection_id = g.connection_id();
         let nonce = g.nonce();
-        let scramble = mysql_common::scramble::scramble_native(&nonce, password.as_bytes()).unwrap();
+        let scramble =
+            mysql_common::scramble::scramble_native(&nonce, password.as_bytes()).unwrap();
         let caps: u32 = 0x0000_0200 | 0x0000_8000 | 0x0008_0000 | 0x0001_0000 | 0x0002_0000; // PROTOCOL_41, SECURE_CONN, PLUGIN_AUTH, MULTI_STMT, MULTI_RESULTS
         let mut resp = Vec::new();
         resp.extend_from_slice(&caps.to_le_bytes());
