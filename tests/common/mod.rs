@@ -409,3 +409,32 @@ impl RawClient {
         (h[3], body)
     }
 }
+
+impl RawClient {
+    /// Sends a COM_QUERY and returns the whole response as raw bytes (headers included),
+    /// using the proxy's own response scanner to find its end.
+    pub fn query_raw(&mut self, sql: &str) -> Vec<u8> {
+        use rwsplit::protocol::scan::{Expect, Scanner, Step};
+        use std::io::Read;
+        let mut payload = vec![0x03];
+        payload.extend_from_slice(sql.as_bytes());
+        self.write_packet(0, &payload);
+        let mut buf = Vec::new();
+        let mut scanner = Scanner::new(Expect::Results { binary: false }, false);
+        let mut pos = 0;
+        loop {
+            match scanner.scan(&mut buf, pos) {
+                Step::Done(n) => {
+                    assert_eq!(n, buf.len(), "bytes after the end of the response");
+                    return buf;
+                }
+                Step::NeedMore(n) => pos = n,
+                Step::LocalInfile(_) => panic!("unexpected LOCAL INFILE request"),
+            }
+            let mut chunk = [0u8; 65536];
+            let n = self.stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "connection closed mid-response");
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
