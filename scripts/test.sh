@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# The project's single test command: scripts/test.sh [extra args for cargo nextest run / cargo test]
+#
+# 1. Installs MariaDB (server + client) and sysbench with apt-get if any of them is missing.
+# 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
+#    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
+#    can run `scripts/cluster.sh stop-node master` etc.).
+# 3. Runs `cargo nextest run --no-fail-fast` if cargo-nextest is installed, else `cargo test`.
+# 4. Always tears the cluster down, and exits with the tests' status.
+#
+# Environment:
+#   RWSPLIT_CLUSTER_DIR   where the cluster lives (default: a fresh directory under /tmp)
+#   RWSPLIT_KEEP_CLUSTER  1 = leave the cluster running afterwards (for poking at it)
+#   RWSPLIT_TEST_CMD      run this shell command (plus the extra args) instead of cargo
+#   RWSPLIT_SKIP_INSTALL  1 = never call apt-get
+#   RWSPLIT_FORCE_INSTALL 1 = call apt-get install even if everything is on PATH
+set -euo pipefail
+
+export PATH="$PATH:/usr/sbin:/sbin"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+phase() { printf '\n==> [%s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*"; }
+
+# --- 1. dependencies ----------------------------------------------------------------------------
+missing=()
+for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench; do
+    command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
+done
+
+as_root() {
+    if [[ $(id -u) == 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "need root (or sudo) to run: $*" >&2
+        return 1
+    fi
+}
+
+if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSPLIT_FORCE_INSTALL:-} == 1 ]]; }; then
+    phase "installing mariadb-server mariadb-client sysbench (missing: ${missing[*]:-none})"
+    # Keep the package's postinst from starting a system MariaDB we don't use (the tests run
+    # their own servers on free ports). Only if no policy is in place already.
+    policy_added=
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        if as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'; then
+            policy_added=1
+        fi
+    fi
+    rc=0
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
+    if ((rc == 0)); then
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
+            --no-install-recommends mariadb-server mariadb-client sysbench || rc=$?
+    fi
+    if [[ -n $policy_added ]]; then
+        as_root rm -f /usr/sbin/policy-rc.d || true
+    fi
+    ((rc == 0)) || { echo "package installation failed (rc=$rc)" >&2; exit "$rc"; }
+
+    # If a system MariaDB was started anyway (pre-existing policy, systemd), stop it: it costs
+    # RAM and CPU on a 2-core runner and the tests never use it.
+    if [[ -s /run/mysqld/mysqld.pid ]] && kill -0 "$(cat /run/mysqld/mysqld.pid)" 2>/dev/null; then
+        phase "stopping the system MariaDB service started by the package"
+        if [[ -d /run/systemd/system ]]; then
+            as_root systemctl stop mariadb || true
+        elif command -v service >/dev/null 2>&1; then
+            as_root service mariadb stop || true
+        fi
+    fi
+fi
+
+for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench; do
+    command -v "$bin" >/dev/null 2>&1 || { echo "$bin still not found after installation" >&2; exit 1; }
+done
+
+# --- 2. cluster ---------------------------------------------------------------------------------
+start_marker=$(mktemp /tmp/rwsplit-test-start.XXXXXX)
+tmp_root=
+if [[ -z ${RWSPLIT_CLUSTER_DIR:-} ]]; then
+    tmp_root=$(mktemp -d /tmp/rwsplit-test.XXXXXX)
+    RWSPLIT_CLUSTER_DIR=$tmp_root/cluster
+fi
+export RWSPLIT_CLUSTER_DIR
+export RWSPLIT_CLUSTER_ENV=$RWSPLIT_CLUSTER_DIR/env
+
+# shellcheck disable=SC2317  # invoked via trap
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [[ ${RWSPLIT_KEEP_CLUSTER:-} == 1 ]]; then
+        phase "leaving the cluster running (RWSPLIT_KEEP_CLUSTER=1): $RWSPLIT_CLUSTER_ENV"
+    else
+        phase "tearing down the cluster"
+        "$ROOT/scripts/cluster.sh" down || true
+        if [[ -n $tmp_root ]]; then rm -rf "$tmp_root"; fi
+        # Tests that kill servers start private clusters under $CARGO_TARGET_TMPDIR/cluster-* and
+        # stop them on drop; a test process killed mid-way leaves them running, so sweep the ones
+        # this run created.
+        local d
+        for d in "${CARGO_TARGET_DIR:-$ROOT/target}"/tmp/cluster-*; do
+            if [[ -f $d/master/my.cnf && $d/master/my.cnf -nt $start_marker ]]; then
+                echo "stopping leftover private cluster $d"
+                RWSPLIT_CLUSTER_DIR=$d "$ROOT/scripts/cluster.sh" down || true
+            fi
+        done
+    fi
+    rm -f "$start_marker"
+    phase "done, exit status $rc"
+    exit "$rc"
+}
+# The tests run as a background child so a signal to this script is handled at once (bash defers
+# traps while a foreground command runs): pass SIGTERM on to the test runner, then tear down.
+# (SIGTERM rather than SIGINT: background commands of a non-interactive shell ignore SIGINT.)
+child=
+# shellcheck disable=SC2317  # invoked via trap
+on_signal() {
+    if [[ -n $child ]]; then
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    exit "$1"
+}
+trap cleanup EXIT
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+
+phase "starting MariaDB cluster in $RWSPLIT_CLUSTER_DIR"
+"$ROOT/scripts/cluster.sh" up
+"$ROOT/scripts/cluster.sh" status
+echo "RWSPLIT_CLUSTER_ENV=$RWSPLIT_CLUSTER_ENV"
+
+# --- 3. tests -----------------------------------------------------------------------------------
+if [[ -n ${RWSPLIT_TEST_CMD:-} ]]; then
+    test_cmd=(bash -c "$RWSPLIT_TEST_CMD \"\$@\"" rwsplit-test "$@")
+elif cargo nextest --version >/dev/null 2>&1; then
+    test_cmd=(cargo nextest run --no-fail-fast "$@")
+else
+    test_cmd=(cargo test --no-fail-fast "$@")
+fi
+phase "running: ${test_cmd[*]}"
+"${test_cmd[@]}" &
+child=$!
+status=0
+wait "$child" || status=$?
+child=
+phase "tests finished with status $status"
+exit "$status"
