@@ -22,6 +22,14 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub log_json: bool,
 
+    /// Do not watch the config file for changes (reload on SIGHUP only).
+    #[arg(long, global = true)]
+    pub no_watch: bool,
+
+    /// Write the proxy's pid here (lifecycle hooks send SIGHUP to it after editing the config).
+    #[arg(long, global = true)]
+    pub pid_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -98,7 +106,7 @@ fn run(cli: &Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listen = config.listen.clone();
         let listener = match tokio::net::TcpListener::bind(&listen).await {
             Ok(l) => l,
@@ -109,6 +117,12 @@ fn run(cli: &Cli) -> ExitCode {
         };
         let shared = Shared::new(config);
         info!(config = %cli.config.display(), "configuration loaded");
+        crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
+        if let Some(pid_file) = &cli.pid_file {
+            if let Err(e) = std::fs::write(pid_file, format!("{}\n", std::process::id())) {
+                error!(file = %pid_file.display(), error = %e, "cannot write the pid file");
+            }
+        }
         tokio::select! {
             r = crate::server::serve(listener, shared) => {
                 if let Err(e) = r { error!(error = %e, "listener failed"); return ExitCode::FAILURE; }
@@ -119,7 +133,11 @@ fn run(cli: &Cli) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-    })
+    });
+    if let Some(pid_file) = &cli.pid_file {
+        let _ = std::fs::remove_file(pid_file);
+    }
+    code
 }
 
 async fn shutdown_signal() {

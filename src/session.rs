@@ -48,6 +48,8 @@ struct PreparedStmt {
     long_data_bytes: usize,
     /// Where the last execute ran (COM_STMT_FETCH and COM_STMT_RESET go there).
     last_role: Option<Role>,
+    /// The last execute opened a cursor that lives on that backend.
+    cursor_open: bool,
 }
 
 pub struct Session {
@@ -61,8 +63,14 @@ pub struct Session {
     replica: Option<BackendConn>,
     /// The backend that ran the previous statement (SHOW WARNINGS and SET go there).
     last: Option<Role>,
-    in_trans: bool,
+    /// The backend holding an open transaction, from the servers' status flags. Normally the
+    /// master; a replica for `START TRANSACTION READ ONLY`.
+    trx: Option<Target>,
     autocommit: bool,
+    /// Temporary tables this session created: statements naming them go to the master.
+    temp_tables: Vec<String>,
+    /// A SELECT assigned user variables on the master: later reads of @vars go there too.
+    user_vars_on_master: bool,
     /// Session state that only the master holds (too much to replay): everything goes there.
     pinned: bool,
     db: Option<String>,
@@ -140,8 +148,10 @@ impl Session {
             master: None,
             replica: None,
             last: None,
-            in_trans: false,
+            trx: None,
             autocommit: true,
+            temp_tables: Vec::new(),
+            user_vars_on_master: false,
             pinned: false,
             recorded: Vec::new(),
             rec_seq: 0,
@@ -205,25 +215,51 @@ impl Session {
         loop {
             self.client.reset_seq();
             let mut buf = std::mem::take(&mut self.buf);
-            let killed = self.killed.clone();
-            let read = tokio::select! {
-                r = async {
+            // Wait for the client without holding a half-read packet, so a topology change or
+            // a KILL can be handled in between (reading a packet is not cancel-safe).
+            if self.client.rbuf.is_empty() {
+                let killed = self.killed.clone();
+                let mut topo = self.shared.version.subscribe();
+                let wait = async {
                     match idle {
-                        None => Ok(self.client.read_packet(&mut buf).await),
-                        Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf)).await,
+                        None => self.client.stream.readable().await.map_err(|_| ()),
+                        Some(idle) => {
+                            match tokio::time::timeout(idle, self.client.stream.readable()).await {
+                                Ok(r) => r.map_err(|_| ()),
+                                Err(_) => Err(()),
+                            }
+                        }
                     }
-                } => r,
-                _ = killed.notified() => {
-                    debug!(client = %self.peer, "killed by KILL CONNECTION");
-                    self.buf = buf;
-                    return;
+                };
+                tokio::select! {
+                    r = wait => {
+                        if r.is_err() {
+                            debug!(client = %self.peer, "idle timeout");
+                            self.buf = buf;
+                            return;
+                        }
+                    }
+                    _ = killed.notified() => {
+                        debug!(client = %self.peer, "killed by KILL CONNECTION");
+                        self.buf = buf;
+                        return;
+                    }
+                    _ = topo.changed() => {
+                        self.on_topology_change();
+                        self.buf = buf;
+                        continue;
+                    }
                 }
+            }
+            // A packet that started arriving must finish within the idle timeout too.
+            let read: Result<Result<(), ReadError>, ()> = match idle {
+                None => Ok(self.client.read_packet(&mut buf).await),
+                Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf))
+                    .await
+                    .map_err(|_| ()),
             };
             let flow = match read {
-                Err(_) => {
-                    debug!(client = %self.peer, "idle timeout");
-                    Flow::Quit
-                }
+                Err(()) => Flow::Quit,
                 Ok(Err(ReadError::Closed)) => Flow::Quit,
                 Ok(Err(ReadError::TooLarge)) => {
                     let _ = self.send_error(&MyError::packet_too_large()).await;
@@ -309,16 +345,37 @@ impl Session {
 
     /// The backend for a read: a replica unless a transaction or master-only state holds it.
     fn route_read(&self, read: bool) -> Target {
-        if !read || self.in_trans || !self.autocommit || self.pinned {
+        if let Some(t) = self.trx {
+            return t;
+        }
+        if !read || !self.autocommit || self.pinned {
             Target::Master
         } else {
             Target::Replica
         }
     }
 
-    fn route(&self, c: &Classification) -> Target {
-        if self.in_trans || !self.autocommit || self.pinned {
+    fn route(&self, c: &Classification, sql: &[u8]) -> Target {
+        // Everything inside a transaction runs where the transaction is.
+        if let Some(t) = self.trx {
+            return t;
+        }
+        if !self.autocommit || self.pinned {
             return Target::Master;
+        }
+        if !self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables) {
+            return Target::Master;
+        }
+        if self.user_vars_on_master && reads_user_var(sql) {
+            return Target::Master;
+        }
+        if c.kind == Kind::Begin && is_read_only_start(sql) {
+            // START TRANSACTION READ ONLY may run as a whole on one replica.
+            return Target::Replica;
+        }
+        if c.depends_on_previous {
+            // FOUND_ROWS(), ROW_COUNT(): the answer is where the previous statement ran.
+            return self.current();
         }
         match c.hint {
             Some(Hint::Master) => return Target::Master,
@@ -402,6 +459,39 @@ impl Session {
         match conn.role() {
             Role::Master => self.master = Some(conn),
             Role::Replica => self.replica = Some(conn),
+        }
+        self.publish_backends();
+    }
+
+    /// A reload happened while the client was idle: let go of backends that left the topology
+    /// and re-pick the replica by the new weights (an added replica gets its share of reads).
+    /// A connection holding an open transaction is kept until the transaction ends.
+    fn on_topology_change(&mut self) {
+        let topo = self.shared.topology.load_full();
+        let keep_replica = self.trx == Some(Target::Replica)
+            || self
+                .stmts
+                .values()
+                .any(|s| s.last_role == Some(Role::Replica) && s.cursor_open);
+        if !keep_replica {
+            if let Some(r) = self.replica.take() {
+                tokio::spawn(r.quit());
+            }
+        }
+        let master_stale = self
+            .master
+            .as_ref()
+            .is_some_and(|m| !topo.contains(&m.backend));
+        if master_stale && self.trx != Some(Target::Master) {
+            if let Some(m) = self.master.take() {
+                tokio::spawn(m.quit());
+            }
+        }
+        if self.last.is_some_and(|r| match r {
+            Role::Master => self.master.is_none(),
+            Role::Replica => self.replica.is_none(),
+        }) {
+            self.last = None;
         }
         self.publish_backends();
     }
@@ -509,7 +599,7 @@ impl Session {
         if self.autocommit {
             st |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
         }
-        if self.in_trans {
+        if self.trx.is_some() {
             st |= StatusFlags::SERVER_STATUS_IN_TRANS;
         }
         let b = st.bits().to_le_bytes();
@@ -539,9 +629,9 @@ impl Session {
                     Target::Replica => self.replica.take(),
                 };
                 if let Some(old) = old {
-                    if t == Target::Master && self.in_trans {
-                        warn!(client = %self.peer, "master connection lost inside a transaction");
-                        self.in_trans = false;
+                    if self.trx == Some(t) {
+                        warn!(client = %self.peer, backend = conn_role_name(t), "backend connection lost inside a transaction");
+                        self.trx = None;
                     }
                     tokio::spawn(old.quit());
                 }
@@ -649,11 +739,17 @@ impl Session {
     /// The server's status flags are the truth about transactions: BEGIN, autocommit=0, XA and
     /// implicit commits all show up here.
     fn status_from(&mut self, role: Role, status: Option<StatusFlags>) {
-        if role != Role::Master {
-            return;
+        let Some(st) = status else { return };
+        let t = match role {
+            Role::Master => Target::Master,
+            Role::Replica => Target::Replica,
+        };
+        if st.contains(StatusFlags::SERVER_STATUS_IN_TRANS) {
+            self.trx = Some(t);
+        } else if self.trx == Some(t) {
+            self.trx = None;
         }
-        if let Some(st) = status {
-            self.in_trans = st.contains(StatusFlags::SERVER_STATUS_IN_TRANS);
+        if role == Role::Master {
             self.autocommit = st.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT);
         }
     }
@@ -722,8 +818,8 @@ impl Session {
             Err(RelayError::Backend { error, sent }) => {
                 let addr = conn.backend.address.clone();
                 warn!(client = %self.peer, backend = %addr, error = %error, "backend failed during a response");
-                if target == Target::Master && self.in_trans {
-                    self.in_trans = false;
+                if self.trx == Some(target) {
+                    self.trx = None;
                 }
                 if sent {
                     // The client has part of a response: the connection cannot be saved.
@@ -752,7 +848,7 @@ impl Session {
                 return self.kill(id, query_only).await;
             }
         }
-        let target = self.route(&c);
+        let target = self.route(&c, sql);
         let Some((used, scanner)) = self
             .forward(target, pkt, Expect::Results { binary: false }, None)
             .await?
@@ -775,6 +871,29 @@ impl Session {
             // A multi-statement mixing SETs with other work cannot be replayed: keep the
             // session where that state lives.
             self.pin("multi-statement with session state");
+        }
+        if c.user_var_write && !c.record {
+            // SELECT ... @x := / INTO @x ran on the master: @x lives there now.
+            self.user_vars_on_master = true;
+        }
+        if c.temp_table.is_some() {
+            for op in classify::temp_table_ops(sql) {
+                match op {
+                    classify::TempTableOp::Create(name) => {
+                        if !self
+                            .temp_tables
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case(&name))
+                        {
+                            self.temp_tables.push(name);
+                        }
+                    }
+                    classify::TempTableOp::Drop(names) => {
+                        self.temp_tables
+                            .retain(|t| !names.iter().any(|n| n.eq_ignore_ascii_case(t)));
+                    }
+                }
+            }
         }
         Ok(Flow::Continue)
     }
@@ -868,8 +987,10 @@ impl Session {
                 self.stmts.clear();
                 self.pinned = false;
                 self.multi_statements_off = false;
-                self.in_trans = false;
+                self.trx = None;
                 self.autocommit = true;
+                self.temp_tables.clear();
+                self.user_vars_on_master = false;
                 let seq = self.rec_seq;
                 for t in [Target::Master, Target::Replica] {
                     if let Some(c) = self.conn_mut(t) {
@@ -933,8 +1054,10 @@ impl Session {
         self.stmts.clear();
         self.pinned = false;
         self.multi_statements_off = false;
-        self.in_trans = false;
+        self.trx = None;
         self.autocommit = true;
+        self.temp_tables.clear();
+        self.user_vars_on_master = false;
         self.last = None;
         for target in [Target::Master, Target::Replica] {
             match self.connect(target, &[]).await {
@@ -961,7 +1084,10 @@ impl Session {
     async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
         let c = classify::classify(sql);
-        let read_only = matches!(c.route, Route::Replica) && !c.multi;
+        let read_only = matches!(c.route, Route::Replica)
+            && !c.multi
+            && !(!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
+            && !(self.user_vars_on_master && reads_user_var(sql));
         let target = match self.ready(self.route_read(read_only)).await {
             Ok(t) => t,
             Err(e) => return self.send_error(&e).await,
@@ -1011,6 +1137,7 @@ impl Session {
                     long_data: Vec::new(),
                     long_data_bytes: 0,
                     last_role: Some(conn_role(target)),
+                    cursor_open: false,
                 },
             );
             self.last_prepared = Some(proxy_id);
@@ -1120,6 +1247,7 @@ impl Session {
             }
         }
         let st = self.stmts.get_mut(&id).expect("checked");
+        st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
         let long_data = std::mem::take(&mut st.long_data);
         st.long_data_bytes = 0;
         st.last_role = Some(conn_role(target));
@@ -1301,6 +1429,21 @@ fn is_read_kind(k: Kind) -> bool {
     )
 }
 
+/// `START TRANSACTION READ ONLY` (and not also READ WRITE).
+fn is_read_only_start(sql: &[u8]) -> bool {
+    let upper: Vec<u8> = sql.iter().map(u8::to_ascii_uppercase).collect();
+    let has = |w: &[u8]| upper.windows(w.len()).any(|x| x == w);
+    upper.trim_ascii_start().starts_with(b"START") && has(b"READ ONLY") && !has(b"READ WRITE")
+}
+
+/// Does the statement mention a user variable (`@x`, not `@@sysvar`)? Errs towards yes
+/// (an `@` inside a string counts), which only sends a read to the master needlessly.
+fn reads_user_var(sql: &[u8]) -> bool {
+    sql.iter().enumerate().any(|(i, &b)| {
+        b == b'@' && sql.get(i + 1).is_some_and(|&n| n != b'@') && (i == 0 || sql[i - 1] != b'@')
+    })
+}
+
 /// A crude check for multi-statements: does any part start with SET or USE?
 fn looks_stateful(sql: &[u8]) -> bool {
     sql.split(|&b| b == b';').any(|part| {
@@ -1368,6 +1511,18 @@ mod tests {
         assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
         assert_eq!(record_key(b"SET @i = @i + 1"), None);
         assert_eq!(record_key(b"SET a = 1, b = 2"), None);
+    }
+
+    #[test]
+    fn read_only_starts_and_user_vars() {
+        assert!(is_read_only_start(b"START TRANSACTION READ ONLY"));
+        assert!(is_read_only_start(
+            b"start transaction with consistent snapshot, read only"
+        ));
+        assert!(!is_read_only_start(b"START TRANSACTION READ WRITE"));
+        assert!(!is_read_only_start(b"BEGIN"));
+        assert!(reads_user_var(b"SELECT @x"));
+        assert!(!reads_user_var(b"SELECT @@server_id"));
     }
 
     #[test]

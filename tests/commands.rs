@@ -165,8 +165,11 @@ fn kill_uses_proxy_connection_ids() {
     assert!(first[0] == 1 || first[0] == 0xFF, "{first:?}");
 
     let out = p.sql(&c, "KILL 987654");
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("ERROR 1094 (HY000): Unknown thread id: 987654"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ERROR 1094 (HY000)") && err.contains("Unknown thread id: 987654"),
+        "{err}"
+    );
 
     let out = p.sql(&c, &format!("KILL {victim_id}"));
     assert!(

@@ -84,7 +84,7 @@ fn statements(t: &str, db: &str) -> Vec<String> {
         format!("INSERT INTO {t} (s) VALUES ('multi'); SELECT s FROM {t} WHERE s = 'multi'"),
         format!("SHOW COLUMNS FROM {t}"),
         format!("SHOW CREATE TABLE {t}"),
-        format!("SHOW INDEX FROM {t}"),
+        // (SHOW INDEX is left out: Cardinality is each server's own estimate.)
         format!("DESCRIBE {t}"),
         format!("EXPLAIN SELECT * FROM {t} WHERE id = 1"),
         "SELECT DATABASE()".into(),
@@ -164,8 +164,9 @@ fn same_bytes_direct_and_through_the_proxy() {
     let mut compared = 0;
     for (sql, sql_b) in stmts_a.iter().zip(&stmts_b) {
         let a = direct.query_raw(sql);
+        let b = swap(&proxied.query_raw(sql_b), db_b.as_bytes(), db_a.as_bytes());
         if is_write(sql) {
-            // Let the replicas apply it before the next read can be served by one of them.
+            // Let the replicas apply both writes before the next read can be served by one of them.
             let pos = String::from_utf8_lossy(
                 &mariadb(
                     c.master_port(),
@@ -187,14 +188,22 @@ fn same_bytes_direct_and_through_the_proxy() {
                 assert_eq!(String::from_utf8_lossy(&w.stdout).trim(), "0");
             }
         }
-        let b = swap(&proxied.query_raw(sql_b), db_b.as_bytes(), db_a.as_bytes());
-        assert!(
-            a == b,
-            "responses differ for: {sql}\n direct: {:?}\n  proxy: {:?}\nproxy log:\n{}",
-            String::from_utf8_lossy(&a),
-            String::from_utf8_lossy(&b),
-            tail(&p.log(), 20)
-        );
+        if a != b {
+            let at = a
+                .iter()
+                .zip(&b)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.len().min(b.len()));
+            let from = at.saturating_sub(60);
+            panic!(
+                "responses differ for: {sql}\n at byte {at} of {}/{}\n direct: {:?}\n  proxy: {:?}\nproxy log:\n{}",
+                a.len(),
+                b.len(),
+                String::from_utf8_lossy(&a[from..(at + 60).min(a.len())]),
+                String::from_utf8_lossy(&b[from..(at + 60).min(b.len())]),
+                tail(&p.log(), 20)
+            );
+        }
         compared += 1;
     }
     eprintln!("{compared} statements: identical bytes direct and through rwsplit");

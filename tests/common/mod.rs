@@ -222,15 +222,21 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(cluster: &Cluster, extra: &str) -> Proxy {
+        Self::start_with(cluster, |port| cluster.proxy_toml(port, extra), &[])
+    }
+
+    /// Starts rwsplit with the config text `toml(port)` and extra command-line arguments.
+    pub fn start_with(_cluster: &Cluster, toml: impl Fn(u16) -> String, args: &[&str]) -> Proxy {
         let port = free_port();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("proxy-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("proxy.toml");
-        std::fs::write(&config, cluster.proxy_toml(port, extra)).unwrap();
+        std::fs::write(&config, toml(port)).unwrap();
         let log = std::fs::File::create(dir.join("rwsplit.log")).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_rwsplit"))
             .arg("--config")
             .arg(&config)
+            .args(args)
             .env("RWSPLIT_LOG", "debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -324,6 +330,8 @@ pub fn mariadb_args(port: u16, user: &str, password: &str, args: &[&str], sql: &
         .arg(format!("-p{password}"))
         .arg("-N")
         .arg("-B")
+        // keep comments: routing hints live in them (the CLI strips them by default)
+        .arg("--comments")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

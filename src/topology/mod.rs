@@ -14,6 +14,8 @@ use rand::Rng;
 use crate::config::Config;
 use crate::protocol::handshake::ServerInfo;
 
+pub mod reload;
+
 /// What a backend is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -146,6 +148,10 @@ pub struct Shared {
     pub clients: AtomicU64,
     /// Sessions by proxy connection id (KILL, admin views).
     pub registry: crate::registry::Registry,
+    /// Bumped on every topology swap; sessions watch it to let go of removed backends.
+    pub version: tokio::sync::watch::Sender<u64>,
+    pub reloads_ok: AtomicU64,
+    pub reloads_failed: AtomicU64,
 }
 
 impl Shared {
@@ -157,7 +163,16 @@ impl Shared {
             next_connection_id: AtomicU32::new(1),
             clients: AtomicU64::new(0),
             registry: Default::default(),
+            version: tokio::sync::watch::Sender::new(0),
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
         })
+    }
+
+    /// Installs a new topology and tells the sessions.
+    pub fn swap(&self, topology: Topology) {
+        self.topology.store(Arc::new(topology));
+        self.version.send_modify(|v| *v += 1);
     }
 
     /// The proxy's own connection ids, shown to clients in the greeting.

@@ -1,0 +1,145 @@
+//! Reloading proxy.toml while the proxy runs: on SIGHUP and whenever the file changes.
+//!
+//! Both triggers call the same [`reload`]: the file is parsed and validated completely into a
+//! new snapshot, and only a valid one is swapped in; otherwise the old topology stays, the
+//! problems are logged with file, line and key, and the failure is counted. Lifecycle hooks
+//! (`rwsplit topology add-replica ...`) write the file with a rename, so a half-written file is
+//! never read; the directory is watched (not the file) so renames are seen.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{error, info, warn};
+
+use super::{Shared, Topology};
+use crate::config::Config;
+
+/// How long a burst of file events is collected before one reload.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// What a reload did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Unchanged,
+    Failed,
+}
+
+/// Reads `path`, validates it, and swaps in the new topology if it is valid and different.
+pub fn reload(shared: &Shared, path: &Path) -> Outcome {
+    let mut config = match Config::from_file(path) {
+        Ok(c) => c,
+        Err(e) => {
+            shared.reloads_failed.fetch_add(1, Ordering::Relaxed);
+            error!(file = %path.display(), "reload failed, keeping the running topology:\n{e}");
+            return Outcome::Failed;
+        }
+    };
+    let old = shared.topology.load_full();
+    if config.listen != old.config.listen {
+        warn!(
+            running = %old.config.listen,
+            file = %config.listen,
+            "`listen` changed in the file: needs a restart; still listening on the old address"
+        );
+        config.listen = old.config.listen.clone();
+    }
+    if *old.config == config {
+        return Outcome::Unchanged;
+    }
+    let new = Topology::from_config(Arc::new(config), Some(&old));
+    if new.master.address != old.master.address {
+        info!(old = %old.master.address, new = %new.master.address, "master changed: new writes go to the new master");
+    }
+    for r in &new.replicas {
+        if !old.replicas.iter().any(|o| o.address == r.address) {
+            info!(replica = %r.address, weight = r.weight, "replica added");
+        }
+    }
+    for r in &old.replicas {
+        if !new.replicas.iter().any(|n| n.address == r.address) {
+            info!(replica = %r.address, "replica removed: draining (no new reads, running statements finish)");
+        }
+    }
+    shared.swap(new);
+    shared.reloads_ok.fetch_add(1, Ordering::Relaxed);
+    info!(file = %path.display(), "configuration reloaded");
+    Outcome::Applied
+}
+
+/// Reloads on SIGHUP and on changes to the config file, until the runtime stops.
+pub fn spawn_triggers(shared: Arc<Shared>, path: PathBuf, watch: bool) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
+
+    // SIGHUP.
+    let hup_tx = tx.clone();
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "cannot install the SIGHUP handler");
+                return;
+            }
+        };
+        while hup.recv().await.is_some() {
+            let _ = hup_tx.send("SIGHUP");
+        }
+    });
+
+    // File watch: the directory, filtered to the file's name.
+    let watcher = if watch { watch_file(&path, tx) } else { None };
+
+    tokio::spawn(async move {
+        let _watcher = watcher; // dropping it would stop the watch
+        while let Some(why) = rx.recv().await {
+            // Collect the rest of a burst (editors and hooks write several events).
+            tokio::time::sleep(DEBOUNCE).await;
+            while rx.try_recv().is_ok() {}
+            let outcome = reload(&shared, &path);
+            if outcome == Outcome::Unchanged {
+                tracing::debug!(trigger = why, "config file unchanged");
+            }
+        }
+    });
+}
+
+fn watch_file(
+    path: &Path,
+    tx: tokio::sync::mpsc::UnboundedSender<&'static str>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{EventKind, RecursiveMode, Watcher};
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let name = abs.file_name().map(|n| n.to_os_string());
+    let mut watcher =
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(ev) = res else { return };
+            if matches!(ev.kind, EventKind::Access(_)) {
+                return;
+            }
+            if ev
+                .paths
+                .iter()
+                .any(|p| p.file_name().map(|n| n.to_os_string()) == name)
+            {
+                let _ = tx.send("file change");
+            }
+        }) {
+            Ok(w) => w,
+            Err(e) => {
+                warn!(error = %e, "cannot watch the config file; reload with SIGHUP");
+                return None;
+            }
+        };
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::NonRecursive) {
+        warn!(dir = %dir.display(), error = %e, "cannot watch the config directory; reload with SIGHUP");
+        return None;
+    }
+    Some(watcher)
+}
