@@ -76,6 +76,13 @@ for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench; do
     command -v "$bin" >/dev/null 2>&1 || { echo "$bin still not found after installation" >&2; exit 1; }
 done
 
+# PyMySQL: the second real client of the session-semantics tests (pure Python, from PyPI).
+if ! python3 -c 'import pymysql' >/dev/null 2>&1; then
+    phase "installing PyMySQL"
+    python3 -m pip install --quiet --disable-pip-version-check pymysql ||
+        { echo "pip install pymysql failed" >&2; exit 1; }
+fi
+
 # --- 2. cluster ---------------------------------------------------------------------------------
 start_marker=$(mktemp /tmp/rwsplit-test-start.XXXXXX)
 tmp_root=

@@ -196,3 +196,26 @@ fn load_data_local_infile() {
     );
     let _ = std::fs::remove_file(&file);
 }
+
+#[test]
+fn pymysql_client_through_the_proxy() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymysql_check.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(p.port.to_string())
+        .arg(c.user())
+        .arg(c.password())
+        .arg(c.master_id())
+        .arg(c.replica_ids().join(","))
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{}{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        tail(&p.log(), 20)
+    );
+}
