@@ -58,6 +58,38 @@ impl std::fmt::Display for ConnectError {
     }
 }
 
+/// Column names and text rows of a result set read by the proxy for itself.
+#[derive(Debug, Default)]
+pub struct Rows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+impl Rows {
+    /// The value of column `name` in the first row.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let i = self
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))?;
+        self.rows.first()?.get(i)?.as_deref()
+    }
+}
+
+/// A length-encoded string at `*pos` (Some(None) for NULL), advancing `*pos`.
+fn lenenc_str<'a>(buf: &'a [u8], pos: &mut usize) -> Option<Option<&'a [u8]>> {
+    if buf.get(*pos) == Some(&0xFB) {
+        *pos += 1;
+        return Some(None);
+    }
+    let (len, used) = crate::protocol::lenenc_int(buf.get(*pos..)?)?;
+    let start = *pos + used;
+    let end = start.checked_add(len as usize)?;
+    let s = buf.get(start..end)?;
+    *pos = end;
+    Some(Some(s))
+}
+
 /// A statement prepared on this connection on behalf of a proxy statement id.
 #[derive(Debug, Clone, Copy)]
 pub struct BackendStmt {
@@ -89,6 +121,7 @@ pub struct BackendConn {
     /// Set when the connection is in an unknown protocol state and must not be reused.
     pub broken: bool,
     scratch: Vec<u8>,
+    last_used: std::time::Instant,
 }
 
 impl BackendConn {
@@ -141,6 +174,7 @@ impl BackendConn {
             stmts: HashMap::new(),
             broken: false,
             scratch: Vec::new(),
+            last_used: std::time::Instant::now(),
         };
         Ok((conn, ok, info))
     }
@@ -235,6 +269,7 @@ impl BackendConn {
     /// Sends one command (sequence id 0). Returns the number of physical packets written, which
     /// is the sequence id the response starts at.
     pub async fn send_command(&mut self, payload: &[u8]) -> io::Result<u8> {
+        self.last_used = std::time::Instant::now();
         self.io.reset_seq();
         self.io.write_packet(payload).await?;
         Ok((payload.len() / MAX_CHUNK + 1) as u8)
@@ -316,6 +351,84 @@ impl BackendConn {
                 self.broken = true;
                 return Err(io::Error::other(e.to_string()));
             }
+        }
+    }
+
+    /// Runs a query for the proxy's own use (health checks) and returns the column names and
+    /// the rows of its first result set, text values as strings (NULL as None).
+    pub async fn query_rows(&mut self, sql: &str) -> io::Result<Result<Rows, MyError>> {
+        let mut payload = Vec::with_capacity(sql.len() + 1);
+        payload.push(command::COM_QUERY);
+        payload.extend_from_slice(sql.as_bytes());
+        self.send_command(&payload).await?;
+        let bad = |what: &str| io::Error::other(format!("malformed result set: {what}"));
+        let mut pkt = Vec::new();
+        let read = |e: ReadError| io::Error::other(e.to_string());
+        self.io.read_packet(&mut pkt).await.map_err(read)?;
+        match pkt.first() {
+            Some(0xFF) => {
+                return Ok(Err(MyError::from_payload(&pkt)
+                    .unwrap_or_else(|| MyError::new(1105, b"HY000", "error"))))
+            }
+            Some(0x00) => return Ok(Ok(Rows::default())),
+            _ => {}
+        }
+        let (ncols, _) = crate::protocol::lenenc_int(&pkt).ok_or_else(|| bad("column count"))?;
+        let mut rows = Rows::default();
+        for _ in 0..ncols {
+            self.io.read_packet(&mut pkt).await.map_err(read)?;
+            // catalog, schema, table, org_table, name
+            let mut pos = 0;
+            let mut name = None;
+            for _ in 0..5 {
+                name = lenenc_str(&pkt, &mut pos);
+            }
+            rows.columns.push(
+                String::from_utf8_lossy(name.flatten().ok_or_else(|| bad("column name"))?)
+                    .into_owned(),
+            );
+        }
+        let deprecate = self.deprecate_eof();
+        if !deprecate {
+            self.io.read_packet(&mut pkt).await.map_err(read)?;
+        }
+        loop {
+            self.io.read_packet(&mut pkt).await.map_err(read)?;
+            match pkt.first() {
+                Some(0xFE) if pkt.len() < MAX_CHUNK => break,
+                Some(0xFF) => {
+                    return Ok(Err(MyError::from_payload(&pkt)
+                        .unwrap_or_else(|| MyError::new(1105, b"HY000", "error"))))
+                }
+                _ => {}
+            }
+            let mut pos = 0;
+            let mut row = Vec::with_capacity(ncols as usize);
+            for _ in 0..ncols {
+                let v = lenenc_str(&pkt, &mut pos).ok_or_else(|| bad("row"))?;
+                row.push(v.map(|b| String::from_utf8_lossy(b).into_owned()));
+            }
+            rows.rows.push(row);
+        }
+        // More result sets (not used by the checks) would desynchronize the connection.
+        Ok(Ok(rows))
+    }
+
+    /// How long since the last command was sent.
+    pub fn idle_for(&self) -> Duration {
+        self.last_used.elapsed()
+    }
+
+    /// Is the connection still open? A server that closed an idle connection (wait_timeout)
+    /// shows up as end-of-stream or an unsolicited error packet; one non-blocking read tells.
+    pub fn check_alive(&mut self) -> bool {
+        if self.broken || !self.io.rbuf.is_empty() {
+            return false;
+        }
+        let mut probe = [0u8; 64];
+        match self.io.stream.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            _ => false,
         }
     }
 

@@ -43,6 +43,35 @@ pub enum Command {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
     },
+    /// Change the topology in the config file (for cluster lifecycle hooks). The file is
+    /// rewritten atomically with comments kept, under a lock; the running proxy picks the
+    /// change up by itself (file watch), or at once when --pid-file names it (SIGHUP).
+    #[command(subcommand)]
+    Topology(TopologyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TopologyCommand {
+    /// Add a replica (or change its weight if it is already there).
+    AddReplica {
+        /// host:port of the replica.
+        address: String,
+        /// Share of reads (default 1; 0 = no reads).
+        #[arg(long)]
+        weight: Option<u32>,
+    },
+    /// Remove a replica; running statements on it finish, new reads go elsewhere.
+    RemoveReplica {
+        /// host:port of the replica.
+        address: String,
+    },
+    /// Point writes at a new master (a replica with that address stops serving reads).
+    SetMaster {
+        /// host:port of the new master.
+        address: String,
+    },
+    /// Print the master and the replicas.
+    List,
 }
 
 pub fn main() -> ExitCode {
@@ -67,7 +96,55 @@ pub fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::Topology(ref t)) => topology(&cli, t),
         Some(Command::Run) | None => run(&cli),
+    }
+}
+
+fn topology(cli: &Cli, cmd: &TopologyCommand) -> ExitCode {
+    use crate::topology_file::{apply, list, signal_reload, Edit};
+    let edit = match cmd {
+        TopologyCommand::List => {
+            return match list(&cli.config) {
+                Ok(text) => {
+                    print!("{text}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        TopologyCommand::AddReplica { address, weight } => Edit::AddReplica {
+            address: address.clone(),
+            weight: *weight,
+        },
+        TopologyCommand::RemoveReplica { address } => Edit::RemoveReplica {
+            address: address.clone(),
+        },
+        TopologyCommand::SetMaster { address } => Edit::SetMaster {
+            address: address.clone(),
+        },
+    };
+    match apply(&cli.config, &edit) {
+        Ok(outcome) => {
+            println!("{}", outcome.message);
+            if outcome.changed {
+                if let Some(pid_file) = &cli.pid_file {
+                    match signal_reload(pid_file) {
+                        Ok(true) => println!("signalled the proxy to reload"),
+                        Ok(false) => println!("no running proxy found via {}; it reloads on its own when it watches the file", pid_file.display()),
+                        Err(e) => eprintln!("could not signal the proxy: {e:#}"),
+                    }
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -108,6 +185,11 @@ fn run(cli: &Cli) -> ExitCode {
     };
     let code = runtime.block_on(async move {
         let listen = config.listen.clone();
+        let shared = Shared::new(config);
+        info!(config = %cli.config.display(), "configuration loaded");
+        crate::monitor::spawn(shared.clone());
+        // Reload triggers are in place before the first client can connect.
+        crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
         let listener = match tokio::net::TcpListener::bind(&listen).await {
             Ok(l) => l,
             Err(e) => {
@@ -115,9 +197,6 @@ fn run(cli: &Cli) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let shared = Shared::new(config);
-        info!(config = %cli.config.display(), "configuration loaded");
-        crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
         if let Some(pid_file) = &cli.pid_file {
             if let Err(e) = std::fs::write(pid_file, format!("{}\n", std::process::id())) {
                 error!(file = %pid_file.display(), error = %e, "cannot write the pid file");

@@ -23,6 +23,10 @@ use crate::protocol::{StatusFlags, MAX_CHUNK};
 use crate::registry::SessionEntry;
 use crate::topology::{Backend, Role, Shared};
 
+/// A backend connection idle longer than this is checked for a server-side close before use.
+const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
+/// How often a read is retried on another backend after its replica failed.
+const MAX_READ_RETRIES: u32 = 3;
 /// How long a backend that refused a connection gets no new sessions.
 const FAILED_BACKEND_PAUSE_MS: u64 = 2000;
 /// Beyond this many recorded session statements the session stops replaying and stays on the
@@ -83,6 +87,8 @@ pub struct Session {
     buf: Vec<u8>,
     /// Woken when another session runs `KILL <this id>`.
     killed: Arc<tokio::sync::Notify>,
+    /// The session cannot go on (its transaction's backend died): close after this command.
+    fatal: bool,
 }
 
 /// Where a command will run.
@@ -90,6 +96,15 @@ pub struct Session {
 enum Target {
     Master,
     Replica,
+}
+
+/// How relaying one response ended.
+enum Relayed {
+    Done(Scanner),
+    /// The backend failed before any byte reached the client.
+    Failed {
+        error: String,
+    },
 }
 
 enum Flow {
@@ -161,6 +176,7 @@ impl Session {
             last_prepared: None,
             buf: Vec::with_capacity(1024),
             killed: Arc::new(tokio::sync::Notify::new()),
+            fatal: false,
         };
         s.shared.registry.insert(
             id,
@@ -278,7 +294,7 @@ impl Session {
                 },
             };
             self.buf = buf;
-            if let Flow::Quit = flow {
+            if matches!(flow, Flow::Quit) || self.fatal {
                 return;
             }
         }
@@ -300,11 +316,11 @@ impl Session {
             COM_INIT_DB => self.init_db(pkt).await?,
             COM_PING | COM_STATISTICS => {
                 let target = self.current();
-                self.forward(target, pkt, Expect::Single, None).await?;
+                self.forward(target, pkt, Expect::Single, false).await?;
             }
             COM_FIELD_LIST => {
                 let target = self.route_read(true);
-                self.forward(target, pkt, Expect::Rows, None).await?;
+                self.forward(target, pkt, Expect::Rows, true).await?;
             }
             COM_SET_OPTION => self.set_option(pkt).await?,
             COM_RESET_CONNECTION => self.reset_connection(pkt).await?,
@@ -618,23 +634,43 @@ impl Session {
     /// used, or the error for the client.
     async fn ready(&mut self, target: Target) -> Result<Target, MyError> {
         let topo = self.shared.topology.load_full();
-        // Drop a connection that broke, or whose backend left the topology.
+        // A connection the server closed while idle (wait_timeout) is found before use.
+        let peer = self.peer;
+        if let Some(c) = self.conn_mut(target) {
+            if c.idle_for() > IDLE_CHECK_AFTER && !c.check_alive() {
+                debug!(client = %peer, backend = %c.address(), "idle backend connection was closed by the server; reconnecting");
+                c.broken = true;
+            }
+        }
+        // Drop a connection that broke, or whose backend left the topology. One that holds the
+        // open transaction is kept while it works (the transaction finishes where it started);
+        // if it broke, the transaction is gone and so is the client connection, as it would be
+        // with a direct connection: never a silent continuation on another server.
         for t in [Target::Master, Target::Replica] {
-            let stale = self
-                .conn_mut(t)
-                .is_some_and(|c| c.broken || !topo.contains(&c.backend));
-            if stale {
-                let old = match t {
-                    Target::Master => self.master.take(),
-                    Target::Replica => self.replica.take(),
-                };
-                if let Some(old) = old {
-                    if self.trx == Some(t) {
-                        warn!(client = %self.peer, backend = conn_role_name(t), "backend connection lost inside a transaction");
-                        self.trx = None;
-                    }
-                    tokio::spawn(old.quit());
-                }
+            let holds_trx = self.trx == Some(t);
+            let Some(c) = self.conn_mut(t) else { continue };
+            let broken = c.broken;
+            if !(broken || (!topo.contains(&c.backend) && !holds_trx)) {
+                continue;
+            }
+            let addr = c.address().to_string();
+            let old = match t {
+                Target::Master => self.master.take(),
+                Target::Replica => self.replica.take(),
+            };
+            if let Some(old) = old {
+                tokio::spawn(old.quit());
+            }
+            self.publish_backends();
+            if holds_trx {
+                self.trx = None;
+                self.fatal = true;
+                warn!(client = %self.peer, backend = %addr, "backend connection lost inside a transaction; closing the client connection");
+                return Err(MyError::backend_lost(
+                    conn_role_name(t),
+                    &addr,
+                    "connection lost inside a transaction",
+                ));
             }
         }
         let mut target = target;
@@ -755,48 +791,85 @@ impl Session {
     }
 
     /// Sends `pkt` to `target` and relays the response. Returns the scanner (None if an error
-    /// was already sent to the client instead).
+    /// was sent to the client instead). With `retry`, a read whose replica fails before any
+    /// byte reached the client runs again on another replica or the master, with the session
+    /// state replayed there first.
     async fn forward(
         &mut self,
         target: Target,
         pkt: &[u8],
         expect: Expect,
-        readonly_retry: Option<()>,
+        retry: bool,
     ) -> std::io::Result<Option<(Target, Scanner)>> {
-        let _ = readonly_retry;
-        let target = match self.ready(target).await {
-            Ok(t) => t,
-            Err(e) => {
-                self.send_error(&e).await?;
-                return Ok(None);
+        let mut attempt = 0;
+        loop {
+            let t = match self.ready(target).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.send_error(&e).await?;
+                    return Ok(None);
+                }
+            };
+            let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+            let conn = self.conn_mut(t).expect("ready");
+            let outcome = match conn.send_command(pkt).await {
+                Ok(sent) => {
+                    self.relay(t, expect, client_packets.wrapping_sub(sent))
+                        .await?
+                }
+                Err(e) => {
+                    conn.broken = true;
+                    Relayed::Failed {
+                        error: e.to_string(),
+                    }
+                }
+            };
+            match outcome {
+                Relayed::Done(scanner) => return Ok(Some((t, scanner))),
+                Relayed::Failed { error } => {
+                    let (addr, was_trx) = self.backend_failed(t);
+                    if retry && t == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                        attempt += 1;
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "read failed before any byte reached the client; retrying elsewhere");
+                        continue;
+                    }
+                    let e = MyError::backend_lost(conn_role_name(t), &addr, &error);
+                    self.send_error(&e).await?;
+                    if was_trx {
+                        // The transaction died with its backend connection; closing the client
+                        // connection is what a direct client would see, and it cannot be
+                        // mistaken for a transaction that goes on elsewhere.
+                        return Err(std::io::Error::other("transaction backend lost"));
+                    }
+                    return Ok(None);
+                }
             }
-        };
-        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
-        let conn = self.conn_mut(target).expect("ready");
-        let sent = match conn.send_command(pkt).await {
-            Ok(n) => n,
-            Err(e) => {
-                conn.broken = true;
-                let e = MyError::backend_unavailable(
-                    conn_role_name(target),
-                    &conn.backend.address.clone(),
-                    &e.to_string(),
-                );
-                self.send_error(&e).await?;
-                return Ok(None);
-            }
-        };
-        self.relay(target, expect, client_packets.wrapping_sub(sent))
-            .await
+        }
     }
 
-    /// Relays the response to a command already sent on `target`.
+    /// A backend connection failed: mark it for replacement and give the backend a pause.
+    /// Returns its address and whether it held the open transaction.
+    fn backend_failed(&mut self, t: Target) -> (String, bool) {
+        let was_trx = self.trx == Some(t);
+        if was_trx {
+            self.trx = None;
+        }
+        let conn = self.conn_mut(t).expect("failed connection exists");
+        conn.broken = true;
+        if t == Target::Replica {
+            conn.backend.mark_failed(FAILED_BACKEND_PAUSE_MS);
+        }
+        (conn.backend.address.clone(), was_trx)
+    }
+
+    /// Relays the response to a command already sent on `target`. Err means the client
+    /// connection cannot continue (client gone, or a backend failed after bytes were sent).
     async fn relay(
         &mut self,
         target: Target,
         expect: Expect,
         seq_delta: u8,
-    ) -> std::io::Result<Option<(Target, Scanner)>> {
+    ) -> std::io::Result<Relayed> {
         let conn = match target {
             Target::Master => self.master.as_mut(),
             Target::Replica => self.replica.as_mut(),
@@ -809,31 +882,23 @@ impl Session {
                 let role = conn.role();
                 self.status_from(role, scanner.status);
                 self.last = Some(role);
-                Ok(Some((target, scanner)))
+                Ok(Relayed::Done(scanner))
             }
             Err(RelayError::Client(e)) => {
                 conn.broken = true;
                 Err(e)
             }
             Err(RelayError::Backend { error, sent }) => {
-                let addr = conn.backend.address.clone();
-                warn!(client = %self.peer, backend = %addr, error = %error, "backend failed during a response");
-                if self.trx == Some(target) {
-                    self.trx = None;
-                }
                 if sent {
+                    let addr = conn.backend.address.clone();
+                    warn!(client = %self.peer, backend = %addr, error = %error, "backend failed mid-response");
+                    self.backend_failed(target);
                     // The client has part of a response: the connection cannot be saved.
                     return Err(std::io::Error::other(format!(
                         "backend {addr} failed mid-response"
                     )));
                 }
-                self.send_error(&MyError::backend_lost(
-                    conn_role_name(target),
-                    &addr,
-                    &error,
-                ))
-                .await?;
-                Ok(None)
+                Ok(Relayed::Failed { error })
             }
         }
     }
@@ -849,8 +914,11 @@ impl Session {
             }
         }
         let target = self.route(&c, sql);
+        // A plain read may run again elsewhere if its replica fails before answering.
+        let retry = target == Target::Replica && matches!(c.route, Route::Replica)
+            || c.hint == Some(Hint::Replica);
         let Some((used, scanner)) = self
-            .forward(target, pkt, Expect::Results { binary: false }, None)
+            .forward(target, pkt, Expect::Results { binary: false }, retry)
             .await?
         else {
             return Ok(Flow::Continue);
@@ -931,7 +999,7 @@ impl Session {
 
     async fn init_db(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let target = self.current();
-        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if !scanner.error {
                 let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
                 self.db = Some(db.clone());
@@ -949,7 +1017,7 @@ impl Session {
         }
         let off = u16::from_le_bytes([pkt[1], pkt[2]]) == 1;
         let target = self.current();
-        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if !scanner.error {
                 self.multi_statements_off = off;
                 if let Some(conn) = self.conn_mut(used) {
@@ -977,7 +1045,7 @@ impl Session {
                 _ => conn.broken = true,
             }
         }
-        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, None).await? {
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if let Some(conn) = self.conn_mut(used) {
                 conn.stmts.clear();
                 conn.multi_statements_off = false;
@@ -1194,98 +1262,119 @@ impl Session {
     }
 
     async fn execute(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let wrong = MyError::wrong_arguments("mysqld_stmt_execute");
         let Some(id) = self.stmt_id(pkt) else {
-            return self
-                .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
-                .await;
+            return self.send_error(&wrong).await;
         };
-        let Some(st) = self.stmts.get(&id) else {
+        let Some(st) = self.stmts.get_mut(&id) else {
             return self
                 .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
                 .await;
         };
-        let wanted = self.route_read(st.read_only);
         let num_params = st.num_params as usize;
-        let target = match self.ready(wanted).await {
-            Ok(t) => t,
-            Err(e) => return self.send_error(&e).await,
-        };
-        let bs = match self.ensure_prepared(target, id).await {
-            Ok(bs) => bs,
-            Err(e) => return self.send_error(&e).await,
-        };
-        // Parameter types: the client sends them once; a backend that prepared the statement
-        // later must still get them.
-        let mut payload = pkt.to_vec();
-        payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
-        let mut types_now = bs.types_bound;
-        if num_params > 0 {
-            let nb = num_params.div_ceil(8);
-            let flag_at = 10 + nb;
-            let Some(&flag) = payload.get(flag_at) else {
-                return self
-                    .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
-                    .await;
-            };
-            let st = self.stmts.get_mut(&id).expect("checked");
-            if flag == 1 {
-                match payload.get(flag_at + 1..flag_at + 1 + 2 * num_params) {
-                    Some(t) => st.param_types = Some(t.to_vec()),
-                    None => {
-                        return self
-                            .send_error(&MyError::wrong_arguments("mysqld_stmt_execute"))
-                            .await
+        let read_only = st.read_only;
+        // Parameter types: the client sends them once; remember them for backends that
+        // prepare the statement later.
+        let flag_at = 10 + num_params.div_ceil(8);
+        let client_sent_types = if num_params > 0 {
+            match pkt.get(flag_at) {
+                Some(1) => match pkt.get(flag_at + 1..flag_at + 1 + 2 * num_params) {
+                    Some(t) => {
+                        st.param_types = Some(t.to_vec());
+                        true
                     }
+                    None => return self.send_error(&wrong).await,
+                },
+                Some(_) => false,
+                None => return self.send_error(&wrong).await,
+            }
+        } else {
+            true
+        };
+        let param_types = st.param_types.clone();
+        st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
+        let long_data = std::mem::take(&mut st.long_data);
+        st.long_data_bytes = 0;
+        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+        let mut attempt = 0;
+        loop {
+            let target = match self.ready(self.route_read(read_only)).await {
+                Ok(t) => t,
+                Err(e) => return self.send_error(&e).await,
+            };
+            let retryable =
+                target == Target::Replica && self.trx.is_none() && attempt < MAX_READ_RETRIES;
+            let bs = match self.ensure_prepared(target, id).await {
+                Ok(bs) => bs,
+                Err(_) if retryable && self.conn_mut(target).is_some_and(|c| c.broken) => {
+                    attempt += 1;
+                    self.backend_failed(target);
+                    continue;
                 }
-                types_now = true;
-            } else if !bs.types_bound {
-                if let Some(t) = &st.param_types {
+                Err(e) => return self.send_error(&e).await,
+            };
+            let mut payload = pkt.to_vec();
+            payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
+            let mut types_now = bs.types_bound || client_sent_types;
+            if !types_now {
+                if let Some(t) = &param_types {
                     payload[flag_at] = 1;
                     payload.splice(flag_at + 1..flag_at + 1, t.iter().copied());
                     types_now = true;
                 }
             }
-        }
-        let st = self.stmts.get_mut(&id).expect("checked");
-        st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
-        let long_data = std::mem::take(&mut st.long_data);
-        st.long_data_bytes = 0;
-        st.last_role = Some(conn_role(target));
-        let conn = self.conn_mut(target).expect("ready");
-        for (param, data) in &long_data {
-            let mut p = Vec::with_capacity(7 + data.len());
-            p.push(COM_STMT_SEND_LONG_DATA);
-            p.extend_from_slice(&bs.id.to_le_bytes());
-            p.extend_from_slice(&param.to_le_bytes());
-            p.extend_from_slice(data);
-            if conn.queue_command(&p).is_err() {
-                conn.broken = true;
+            if let Some(st) = self.stmts.get_mut(&id) {
+                st.last_role = Some(conn_role(target));
             }
-        }
-        if let Some(b) = conn.stmts.get_mut(&id) {
-            b.types_bound = types_now;
-        }
-        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
-        let sent = match conn.send_command(&payload).await {
-            Ok(n) => n,
-            Err(e) => {
-                conn.broken = true;
-                return self
-                    .send_error(&MyError::backend_unavailable(
+            let conn = self.conn_mut(target).expect("ready");
+            for (param, data) in &long_data {
+                let mut p = Vec::with_capacity(7 + data.len());
+                p.push(COM_STMT_SEND_LONG_DATA);
+                p.extend_from_slice(&bs.id.to_le_bytes());
+                p.extend_from_slice(&param.to_le_bytes());
+                p.extend_from_slice(data);
+                if conn.queue_command(&p).is_err() {
+                    conn.broken = true;
+                }
+            }
+            if let Some(b) = conn.stmts.get_mut(&id) {
+                b.types_bound = types_now;
+            }
+            let outcome = match conn.send_command(&payload).await {
+                Ok(sent) => {
+                    self.relay(
+                        target,
+                        Expect::Results { binary: true },
+                        client_packets.wrapping_sub(sent),
+                    )
+                    .await?
+                }
+                Err(e) => Relayed::Failed {
+                    error: e.to_string(),
+                },
+            };
+            match outcome {
+                Relayed::Done(_) => return Ok(()),
+                Relayed::Failed { error } => {
+                    let (addr, was_trx) = self.backend_failed(target);
+                    if retryable && read_only && !was_trx {
+                        attempt += 1;
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
+                        continue;
+                    }
+                    self.send_error(&MyError::backend_lost(
                         conn_role_name(target),
-                        "",
-                        &e.to_string(),
+                        &addr,
+                        &error,
                     ))
-                    .await;
+                    .await?;
+                    if was_trx {
+                        return Err(std::io::Error::other("transaction backend lost"));
+                    }
+                    return Ok(());
+                }
             }
-        };
-        self.relay(
-            target,
-            Expect::Results { binary: true },
-            client_packets.wrapping_sub(sent),
-        )
-        .await?;
-        Ok(())
+        }
     }
 
     fn send_long_data(&mut self, pkt: &[u8]) {
@@ -1362,7 +1451,7 @@ impl Session {
         };
         let mut p = pkt.to_vec();
         p[1..5].copy_from_slice(&bs.id.to_le_bytes());
-        self.forward(target, &p, Expect::Single, None).await?;
+        self.forward(target, &p, Expect::Single, false).await?;
         Ok(())
     }
 
@@ -1395,7 +1484,18 @@ impl Session {
                 ))
                 .await;
         }
-        self.relay(target, Expect::Rows, 0).await?;
+        if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0).await? {
+            let (addr, was_trx) = self.backend_failed(target);
+            self.send_error(&MyError::backend_lost(
+                conn_role_name(target),
+                &addr,
+                &error,
+            ))
+            .await?;
+            if was_trx {
+                return Err(std::io::Error::other("transaction backend lost"));
+            }
+        }
         Ok(())
     }
 

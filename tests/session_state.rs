@@ -201,7 +201,8 @@ fn load_data_local_infile() {
 fn pymysql_client_through_the_proxy() {
     let c = Cluster::shared();
     let p = Proxy::start(&c, "");
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymysql_check.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/pymysql_check.py");
     let out = std::process::Command::new("python3")
         .arg(&script)
         .arg(p.port.to_string())

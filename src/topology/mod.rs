@@ -32,6 +32,52 @@ impl Role {
     }
 }
 
+/// Health state of a backend, as the monitor sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Serving.
+    Up,
+    /// Replication stopped or too far behind: no new reads.
+    Lagging,
+    /// Failed its checks: no new sessions.
+    Down,
+    /// Taken out by an operator (admin OFFLINE): no new work, running work finishes.
+    Draining,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Up => "up",
+            State::Lagging => "lagging",
+            State::Down => "down",
+            State::Draining => "draining",
+        }
+    }
+}
+
+/// What the last health check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    pub state: State,
+    pub reason: String,
+    /// Seconds_Behind_Master of a replica.
+    pub lag_seconds: Option<u64>,
+    /// Executed GTID position (MariaDB gtid_slave_pos / gtid_binlog_pos).
+    pub gtid: Option<String>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            state: State::Up,
+            reason: "not checked yet".into(),
+            lag_seconds: None,
+            gtid: None,
+        }
+    }
+}
+
 /// One backend server and what the proxy has learned about it.
 #[derive(Debug)]
 pub struct Backend {
@@ -40,6 +86,8 @@ pub struct Backend {
     pub weight: u32,
     /// Unix time in ms until which the backend is considered down after a failed connect.
     down_until_ms: AtomicU64,
+    /// Published by the monitor; read on every routing decision without a lock.
+    pub health: ArcSwap<Health>,
 }
 
 fn now_ms() -> u64 {
@@ -56,11 +104,14 @@ impl Backend {
             role,
             weight,
             down_until_ms: AtomicU64::new(0),
+            health: ArcSwap::from_pointee(Health::default()),
         }
     }
 
+    /// May new work go here? Health says up, and no connect failed a moment ago.
     pub fn is_available(&self) -> bool {
-        self.down_until_ms.load(Ordering::Relaxed) <= now_ms()
+        self.health.load().state == State::Up
+            && self.down_until_ms.load(Ordering::Relaxed) <= now_ms()
     }
 
     /// A connect to this backend failed: give it no new sessions for a moment.
@@ -87,13 +138,17 @@ impl Topology {
     /// same address and role so their health carries over.
     pub fn from_config(config: Arc<Config>, previous: Option<&Topology>) -> Self {
         let reuse = |addr: &str, role: Role, weight: u32| -> Arc<Backend> {
-            let old = previous.and_then(|p| {
-                std::iter::once(&p.master)
-                    .chain(p.replicas.iter())
-                    .find(|b| b.address == addr && b.role == role && b.weight == weight)
-            });
-            old.cloned()
-                .unwrap_or_else(|| Arc::new(Backend::new(addr, role, weight)))
+            let old = previous.and_then(|p| p.find(addr, role));
+            match old {
+                Some(b) if b.weight == weight => b.clone(),
+                // Same server, new weight: keep what the monitor knows about it.
+                Some(b) => {
+                    let nb = Backend::new(addr, role, weight);
+                    nb.health.store(b.health.load_full());
+                    Arc::new(nb)
+                }
+                None => Arc::new(Backend::new(addr, role, weight)),
+            }
         };
         Topology {
             master: reuse(&config.master.address, Role::Master, 1),
@@ -125,6 +180,13 @@ impl Topology {
             pick -= b.weight as u64;
         }
         None
+    }
+
+    /// The backend object currently known under `address` in `role`.
+    pub fn find(&self, address: &str, role: Role) -> Option<&Arc<Backend>> {
+        std::iter::once(&self.master)
+            .chain(self.replicas.iter())
+            .find(|b| b.address == address && b.role == role)
     }
 
     /// True if `backend` is still part of this topology in the same role.

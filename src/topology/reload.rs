@@ -73,21 +73,19 @@ pub fn reload(shared: &Shared, path: &Path) -> Outcome {
 pub fn spawn_triggers(shared: Arc<Shared>, path: PathBuf, watch: bool) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<&'static str>();
 
-    // SIGHUP.
+    // SIGHUP: the handler is installed before this returns, so an early signal reloads
+    // instead of killing the process (SIGHUP's default action).
     let hup_tx = tx.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut hup = match signal(SignalKind::hangup()) {
-            Ok(s) => s,
-            Err(e) => {
-                error!(error = %e, "cannot install the SIGHUP handler");
-                return;
-            }
-        };
-        while hup.recv().await.is_some() {
-            let _ = hup_tx.send("SIGHUP");
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(mut hup) => {
+            tokio::spawn(async move {
+                while hup.recv().await.is_some() {
+                    let _ = hup_tx.send("SIGHUP");
+                }
+            });
         }
-    });
+        Err(e) => error!(error = %e, "cannot install the SIGHUP handler"),
+    }
 
     // File watch: the directory, filtered to the file's name.
     let watcher = if watch { watch_file(&path, tx) } else { None };
