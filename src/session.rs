@@ -89,6 +89,8 @@ pub struct Session {
     killed: Arc<tokio::sync::Notify>,
     /// The session cannot go on (its transaction's backend died): close after this command.
     fatal: bool,
+    /// Topology version last acted on (reloads, health changes).
+    topo_rx: tokio::sync::watch::Receiver<u64>,
 }
 
 /// Where a command will run.
@@ -152,6 +154,7 @@ impl Session {
             .user(login.user.as_bytes())
             .map(|u| u.password.expose().to_string())
             .unwrap_or_default();
+        let topo_rx = shared.version.subscribe();
         let mut s = Session {
             shared,
             id,
@@ -177,6 +180,7 @@ impl Session {
             buf: Vec::with_capacity(1024),
             killed: Arc::new(tokio::sync::Notify::new()),
             fatal: false,
+            topo_rx,
         };
         s.shared.registry.insert(
             id,
@@ -235,7 +239,7 @@ impl Session {
             // a KILL can be handled in between (reading a packet is not cancel-safe).
             if self.client.rbuf.is_empty() {
                 let killed = self.killed.clone();
-                let mut topo = self.shared.version.subscribe();
+                let mut topo = self.topo_rx.clone();
                 let wait = async {
                     match idle {
                         None => self.client.stream.readable().await.map_err(|_| ()),
@@ -261,6 +265,7 @@ impl Session {
                         return;
                     }
                     _ = topo.changed() => {
+                        self.topo_rx.mark_unchanged();
                         self.on_topology_change();
                         self.buf = buf;
                         continue;
