@@ -34,12 +34,31 @@ fn replica_killed_under_sysbench_no_failed_query_then_readmitted() {
     assert!(sb(c.master_port(), &["prepare"]).status.success());
     let p = Proxy::start(&c, MONITOR);
     eventually("tables replicated", Duration::from_secs(30), || {
-        c.replica_ports().iter().all(|port| mariadb(*port, c.user(), c.password(), "SELECT COUNT(*) FROM sbtest.sbtest2").stdout == b"2000\n")
+        c.replica_ports().iter().all(|port| {
+            mariadb(
+                *port,
+                c.user(),
+                c.password(),
+                "SELECT COUNT(*) FROM sbtest.sbtest2",
+            )
+            .stdout
+                == b"2000\n"
+        })
     });
     let port = p.port;
     let sb2 = sb.clone();
     let load = std::thread::spawn(move || {
-        sb2(port, &["--threads=8", "--time=16", "--skip_trx=on", "--mysql-ignore-errors=none", "--report-interval=2", "run"])
+        sb2(
+            port,
+            &[
+                "--threads=8",
+                "--time=16",
+                "--skip_trx=on",
+                "--mysql-ignore-errors=none",
+                "--report-interval=2",
+                "run",
+            ],
+        )
     });
     std::thread::sleep(Duration::from_secs(4));
     pc.stop_node("replica1");
@@ -48,14 +67,37 @@ fn replica_killed_under_sysbench_no_failed_query_then_readmitted() {
     let r1 = c.replica_ports()[0];
     // Re-admitted after recover_after good checks: it serves reads again within seconds.
     let before = com_select(&c, r1);
-    eventually("restarted replica serves reads again", Duration::from_secs(7), || com_select(&c, r1) > before + 100);
+    eventually(
+        "restarted replica serves reads again",
+        Duration::from_secs(7),
+        || com_select(&c, r1) > before + 100,
+    );
     let out = load.join().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "sysbench saw a failed query:\n{report}\nproxy log:\n{}", tail(&p.log(), 40));
-    assert!(report.contains("ignored errors:                      0"), "{report}");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "sysbench saw a failed query:\n{report}\nproxy log:\n{}",
+        tail(&p.log(), 40)
+    );
+    assert!(
+        report.contains("ignored errors:                      0"),
+        "{report}"
+    );
     let log = p.log();
-    assert!(log.contains("backend health changed") && log.contains("to=\"down\""), "health change logged:\n{}", tail(&log, 40));
-    assert!(log.contains("retrying elsewhere"), "reads were retried:\n{}", tail(&log, 40));
+    assert!(
+        log.contains("backend health changed") && log.contains("to=\"down\""),
+        "health change logged:\n{}",
+        tail(&log, 40)
+    );
+    assert!(
+        log.contains("retrying elsewhere"),
+        "reads were retried:\n{}",
+        tail(&log, 40)
+    );
 }
 
 #[test]
@@ -65,7 +107,9 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
     let p = Proxy::start(&c, MONITOR);
     let (r1, r2) = (c.replica_ids()[0].clone(), c.replica_ids()[1].clone());
     let reads = |n: usize| -> Vec<String> {
-        (0..n).map(|_| p.sql_ok(&c, "SELECT @@server_id").remove(0)).collect()
+        (0..n)
+            .map(|_| p.sql_ok(&c, "SELECT @@server_id").remove(0))
+            .collect()
     };
     eventually("both replicas serve", Duration::from_secs(10), || {
         let ids = reads(20);
@@ -74,11 +118,19 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
     // Stop replication on replica 1 and write on the master: it falls behind.
     let root = |port: u16, sql: &str| {
         let out = mariadb(port, c.user(), c.password(), sql);
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let monitor = |port: u16, sql: &str| {
         let out = mariadb(port, c.var("MONITOR_USER"), c.var("MONITOR_PASSWORD"), sql);
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let _ = monitor;
     let admin_sql = |port: u16, sql: &str| {
@@ -86,17 +138,38 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
             p if p == c.replica_ports()[0] => c.var("REPLICA1_SOCKET").to_string(),
             _ => c.var("REPLICA2_SOCKET").to_string(),
         };
-        let out = Command::new("mariadb").args(["--no-defaults", "-uroot", &format!("--socket={sock}"), "-e", sql]).output().unwrap();
-        assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("mariadb")
+            .args([
+                "--no-defaults",
+                "-uroot",
+                &format!("--socket={sock}"),
+                "-e",
+                sql,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     admin_sql(c.replica_ports()[0], "STOP SLAVE");
     root(c.master_port(), "CREATE TABLE IF NOT EXISTS rwtest.lagt (id INT PRIMARY KEY); INSERT INTO rwtest.lagt VALUES (1)");
     std::thread::sleep(Duration::from_millis(800));
     let ids = reads(30);
-    assert!(!ids.contains(&r1), "a replica with replication stopped gets no reads: {ids:?}\n{}", tail(&p.log(), 20));
+    assert!(
+        !ids.contains(&r1),
+        "a replica with replication stopped gets no reads: {ids:?}\n{}",
+        tail(&p.log(), 20)
+    );
     assert!(p.log().contains("replication stopped"), "reason logged");
     admin_sql(c.replica_ports()[0], "START SLAVE");
-    eventually("caught-up replica gets reads back", Duration::from_secs(10), || reads(10).contains(&r1));
+    eventually(
+        "caught-up replica gets reads back",
+        Duration::from_secs(10),
+        || reads(10).contains(&r1),
+    );
 
     // Both replicas down: reads go to the master, no client error.
     pc.stop_node("replica1");
@@ -105,7 +178,10 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
     for _ in 0..20 {
         assert_eq!(p.sql_ok(&c, "SELECT @@server_id")[0], c.master_id());
     }
-    eprintln!("20 reads with both replicas down took {:?}", start.elapsed());
+    eprintln!(
+        "20 reads with both replicas down took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -114,10 +190,20 @@ fn idle_connection_closed_by_replica_is_reopened() {
     let c = pc.cluster.clone();
     for sock in ["REPLICA1_SOCKET", "REPLICA2_SOCKET"] {
         let out = Command::new("mariadb")
-            .args(["--no-defaults", "-uroot", &format!("--socket={}", c.var(sock)), "-e", "SET GLOBAL wait_timeout = 2"])
+            .args([
+                "--no-defaults",
+                "-uroot",
+                &format!("--socket={}", c.var(sock)),
+                "-e",
+                "SET GLOBAL wait_timeout = 2",
+            ])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let p = Proxy::start(&c, "");
     let mut raw = RawClient::login(p.port, c.user(), c.password());
@@ -127,6 +213,14 @@ fn idle_connection_closed_by_replica_is_reopened() {
     assert!(String::from_utf8_lossy(&r).contains('7'));
     std::thread::sleep(Duration::from_secs(3));
     let r = raw.query_raw("SELECT @keep, @@server_id");
-    assert_ne!(r[4], 0xFF, "read after the replica closed the idle connection: {}", String::from_utf8_lossy(&r));
-    assert!(String::from_utf8_lossy(&r).contains('7'), "session state replayed on the new connection");
+    assert_ne!(
+        r[4],
+        0xFF,
+        "read after the replica closed the idle connection: {}",
+        String::from_utf8_lossy(&r)
+    );
+    assert!(
+        String::from_utf8_lossy(&r).contains('7'),
+        "session state replayed on the new connection"
+    );
 }

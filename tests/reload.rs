@@ -53,13 +53,18 @@ async fn added_replica_gets_reads_and_clients_keep_their_connection() {
     let c = Cluster::shared();
     let p = Proxy::start_with(&c, |port| one_replica_toml(&c, port, ""), &[]);
     let config = p.dir.join("proxy.toml");
+    // Eight clients hold their connections; each session picks its replica by weight, and
+    // re-picks when the topology changes.
     let pool = p.pool(&c, None);
-    let mut conn = pool.get_conn().await.unwrap();
-    let conn_id = conn.id();
+    let mut conns = Vec::new();
+    for _ in 0..8 {
+        conns.push(pool.get_conn().await.unwrap());
+    }
+    let ids: Vec<u32> = conns.iter().map(|c| c.id()).collect();
     let r1 = c.replica_ids()[0].clone();
     let r2 = c.replica_ids()[1].clone();
-    for _ in 0..20 {
-        assert_eq!(server_id(&mut conn).await, r1, "only replica 1 configured");
+    for conn in conns.iter_mut() {
+        assert_eq!(server_id(conn).await, r1, "only replica 1 configured");
     }
     let out = hook(
         &config,
@@ -69,11 +74,13 @@ async fn added_replica_gets_reads_and_clients_keep_their_connection() {
         ],
     );
     assert!(out.contains("added"), "{out}");
-    // The same connection keeps running reads; replica 2 starts getting its share.
+    // The same connections keep running reads; replica 2 starts getting its share.
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut seen = HashSet::new();
     while Instant::now() < deadline && !seen.contains(&r2) {
-        seen.insert(server_id(&mut conn).await);
+        for conn in conns.iter_mut() {
+            seen.insert(server_id(conn).await);
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(
@@ -81,8 +88,12 @@ async fn added_replica_gets_reads_and_clients_keep_their_connection() {
         "the added replica serves reads: {seen:?}\n{}",
         tail(&p.log(), 20)
     );
-    assert_eq!(conn.id(), conn_id, "same client connection");
-    drop(conn);
+    assert_eq!(
+        conns.iter().map(|c| c.id()).collect::<Vec<_>>(),
+        ids,
+        "same client connections"
+    );
+    drop(conns);
     pool.disconnect().await.unwrap();
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(
