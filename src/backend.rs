@@ -122,6 +122,17 @@ pub struct BackendConn {
     pub broken: bool,
     scratch: Vec<u8>,
     last_used: std::time::Instant,
+    /// This backend's query latency histogram, resolved once.
+    pub latency: prometheus::Histogram,
+}
+
+impl Drop for BackendConn {
+    fn drop(&mut self) {
+        crate::metrics::METRICS
+            .backend_connections
+            .with_label_values(&[&self.backend.address])
+            .dec();
+    }
 }
 
 impl BackendConn {
@@ -163,6 +174,11 @@ impl BackendConn {
             Ok(Err(e)) => return Err(e),
             Err(_) => return Err(unreachable("login to", &"timed out")),
         };
+        crate::metrics::METRICS
+            .backend_connections
+            .with_label_values(&[&backend.address])
+            .inc();
+        let backend_addr = backend.address.clone();
         let conn = BackendConn {
             backend,
             io,
@@ -175,6 +191,9 @@ impl BackendConn {
             broken: false,
             scratch: Vec::new(),
             last_used: std::time::Instant::now(),
+            latency: crate::metrics::METRICS
+                .query_seconds
+                .with_label_values(&[&backend_addr]),
         };
         Ok((conn, ok, info))
     }
@@ -507,6 +526,7 @@ impl BackendConn {
                     .map_err(RelayError::Client)?;
                 self.io.consume(upto);
                 sent = true;
+                scanner.bytes += upto as u64;
             }
             pos = 0;
             if done {

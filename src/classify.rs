@@ -131,6 +131,39 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in declaration order (`kind as usize` indexes it).
+    pub const ALL: [Kind; 29] = [
+        Kind::Select,
+        Kind::Insert,
+        Kind::Update,
+        Kind::Delete,
+        Kind::Replace,
+        Kind::Set,
+        Kind::Use,
+        Kind::Begin,
+        Kind::Commit,
+        Kind::Rollback,
+        Kind::Savepoint,
+        Kind::Ddl,
+        Kind::Show,
+        Kind::Describe,
+        Kind::Explain,
+        Kind::Call,
+        Kind::Prepare,
+        Kind::Execute,
+        Kind::Deallocate,
+        Kind::Lock,
+        Kind::Unlock,
+        Kind::Kill,
+        Kind::Load,
+        Kind::Handler,
+        Kind::Xa,
+        Kind::Do,
+        Kind::Flush,
+        Kind::Grant,
+        Kind::Other,
+    ];
+
     /// Lowercase label for metrics.
     pub fn as_str(&self) -> &'static str {
         match self {

@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub no_watch: bool,
 
+    /// On SIGTERM/SIGINT, how many seconds running statements get to finish before the
+    /// remaining client connections are closed.
+    #[arg(long, default_value_t = 30, global = true)]
+    pub drain_timeout: u64,
+
     /// Write the proxy's pid here (lifecycle hooks send SIGHUP to it after editing the config).
     #[arg(long, global = true)]
     pub pid_file: Option<PathBuf>,
@@ -205,13 +210,32 @@ fn run(cli: &Cli) -> ExitCode {
                 error!(file = %pid_file.display(), error = %e, "cannot write the pid file");
             }
         }
+        let topo = shared.topology.load_full();
+        if let Some(admin) = topo.config.admin.clone() {
+            tokio::spawn(crate::admin::serve(admin, shared.clone(), cli.config.clone()));
+        }
+        if let Some(metrics) = topo.config.metrics.clone() {
+            tokio::spawn(crate::metrics::serve(metrics.listen, shared.clone()));
+        }
         tokio::select! {
-            r = crate::server::serve(listener, shared) => {
+            r = crate::server::serve(listener, shared.clone()) => {
                 if let Err(e) = r { error!(error = %e, "listener failed"); return ExitCode::FAILURE; }
                 ExitCode::SUCCESS
             }
             _ = shutdown_signal() => {
-                info!("shutting down");
+                // The listener is dropped with the serve future: new connections are refused.
+                // Running statements finish; idle sessions close at once.
+                let active = shared.clients.load(std::sync::atomic::Ordering::Relaxed);
+                info!(active, drain_timeout_secs = cli.drain_timeout, "shutting down: draining client sessions");
+                shared.shutdown.send_replace(true);
+                let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(cli.drain_timeout);
+                while shared.clients.load(std::sync::atomic::Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                let left = shared.clients.load(std::sync::atomic::Ordering::Relaxed);
+                if left > 0 {
+                    info!(left, "drain timeout reached; closing the remaining sessions");
+                }
                 ExitCode::SUCCESS
             }
         }

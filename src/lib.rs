@@ -4,10 +4,13 @@
 //! `session` (command loop) → `classify` (statement → route) → `topology` (which backend) →
 //! `backend` (relay the answer as raw bytes).
 
+pub mod admin;
 pub mod backend;
 pub mod classify;
 pub mod cli;
 pub mod config;
+pub mod digest;
+pub mod metrics;
 pub mod monitor;
 pub mod protocol;
 pub mod registry;

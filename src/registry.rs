@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 #[derive(Debug, Clone)]
 pub struct SessionEntry {
     pub user: String,
+    /// The client's address.
+    pub client: String,
     /// (backend address, backend thread id) of every backend connection the session holds.
     pub backends: Vec<(String, u32)>,
     /// Woken by `KILL CONNECTION`: the session closes its client connection.

@@ -26,9 +26,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
         };
         let max = shared.topology.load().config.limits.max_client_connections as u64;
         let current = shared.clients.fetch_add(1, Ordering::Relaxed);
+        let m = &crate::metrics::METRICS;
         let shared = shared.clone();
         tokio::spawn(async move {
             if current >= max {
+                m.clients_refused.inc();
                 // Same answer a server gives: ERR 1040 in place of the greeting.
                 let mut client = PacketStream::new(stream, 1024);
                 let _ = client
@@ -36,7 +38,10 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
                     .await;
                 warn!(client = %peer, max, "connection refused: max_client_connections reached");
             } else {
+                m.clients_total.inc();
+                m.clients_current.inc();
                 Session::run(shared.clone(), stream, peer).await;
+                m.clients_current.dec();
             }
             shared.clients.fetch_sub(1, Ordering::Relaxed);
         });

@@ -7,13 +7,14 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
 use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
 use crate::classify::{self, Classification, Hint, Kind, Route};
+use crate::metrics::{RouteLabel, METRICS};
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, Login, LoginError};
@@ -54,6 +55,10 @@ struct PreparedStmt {
     last_role: Option<Role>,
     /// The last execute opened a cursor that lives on that backend.
     cursor_open: bool,
+    /// Statement kind, for metrics.
+    kind: Kind,
+    /// Digest fingerprint of `sql`, computed once.
+    digest: u64,
 }
 
 pub struct Session {
@@ -91,6 +96,7 @@ pub struct Session {
     fatal: bool,
     /// Topology version last acted on (reloads, health changes).
     topo_rx: tokio::sync::watch::Receiver<u64>,
+    shutdown_rx: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Where a command will run.
@@ -155,6 +161,7 @@ impl Session {
             .map(|u| u.password.expose().to_string())
             .unwrap_or_default();
         let topo_rx = shared.version.subscribe();
+        let shutdown_rx = shared.shutdown.subscribe();
         let mut s = Session {
             shared,
             id,
@@ -181,11 +188,13 @@ impl Session {
             killed: Arc::new(tokio::sync::Notify::new()),
             fatal: false,
             topo_rx,
+            shutdown_rx,
         };
         s.shared.registry.insert(
             id,
             SessionEntry {
                 user: s.login.user.clone(),
+                client: peer.to_string(),
                 backends: Vec::new(),
                 killed: s.killed.clone(),
             },
@@ -237,8 +246,14 @@ impl Session {
             let mut buf = std::mem::take(&mut self.buf);
             // Wait for the client without holding a half-read packet, so a topology change or
             // a KILL can be handled in between (reading a packet is not cancel-safe).
+            if *self.shutdown_rx.borrow() {
+                debug!(client = %self.peer, "closing for shutdown");
+                self.buf = buf;
+                return;
+            }
             if self.client.rbuf.is_empty() {
                 let killed = self.killed.clone();
+                let mut shutdown = self.shutdown_rx.clone();
                 let mut topo = self.topo_rx.clone();
                 let wait = async {
                     match idle {
@@ -258,6 +273,11 @@ impl Session {
                             self.buf = buf;
                             return;
                         }
+                    }
+                    _ = shutdown.changed() => {
+                        debug!(client = %self.peer, "closing for shutdown");
+                        self.buf = buf;
+                        return;
                     }
                     _ = killed.notified() => {
                         debug!(client = %self.peer, "killed by KILL CONNECTION");
@@ -835,6 +855,7 @@ impl Session {
                     let (addr, was_trx) = self.backend_failed(t);
                     if retry && t == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
                         attempt += 1;
+                        METRICS.read_retries.inc();
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "read failed before any byte reached the client; retrying elsewhere");
                         continue;
                     }
@@ -918,6 +939,11 @@ impl Session {
                 return self.kill(id, query_only).await;
             }
         }
+        let started = Instant::now();
+        if c.kind == Kind::Other && matches!(c.route, Route::Master) {
+            METRICS.unclassified.inc();
+            debug!(client = %self.peer, "statement not classified; sent to the master");
+        }
         let target = self.route(&c, sql);
         // A plain read may run again elsewhere if its replica fails before answering.
         let retry = target == Target::Replica && matches!(c.route, Route::Replica)
@@ -928,6 +954,16 @@ impl Session {
         else {
             return Ok(Flow::Continue);
         };
+        self.account(
+            target,
+            used,
+            c.kind,
+            started,
+            &scanner,
+            None,
+            sql,
+            pkt.len(),
+        );
         if scanner.error {
             return Ok(Flow::Continue);
         }
@@ -969,6 +1005,46 @@ impl Session {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// Metrics and digests for one relayed statement.
+    #[allow(clippy::too_many_arguments)]
+    fn account(
+        &self,
+        wanted: Target,
+        used: Target,
+        kind: Kind,
+        started: Instant,
+        scanner: &Scanner,
+        digest_key: Option<u64>,
+        sql: &[u8],
+        bytes_in: usize,
+    ) {
+        let elapsed = started.elapsed();
+        let route = match (wanted, used) {
+            (_, Target::Replica) => RouteLabel::Replica,
+            (Target::Replica, Target::Master) => RouteLabel::Fallback,
+            _ => RouteLabel::Master,
+        };
+        METRICS.query(route, kind);
+        METRICS.bytes_in.inc_by(bytes_in as u64 + 4);
+        METRICS.bytes_out.inc_by(scanner.bytes);
+        let conn = match used {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        };
+        if let Some(conn) = conn {
+            conn.latency.observe(elapsed.as_secs_f64());
+        }
+        let label = match route {
+            RouteLabel::Master => "master",
+            RouteLabel::Replica => "replica",
+            RouteLabel::Fallback => "fallback",
+        };
+        let key = digest_key.unwrap_or_else(|| crate::digest::fingerprint(sql));
+        self.shared
+            .digests
+            .record_key(key, sql, elapsed, scanner.rows, label);
     }
 
     fn pin(&mut self, why: &str) {
@@ -1211,6 +1287,8 @@ impl Session {
                     long_data_bytes: 0,
                     last_role: Some(conn_role(target)),
                     cursor_open: false,
+                    kind: c.kind,
+                    digest: crate::digest::fingerprint(sql),
                 },
             );
             self.last_prepared = Some(proxy_id);
@@ -1278,6 +1356,8 @@ impl Session {
         };
         let num_params = st.num_params as usize;
         let read_only = st.read_only;
+        let kind = st.kind;
+        let started = Instant::now();
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.
         let flag_at = 10 + num_params.div_ceil(8);
@@ -1359,11 +1439,34 @@ impl Session {
                 },
             };
             match outcome {
-                Relayed::Done(_) => return Ok(()),
+                Relayed::Done(scanner) => {
+                    let wanted = if read_only {
+                        Target::Replica
+                    } else {
+                        Target::Master
+                    };
+                    let (key, sql) = self
+                        .stmts
+                        .get(&id)
+                        .map(|s| (s.digest, &s.sql[..]))
+                        .unwrap_or((0, &[]));
+                    self.account(
+                        wanted,
+                        target,
+                        kind,
+                        started,
+                        &scanner,
+                        Some(key),
+                        sql,
+                        pkt.len(),
+                    );
+                    return Ok(());
+                }
                 Relayed::Failed { error } => {
                     let (addr, was_trx) = self.backend_failed(target);
                     if retryable && read_only && !was_trx {
                         attempt += 1;
+                        METRICS.read_retries.inc();
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
                         continue;
                     }

@@ -58,6 +58,10 @@ pub struct Scanner {
     pub error: bool,
     /// Packets passed (for metrics).
     pub packets: u64,
+    /// Rows passed (result-set rows, for digests).
+    pub rows: u64,
+    /// Bytes forwarded to the client (kept by the relay).
+    pub bytes: u64,
 }
 
 impl Scanner {
@@ -78,6 +82,8 @@ impl Scanner {
             status: None,
             error: false,
             packets: 0,
+            rows: 0,
+            bytes: 0,
         }
     }
 
@@ -163,6 +169,9 @@ impl Scanner {
     }
 
     fn on_passthrough(&mut self) {
+        if self.state == State::Rows {
+            self.rows += 1;
+        }
         if let State::ColDefs(n) = self.state {
             self.state = if n > 1 {
                 State::ColDefs(n - 1)

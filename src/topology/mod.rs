@@ -212,7 +212,11 @@ pub struct Shared {
     pub registry: crate::registry::Registry,
     /// Bumped on every topology swap; sessions watch it to let go of removed backends.
     pub version: tokio::sync::watch::Sender<u64>,
+    /// Set on SIGTERM/SIGINT: sessions close after their running statement.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
     pub reloads_ok: AtomicU64,
+    /// Normalized statements with their timings (admin SHOW DIGESTS).
+    pub digests: crate::digest::Digests,
     pub reloads_failed: AtomicU64,
 }
 
@@ -226,7 +230,9 @@ impl Shared {
             clients: AtomicU64::new(0),
             registry: Default::default(),
             version: tokio::sync::watch::Sender::new(0),
+            shutdown: tokio::sync::watch::Sender::new(false),
             reloads_ok: AtomicU64::new(0),
+            digests: Default::default(),
             reloads_failed: AtomicU64::new(0),
         })
     }

@@ -24,17 +24,16 @@ const DEBOUNCE: Duration = Duration::from_millis(150);
 pub enum Outcome {
     Applied,
     Unchanged,
-    Failed,
 }
 
 /// Reads `path`, validates it, and swaps in the new topology if it is valid and different.
-pub fn reload(shared: &Shared, path: &Path) -> Outcome {
+pub fn reload(shared: &Shared, path: &Path) -> Result<Outcome, String> {
     let mut config = match Config::from_file(path) {
         Ok(c) => c,
         Err(e) => {
             shared.reloads_failed.fetch_add(1, Ordering::Relaxed);
             error!(file = %path.display(), "reload failed, keeping the running topology:\n{e}");
-            return Outcome::Failed;
+            return Err(e.to_string());
         }
     };
     let old = shared.topology.load_full();
@@ -47,7 +46,7 @@ pub fn reload(shared: &Shared, path: &Path) -> Outcome {
         config.listen = old.config.listen.clone();
     }
     if *old.config == config {
-        return Outcome::Unchanged;
+        return Ok(Outcome::Unchanged);
     }
     let new = Topology::from_config(Arc::new(config), Some(&old));
     if new.master.address != old.master.address {
@@ -66,7 +65,7 @@ pub fn reload(shared: &Shared, path: &Path) -> Outcome {
     shared.swap(new);
     shared.reloads_ok.fetch_add(1, Ordering::Relaxed);
     info!(file = %path.display(), "configuration reloaded");
-    Outcome::Applied
+    Ok(Outcome::Applied)
 }
 
 /// Reloads on SIGHUP and on changes to the config file, until the runtime stops.
@@ -97,7 +96,7 @@ pub fn spawn_triggers(shared: Arc<Shared>, path: PathBuf, watch: bool) {
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
             let outcome = reload(&shared, &path);
-            if outcome == Outcome::Unchanged {
+            if outcome == Ok(Outcome::Unchanged) {
                 tracing::debug!(trigger = why, "config file unchanged");
             }
         }

@@ -297,6 +297,18 @@ impl Proxy {
         mysql_async::Pool::new(opts)
     }
 
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     pub fn send_signal(&self, sig: &str) {
         let _ = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])

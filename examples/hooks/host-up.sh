@@ -1,0 +1,123 @@
+#!/bin/sh
+# host-up.sh — a replica is ready for reads: add it to rwsplit's read pool.
+#
+#   host-up.sh HOST:PORT [--weight N]
+#   host-up.sh HOST PORT [--weight N]
+#   host-up.sh HOST [--weight N]            (port $RWSPLIT_DEFAULT_PORT, 3306)
+#
+# Runs `rwsplit topology add-replica`, which edits the config file atomically under a lock and
+# then sends SIGHUP to the proxy named by the pid file. Idempotent: adding a replica that is
+# already in the file changes nothing and exits 0 (with --weight, an existing entry's weight is
+# updated instead). Safe to run concurrently with the other hooks.
+#
+# Exit status: 0 done or nothing to do; 2 rwsplit refused (bad address, unreadable or invalid
+# config); 64 bad arguments; 124 timed out waiting (RWSPLIT_HOOK_TIMEOUT); 127 rwsplit not found.
+#
+# Environment (defaults in brackets):
+#   RWSPLIT_BIN           [/usr/local/bin/rwsplit, else rwsplit on PATH]
+#   RWSPLIT_CONFIG        [/etc/rwsplit/proxy.toml]
+#   RWSPLIT_PID_FILE      [/run/rwsplit/rwsplit.pid]
+#   RWSPLIT_DEFAULT_PORT  [3306]
+#   RWSPLIT_HOOK_TIMEOUT  [30] seconds; 0 = wait forever
+#   RWSPLIT_HOOK_SYSLOG   [1] also log to syslog with logger(1) when it exists
+set -u
+
+: "${RWSPLIT_CONFIG:=/etc/rwsplit/proxy.toml}"
+: "${RWSPLIT_PID_FILE:=/run/rwsplit/rwsplit.pid}"
+: "${RWSPLIT_DEFAULT_PORT:=3306}"
+: "${RWSPLIT_HOOK_TIMEOUT:=30}"
+: "${RWSPLIT_HOOK_SYSLOG:=1}"
+HOOK="host-up"
+
+log() {
+    printf '%s: %s\n' "$HOOK" "$*" >&2
+    if [ "$RWSPLIT_HOOK_SYSLOG" = 1 ] && command -v logger >/dev/null 2>&1; then
+        logger -t "rwsplit-$HOOK" -- "$*" 2>/dev/null || true
+    fi
+}
+usage() {
+    log "usage: $HOOK HOST:PORT | HOST [PORT] [--weight N]"
+    exit 64
+}
+
+# HOST:PORT from "HOST:PORT", "[V6]:PORT", "HOST" or "HOST PORT"; a bare IPv6 address is bracketed.
+address() {
+    a_host=$1 a_port=${2:-}
+    if [ -n "$a_port" ]; then
+        case $a_host in *:*:*) case $a_host in \[*) ;; *) a_host="[$a_host]" ;; esac ;; esac
+        printf '%s:%s' "$a_host" "$a_port"
+        return
+    fi
+    case $a_host in
+    \[*\]:*) printf '%s' "$a_host" ;;                    # [v6]:port
+    \[*\]) printf '%s:%s' "$a_host" "$RWSPLIT_DEFAULT_PORT" ;;
+    *:*:*) printf '[%s]:%s' "$a_host" "$RWSPLIT_DEFAULT_PORT" ;;   # bare v6
+    *:*) printf '%s' "$a_host" ;;                        # host:port
+    *) printf '%s:%s' "$a_host" "$RWSPLIT_DEFAULT_PORT" ;;
+    esac
+}
+
+find_rwsplit() {
+    if [ -n "${RWSPLIT_BIN:-}" ]; then
+        printf '%s' "$RWSPLIT_BIN"
+    elif [ -x /usr/local/bin/rwsplit ]; then
+        printf '%s' /usr/local/bin/rwsplit
+    else
+        command -v rwsplit || true
+    fi
+}
+
+run_rwsplit() {
+    bin=$(find_rwsplit)
+    if [ -z "$bin" ] || ! [ -x "$bin" ]; then
+        log "rwsplit binary not found (set RWSPLIT_BIN)"
+        exit 127
+    fi
+    if [ "$RWSPLIT_HOOK_TIMEOUT" != 0 ] && command -v timeout >/dev/null 2>&1; then
+        set -- timeout "$RWSPLIT_HOOK_TIMEOUT" "$bin" "$@"
+    else
+        set -- "$bin" "$@"
+    fi
+    out=$("$@" 2>&1)
+    rc=$?
+    # One log line per line of rwsplit's output ("added replica ...", "signalled the proxy ...").
+    printf '%s\n' "$out" | while IFS= read -r line; do
+        [ -z "$line" ] || log "$line"
+    done
+    return "$rc"
+}
+
+weight=
+host=
+port=
+while [ $# -gt 0 ]; do
+    case $1 in
+    --weight) [ $# -ge 2 ] || usage; weight=$2; shift ;;
+    --weight=*) weight=${1#--weight=} ;;
+    -h | --help) usage ;;
+    -*) log "unknown option $1"; usage ;;
+    *)
+        if [ -z "$host" ]; then host=$1
+        elif [ -z "$port" ]; then port=$1
+        else usage
+        fi
+        ;;
+    esac
+    shift
+done
+[ -n "$host" ] || usage
+if [ -n "$weight" ]; then
+    case $weight in *[!0-9]*) log "weight must be a number: $weight"; usage ;; esac
+fi
+
+addr=$(address "$host" "$port")
+if [ -n "$weight" ]; then
+    run_rwsplit topology add-replica "$addr" --weight "$weight" \
+        --config "$RWSPLIT_CONFIG" --pid-file "$RWSPLIT_PID_FILE"
+else
+    run_rwsplit topology add-replica "$addr" \
+        --config "$RWSPLIT_CONFIG" --pid-file "$RWSPLIT_PID_FILE"
+fi
+rc=$?
+[ "$rc" = 0 ] || log "failed to add replica $addr (exit $rc)"
+exit "$rc"

@@ -1,0 +1,216 @@
+//! Issue 6: metrics, admin interface, graceful shutdown.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use common::*;
+use mysql_async::prelude::*;
+
+fn ops_toml(admin_port: u16, metrics_port: u16) -> String {
+    format!(
+        "[admin]\nlisten = \"127.0.0.1:{admin_port}\"\nuser = \"admin\"\npassword = \"adminsecret\"\n\n[metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\n[monitor]\nuser = \"monitor\"\npassword = \"monitorpass\"\ninterval = \"300ms\"\n"
+    )
+}
+
+/// Scrapes /metrics and parses the Prometheus text format strictly enough to catch garbage:
+/// every sample line is `name{labels} value` with a float value, and every metric has TYPE.
+fn scrape(port: u16) -> HashMap<String, f64> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"));
+    let mut typed = std::collections::HashSet::new();
+    let mut samples = HashMap::new();
+    for line in body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let mut it = rest.split_whitespace();
+            let name = it.next().unwrap();
+            let kind = it.next().unwrap();
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.insert(name.to_string());
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (key, value) = line.rsplit_once(' ').expect("sample line");
+        let v: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line}"));
+        let name = key.split('{').next().unwrap();
+        let base = name
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        assert!(
+            typed.contains(name) || typed.contains(base),
+            "sample without TYPE: {line}"
+        );
+        if key.contains('{') {
+            assert!(key.ends_with('}'), "{line}");
+        }
+        samples.insert(key.to_string(), v);
+    }
+    samples
+}
+
+fn get(m: &HashMap<String, f64>, key: &str) -> f64 {
+    m.get(key).copied().unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_sent() {
+    let c = Cluster::shared();
+    let (ap, mp) = (free_port(), free_port());
+    let p = Proxy::start(&c, &ops_toml(ap, mp));
+    let pool = p.pool(&c, Some("rwtest"));
+    let mut conn = pool.get_conn().await.unwrap();
+    // (taken after connecting: mysql_async runs its own SELECT of server settings at connect)
+    let before = scrape(mp);
+    for i in 0..100 {
+        let _: Option<i64> = conn.query_first(format!("SELECT {i}")).await.unwrap();
+    }
+    conn.query_drop("CREATE TABLE IF NOT EXISTS m_t (id INT)")
+        .await
+        .unwrap();
+    for i in 0..10 {
+        conn.query_drop(format!("INSERT INTO m_t VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+    drop(conn);
+    pool.disconnect().await.unwrap();
+    let after = scrape(mp);
+    let sel = r#"rwsplit_queries_total{kind="select",route="replica"}"#;
+    let ins = r#"rwsplit_queries_total{kind="insert",route="master"}"#;
+    assert_eq!(
+        get(&after, sel) - get(&before, sel),
+        100.0,
+        "100 reads counted on the replica route"
+    );
+    assert_eq!(
+        get(&after, ins) - get(&before, ins),
+        10.0,
+        "10 writes counted on the master route"
+    );
+    assert!(get(&after, "rwsplit_client_connections_total") >= 1.0);
+    assert!(
+        get(&after, "rwsplit_client_bytes_sent_total")
+            > get(&before, "rwsplit_client_bytes_sent_total")
+    );
+    let up = format!(
+        r#"rwsplit_backend_state{{backend="127.0.0.1:{}",role="master",state="up"}}"#,
+        c.master_port()
+    );
+    assert_eq!(get(&after, &up), 1.0, "master state gauge");
+    assert!(after
+        .keys()
+        .any(|k| k.starts_with("rwsplit_query_duration_seconds_bucket")));
+}
+
+fn admin(port: u16, sql: &str) -> std::process::Output {
+    mariadb(port, "admin", "adminsecret", sql)
+}
+
+#[test]
+fn admin_interface_shows_and_drains_backends() {
+    let c = Cluster::shared();
+    let (ap, mp) = (free_port(), free_port());
+    let p = Proxy::start(&c, &ops_toml(ap, mp));
+    let out = admin(ap, "SHOW BACKENDS");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{}\tmaster\tup", c.master_port())),
+        "{text}"
+    );
+    let r1 = c.replica_ports()[0];
+    let out = admin(ap, &format!("SET BACKEND 127.0.0.1:{r1} OFFLINE"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&admin(ap, "SHOW BACKENDS").stdout).contains("draining"));
+    for _ in 0..30 {
+        assert_ne!(
+            p.sql_ok(&c, "SELECT @@server_id")[0],
+            c.replica_ids()[0],
+            "an offline replica gets no reads"
+        );
+    }
+    admin(ap, &format!("SET BACKEND 127.0.0.1:{r1} ONLINE"));
+    eventually("replica back online", Duration::from_secs(5), || {
+        (0..10).any(|_| p.sql_ok(&c, "SELECT @@server_id")[0] == c.replica_ids()[0])
+    });
+    let out = admin(ap, "RELOAD");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = String::from_utf8_lossy(&admin(ap, "SHOW CONFIG").stdout).to_string();
+    assert!(
+        out.contains("users[0].password\t***") && !out.contains(c.password()),
+        "secrets masked:\n{out}"
+    );
+    let sessions = admin(ap, "SHOW SESSIONS");
+    assert!(sessions.status.success());
+    let digests = String::from_utf8_lossy(&admin(ap, "SHOW DIGESTS").stdout).to_string();
+    assert!(digests.contains("select @@server_id\t"), "{digests}");
+    let bad = mariadb(ap, "admin", "wrong", "SHOW BACKENDS");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("1045"));
+    assert!(
+        !p.log().contains("adminsecret"),
+        "admin password never logged"
+    );
+}
+
+#[test]
+fn sigterm_lets_the_running_statement_finish_then_exits_zero() {
+    let c = Cluster::shared();
+    let mut p = Proxy::start(&c, "");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    raw.write_packet(0, b"\x03SELECT SLEEP(2), 'done'");
+    std::thread::sleep(Duration::from_millis(400));
+    let start = Instant::now();
+    p.send_signal("TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", p.port)).is_err(),
+        "new connections are refused while draining"
+    );
+    let mut resp = Vec::new();
+    raw.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let _ = raw.stream.read_to_end(&mut resp);
+    assert!(
+        String::from_utf8_lossy(&resp).contains("done"),
+        "the running statement's result arrived: {resp:?}"
+    );
+    let status = p.wait_exit(Duration::from_secs(10)).expect("process exits");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn version_flag() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwsplit"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("rwsplit "));
+}
