@@ -10,6 +10,7 @@ pub mod classify;
 pub mod cli;
 pub mod config;
 pub mod digest;
+pub mod gtid;
 pub mod metrics;
 pub mod monitor;
 pub mod protocol;

@@ -44,6 +44,13 @@ pub struct Metrics {
     pub read_retries: IntCounter,
     pub unclassified: IntCounter,
     pub reloads: IntCounterVec,
+    /// Reads after a write served by a replica known to have it.
+    pub consistency_fresh: IntCounter,
+    /// Reads that waited for a replica to catch up, and served there.
+    pub consistency_waited: IntCounter,
+    /// Reads sent to the master because no replica caught up in time.
+    pub consistency_master: IntCounter,
+    pub consistency_wait: prometheus::Histogram,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
@@ -150,6 +157,18 @@ impl Metrics {
                 "Statements the classifier could not place (sent to the master)",
             ),
             reloads,
+            consistency_fresh: counter("rwsplit_consistency_fresh_replica_reads_total", "Reads after a write served by a replica known to have applied it"),
+            consistency_waited: counter("rwsplit_consistency_waited_reads_total", "Reads after a write that waited for a replica to apply it (MASTER_GTID_WAIT)"),
+            consistency_master: counter("rwsplit_consistency_master_reads_total", "Reads sent to the master because no replica had applied the session's writes in time"),
+            consistency_wait: {
+                let h = prometheus::Histogram::with_opts(
+                    HistogramOpts::new("rwsplit_consistency_wait_seconds", "Time reads spent waiting for a replica to catch up")
+                        .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0]),
+                )
+                .expect("valid metric");
+                reg(Box::new(h.clone()));
+                h
+            },
             registry,
         }
     }

@@ -14,6 +14,8 @@ use tracing::{debug, info, warn};
 
 use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
 use crate::classify::{self, Classification, Hint, Kind, Route};
+use crate::config::Consistency;
+use crate::gtid::GtidPos;
 use crate::metrics::{RouteLabel, METRICS};
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
@@ -97,6 +99,14 @@ pub struct Session {
     /// Topology version last acted on (reloads, health changes).
     topo_rx: tokio::sync::watch::Receiver<u64>,
     shutdown_rx: tokio::sync::watch::Receiver<bool>,
+    /// GTIDs of this session's writes (read-your-writes).
+    gtid_need: GtidPos,
+    /// A write finished on the master and its GTID has not been fetched yet.
+    gtid_dirty: bool,
+    /// What the current replica connection is known to have applied, and which connection
+    /// (backend thread id) that was.
+    replica_pos: GtidPos,
+    replica_pos_thread: u32,
 }
 
 /// Where a command will run.
@@ -189,6 +199,10 @@ impl Session {
             fatal: false,
             topo_rx,
             shutdown_rx,
+            gtid_need: GtidPos::default(),
+            gtid_dirty: false,
+            replica_pos: GtidPos::default(),
+            replica_pos_thread: 0,
         };
         s.shared.registry.insert(
             id,
@@ -827,6 +841,7 @@ impl Session {
         retry: bool,
     ) -> std::io::Result<Option<(Target, Scanner)>> {
         let mut attempt = 0;
+        let mut target = target;
         loop {
             let t = match self.ready(target).await {
                 Ok(t) => t,
@@ -857,6 +872,8 @@ impl Session {
                         attempt += 1;
                         METRICS.read_retries.inc();
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "read failed before any byte reached the client; retrying elsewhere");
+                        // The next replica must also have this session's writes.
+                        target = self.consistent(Target::Replica).await;
                         continue;
                     }
                     let e = MyError::backend_lost(conn_role_name(t), &addr, &error);
@@ -944,10 +961,14 @@ impl Session {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");
         }
-        let target = self.route(&c, sql);
+        let mut target = self.route(&c, sql);
         // A plain read may run again elsewhere if its replica fails before answering.
         let retry = target == Target::Replica && matches!(c.route, Route::Replica)
             || c.hint == Some(Hint::Replica);
+        if retry {
+            // Read-your-writes: only a replica that has this session's writes.
+            target = self.consistent(target).await;
+        }
         let Some((used, scanner)) = self
             .forward(target, pkt, Expect::Results { binary: false }, retry)
             .await?
@@ -964,6 +985,9 @@ impl Session {
             sql,
             pkt.len(),
         );
+        if used == Target::Master {
+            self.after_master_statement(c.kind).await;
+        }
         if scanner.error {
             return Ok(Flow::Continue);
         }
@@ -1005,6 +1029,127 @@ impl Session {
             }
         }
         Ok(Flow::Continue)
+    }
+
+    /// Read-your-writes: where a read may run given the writes this session (or, with
+    /// `consistency = "global"`, anyone through this proxy) has made. A replica known to have
+    /// applied them serves it; otherwise the read waits on the replica up to
+    /// `consistency_wait` (MASTER_GTID_WAIT) and goes to the master if it is still behind.
+    async fn consistent(&mut self, target: Target) -> Target {
+        let topo = self.shared.topology.load_full();
+        let mode = topo.config.routing.consistency;
+        if target != Target::Replica || mode == Consistency::Eventual {
+            return target;
+        }
+        if self.gtid_dirty && !self.fetch_last_gtid().await {
+            METRICS.consistency_master.inc();
+            return Target::Master;
+        }
+        let mut need = self.gtid_need.clone();
+        if mode == Consistency::Global {
+            need.merge(&self.shared.global_gtid.lock().expect("gtid lock"));
+        }
+        if need.is_empty() {
+            return Target::Replica;
+        }
+        match self.ready(Target::Replica).await {
+            Ok(Target::Replica) => {}
+            _ => return Target::Master,
+        }
+        let conn = self.replica.as_mut().expect("ready");
+        if self.replica_pos_thread != conn.thread_id {
+            self.replica_pos = GtidPos::default();
+            self.replica_pos_thread = conn.thread_id;
+        }
+        if !self.replica_pos.covers(&need) {
+            if let Some(seen) = conn
+                .backend
+                .health
+                .load()
+                .gtid
+                .as_deref()
+                .and_then(GtidPos::parse)
+            {
+                self.replica_pos.merge(&seen);
+            }
+        }
+        if self.replica_pos.covers(&need) {
+            METRICS.consistency_fresh.inc();
+            return Target::Replica;
+        }
+        let wait = topo.config.routing.consistency_wait;
+        let started = Instant::now();
+        let sql = format!(
+            "SELECT MASTER_GTID_WAIT('{need}', {:.3})",
+            wait.as_secs_f64()
+        );
+        let ok = matches!(conn.query_rows(&sql).await, Ok(Ok(rows)) if rows.rows.first().and_then(|r| r.first()).is_some_and(|v| v.as_deref() == Some("0")));
+        METRICS
+            .consistency_wait
+            .observe(started.elapsed().as_secs_f64());
+        if ok {
+            self.replica_pos.merge(&need);
+            METRICS.consistency_waited.inc();
+            Target::Replica
+        } else {
+            METRICS.consistency_master.inc();
+            Target::Master
+        }
+    }
+
+    /// Learns the GTID of this session's last write from the master. False if that failed
+    /// (the caller then reads from the master, which is always up to date).
+    async fn fetch_last_gtid(&mut self) -> bool {
+        self.gtid_dirty = false;
+        let Some(master) = self.master.as_mut() else {
+            return false;
+        };
+        match master.query_rows("SELECT @@last_gtid").await {
+            Ok(Ok(rows)) => {
+                let text = rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .unwrap_or_default();
+                match GtidPos::parse(&text) {
+                    Some(pos) => {
+                        self.gtid_need.merge(&pos);
+                        self.shared
+                            .global_gtid
+                            .lock()
+                            .expect("gtid lock")
+                            .merge(&pos);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// A statement finished on the master: if it may have committed a write, the next read
+    /// must see it. Session consistency asks the master for the GTID lazily, right before the
+    /// next replica read (so warnings and ROW_COUNT() of the write stay intact for the client);
+    /// global consistency asks at once, so other connections see it.
+    async fn after_master_statement(&mut self, kind: Kind) {
+        if self.trx.is_some()
+            || matches!(
+                kind,
+                Kind::Select | Kind::Show | Kind::Describe | Kind::Explain | Kind::Set | Kind::Use
+            )
+        {
+            return;
+        }
+        let mode = self.shared.topology.load().config.routing.consistency;
+        match mode {
+            Consistency::Eventual => {}
+            Consistency::Session => self.gtid_dirty = true,
+            Consistency::Global => {
+                self.gtid_dirty = true;
+                self.fetch_last_gtid().await;
+            }
+        }
     }
 
     /// Metrics and digests for one relayed statement.
@@ -1383,7 +1528,13 @@ impl Session {
         let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
         let mut attempt = 0;
         loop {
-            let target = match self.ready(self.route_read(read_only)).await {
+            let wanted = self.route_read(read_only);
+            let wanted = if read_only {
+                self.consistent(wanted).await
+            } else {
+                wanted
+            };
+            let target = match self.ready(wanted).await {
                 Ok(t) => t,
                 Err(e) => return self.send_error(&e).await,
             };
@@ -1460,6 +1611,9 @@ impl Session {
                         sql,
                         pkt.len(),
                     );
+                    if target == Target::Master {
+                        self.after_master_statement(kind).await;
+                    }
                     return Ok(());
                 }
                 Relayed::Failed { error } => {
