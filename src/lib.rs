@@ -13,6 +13,7 @@ pub mod digest;
 pub mod gtid;
 pub mod metrics;
 pub mod monitor;
+pub mod pool;
 pub mod protocol;
 pub mod registry;
 pub mod server;

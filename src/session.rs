@@ -17,6 +17,7 @@ use crate::classify::{self, Classification, Hint, Kind, Route};
 use crate::config::Consistency;
 use crate::gtid::GtidPos;
 use crate::metrics::{RouteLabel, METRICS};
+use crate::pool::PoolKey;
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, Login, LoginError};
@@ -485,6 +486,17 @@ impl Session {
                 }
             };
             tried.push(backend.address.clone());
+            if let Some(mut conn) = self
+                .shared
+                .pool
+                .take(&self.pool_key(&backend.address, self.db.clone()))
+            {
+                // A pooled connection was reset when its last session ended; it answers the
+                // login with the state a fresh one would have.
+                conn.backend = backend.clone();
+                let ok = vec![0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00];
+                return Ok((conn, ok));
+            }
             match BackendConn::connect(backend.clone(), &self.login_params(timeout)).await {
                 Ok((conn, ok, info)) => {
                     backend.mark_ok();
@@ -1761,12 +1773,32 @@ impl Session {
         Ok(())
     }
 
+    /// The pool key of this session's connections to `address`.
+    fn pool_key(&self, address: &str, db: Option<String>) -> PoolKey {
+        PoolKey {
+            address: address.to_string(),
+            user: self.login.user.clone(),
+            collation: self.login.collation,
+            capabilities: self.login.capabilities.bits(),
+            db,
+        }
+    }
+
+    /// The client is gone: healthy backend connections go back to the pool (reset there),
+    /// the rest are closed.
     async fn close(&mut self) {
+        let topo = self.shared.topology.load_full();
         for conn in [self.master.take(), self.replica.take()]
             .into_iter()
             .flatten()
         {
-            conn.quit().await;
+            if conn.broken || !topo.contains(&conn.backend) || self.fatal {
+                conn.quit().await;
+                continue;
+            }
+            let key = self.pool_key(conn.address(), conn.db.clone());
+            let shared = self.shared.clone();
+            tokio::spawn(async move { shared.pool.give_back(key, conn).await });
         }
     }
 }

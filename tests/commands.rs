@@ -190,3 +190,37 @@ fn kill_uses_proxy_connection_ids() {
     let n = victim.stream.read(&mut buf).unwrap_or(0);
     assert_eq!(n, 0, "killed connection is closed");
 }
+
+#[test]
+fn pooled_backend_connections_serve_connect_per_query_clients_with_clean_state() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let connections = |port: u16| c.status_counter(port, "Connections");
+    // Warm up: one session leaves its connections in the pool.
+    p.sql_ok(&c, "SELECT 1");
+    std::thread::sleep(Duration::from_millis(200));
+    let before: Vec<u64> = std::iter::once(c.master_port())
+        .chain(c.replica_ports())
+        .map(connections)
+        .collect();
+    for i in 0..100 {
+        // PHP style: connect, leave some session state behind, one query, disconnect.
+        let out = p.sql_ok(&c, &format!("SELECT @leftover IS NULL, @@sql_mode NOT LIKE '%ANSI_QUOTES%'; SET @leftover = {i}, SESSION sql_mode = 'ANSI_QUOTES';"));
+        assert_eq!(
+            out[0], "1\t1",
+            "round {i}: no state leaks from a pooled connection's previous session"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let after: Vec<u64> = std::iter::once(c.master_port())
+        .chain(c.replica_ports())
+        .map(connections)
+        .collect();
+    let new_backend_logins: u64 = after.iter().zip(&before).map(|(a, b)| a - b).sum();
+    // Each status probe itself is one login per server (3 per probe); the 100 client sessions
+    // must mostly reuse pooled connections.
+    assert!(
+        new_backend_logins <= 3 + 20,
+        "100 short sessions opened {new_backend_logins} backend connections"
+    );
+}

@@ -215,6 +215,8 @@ pub struct Shared {
     /// Set on SIGTERM/SIGINT: sessions close after their running statement.
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub reloads_ok: AtomicU64,
+    /// Idle authenticated backend connections for the next client session.
+    pub pool: crate::pool::Pool,
     /// Newest GTID committed through this proxy by any session (consistency = "global").
     pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
     /// Normalized statements with their timings (admin SHOW DIGESTS).
@@ -236,6 +238,7 @@ impl Shared {
             reloads_ok: AtomicU64::new(0),
             digests: Default::default(),
             global_gtid: Default::default(),
+            pool: Default::default(),
             reloads_failed: AtomicU64::new(0),
         })
     }

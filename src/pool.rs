@@ -1,0 +1,98 @@
+//! Pool of idle, authenticated backend connections, so short-lived clients (PHP connects per
+//! web request) do not pay a backend connect and login each time.
+//!
+//! A connection goes back to the pool when its client session ends, after a
+//! COM_RESET_CONNECTION has cleared every piece of session state on the server (variables,
+//! temporary tables, prepared statements, locks, open transaction). It is only handed to a
+//! session with the same backend, user, collation and client capabilities (the capabilities
+//! shape the wire format the raw relay passes through), and only after a non-blocking check
+//! that the server has not closed it in the meantime.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::backend::BackendConn;
+use crate::protocol::command::COM_RESET_CONNECTION;
+
+/// Idle connections kept per key; more are closed.
+const MAX_IDLE_PER_KEY: usize = 32;
+/// An idle connection older than this is closed instead of reused (well below wait_timeout).
+const MAX_IDLE_AGE: Duration = Duration::from_secs(60);
+
+/// What makes two backend connections interchangeable (everything a login fixes).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolKey {
+    pub address: String,
+    pub user: String,
+    pub collation: u8,
+    pub capabilities: u32,
+    /// The current database: COM_RESET_CONNECTION keeps it, and there is no way to go back to
+    /// "no database", so only a session in the same database may take the connection.
+    pub db: Option<String>,
+}
+
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<HashMap<PoolKey, Vec<(BackendConn, Instant)>>>,
+}
+
+impl Pool {
+    /// A live idle connection for `key`, if there is one.
+    pub fn take(&self, key: &PoolKey) -> Option<BackendConn> {
+        loop {
+            let (mut conn, since) = {
+                let mut idle = self.idle.lock().expect("pool lock");
+                idle.get_mut(key)?.pop()?
+            };
+            if since.elapsed() < MAX_IDLE_AGE && conn.check_alive() {
+                conn.broken = false;
+                return Some(conn);
+            }
+            conn.broken = true;
+            tokio::spawn(conn.quit());
+        }
+    }
+
+    /// Resets `conn` and keeps it for the next session with the same key. Runs after the
+    /// client is gone, so the reset round trip costs the client nothing.
+    pub async fn give_back(&self, key: PoolKey, mut conn: BackendConn) {
+        if conn.broken {
+            return;
+        }
+        match conn.run_simple(&[COM_RESET_CONNECTION]).await {
+            Ok(Ok(_)) => {}
+            _ => {
+                conn.quit().await;
+                return;
+            }
+        }
+        conn.stmts.clear();
+        conn.applied = 0;
+        conn.multi_statements_off = false;
+        let extra = {
+            let mut idle = self.idle.lock().expect("pool lock");
+            let list = idle.entry(key).or_default();
+            if list.len() < MAX_IDLE_PER_KEY {
+                list.push((conn, Instant::now()));
+                None
+            } else {
+                Some(conn)
+            }
+        };
+        if let Some(conn) = extra {
+            conn.quit().await;
+        }
+    }
+
+    /// Idle connections per backend address (admin/metrics).
+    pub fn idle_count(&self, address: &str) -> usize {
+        self.idle
+            .lock()
+            .expect("pool lock")
+            .iter()
+            .filter(|(k, _)| k.address == address)
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+}
