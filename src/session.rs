@@ -1289,14 +1289,7 @@ impl Session {
                 conn.multi_statements_off = false;
             }
             if !scanner.error {
-                self.recorded.clear();
-                self.stmts.clear();
-                self.pinned = false;
-                self.multi_statements_off = false;
-                self.trx = None;
-                self.autocommit = true;
-                self.temp_tables.clear();
-                self.user_vars_on_master = false;
+                self.forget_session_state();
                 let seq = self.rec_seq;
                 for t in [Target::Master, Target::Replica] {
                     if let Some(c) = self.conn_mut(t) {
@@ -1356,14 +1349,7 @@ impl Session {
             self.login.collation = c;
         }
         self.db = db;
-        self.recorded.clear();
-        self.stmts.clear();
-        self.pinned = false;
-        self.multi_statements_off = false;
-        self.trx = None;
-        self.autocommit = true;
-        self.temp_tables.clear();
-        self.user_vars_on_master = false;
+        self.forget_session_state();
         self.last = None;
         for target in [Target::Master, Target::Replica] {
             match self.connect(target, &[]).await {
@@ -1771,6 +1757,20 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// After COM_RESET_CONNECTION or COM_CHANGE_USER: the servers start the session over, so
+    /// does the proxy (the database is kept, as the server keeps it).
+    fn forget_session_state(&mut self) {
+        self.recorded.clear();
+        self.stmts.clear();
+        self.pinned = false;
+        self.multi_statements_off = false;
+        self.trx = None;
+        self.autocommit = true;
+        self.temp_tables.clear();
+        self.user_vars_on_master = false;
+        self.gtid_dirty = false;
     }
 
     /// The pool key of this session's connections to `address`.

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -12,23 +11,10 @@ use mysql_async::prelude::*;
 fn delayed_cluster() -> PrivateCluster {
     let pc = Cluster::private("consistency");
     let c = &pc.cluster;
-    for sock in ["REPLICA1_SOCKET", "REPLICA2_SOCKET"] {
-        let out = Command::new("mariadb")
-            .args([
-                "--no-defaults",
-                "-uroot",
-                &format!("--socket={}", c.var(sock)),
-            ])
-            .args([
-                "-e",
-                "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 1; START SLAVE;",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+    for node in ["replica1", "replica2"] {
+        c.root_sql(
+            node,
+            "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 1; START SLAVE;",
         );
     }
     let out = mariadb(

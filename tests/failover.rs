@@ -116,46 +116,8 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
         ids.contains(&r1) && ids.contains(&r2)
     });
     // Stop replication on replica 1 and write on the master: it falls behind.
-    let root = |port: u16, sql: &str| {
-        let out = mariadb(port, c.user(), c.password(), sql);
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let monitor = |port: u16, sql: &str| {
-        let out = mariadb(port, c.var("MONITOR_USER"), c.var("MONITOR_PASSWORD"), sql);
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let _ = monitor;
-    let admin_sql = |port: u16, sql: &str| {
-        let sock = match port {
-            p if p == c.replica_ports()[0] => c.var("REPLICA1_SOCKET").to_string(),
-            _ => c.var("REPLICA2_SOCKET").to_string(),
-        };
-        let out = Command::new("mariadb")
-            .args([
-                "--no-defaults",
-                "-uroot",
-                &format!("--socket={sock}"),
-                "-e",
-                sql,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    admin_sql(c.replica_ports()[0], "STOP SLAVE");
-    root(c.master_port(), "CREATE TABLE IF NOT EXISTS rwtest.lagt (id INT PRIMARY KEY); INSERT INTO rwtest.lagt VALUES (1)");
+    c.root_sql("replica1", "STOP SLAVE");
+    c.root_sql("master", "CREATE TABLE IF NOT EXISTS rwtest.lagt (id INT PRIMARY KEY); INSERT INTO rwtest.lagt VALUES (1)");
     std::thread::sleep(Duration::from_millis(800));
     let ids = reads(30);
     assert!(
@@ -164,7 +126,7 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
         tail(&p.log(), 20)
     );
     assert!(p.log().contains("replication stopped"), "reason logged");
-    admin_sql(c.replica_ports()[0], "START SLAVE");
+    c.root_sql("replica1", "START SLAVE");
     eventually(
         "caught-up replica gets reads back",
         Duration::from_secs(10),
@@ -188,22 +150,8 @@ fn lagging_replica_loses_reads_then_all_replicas_down_reads_go_to_master() {
 fn idle_connection_closed_by_replica_is_reopened() {
     let pc = Cluster::private("wait-timeout");
     let c = pc.cluster.clone();
-    for sock in ["REPLICA1_SOCKET", "REPLICA2_SOCKET"] {
-        let out = Command::new("mariadb")
-            .args([
-                "--no-defaults",
-                "-uroot",
-                &format!("--socket={}", c.var(sock)),
-                "-e",
-                "SET GLOBAL wait_timeout = 2",
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for node in ["replica1", "replica2"] {
+        c.root_sql(node, "SET GLOBAL wait_timeout = 2");
     }
     let p = Proxy::start(&c, "");
     let mut raw = RawClient::login(p.port, c.user(), c.password());

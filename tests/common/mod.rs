@@ -140,6 +140,29 @@ impl Cluster {
         )
     }
 
+    /// Runs SQL as root over the node's Unix socket (`master`, `replica1`, `replica2`): for
+    /// what the app account may not do (replication control, global variables).
+    pub fn root_sql(&self, node: &str, sql: &str) {
+        let sock = self
+            .var(&format!("{}_SOCKET", node.to_ascii_uppercase()))
+            .to_string();
+        let out = Command::new("mariadb")
+            .args([
+                "--no-defaults",
+                "-uroot",
+                &format!("--socket={sock}"),
+                "-e",
+                sql,
+            ])
+            .output()
+            .expect("mariadb CLI");
+        assert!(
+            out.status.success(),
+            "{node}: {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `SHOW GLOBAL STATUS` counter of one server, read directly (not through the proxy).
     pub fn status_counter(&self, port: u16, name: &str) -> u64 {
         let out = mariadb(
