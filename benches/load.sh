@@ -352,7 +352,9 @@ for workload in "${WORKLOADS[@]}"; do
             printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
                 "$workload" "$round" "$target" "$qps" "$tps" "$p50" "$p95" "$errors" "$reconnects" \
                 "$cpu" "$queries" "$rss" "$hwm" "$busy" >>"$RUNS"
-            log "$workload round $round $(printf '%-8s' "$target") qps=$qps p50=${p50}ms p95=${p95}ms proxy_cpu=${cpu}s host_busy=${busy}% errors=$errors"
+            cpu_txt=n/a
+            [[ $cpu == nan ]] || cpu_txt=${cpu}s
+            log "$workload round $round $(printf '%-8s' "$target") qps=$qps p50=${p50}ms p95=${p95}ms proxy_cpu=$cpu_txt host_busy=${busy}% errors=$errors"
         done
     done
 done

@@ -11,7 +11,9 @@ use mysql_common::proto::codec::error::PacketCodecError;
 use mysql_common::proto::codec::PacketCodec;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// Initial buffer size; big enough for most result sets in one read.
+/// Initial read buffer: small, so a thousand idle connections stay cheap.
+const INITIAL_BUF: usize = 4 * 1024;
+/// Read-ahead once data flows: big enough for most result sets in one read.
 const BUF_SIZE: usize = 64 * 1024;
 
 /// One side of a MySQL connection: a stream, its read buffer and the sequence-id state.
@@ -58,8 +60,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         codec.max_allowed_packet = max_packet;
         PacketStream {
             stream,
-            rbuf: BytesMut::with_capacity(BUF_SIZE),
-            wbuf: BytesMut::with_capacity(1024),
+            rbuf: BytesMut::with_capacity(INITIAL_BUF),
+            wbuf: BytesMut::new(),
             codec,
         }
     }
