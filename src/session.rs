@@ -1140,6 +1140,32 @@ impl Session {
         }
     }
 
+    /// The master's binlog position, read on a connection the proxy keeps for that (shared by
+    /// all sessions). It includes every write committed before the call, this session's too.
+    async fn master_position(&self) -> Option<GtidPos> {
+        let topo = self.shared.topology.load_full();
+        let mut probe = self.shared.gtid_probe.lock().await;
+        let usable = probe
+            .as_ref()
+            .is_some_and(|c| !c.broken && c.address() == topo.master.address);
+        if !usable {
+            let mut params = self.login_params(topo.config.timeouts.connect);
+            params.db = None;
+            *probe = BackendConn::connect(topo.master.clone(), &params)
+                .await
+                .ok()
+                .map(|(c, _, _)| c);
+        }
+        let conn = probe.as_mut()?;
+        match conn.query_rows("SELECT @@gtid_binlog_pos").await {
+            Ok(Ok(rows)) => GtidPos::parse(rows.rows.first()?.first()?.as_deref()?),
+            _ => {
+                conn.broken = true;
+                None
+            }
+        }
+    }
+
     /// A statement finished on the master: if it may have committed a write, the next read
     /// must see it. Session consistency asks the master for the GTID lazily, right before the
     /// next replica read (so warnings and ROW_COUNT() of the write stay intact for the client);
@@ -1158,8 +1184,19 @@ impl Session {
             Consistency::Eventual => {}
             Consistency::Session => self.gtid_dirty = true,
             Consistency::Global => {
-                self.gtid_dirty = true;
-                self.fetch_last_gtid().await;
+                // Asked on the proxy's own master connection, not the client's: the client's
+                // next SHOW WARNINGS or ROW_COUNT() must still be about its write.
+                match self.master_position().await {
+                    Some(pos) => {
+                        self.gtid_need.merge(&pos);
+                        self.shared
+                            .global_gtid
+                            .lock()
+                            .expect("gtid lock")
+                            .merge(&pos);
+                    }
+                    None => self.gtid_dirty = true,
+                }
             }
         }
     }

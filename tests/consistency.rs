@@ -143,4 +143,18 @@ async fn stale_reads_under_eventual_none_under_session_and_global() {
         stale, 0,
         "a write on one connection is visible to a read on the next"
     );
+    // The proxy learns positions on its own connection: the client's SHOW WARNINGS and
+    // ROW_COUNT() still describe its write.
+    let mut conn = fresh_conn(&p, &c).await;
+    conn.query_drop("INSERT IGNORE INTO rw VALUES (1, 5)")
+        .await
+        .unwrap();
+    let warnings: Vec<(String, i64, String)> = conn.query("SHOW WARNINGS").await.unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].1, 1062);
+    conn.query_drop("UPDATE rw SET v = v + 1 WHERE id = 1")
+        .await
+        .unwrap();
+    let rc: Option<i64> = conn.query_first("SELECT ROW_COUNT()").await.unwrap();
+    assert_eq!(rc, Some(1));
 }

@@ -215,6 +215,8 @@ pub struct Shared {
     /// Set on SIGTERM/SIGINT: sessions close after their running statement.
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub reloads_ok: AtomicU64,
+    /// The proxy's own master connection for reading the binlog position (consistency = "global").
+    pub gtid_probe: tokio::sync::Mutex<Option<crate::backend::BackendConn>>,
     /// Idle authenticated backend connections for the next client session.
     pub pool: crate::pool::Pool,
     /// Newest GTID committed through this proxy by any session (consistency = "global").
@@ -239,6 +241,7 @@ impl Shared {
             digests: Default::default(),
             global_gtid: Default::default(),
             pool: Default::default(),
+            gtid_probe: tokio::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
         })
     }
