@@ -93,6 +93,8 @@ pub struct Session {
     next_stmt_id: u32,
     last_prepared: Option<u32>,
     buf: Vec<u8>,
+    /// Reused for rewriting COM_STMT_EXECUTE packets.
+    exec_buf: Vec<u8>,
     /// Woken when another session runs `KILL <this id>`.
     killed: Arc<tokio::sync::Notify>,
     /// The session cannot go on (its transaction's backend died): close after this command.
@@ -197,6 +199,7 @@ impl Session {
             last_prepared: None,
             buf: Vec::with_capacity(1024),
             killed: Arc::new(tokio::sync::Notify::new()),
+            exec_buf: Vec::new(),
             fatal: false,
             topo_rx,
             shutdown_rx,
@@ -777,6 +780,21 @@ impl Session {
 
     /// Replays what the backend has not seen yet: database, recorded SETs, multi-statement option.
     async fn sync_state(&mut self, target: Target) -> Result<(), MyError> {
+        // Fast path (every statement): the backend already has everything.
+        {
+            let conn = match target {
+                Target::Master => self.master.as_ref(),
+                Target::Replica => self.replica.as_ref(),
+            };
+            if let Some(c) = conn {
+                if c.applied == self.rec_seq
+                    && c.multi_statements_off == self.multi_statements_off
+                    && (self.db.is_none() || c.db == self.db)
+                {
+                    return Ok(());
+                }
+            }
+        }
         let db = self.db.clone();
         let rec_seq = self.rec_seq;
         let multi_off = self.multi_statements_off;
@@ -1556,7 +1574,6 @@ impl Session {
         } else {
             true
         };
-        let param_types = st.param_types.clone();
         st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
         let long_data = std::mem::take(&mut st.long_data);
         st.long_data_bytes = 0;
@@ -1584,11 +1601,15 @@ impl Session {
                 }
                 Err(e) => return self.send_error(&e).await,
             };
-            let mut payload = pkt.to_vec();
+            // The execute as the backend must see it: its own statement id, and the
+            // parameter types if that backend never got them. Built in a reused buffer.
+            let mut payload = std::mem::take(&mut self.exec_buf);
+            payload.clear();
+            payload.extend_from_slice(pkt);
             payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
             let mut types_now = bs.types_bound || client_sent_types;
             if !types_now {
-                if let Some(t) = &param_types {
+                if let Some(t) = self.stmts.get(&id).and_then(|s| s.param_types.as_deref()) {
                     payload[flag_at] = 1;
                     payload.splice(flag_at + 1..flag_at + 1, t.iter().copied());
                     types_now = true;
@@ -1611,7 +1632,9 @@ impl Session {
             if let Some(b) = conn.stmts.get_mut(&id) {
                 b.types_bound = types_now;
             }
-            let outcome = match conn.send_command(&payload).await {
+            let sent = conn.send_command(&payload).await;
+            self.exec_buf = payload;
+            let outcome = match sent {
                 Ok(sent) => {
                     self.relay(
                         target,
