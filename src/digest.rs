@@ -200,7 +200,9 @@ fn walk(sql: &[u8], mut out: impl FnMut(u8)) {
 /// every statement, and the table is not exposed to untrusted keys beyond its bound).
 pub fn fingerprint(sql: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    walk(sql, |b| h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
+    walk(sql, |b| {
+        h = (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
     h
 }
 

@@ -214,3 +214,87 @@ fn version_flag() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("rwsplit "));
 }
+
+#[test]
+fn init_d_script_starts_reports_reloads_and_stops_a_real_process() {
+    use std::process::Command;
+    let c = Cluster::shared();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("initd-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let config = dir.join("proxy.toml");
+    std::fs::write(&config, c.proxy_toml(port, "")).unwrap();
+    let id = |flag: &str| {
+        String::from_utf8(Command::new("id").arg(flag).output().unwrap().stdout)
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    let defaults = dir.join("defaults");
+    std::fs::write(
+        &defaults,
+        format!(
+            "DAEMON={}\nCONFIG={}\nRUN_DIR={}\nPIDFILE={}\nLOGFILE={}\nRWSPLIT_USER={}\nRWSPLIT_GROUP={}\nENV_FILE=/nonexistent\nSTOP_SCHEDULE=TERM/10/KILL/2\n",
+            env!("CARGO_BIN_EXE_rwsplit"),
+            config.display(),
+            dir.join("run").display(),
+            dir.join("run/rwsplit.pid").display(),
+            dir.join("log/rwsplit.log").display(),
+            id("-un"),
+            id("-gn"),
+        ),
+    )
+    .unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/init.d/rwsplit");
+    let run = |action: &str| {
+        let out = Command::new("sh")
+            .arg(&script)
+            .arg(action)
+            .env("RWSPLIT_DEFAULTS", &defaults)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (rc, out) = run("start");
+    assert_eq!(rc, 0, "start: {out}");
+    let (rc, out) = run("status");
+    assert_eq!(rc, 0, "status: {out}");
+    assert!(out.contains("is running"));
+    assert!(
+        !mariadb(port, c.user(), c.password(), "SELECT 1")
+            .stdout
+            .is_empty(),
+        "the started proxy serves"
+    );
+    // reload: a new replica set is picked up by the running process
+    let r2_only = std::fs::read_to_string(&config).unwrap().replace(
+        &format!(
+            "[[replicas]]\naddress = \"127.0.0.1:{}\"\nweight = 1\n",
+            c.replica_ports()[0]
+        ),
+        "",
+    );
+    assert!(!r2_only.contains(&c.replica_ports()[0].to_string()));
+    std::fs::write(&config, r2_only).unwrap();
+    let (rc, out) = run("reload");
+    assert_eq!(rc, 0, "reload: {out}");
+    eventually("reloaded", Duration::from_secs(5), || {
+        std::fs::read_to_string(dir.join("log/rwsplit.log"))
+            .unwrap_or_default()
+            .contains("configuration reloaded")
+    });
+    let (rc, out) = run("stop");
+    assert_eq!(rc, 0, "stop: {out}");
+    let (rc, _) = run("status");
+    assert_eq!(rc, 3, "not running after stop");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
