@@ -222,3 +222,109 @@ fn pymysql_client_through_the_proxy() {
         tail(&p.log(), 20)
     );
 }
+
+/// Binary protocol details no high-level client here exercises: COM_STMT_SEND_LONG_DATA
+/// buffered by the proxy and replayed on the backend the execute runs on, and a read-only
+/// cursor whose COM_STMT_FETCH calls stay on the backend that opened it.
+#[test]
+fn long_data_and_cursor_fetch_through_the_proxy() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    raw.write_packet(0, b"\x02rwtest");
+    assert_eq!(raw.read_packet().1[0], 0);
+
+    // Reads packets until `eofs` EOF packets have passed; returns the other packets.
+    fn until_eofs(raw: &mut RawClient, eofs: usize) -> Vec<Vec<u8>> {
+        let mut seen = 0;
+        let mut out = Vec::new();
+        while seen < eofs {
+            let (_, p) = raw.read_packet();
+            assert_ne!(p[0], 0xFF, "error: {}", String::from_utf8_lossy(&p));
+            if p[0] == 0xFE && p.len() < 9 {
+                seen += 1;
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+    let prepare = |raw: &mut RawClient, sql: &str| -> (u32, u16, u16) {
+        let mut p = vec![0x16];
+        p.extend_from_slice(sql.as_bytes());
+        raw.write_packet(0, &p);
+        let (_, ok) = raw.read_packet();
+        assert_eq!(ok[0], 0, "prepare: {}", String::from_utf8_lossy(&ok));
+        let id = u32::from_le_bytes(ok[1..5].try_into().unwrap());
+        let cols = u16::from_le_bytes([ok[5], ok[6]]);
+        let params = u16::from_le_bytes([ok[7], ok[8]]);
+        let eofs = (params > 0) as usize + (cols > 0) as usize;
+        until_eofs(raw, eofs);
+        (id, cols, params)
+    };
+
+    // Long data: one parameter sent in three pieces, none in the execute packet itself.
+    let (id, _, params) = prepare(&mut raw, "SELECT CONCAT('<', ?, '>') AS v");
+    assert_eq!(params, 1);
+    for piece in ["long-", "data-", "pieces"] {
+        let mut p = vec![0x18];
+        p.extend_from_slice(&id.to_le_bytes());
+        p.extend_from_slice(&0u16.to_le_bytes());
+        p.extend_from_slice(piece.as_bytes());
+        raw.write_packet(0, &p);
+    }
+    let mut exec = vec![0x17];
+    exec.extend_from_slice(&id.to_le_bytes());
+    exec.push(0); // no cursor
+    exec.extend_from_slice(&1u32.to_le_bytes());
+    exec.push(0); // null bitmap
+    exec.push(1); // new params bound
+    exec.extend_from_slice(&[0xFC, 0x00]); // BLOB
+    raw.write_packet(0, &exec);
+    let (_, count) = raw.read_packet();
+    assert_eq!(count, [1]);
+    let rows = until_eofs(&mut raw, 2);
+    assert_eq!(rows.len(), 2, "column definition + one row");
+    assert!(
+        String::from_utf8_lossy(&rows[1]).contains("<long-data-pieces>"),
+        "{:?}",
+        rows[1]
+    );
+
+    // Cursor: execute opens it (metadata only), fetches stream the rows in batches.
+    let (id, cols, _) = prepare(&mut raw, "SELECT seq FROM seq_1_to_10");
+    assert_eq!(cols, 1);
+    let mut exec = vec![0x17];
+    exec.extend_from_slice(&id.to_le_bytes());
+    exec.push(1); // CURSOR_TYPE_READ_ONLY
+    exec.extend_from_slice(&1u32.to_le_bytes());
+    raw.write_packet(0, &exec);
+    let (_, count) = raw.read_packet();
+    assert_eq!(count, [1]);
+    let meta = until_eofs(&mut raw, 1);
+    assert_eq!(meta.len(), 1, "only metadata: the rows wait in the cursor");
+    let fetch = |raw: &mut RawClient, n: u32| -> usize {
+        let mut p = vec![0x1C];
+        p.extend_from_slice(&id.to_le_bytes());
+        p.extend_from_slice(&n.to_le_bytes());
+        raw.write_packet(0, &p);
+        until_eofs(raw, 1).len()
+    };
+    assert_eq!(fetch(&mut raw, 4), 4);
+    assert_eq!(fetch(&mut raw, 100), 6, "the rest of the cursor");
+    // Close, then the statement is gone.
+    let mut close = vec![0x19];
+    close.extend_from_slice(&id.to_le_bytes());
+    raw.write_packet(0, &close);
+    let mut exec = vec![0x17];
+    exec.extend_from_slice(&id.to_le_bytes());
+    exec.push(0);
+    exec.extend_from_slice(&1u32.to_le_bytes());
+    raw.write_packet(0, &exec);
+    let (_, err) = raw.read_packet();
+    assert_eq!(
+        u16::from_le_bytes([err[1], err[2]]),
+        1243,
+        "closed statement"
+    );
+}
