@@ -259,38 +259,47 @@ impl Session {
             .config
             .limits
             .idle_client_timeout;
+        // One idle timer for the whole session, moved forward at most once a second: arming a
+        // timer per statement would cost more than routing the statement.
+        let idle_or_never = idle.unwrap_or(Duration::from_secs(10 * 365 * 86400));
+        let mut last_active = tokio::time::Instant::now();
+        let mut deadline = last_active + idle_or_never;
+        let mut idle_timer = Box::pin(tokio::time::sleep_until(deadline));
         loop {
             self.client.reset_seq();
             let mut buf = std::mem::take(&mut self.buf);
-            // Wait for the client without holding a half-read packet, so a topology change or
-            // a KILL can be handled in between (reading a packet is not cancel-safe).
             if *self.shutdown_rx.borrow() {
                 debug!(client = %self.peer, "closing for shutdown");
                 self.buf = buf;
                 return;
             }
+            let due = last_active + idle_or_never;
+            if due > deadline + Duration::from_secs(1) {
+                deadline = due;
+                idle_timer.as_mut().reset(deadline);
+            }
+            // Wait for the client without holding a half-read packet, so a topology change or
+            // a KILL can be handled in between (reading a packet is not cancel-safe).
             if self.client.rbuf.is_empty() {
                 let killed = self.killed.clone();
                 let mut shutdown = self.shutdown_rx.clone();
                 let mut topo = self.topo_rx.clone();
-                let wait = async {
-                    match idle {
-                        None => self.client.stream.readable().await.map_err(|_| ()),
-                        Some(idle) => {
-                            match tokio::time::timeout(idle, self.client.stream.readable()).await {
-                                Ok(r) => r.map_err(|_| ()),
-                                Err(_) => Err(()),
-                            }
-                        }
-                    }
-                };
                 tokio::select! {
-                    r = wait => {
+                    r = self.client.stream.readable() => {
                         if r.is_err() {
-                            debug!(client = %self.peer, "idle timeout");
                             self.buf = buf;
                             return;
                         }
+                    }
+                    _ = &mut idle_timer => {
+                        self.buf = buf;
+                        if tokio::time::Instant::now() >= due {
+                            debug!(client = %self.peer, "idle timeout");
+                            return;
+                        }
+                        deadline = due;
+                        idle_timer.as_mut().reset(deadline);
+                        continue;
                     }
                     _ = shutdown.changed() => {
                         debug!(client = %self.peer, "closing for shutdown");
@@ -311,12 +320,11 @@ impl Session {
                 }
             }
             // A packet that started arriving must finish within the idle timeout too.
-            let read: Result<Result<(), ReadError>, ()> = match idle {
-                None => Ok(self.client.read_packet(&mut buf).await),
-                Some(idle) => tokio::time::timeout(idle, self.client.read_packet(&mut buf))
-                    .await
-                    .map_err(|_| ()),
+            let read: Result<Result<(), ReadError>, ()> = tokio::select! {
+                r = self.client.read_packet(&mut buf) => Ok(r),
+                _ = &mut idle_timer => Err(()),
             };
+            last_active = tokio::time::Instant::now();
             let flow = match read {
                 Err(()) => Flow::Quit,
                 Ok(Err(ReadError::Closed)) => Flow::Quit,

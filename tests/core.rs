@@ -346,3 +346,42 @@ fn malformed_input_gets_error_and_proxy_keeps_serving() {
     let out = p.sql_ok(&c, "SELECT 2");
     assert_eq!(out[0], "2");
 }
+
+#[test]
+fn idle_and_silent_clients_are_dropped_on_time() {
+    use std::io::Read;
+    let c = Cluster::shared();
+    let p = Proxy::start(
+        &c,
+        "[limits]\nidle_client_timeout = \"1s\"\nhandshake_timeout = \"1s\"\n",
+    );
+    // A client that connects and never answers the greeting.
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut sink = Vec::new();
+    let _ = silent.read_to_end(&mut sink);
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "handshake timeout closes it"
+    );
+    // A logged-in client that stays idle.
+    let mut idle = RawClient::login(p.port, c.user(), c.password());
+    let r = idle.query_raw("SELECT 1");
+    assert_eq!(r[4], 1);
+    idle.stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut sink = Vec::new();
+    let _ = idle.stream.read_to_end(&mut sink);
+    let waited = start.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "idle timeout after ~1s, got {waited:?}"
+    );
+    // Others are served throughout.
+    assert_eq!(p.sql_ok(&c, "SELECT 3")[0], "3");
+}
