@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(long, default_value_t = 30, global = true)]
     pub drain_timeout: u64,
 
+    /// Worker threads: 1 runs everything on one thread (no cross-thread wakeups: the cheapest
+    /// per query on a small shared node), N > 1 a work-stealing pool of N, 0 one per core.
+    #[arg(long, default_value_t = 1, global = true)]
+    pub threads: usize,
+
     /// Write the proxy's pid here (lifecycle hooks send SIGHUP to it after editing the config).
     #[arg(long, global = true)]
     pub pid_file: Option<PathBuf>,
@@ -181,10 +186,16 @@ fn run(cli: &Cli) -> ExitCode {
         cli.log_json || config.log.format == crate::config::LogFormat::Json,
         &config.log.level,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = if cli.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if cli.threads > 1 {
+            b.worker_threads(cli.threads);
+        }
+        b
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             error!(error = %e, "cannot start the runtime");
