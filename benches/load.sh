@@ -56,7 +56,7 @@ BENCH_PS_MODE=${BENCH_PS_MODE:-auto}
 BENCH_KEEP=${BENCH_KEEP:-0}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/benches/results}
 
-WORKLOADS=(oltp_point_select oltp_read_only oltp_read_write)
+WORKLOADS=(oltp_point_select oltp_read_only oltp_read_write connect_query)
 TARGETS=(direct haproxy rwsplit)
 
 log() { printf '[load %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -287,6 +287,13 @@ target_port() {
         ;;
     esac
 }
+# connect_query is a Lua script of this directory (connect, SELECT 1, disconnect per event).
+workload_test() {
+    case $1 in
+    connect_query) echo "$ROOT/benches/connect_query.lua" ;;
+    *) echo "$1" ;;
+    esac
+}
 workload_args() {
     case $1 in
     oltp_point_select | oltp_read_only) echo --skip_trx=on ;;
@@ -326,7 +333,7 @@ for workload in "${WORKLOADS[@]}"; do
             [[ -z $pid ]] || c0=$(cpu_ticks "$pid")
             read -r hb0 ht0 < <(host_jiffies)
             # shellcheck disable=SC2046 # workload_args is zero or one word
-            if ! sysbench "$workload" "${SB_COMMON[@]}" --mysql-port="$port" \
+            if ! sysbench "$(workload_test "$workload")" "${SB_COMMON[@]}" --mysql-port="$port" \
                 --threads="$BENCH_THREADS" --time="$BENCH_TIME" --report-interval=0 \
                 --percentile=95 --histogram=on $(workload_args "$workload") run >"$out" 2>&1; then
                 log "sysbench $workload via $target failed:"
