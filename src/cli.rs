@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::topology::Shared;
@@ -186,6 +186,11 @@ fn run(cli: &Cli) -> ExitCode {
         cli.log_json || config.log.format == crate::config::LogFormat::Json,
         &config.log.level,
     );
+    if let Err(why) = unsupported(&config) {
+        error!("{why}");
+        eprintln!("{}: {why}", cli.config.display());
+        return ExitCode::from(2);
+    }
     let mut builder = if cli.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -255,6 +260,25 @@ fn run(cli: &Cli) -> ExitCode {
         let _ = std::fs::remove_file(pid_file);
     }
     code
+}
+
+/// Settings the file format accepts but this build cannot honour. Running anyway would be
+/// worse than refusing: an operator who asked for TLS must not get plaintext silently.
+fn unsupported(config: &Config) -> Result<(), String> {
+    if config.auth.passthrough {
+        return Err(
+            "[auth] passthrough = true is not supported yet; list the users in [[users]]".into(),
+        );
+    }
+    if let Some(tls) = &config.tls {
+        if tls.require_client_tls || tls.backend_tls == crate::config::BackendTls::Required {
+            return Err("TLS is not supported yet: require_client_tls / backend_tls = \"required\" cannot be honoured".into());
+        }
+        warn!(
+            "[tls] is set but TLS is not supported yet: client and backend connections are plain"
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

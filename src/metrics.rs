@@ -41,6 +41,7 @@ pub struct Metrics {
     pub backend_state: IntGaugeVec,
     pub replication_lag: IntGaugeVec,
     pub backend_connections: IntGaugeVec,
+    pub backend_idle: IntGaugeVec,
     pub read_retries: IntCounter,
     pub unclassified: IntCounter,
     pub reloads: IntCounterVec,
@@ -148,6 +149,11 @@ impl Metrics {
                 "Backend connections open, by backend",
                 &["backend"],
             ),
+            backend_idle: gauge_vec(
+                "rwsplit_backend_connections_idle",
+                "Backend connections idle in the pool, by backend",
+                &["backend"],
+            ),
             read_retries: counter(
                 "rwsplit_read_retries_total",
                 "Reads retried on another backend after a failure before any byte was sent",
@@ -186,6 +192,9 @@ impl Metrics {
         self.replication_lag.reset();
         for b in std::iter::once(&topo.master).chain(topo.replicas.iter()) {
             let h = b.health.load();
+            self.backend_idle
+                .with_label_values(&[&b.address])
+                .set(shared.pool.idle_count(&b.address) as i64);
             for s in [State::Up, State::Lagging, State::Down, State::Draining] {
                 self.backend_state
                     .with_label_values(&[&b.address, b.role.as_str(), s.as_str()])
