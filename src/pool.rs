@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::backend::BackendConn;
-use crate::protocol::command::COM_RESET_CONNECTION;
+use crate::protocol::command::{COM_INIT_DB, COM_RESET_CONNECTION};
 
 /// Idle connections kept per key; more are closed.
 const MAX_IDLE_PER_KEY: usize = 32;
@@ -63,6 +63,16 @@ impl Pool {
         match conn.run_simple(&[COM_RESET_CONNECTION]).await {
             Ok(Ok(_)) => {}
             _ => {
+                conn.quit().await;
+                return;
+            }
+        }
+        // Re-select the database the key promises: the proxy's idea of it may be stale
+        // (a DROP DATABASE leaves the server with none).
+        if let Some(db) = &key.db {
+            let mut p = vec![COM_INIT_DB];
+            p.extend_from_slice(db.as_bytes());
+            if !matches!(conn.run_simple(&p).await, Ok(Ok(_))) {
                 conn.quit().await;
                 return;
             }
