@@ -1443,35 +1443,47 @@ impl Session {
             && !c.multi
             && !(!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
             && !(self.user_vars_on_master && reads_user_var(sql));
-        let target = match self.ready(self.route_read(read_only)).await {
-            Ok(t) => t,
-            Err(e) => return self.send_error(&e).await,
+        // A prepare sends nothing to the client until the whole answer is in, so one on a
+        // replica that fails can run again elsewhere, like a read.
+        let mut attempt = 0;
+        let (target, mut raw, ok) = loop {
+            let target = match self.ready(self.route_read(read_only)).await {
+                Ok(t) => t,
+                Err(e) => return self.send_error(&e).await,
+            };
+            let conn = self.conn_mut(target).expect("ready");
+            let result = match conn.send_command(pkt).await {
+                Ok(_) => conn
+                    .read_prepare_response()
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok((raw, ok)) => break (target, raw, ok),
+                Err(error) => {
+                    let (addr, was_trx) = self.backend_failed(target);
+                    if target == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                        attempt += 1;
+                        METRICS.read_retries.inc();
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "prepare failed on a replica; retrying elsewhere");
+                        continue;
+                    }
+                    self.send_error(&MyError::backend_lost(
+                        conn_role_name(target),
+                        &addr,
+                        &error,
+                    ))
+                    .await?;
+                    if was_trx {
+                        return Err(std::io::Error::other("transaction backend lost"));
+                    }
+                    return Ok(());
+                }
+            }
         };
         let proxy_id = self.next_stmt_id;
         let conn = self.conn_mut(target).expect("ready");
-        if let Err(e) = conn.send_command(pkt).await {
-            conn.broken = true;
-            return self
-                .send_error(&MyError::backend_unavailable(
-                    conn_role_name(target),
-                    "",
-                    &e.to_string(),
-                ))
-                .await;
-        }
-        let (mut raw, ok) = match conn.read_prepare_response().await {
-            Ok(r) => r,
-            Err(e) => {
-                conn.broken = true;
-                return self
-                    .send_error(&MyError::backend_lost(
-                        conn_role_name(target),
-                        "",
-                        &e.to_string(),
-                    ))
-                    .await;
-            }
-        };
         if let Some((backend_id, num_params, _cols)) = ok {
             conn.stmts.insert(
                 proxy_id,
