@@ -914,18 +914,29 @@ impl Session {
                         target = self.consistent(Target::Replica).await;
                         continue;
                     }
-                    let e = MyError::backend_lost(conn_role_name(t), &addr, &error);
-                    self.send_error(&e).await?;
-                    if was_trx {
-                        // The transaction died with its backend connection; closing the client
-                        // connection is what a direct client would see, and it cannot be
-                        // mistaken for a transaction that goes on elsewhere.
-                        return Err(std::io::Error::other("transaction backend lost"));
-                    }
+                    self.report_failure(t, &addr, &error, was_trx).await?;
                     return Ok(None);
                 }
             }
         }
+    }
+
+    /// Tells the client a statement failed with its backend. If that backend held the open
+    /// transaction, the transaction is gone: closing the client connection (Err) is what a
+    /// direct client would see, and cannot be mistaken for a transaction going on elsewhere.
+    async fn report_failure(
+        &mut self,
+        t: Target,
+        addr: &str,
+        error: &str,
+        was_trx: bool,
+    ) -> std::io::Result<()> {
+        self.send_error(&MyError::backend_lost(conn_role_name(t), addr, error))
+            .await?;
+        if was_trx {
+            return Err(std::io::Error::other("transaction backend lost"));
+        }
+        Ok(())
     }
 
     /// A backend connection failed: mark it for replacement and give the backend a pause.
@@ -1469,16 +1480,7 @@ impl Session {
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "prepare failed on a replica; retrying elsewhere");
                         continue;
                     }
-                    self.send_error(&MyError::backend_lost(
-                        conn_role_name(target),
-                        &addr,
-                        &error,
-                    ))
-                    .await?;
-                    if was_trx {
-                        return Err(std::io::Error::other("transaction backend lost"));
-                    }
-                    return Ok(());
+                    return self.report_failure(target, &addr, &error, was_trx).await;
                 }
             }
         };
@@ -1702,16 +1704,7 @@ impl Session {
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
                         continue;
                     }
-                    self.send_error(&MyError::backend_lost(
-                        conn_role_name(target),
-                        &addr,
-                        &error,
-                    ))
-                    .await?;
-                    if was_trx {
-                        return Err(std::io::Error::other("transaction backend lost"));
-                    }
-                    return Ok(());
+                    return self.report_failure(target, &addr, &error, was_trx).await;
                 }
             }
         }
@@ -1826,15 +1819,7 @@ impl Session {
         }
         if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0).await? {
             let (addr, was_trx) = self.backend_failed(target);
-            self.send_error(&MyError::backend_lost(
-                conn_role_name(target),
-                &addr,
-                &error,
-            ))
-            .await?;
-            if was_trx {
-                return Err(std::io::Error::other("transaction backend lost"));
-            }
+            self.report_failure(target, &addr, &error, was_trx).await?;
         }
         Ok(())
     }
