@@ -445,10 +445,7 @@ impl BackendConn {
             return false;
         }
         let mut probe = [0u8; 64];
-        match self.io.stream.try_read(&mut probe) {
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            _ => false,
-        }
+        matches!(self.io.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
     }
 
     /// The last packet before `end` in the read buffer, decoded as an ERR (housekeeping queries

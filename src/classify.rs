@@ -395,7 +395,7 @@ impl<'a> Lexer<'a> {
                 // MySQL: `--` starts a comment only when followed by whitespace or
                 // a control character (`1--1` is arithmetic).
                 b'-' if s.get(self.pos + 1) == Some(&b'-')
-                    && s.get(self.pos + 2).map_or(true, |&b| b <= b' ') =>
+                    && s.get(self.pos + 2).is_none_or(|&b| b <= b' ') =>
                 {
                     self.line_comment()
                 }
@@ -1016,7 +1016,7 @@ fn sqlparser_says_plain_query(text: &[u8]) -> bool {
         q.locks.is_empty()
             && q.with
                 .as_ref()
-                .map_or(true, |w| w.cte_tables.iter().all(|c| query_ok(&c.query)))
+                .is_none_or(|w| w.cte_tables.iter().all(|c| query_ok(&c.query)))
             && body_ok(&q.body)
     }
     fn body_ok(b: &SetExpr) -> bool {
@@ -1669,7 +1669,7 @@ fn leading_hint(s: &[u8]) -> Option<Hint> {
             let end = find_close(&rest[2..])?;
             (&rest[2..2 + end], i + 2 + end + 2)
         } else if rest.first() == Some(&b'#')
-            || (rest.starts_with(b"--") && rest.get(2).map_or(true, |&b| b <= b' '))
+            || (rest.starts_with(b"--") && rest.get(2).is_none_or(|&b| b <= b' '))
         {
             let start = if rest[0] == b'#' { 1 } else { 2 };
             let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());

@@ -74,7 +74,7 @@ impl Digests {
             .values()
             .cloned()
             .collect();
-        v.sort_by(|a, b| b.total.cmp(&a.total));
+        v.sort_by_key(|e| std::cmp::Reverse(e.total));
         v.truncate(n);
         v
     }

@@ -422,6 +422,13 @@ impl Session {
         }
     }
 
+    /// Does the statement touch state that lives only on the master connection: one of this
+    /// session's temporary tables, or user variables a SELECT assigned there?
+    fn state_on_master(&self, sql: &[u8]) -> bool {
+        (!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
+            || (self.user_vars_on_master && reads_user_var(sql))
+    }
+
     fn route(&self, c: &Classification, sql: &[u8]) -> Target {
         // Everything inside a transaction runs where the transaction is.
         if let Some(t) = self.trx {
@@ -430,10 +437,7 @@ impl Session {
         if !self.autocommit || self.pinned {
             return Target::Master;
         }
-        if !self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables) {
-            return Target::Master;
-        }
-        if self.user_vars_on_master && reads_user_var(sql) {
+        if self.state_on_master(sql) {
             return Target::Master;
         }
         if c.kind == Kind::Begin && is_read_only_start(sql) {
@@ -1450,10 +1454,7 @@ impl Session {
     async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
         let c = classify::classify(sql);
-        let read_only = matches!(c.route, Route::Replica)
-            && !c.multi
-            && !(!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
-            && !(self.user_vars_on_master && reads_user_var(sql));
+        let read_only = matches!(c.route, Route::Replica) && !c.multi && !self.state_on_master(sql);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
         let mut attempt = 0;
