@@ -76,9 +76,24 @@ async fn session(
         }),
     )
     .await;
-    let Ok(Ok(login)) = login else {
+    let Ok(Ok(accepted)) = login else {
         return Ok(());
     };
+    let pw = cfg.password.expose();
+    let ok = accepted.credential.is_some()
+        || (accepted.login.user == cfg.user
+            && crate::protocol::auth::verify_native(&accepted.scramble, pw, &accepted.answer));
+    if !ok {
+        handshake::refuse(
+            &mut client,
+            &accepted.login.user,
+            &host,
+            !accepted.answer.is_empty(),
+        )
+        .await;
+        return Ok(());
+    }
+    let login = accepted.login;
     let deprecate_eof = login
         .capabilities
         .contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);

@@ -25,7 +25,7 @@ const BACKEND_MAX_PACKET: usize = 1 << 30;
 /// What the proxy needs to log in to a backend on behalf of a client.
 pub struct LoginParams<'a> {
     pub user: &'a str,
-    pub password: &'a str,
+    pub credential: &'a auth::Credential,
     pub db: Option<&'a str>,
     pub collation: u8,
     /// The client's negotiated capabilities: the backend connection must use the same ones that
@@ -229,7 +229,7 @@ impl BackendConn {
             & server_caps;
         caps.remove(C::CLIENT_SSL | C::CLIENT_COMPRESS);
         let scramble =
-            auth::respond(&plugin, &nonce, p.password).map_err(ConnectError::Unreachable)?;
+            auth::respond_with(&plugin, &nonce, p.credential).map_err(ConnectError::Unreachable)?;
         let attrs: HashMap<String, String> = p
             .attributes
             .iter()
@@ -269,7 +269,7 @@ impl BackendConn {
                 Some(0xFE) => {
                     let sw = AuthSwitchRequest::deserialize((), &mut ParseBuf(&pkt))
                         .map_err(|e| ConnectError::Unreachable(format!("bad auth switch: {e}")))?;
-                    let data = auth::respond(sw.auth_plugin().as_bytes(), sw.plugin_data(), p.password)
+                    let data = auth::respond_with(sw.auth_plugin().as_bytes(), sw.plugin_data(), p.credential)
                         .map_err(ConnectError::Unreachable)?;
                     io.write_packet(&data).await.map_err(|e| ConnectError::Unreachable(e.to_string()))?;
                 }

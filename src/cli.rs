@@ -212,6 +212,13 @@ fn run(cli: &Cli) -> ExitCode {
         let shared = Shared::new(config);
         info!(config = %cli.config.display(), "configuration loaded");
         crate::monitor::spawn(shared.clone());
+        if shared.topology.load().config.auth.passthrough {
+            let s = shared.clone();
+            tokio::spawn(async move {
+                let topo = s.topology.load_full();
+                s.accounts.reload(&topo).await;
+            });
+        }
         // Reload triggers are in place before the first client can connect.
         crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
         let listener = match tokio::net::TcpListener::bind(&listen).await {
@@ -265,11 +272,6 @@ fn run(cli: &Cli) -> ExitCode {
 /// Settings the file format accepts but this build cannot honour. Running anyway would be
 /// worse than refusing: an operator who asked for TLS must not get plaintext silently.
 fn unsupported(config: &Config) -> Result<(), String> {
-    if config.auth.passthrough {
-        return Err(
-            "[auth] passthrough = true is not supported yet; list the users in [[users]]".into(),
-        );
-    }
     if let Some(tls) = &config.tls {
         if tls.require_client_tls || tls.backend_tls == crate::config::BackendTls::Required {
             return Err("TLS is not supported yet: require_client_tls / backend_tls = \"required\" cannot be honoured".into());

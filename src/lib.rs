@@ -4,6 +4,7 @@
 //! `session` (command loop) → `classify` (statement → route) → `topology` (which backend) →
 //! `backend` (relay the answer as raw bytes).
 
+pub mod accounts;
 pub mod admin;
 pub mod backend;
 pub mod classify;

@@ -173,9 +173,11 @@ async fn check(
 ) -> Result<Observation, String> {
     if conn.as_ref().is_none_or(|c| c.broken) {
         use CapabilityFlags as C;
+        let credential =
+            crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
         let params = LoginParams {
             user: &cfg.user,
-            password: cfg.password.expose(),
+            credential: &credential,
             db: None,
             collation: 45,
             capabilities: C::CLIENT_PROTOCOL_41

@@ -18,6 +18,7 @@ use crate::config::Consistency;
 use crate::gtid::GtidPos;
 use crate::metrics::{RouteLabel, METRICS};
 use crate::pool::PoolKey;
+use crate::protocol::auth::Credential;
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, Login, LoginError};
@@ -29,6 +30,33 @@ use crate::topology::{Backend, Role, Shared};
 
 /// A backend connection idle longer than this is checked for a server-side close before use.
 const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
+/// Checks a client's mysql_native_password answer: proxy.toml's users first; with auth
+/// passthrough, the accounts loaded from the master (reloaded once if nothing matches, so an
+/// account created a moment ago works).
+async fn verify_native(
+    shared: &Shared,
+    user: &str,
+    scramble: &[u8; 20],
+    answer: &[u8],
+) -> Option<Credential> {
+    let topo = shared.topology.load_full();
+    if let Some(u) = topo.config.user(user.as_bytes()) {
+        let pw = u.password.expose();
+        return crate::protocol::auth::verify_native(scramble, pw, answer)
+            .then(|| Credential::Password(pw.to_string()));
+    }
+    if !topo.config.auth.passthrough {
+        return None;
+    }
+    if let Some(c) = shared.accounts.verify(user, scramble, answer) {
+        return Some(c);
+    }
+    if shared.accounts.reload(&topo).await {
+        return shared.accounts.verify(user, scramble, answer);
+    }
+    None
+}
+
 /// How often a read is retried on another backend after its replica failed.
 const MAX_READ_RETRIES: u32 = 3;
 /// How long a backend that refused a connection gets no new sessions.
@@ -70,7 +98,8 @@ pub struct Session {
     peer: SocketAddr,
     client: PacketStream<TcpStream>,
     login: Login,
-    password: String,
+    /// What the backends are logged in to with (a password, or a passthrough hash).
+    credential: Credential,
     master: Option<BackendConn>,
     replica: Option<BackendConn>,
     /// The backend that ran the previous statement (SHOW WARNINGS and SET go there).
@@ -154,8 +183,8 @@ impl Session {
             }),
         )
         .await;
-        let login = match login {
-            Ok(Ok(l)) => l,
+        let accepted = match login {
+            Ok(Ok(a)) => a,
             Ok(Err(LoginError::Refused(e))) => {
                 info!(client = %peer, conn = id, error = %e, "login refused");
                 return;
@@ -169,10 +198,32 @@ impl Session {
                 return;
             }
         };
-        let password = cfg
-            .user(login.user.as_bytes())
-            .map(|u| u.password.expose().to_string())
-            .unwrap_or_default();
+        let credential = match accepted.credential {
+            Some(c) => c,
+            None => match verify_native(
+                &shared,
+                &accepted.login.user,
+                &accepted.scramble,
+                &accepted.answer,
+            )
+            .await
+            {
+                Some(c) => c,
+                None => {
+                    let e = handshake::refuse(
+                        &mut client,
+                        &accepted.login.user,
+                        &host,
+                        !accepted.answer.is_empty(),
+                    )
+                    .await;
+                    info!(client = %peer, conn = id, error = ?e, "login refused");
+                    return;
+                }
+            },
+        };
+        let login = accepted.login;
+
         let topo_rx = shared.version.subscribe();
         let shutdown_rx = shared.shutdown.subscribe();
         let mut s = Session {
@@ -182,7 +233,7 @@ impl Session {
             client,
             db: login.db.clone(),
             login,
-            password,
+            credential,
             master: None,
             replica: None,
             last: None,
@@ -465,7 +516,7 @@ impl Session {
     fn login_params(&self, connect_timeout: Duration) -> LoginParams<'_> {
         LoginParams {
             user: &self.login.user,
-            password: &self.password,
+            credential: &self.credential,
             db: self.db.as_deref(),
             collation: self.login.collation,
             capabilities: self.login.capabilities,
@@ -1402,19 +1453,13 @@ impl Session {
             return Ok(Flow::Quit);
         }
         let topo = self.shared.topology.load_full();
-        let password = topo
-            .config
-            .user(user.as_bytes())
-            .map(|u| u.password.expose().to_string());
-        let ok = password
-            .as_deref()
-            .is_some_and(|pw| crate::protocol::auth::verify_native(&scramble, pw, &resp));
-        if !ok {
+        let credential = verify_native(&self.shared, &user, &scramble, &resp).await;
+        let Some(credential) = credential else {
             let host = handshake::host_label(&self.peer);
             self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
                 .await?;
             return Ok(Flow::Quit);
-        }
+        };
         for conn in [self.master.take(), self.replica.take()]
             .into_iter()
             .flatten()
@@ -1422,7 +1467,7 @@ impl Session {
             tokio::spawn(conn.quit());
         }
         self.login.user = user;
-        self.password = password.unwrap_or_default();
+        self.credential = credential;
         if let Some(c) = collation {
             self.login.collation = c;
         }

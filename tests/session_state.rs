@@ -328,3 +328,58 @@ fn long_data_and_cursor_fetch_through_the_proxy() {
         "closed statement"
     );
 }
+
+/// Auth passthrough: an account created on the master (not in proxy.toml) logs in with its own
+/// password; a wrong password gets 1045; once dropped, it is refused.
+#[test]
+fn auth_passthrough_uses_accounts_from_the_master() {
+    let c = Cluster::shared();
+    let toml = |port: u16| {
+        format!(
+        "listen = \"127.0.0.1:{port}\"\n[master]\naddress = \"127.0.0.1:{}\"\n[[replicas]]\naddress = \"127.0.0.1:{}\"\n[[users]]\nname = \"{}\"\npassword = \"{}\"\n[auth]\npassthrough = true\n[monitor]\nuser = \"{}\"\npassword = \"{}\"\n",
+        c.master_port(),
+        c.replica_ports()[0],
+        c.user(),
+        c.password(),
+        c.var("MONITOR_USER"),
+        c.var("MONITOR_PASSWORD"),
+    )
+    };
+    let p = Proxy::start_with(&c, toml, &[]);
+    let user = format!("pt{}", std::process::id() % 100000);
+    c.root_sql("master", &format!("DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pt-secret'; GRANT SELECT ON rwtest.* TO '{user}'@'%';"));
+    eventually("account on the replica", Duration::from_secs(10), || {
+        mariadb(c.replica_ports()[0], &user, "pt-secret", "SELECT 1")
+            .status
+            .success()
+    });
+    let out = mariadb(
+        p.port,
+        &user,
+        "pt-secret",
+        "SELECT CURRENT_USER(), @@server_id",
+    );
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        tail(&p.log(), 10)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.starts_with(&format!("{user}@%\t{}", c.replica_ids()[0])),
+        "logged in on the replica as itself: {text}"
+    );
+    let out = mariadb(p.port, &user, "wrong", "SELECT 1");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ERROR 1045 (28000)"));
+    c.root_sql("master", &format!("DROP USER '{user}'@'%'"));
+    let out = mariadb(p.port, &user, "pt-secret", "SELECT 1");
+    // Refused by the backend itself (the server's own 1045/1698, relayed) even while the
+    // proxy's list still has the old hash.
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        err.contains("(28000)") && err.contains("Access denied"),
+        "dropped account refused: {err}"
+    );
+    assert!(!p.log().contains("pt-secret"), "no password in the log");
+}

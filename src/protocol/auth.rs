@@ -88,3 +88,108 @@ mod tests {
         assert!(respond(b"client_ed25519", &s, "pw").is_err());
     }
 }
+
+/// What the proxy logs in to backends with on behalf of a client.
+#[derive(Clone)]
+pub enum Credential {
+    /// The password, from proxy.toml.
+    Password(String),
+    /// Auth passthrough: SHA1(password), recovered from the client's mysql_native_password
+    /// answer and the account's stored hash SHA1(SHA1(password)); enough to answer any
+    /// mysql_native_password challenge, never the password itself.
+    NativeHash { stage1: [u8; 20], stage2: [u8; 20] },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credential::Password(_) => "Credential::Password(***)",
+            Credential::NativeHash { .. } => "Credential::NativeHash(***)",
+        })
+    }
+}
+
+fn sha1(parts: &[&[u8]]) -> [u8; 20] {
+    use sha1::Digest;
+    let mut h = sha1::Sha1::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn xor20(a: &[u8; 20], b: &[u8; 20]) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    for i in 0..20 {
+        out[i] = a[i] ^ b[i];
+    }
+    out
+}
+
+/// Parses a stored mysql_native_password hash (`*` + 40 hex digits) into SHA1(SHA1(password)).
+pub fn parse_native_hash(s: &str) -> Option<[u8; 20]> {
+    let hex = s.strip_prefix('*')?;
+    if hex.len() != 40 {
+        return None;
+    }
+    let mut out = [0u8; 20];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Checks a mysql_native_password answer against a stored hash and, if it matches, returns
+/// SHA1(password): answer XOR SHA1(scramble + stage2) must hash to stage2.
+pub fn recover_stage1(scramble: &[u8], stage2: &[u8; 20], response: &[u8]) -> Option<[u8; 20]> {
+    let response: &[u8; 20] = response.try_into().ok()?;
+    let stage1 = xor20(response, &sha1(&[scramble, stage2]));
+    constant_time_eq(&sha1(&[&stage1]), stage2).then_some(stage1)
+}
+
+/// The answer to a backend's challenge for `plugin` with this credential.
+pub fn respond_with(plugin: &[u8], nonce: &[u8], cred: &Credential) -> Result<Vec<u8>, String> {
+    match cred {
+        Credential::Password(p) => respond(plugin, nonce, p),
+        Credential::NativeHash { stage1, stage2 } => match plugin {
+            b"mysql_native_password" | b"" => Ok(xor20(stage1, &sha1(&[nonce.get(..20).unwrap_or(nonce), stage2])).to_vec()),
+            other => Err(format!(
+                "backend asks for auth plugin {} but this account came through auth passthrough, which only carries mysql_native_password",
+                String::from_utf8_lossy(other)
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod passthrough_tests {
+    use super::*;
+
+    #[test]
+    fn hash_recovery_answers_like_the_password() {
+        let stage2 = sha1(&[&sha1(&[b"s3cret"])]);
+        let stored = format!(
+            "*{}",
+            stage2
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<String>()
+        );
+        assert_eq!(parse_native_hash(&stored), Some(stage2));
+        assert_eq!(parse_native_hash("*00"), None);
+        let client_scramble = new_scramble();
+        let answer = respond(b"mysql_native_password", &client_scramble, "s3cret").unwrap();
+        let stage1 = recover_stage1(&client_scramble, &stage2, &answer).expect("right password");
+        let wrong = respond(b"mysql_native_password", &client_scramble, "nope").unwrap();
+        assert_eq!(recover_stage1(&client_scramble, &stage2, &wrong), None);
+        // The recovered credential answers a backend exactly as the password would.
+        let backend_nonce = new_scramble();
+        let cred = Credential::NativeHash { stage1, stage2 };
+        assert_eq!(
+            respond_with(b"mysql_native_password", &backend_nonce, &cred).unwrap(),
+            respond(b"mysql_native_password", &backend_nonce, "s3cret").unwrap()
+        );
+        assert!(respond_with(b"caching_sha2_password", &backend_nonce, &cred).is_err());
+        assert!(!format!("{cred:?}").contains("s3cret"));
+    }
+}

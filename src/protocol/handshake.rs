@@ -11,7 +11,7 @@ use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, Hand
 use mysql_common::proto::{MyDeserialize, MySerialize};
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::auth::{self, NATIVE};
+use super::auth::{self, Credential, NATIVE};
 use super::error::MyError;
 use super::packet::{PacketStream, ReadError};
 use super::{CapabilityFlags, StatusFlags};
@@ -113,15 +113,16 @@ pub fn host_label(peer: &std::net::SocketAddr) -> String {
 }
 
 /// Sends the greeting, reads the handshake response and verifies the password.
-/// `password_of` returns the configured password of a user name, if the user exists.
-/// On success the caller still owes the client the final OK packet.
+/// `password_of` returns the configured password of a user, if proxy.toml has one (needed for
+/// caching_sha2 fast auth). The caller checks a native answer (see `Accepted`) and owes the
+/// client the final OK packet.
 pub async fn accept_login<S, F>(
     client: &mut PacketStream<S>,
     connection_id: u32,
     info: &ServerInfo,
     host: &str,
     password_of: F,
-) -> Result<Login, LoginError>
+) -> Result<Accepted, LoginError>
 where
     S: AsyncRead + AsyncWrite + Unpin,
     F: Fn(&str) -> Option<String>,
@@ -183,38 +184,61 @@ where
     let plugin = resp.auth_plugin().cloned().map(|p| p.into_owned());
     drop(resp);
 
-    let ok = match plugin {
-        Some(AuthPlugin::CachingSha2Password) => {
-            let ok = password
-                .as_deref()
-                .is_some_and(|pw| auth::verify_sha2(&scramble, pw, &data));
-            if ok {
-                // fast_auth_success, then the caller's OK
-                client.write_packet(&[0x01, 0x03]).await?;
-            }
-            ok
-        }
-        Some(AuthPlugin::MysqlNativePassword) | None => password
-            .as_deref()
-            .is_some_and(|pw| auth::verify_native(&scramble, pw, &data)),
-        Some(_) => {
-            // Ask the client to answer in mysql_native_password instead.
-            let mut sw = Vec::new();
-            AuthSwitchRequest::new(NATIVE.as_bytes(), &buf_with_nul(&scramble)[..])
-                .serialize(&mut sw);
-            client.write_packet(&sw).await?;
-            client.read_packet(&mut data).await?;
-            password
-                .as_deref()
-                .is_some_and(|pw| auth::verify_native(&scramble, pw, &data))
-        }
+    let switch_to_native = match &plugin {
+        Some(AuthPlugin::MysqlNativePassword) | None => false,
+        // caching_sha2 fast auth needs the password itself: only for users in proxy.toml.
+        Some(AuthPlugin::CachingSha2Password) => password.is_none(),
+        Some(_) => true,
     };
-    if !ok {
-        let e = MyError::access_denied(&user, host, !data.is_empty());
-        client.write_packet(&e.to_payload()).await?;
-        return Err(LoginError::Refused(e));
+    if switch_to_native {
+        // Ask the client to answer in mysql_native_password instead.
+        let mut sw = Vec::new();
+        AuthSwitchRequest::new(NATIVE.as_bytes(), &buf_with_nul(&scramble)[..]).serialize(&mut sw);
+        client.write_packet(&sw).await?;
+        client.read_packet(&mut data).await?;
+    } else if let (Some(AuthPlugin::CachingSha2Password), Some(pw)) = (&plugin, password) {
+        if !auth::verify_sha2(&scramble, &pw, &data) {
+            return Err(refuse(client, &user, host, !data.is_empty()).await);
+        }
+        // fast_auth_success, then the caller's OK
+        client.write_packet(&[0x01, 0x03]).await?;
+        return Ok(Accepted {
+            login,
+            scramble,
+            answer: data,
+            credential: Some(Credential::Password(pw)),
+        });
     }
-    Ok(login)
+    Ok(Accepted {
+        login,
+        scramble,
+        answer: data,
+        credential: None,
+    })
+}
+
+/// A client whose handshake is complete; unless `credential` is set, its mysql_native_password
+/// `answer` to `scramble` still has to be checked (possibly against accounts loaded from the
+/// master, which takes a round trip the handshake code does not make itself).
+pub struct Accepted {
+    pub login: Login,
+    pub scramble: [u8; 20],
+    pub answer: Vec<u8>,
+    pub credential: Option<Credential>,
+}
+
+/// Sends ER_ACCESS_DENIED_ERROR the way the server words it.
+pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut PacketStream<S>,
+    user: &str,
+    host: &str,
+    with_password: bool,
+) -> LoginError {
+    let e = MyError::access_denied(user, host, with_password);
+    match client.write_packet(&e.to_payload()).await {
+        Ok(()) => LoginError::Refused(e),
+        Err(io) => LoginError::Io(io),
+    }
 }
 
 fn buf_with_nul(s: &[u8; 20]) -> Vec<u8> {

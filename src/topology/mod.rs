@@ -217,6 +217,8 @@ pub struct Shared {
     pub reloads_ok: AtomicU64,
     /// The proxy's own master connection for reading the binlog position (consistency = "global").
     pub gtid_probe: tokio::sync::Mutex<Option<crate::backend::BackendConn>>,
+    /// Application accounts loaded from the master (auth passthrough).
+    pub accounts: crate::accounts::Accounts,
     /// Idle authenticated backend connections for the next client session.
     pub pool: crate::pool::Pool,
     /// Newest GTID committed through this proxy by any session (consistency = "global").
@@ -241,6 +243,7 @@ impl Shared {
             digests: Default::default(),
             global_gtid: Default::default(),
             pool: Default::default(),
+            accounts: Default::default(),
             gtid_probe: tokio::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
         })
