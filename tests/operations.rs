@@ -306,7 +306,10 @@ fn settings_this_build_cannot_honour_are_refused_at_startup() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("proxy.toml");
     let base = "listen = \"127.0.0.1:1\"\n[master]\naddress = \"127.0.0.1:2\"\n[[users]]\nname = \"a\"\npassword = \"b\"\n";
-    for extra in ["[tls]\ncert = \"/x.pem\"\nkey = \"/x.key\"\nrequire_client_tls = true\n"] {
+    for extra in [
+        "[tls]\ncert = \"/x.pem\"\nkey = \"/x.key\"\nrequire_client_tls = true\n",
+        "[tls]\nbackend_tls = \"required\"\n",
+    ] {
         std::fs::write(&config, format!("{base}{extra}")).unwrap();
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwsplit"))
             .arg("--config")
