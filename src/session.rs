@@ -607,8 +607,10 @@ impl Session {
                 .values()
                 .any(|s| s.last_role == Some(Role::Replica) && s.cursor_open);
         if !keep_replica {
+            // Re-pick by the new weights at the next read; the connection itself goes back
+            // to the pool (reset there) instead of being closed.
             if let Some(r) = self.replica.take() {
-                tokio::spawn(r.quit());
+                self.release(r);
             }
         }
         let master_stale = self
@@ -1898,19 +1900,25 @@ impl Session {
     /// The client is gone: healthy backend connections go back to the pool (reset there),
     /// the rest are closed.
     async fn close(&mut self) {
-        let topo = self.shared.topology.load_full();
         for conn in [self.master.take(), self.replica.take()]
             .into_iter()
             .flatten()
         {
-            if conn.broken || !topo.contains(&conn.backend) || self.fatal {
-                conn.quit().await;
-                continue;
-            }
-            let key = self.pool_key(conn.address(), conn.db.clone());
-            let shared = self.shared.clone();
-            tokio::spawn(async move { shared.pool.give_back(key, conn).await });
+            self.release(conn);
         }
+    }
+
+    /// Lets go of a backend connection: back to the pool if it is healthy and its backend is
+    /// still in the topology, closed otherwise. Runs in the background.
+    fn release(&self, conn: BackendConn) {
+        let topo = self.shared.topology.load();
+        if conn.broken || !topo.contains(&conn.backend) || self.fatal {
+            tokio::spawn(conn.quit());
+            return;
+        }
+        let key = self.pool_key(conn.address(), conn.db.clone());
+        let shared = self.shared.clone();
+        tokio::spawn(async move { shared.pool.give_back(key, conn).await });
     }
 }
 
