@@ -13,9 +13,7 @@ use std::time::{Duration, Instant};
 use arc_swap::ArcSwap;
 use tracing::{info, warn};
 
-use crate::backend::{BackendConn, LoginParams};
 use crate::protocol::auth::{self, Credential};
-use crate::protocol::CapabilityFlags;
 use crate::topology::Topology;
 
 /// At most one reload of the account list per this interval: failed logins queue behind it
@@ -80,23 +78,7 @@ async fn load(topo: &Topology) -> Result<HashMap<String, Vec<[u8; 20]>>, String>
         .monitor
         .as_ref()
         .ok_or("[monitor] is required for auth passthrough")?;
-    let credential = Credential::Password(m.password.expose().to_string());
-    use CapabilityFlags as C;
-    let params = LoginParams {
-        user: &m.user,
-        credential: &credential,
-        db: None,
-        collation: 45,
-        capabilities: C::CLIENT_PROTOCOL_41
-            | C::CLIENT_SECURE_CONNECTION
-            | C::CLIENT_PLUGIN_AUTH
-            | C::CLIENT_LONG_PASSWORD,
-        attributes: &[],
-        connect_timeout: m.connect_timeout,
-    };
-    let (mut conn, _, _) = BackendConn::connect(topo.master.clone(), &params)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut conn = crate::monitor::login(topo.master.clone(), m).await?;
     let rows = conn
         .query_rows("SELECT User, Password FROM mysql.user")
         .await

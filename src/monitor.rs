@@ -166,33 +166,38 @@ fn decide(
     h
 }
 
+/// Logs in to `backend` with the monitor account (health checks, and the account list of
+/// auth passthrough).
+pub async fn login(backend: Arc<Backend>, cfg: &MonitorConfig) -> Result<BackendConn, String> {
+    use CapabilityFlags as C;
+    let credential = crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
+    let params = LoginParams {
+        user: &cfg.user,
+        credential: &credential,
+        db: None,
+        collation: 45,
+        capabilities: C::CLIENT_PROTOCOL_41
+            | C::CLIENT_SECURE_CONNECTION
+            | C::CLIENT_PLUGIN_AUTH
+            | C::CLIENT_LONG_PASSWORD
+            | C::CLIENT_TRANSACTIONS
+            | C::CLIENT_MULTI_RESULTS,
+        attributes: &[],
+        connect_timeout: cfg.connect_timeout,
+    };
+    BackendConn::connect(backend, &params)
+        .await
+        .map(|(c, _, _)| c)
+        .map_err(|e| e.to_string())
+}
+
 async fn check(
     conn: &mut Option<BackendConn>,
     backend: &Arc<Backend>,
     cfg: &MonitorConfig,
 ) -> Result<Observation, String> {
     if conn.as_ref().is_none_or(|c| c.broken) {
-        use CapabilityFlags as C;
-        let credential =
-            crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
-        let params = LoginParams {
-            user: &cfg.user,
-            credential: &credential,
-            db: None,
-            collation: 45,
-            capabilities: C::CLIENT_PROTOCOL_41
-                | C::CLIENT_SECURE_CONNECTION
-                | C::CLIENT_PLUGIN_AUTH
-                | C::CLIENT_LONG_PASSWORD
-                | C::CLIENT_TRANSACTIONS
-                | C::CLIENT_MULTI_RESULTS,
-            attributes: &[],
-            connect_timeout: cfg.connect_timeout,
-        };
-        let (c, _, _) = BackendConn::connect(backend.clone(), &params)
-            .await
-            .map_err(|e| e.to_string())?;
-        *conn = Some(c);
+        *conn = Some(login(backend.clone(), cfg).await?);
     }
     let c = conn.as_mut().expect("connected above");
     let rows = |r: std::io::Result<
