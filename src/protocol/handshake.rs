@@ -149,40 +149,18 @@ where
 
     let mut packet = Vec::new();
     client.read_packet(&mut packet).await?;
-    let resp = match HandshakeResponse::deserialize((), &mut ParseBuf(&packet)) {
-        Ok(r)
-            if r.capabilities()
-                .contains(CapabilityFlags::CLIENT_PROTOCOL_41)
-                && !r.capabilities().contains(CapabilityFlags::CLIENT_SSL) =>
-        {
-            r
-        }
-        _ => {
-            let e = MyError::bad_handshake();
-            client.write_packet(&e.to_payload()).await?;
-            return Err(LoginError::Refused(e));
-        }
+    let Some(ClientResponse {
+        login,
+        auth_data: mut data,
+        plugin,
+    }) = parse_response(&packet, offered)
+    else {
+        let e = MyError::bad_handshake();
+        client.write_packet(&e.to_payload()).await?;
+        return Err(LoginError::Refused(e));
     };
-    let user = String::from_utf8_lossy(resp.user()).into_owned();
-    let db = resp
-        .db_name()
-        .filter(|d| !d.is_empty())
-        .map(|d| String::from_utf8_lossy(d).into_owned());
-    let capabilities = resp.capabilities() & offered;
-    let login = Login {
-        user: user.clone(),
-        db,
-        capabilities,
-        collation: resp.collation(),
-        attributes: resp
-            .connect_attributes()
-            .map(|m| m.into_iter().collect())
-            .unwrap_or_default(),
-    };
+    let user = login.user.clone();
     let password = password_of(&user);
-    let mut data = resp.scramble_buf().to_vec();
-    let plugin = resp.auth_plugin().cloned().map(|p| p.into_owned());
-    drop(resp);
 
     let switch_to_native = match &plugin {
         Some(AuthPlugin::MysqlNativePassword) | None => false,
@@ -245,6 +223,46 @@ fn buf_with_nul(s: &[u8; 20]) -> Vec<u8> {
     let mut v = s.to_vec();
     v.push(0);
     v
+}
+
+/// A decoded handshake response: who the client says it is, and its first auth answer.
+#[derive(Debug)]
+pub struct ClientResponse {
+    pub login: Login,
+    pub auth_data: Vec<u8>,
+    pub plugin: Option<AuthPlugin<'static>>,
+}
+
+/// Decodes a client's handshake response. None for anything the proxy cannot serve: a
+/// malformed packet, a pre-4.1 client, or a TLS request (handled before this is called).
+/// `offered` is what the greeting offered; the login keeps only capabilities both sides have.
+pub fn parse_response(packet: &[u8], offered: CapabilityFlags) -> Option<ClientResponse> {
+    let resp = HandshakeResponse::deserialize((), &mut ParseBuf(packet)).ok()?;
+    let caps = resp.capabilities();
+    if !caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41)
+        || caps.contains(CapabilityFlags::CLIENT_SSL)
+    {
+        return None;
+    }
+    let db = resp
+        .db_name()
+        .filter(|d| !d.is_empty())
+        .map(|d| String::from_utf8_lossy(d).into_owned());
+    let login = Login {
+        user: String::from_utf8_lossy(resp.user()).into_owned(),
+        db,
+        capabilities: caps & offered,
+        collation: resp.collation(),
+        attributes: resp
+            .connect_attributes()
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default(),
+    };
+    Some(ClientResponse {
+        login,
+        auth_data: resp.scramble_buf().to_vec(),
+        plugin: resp.auth_plugin().cloned().map(|p| p.into_owned()),
+    })
 }
 
 /// The fields of a COM_CHANGE_USER the proxy needs (mysql_common can build this packet but
