@@ -185,10 +185,30 @@ write_cnf() {
         echo "slave_net_timeout=10"
         echo "character-set-server=utf8mb4"
         echo "collation-server=utf8mb4_general_ci"
+        # TLS is offered, not required: plain clients keep working, --ssl clients get TLS.
+        echo "ssl-ca=$CLUSTER_DIR/tls/ca.pem"
+        echo "ssl-cert=$CLUSTER_DIR/tls/server.pem"
+        echo "ssl-key=$CLUSTER_DIR/tls/server.key"
         if [[ $node != master ]]; then
             echo "read_only=ON"
         fi
     } >"$(node_cnf "$node")"
+}
+
+# A private CA and one certificate for 127.0.0.1/localhost, used by every node and by the
+# proxy under test (tests point rwsplit's [tls] at these files). Everything in $CLUSTER_DIR/tls:
+# ca.pem (the CA), server.pem + server.key (signed by it).
+make_tls() {
+    local d=$CLUSTER_DIR/tls
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=rwsplit test CA" \
+        -keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 || die "openssl: CA"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1 || die "openssl: CSR"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n' >"$d/ext.cnf"
+    openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+        -days 3650 -extfile "$d/ext.cnf" -out "$d/server.pem" >/dev/null 2>&1 || die "openssl: sign"
+    chmod 644 "$d"/*.pem "$d"/*.key
 }
 
 # Start mariadbd for a node in the background, detached from this shell.
@@ -380,6 +400,7 @@ do_up() {
     done
     rm -rf "$tmpl"
 
+    make_tls
     for node in "${NODES[@]}"; do
         write_cnf "$node" "$(pick_port)"
         launch_node "$node"
@@ -450,6 +471,7 @@ EOF
         echo "REPL_USER=$REPL_USER"
         echo "REPL_PASSWORD=$REPL_PASSWORD"
         echo "ADMIN_USER=$ADMIN_USER"
+        echo "TLS_DIR=$CLUSTER_DIR/tls"
     } >"$ENV_FILE.tmp"
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 

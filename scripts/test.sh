@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's single test command: scripts/test.sh [extra args for cargo nextest run / cargo test]
 #
-# 1. Installs MariaDB (server + client) and sysbench with apt-get if any of them is missing.
+# 1. Installs MariaDB (server + client), sysbench and openssl with apt-get if any of them is missing.
 # 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
@@ -24,7 +24,7 @@ phase() { printf '\n==> [%s +%ss] %s\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*"; 
 
 # --- 1. dependencies ----------------------------------------------------------------------------
 missing=()
-for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench; do
+for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench openssl; do
     command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
 
@@ -40,7 +40,7 @@ as_root() {
 }
 
 if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSPLIT_FORCE_INSTALL:-} == 1 ]]; }; then
-    phase "installing mariadb-server mariadb-client sysbench (missing: ${missing[*]:-none})"
+    phase "installing mariadb-server mariadb-client sysbench openssl (missing: ${missing[*]:-none})"
     # Keep the package's postinst from starting a system MariaDB we don't use (the tests run
     # their own servers on free ports). Only if no policy is in place already.
     policy_added=
@@ -53,7 +53,7 @@ if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSP
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
     if ((rc == 0)); then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-            --no-install-recommends mariadb-server mariadb-client sysbench || rc=$?
+            --no-install-recommends mariadb-server mariadb-client sysbench openssl || rc=$?
     fi
     if [[ -n $policy_added ]]; then
         as_root rm -f /usr/sbin/policy-rc.d || true
@@ -72,7 +72,7 @@ if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSP
     fi
 fi
 
-for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench; do
+for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench openssl; do
     command -v "$bin" >/dev/null 2>&1 || { echo "$bin still not found after installation" >&2; exit 1; }
 done
 

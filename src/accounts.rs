@@ -7,7 +7,7 @@
 //! the next reload.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
@@ -44,7 +44,7 @@ impl Accounts {
     /// Reloads the list from the master, at most once per `MIN_RELOAD_INTERVAL` (a login that
     /// arrives sooner waits for the next slot, so an account created a moment ago still
     /// works). Returns whether the list was loaded.
-    pub async fn reload(&self, topo: &Topology) -> bool {
+    pub async fn reload(&self, topo: &Topology, tls: Arc<crate::tls::TlsSetup>) -> bool {
         let _one_at_a_time = self.reloading.lock().await;
         let since = self
             .last_load
@@ -55,7 +55,7 @@ impl Accounts {
             tokio::time::sleep(MIN_RELOAD_INTERVAL - since).await;
         }
         *self.last_load.lock().expect("accounts lock") = Some(Instant::now());
-        match load(topo).await {
+        match load(topo, tls).await {
             Ok(map) => {
                 info!(
                     accounts = map.len(),
@@ -72,13 +72,16 @@ impl Accounts {
     }
 }
 
-async fn load(topo: &Topology) -> Result<HashMap<String, Vec<[u8; 20]>>, String> {
+async fn load(
+    topo: &Topology,
+    tls: Arc<crate::tls::TlsSetup>,
+) -> Result<HashMap<String, Vec<[u8; 20]>>, String> {
     let m = topo
         .config
         .monitor
         .as_ref()
         .ok_or("[monitor] is required for auth passthrough")?;
-    let mut conn = crate::monitor::login(topo.master.clone(), m).await?;
+    let mut conn = crate::monitor::login(topo.master.clone(), m, tls).await?;
     let rows = conn
         .query_rows("SELECT User, Password FROM mysql.user")
         .await

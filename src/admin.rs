@@ -62,16 +62,18 @@ async fn session(
     path: &std::path::Path,
 ) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
-    let mut client = PacketStream::new(stream, 1 << 20);
+    let mut client = PacketStream::new(crate::tls::Stream::Plain(stream), 1 << 20);
     let info = ServerInfo {
         version: format!("5.5.5-rwsplit-admin-{}", env!("CARGO_PKG_VERSION")).into_bytes(),
         ..ServerInfo::fallback()
     };
     let host = handshake::host_label(&peer);
     let timeout = shared.topology.load().config.limits.handshake_timeout;
+    // The admin interface takes TLS on the same terms as the client port.
+    let tls = shared.tls.load_full();
     let login = tokio::time::timeout(
         timeout,
-        handshake::accept_login(&mut client, 0, &info, &host, |u| {
+        handshake::accept_login(&mut client, 0, &info, &host, &tls, |u| {
             (u == cfg.user).then(|| cfg.password.expose().to_string())
         }),
     )

@@ -12,11 +12,13 @@ use mysql_common::proto::{MyDeserialize, MySerialize};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::config::BackendTls;
 use crate::protocol::error::MyError;
 use crate::protocol::handshake::ServerInfo;
 use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner, Step};
 use crate::protocol::{auth, command, ok_status, CapabilityFlags, StatusFlags, MAX_CHUNK};
+use crate::tls::Stream;
 use crate::topology::{Backend, Role};
 
 /// Backend packets can be as large as the server allows; the server enforces its own limit.
@@ -34,6 +36,8 @@ pub struct LoginParams<'a> {
     pub capabilities: CapabilityFlags,
     pub attributes: &'a [(String, String)],
     pub connect_timeout: Duration,
+    /// Whether and how to use TLS toward the server.
+    pub tls: Arc<crate::tls::TlsSetup>,
 }
 
 /// Why a backend connection could not be made.
@@ -110,7 +114,7 @@ pub enum RelayError {
 /// One login session on one backend server.
 pub struct BackendConn {
     pub backend: Arc<Backend>,
-    pub io: PacketStream<TcpStream>,
+    pub io: PacketStream<Stream>,
     pub capabilities: CapabilityFlags,
     pub thread_id: u32,
     /// Session state already applied here (see `session::state`).
@@ -167,8 +171,10 @@ impl BackendConn {
                 Err(_) => return Err(unreachable("connect to", &"timed out")),
             };
         let _ = stream.set_nodelay(true);
-        let mut io = PacketStream::new(stream, BACKEND_MAX_PACKET);
-        let login = tokio::time::timeout(p.connect_timeout, Self::login(&mut io, p)).await;
+        let mut io = PacketStream::new(Stream::Plain(stream), BACKEND_MAX_PACKET);
+        let login =
+            tokio::time::timeout(p.connect_timeout, Self::login(&mut io, &backend.address, p))
+                .await;
         let (caps, thread_id, ok, info) = match login {
             Ok(Ok(x)) => x,
             Ok(Err(e)) => return Err(e),
@@ -199,7 +205,8 @@ impl BackendConn {
     }
 
     async fn login(
-        io: &mut PacketStream<TcpStream>,
+        io: &mut PacketStream<Stream>,
+        address: &str,
         p: &LoginParams<'_>,
     ) -> Result<(CapabilityFlags, u32, Vec<u8>, ServerInfo), ConnectError> {
         let lost = |e: ReadError| ConnectError::Unreachable(format!("login: {e}"));
@@ -228,6 +235,42 @@ impl BackendConn {
             | C::CLIENT_PLUGIN_AUTH)
             & server_caps;
         caps.remove(C::CLIENT_SSL | C::CLIENT_COMPRESS);
+        let offers_tls = server_caps.contains(C::CLIENT_SSL);
+        let use_tls = match p.tls.backend {
+            BackendTls::Disabled => false,
+            BackendTls::Preferred => offers_tls,
+            BackendTls::Required if offers_tls => true,
+            BackendTls::Required => {
+                return Err(ConnectError::Unreachable(
+                    "the server does not offer TLS and [tls] backend_tls = \"required\"".into(),
+                ))
+            }
+        };
+        if use_tls {
+            caps |= C::CLIENT_SSL;
+            // SSLRequest: the first 32 bytes of a handshake response. Then TLS, then the login.
+            let mut req = Vec::with_capacity(32);
+            req.extend_from_slice(&caps.bits().to_le_bytes());
+            req.extend_from_slice(&(BACKEND_MAX_PACKET as u32).to_le_bytes());
+            req.push(p.collation);
+            req.extend_from_slice(&[0u8; 23]);
+            io.write_packet(&req)
+                .await
+                .map_err(|e| ConnectError::Unreachable(format!("login: {e}")))?;
+            if !io.rbuf.is_empty() {
+                return Err(ConnectError::Unreachable(
+                    "server sent data before the TLS handshake".into(),
+                ));
+            }
+            let tcp = std::mem::take(&mut io.stream)
+                .into_tcp()
+                .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+            io.stream = p
+                .tls
+                .connect(tcp, address)
+                .await
+                .map_err(|e| ConnectError::Unreachable(format!("TLS handshake: {e}")))?;
+        }
         let scramble =
             auth::respond_with(&plugin, &nonce, p.credential).map_err(ConnectError::Unreachable)?;
         let attrs: HashMap<String, String> = p
@@ -444,8 +487,7 @@ impl BackendConn {
         if self.broken || !self.io.rbuf.is_empty() {
             return false;
         }
-        let mut probe = [0u8; 64];
-        matches!(self.io.stream.try_read(&mut probe), Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+        self.io.stream.is_quiet()
     }
 
     /// The last packet before `end` in the read buffer, decoded as an ERR (housekeeping queries
@@ -515,10 +557,8 @@ impl BackendConn {
                 Step::NeedMore(n) => (n, false, false),
             };
             if upto > 0 {
-                client.flush().await.map_err(RelayError::Client)?;
                 client
-                    .stream
-                    .write_all(&self.io.rbuf[..upto])
+                    .write_raw(&self.io.rbuf[..upto])
                     .await
                     .map_err(RelayError::Client)?;
                 self.io.consume(upto);
@@ -558,7 +598,7 @@ impl BackendConn {
             })?;
             let empty = n == 4;
             client.rbuf[3] = client.rbuf[3].wrapping_sub(seq_delta);
-            let r = self.io.stream.write_all(&client.rbuf[..n]).await;
+            let r = self.io.write_raw(&client.rbuf[..n]).await;
             client.consume(n);
             if let Err(e) = r {
                 self.broken = true;

@@ -89,7 +89,14 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::CheckConfig { ref file }) => {
             let path = file.clone().unwrap_or_else(|| cli.config.clone());
-            match Config::from_file(&path) {
+            let checked = Config::from_file(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    crate::tls::TlsSetup::load(c.tls.as_ref())
+                        .map(|_| c)
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                });
+            match checked {
                 Ok(c) => {
                     println!(
                         "{}: OK (master {}, {} replica(s), {} user(s))",
@@ -186,10 +193,16 @@ fn run(cli: &Cli) -> ExitCode {
         cli.log_json || config.log.format == crate::config::LogFormat::Json,
         &config.log.level,
     );
-    if let Err(why) = unsupported(&config) {
-        error!("{why}");
-        eprintln!("{}: {why}", cli.config.display());
-        return ExitCode::from(2);
+    let tls = match crate::tls::TlsSetup::load(config.tls.as_ref()) {
+        Ok(t) => t,
+        Err(why) => {
+            error!("{why}");
+            eprintln!("{}: {why}", cli.config.display());
+            return ExitCode::from(2);
+        }
+    };
+    if tls.backend != crate::config::BackendTls::Disabled && !tls.backend_verified {
+        warn!("[tls] backend_ca is not set: backend connections are encrypted but the servers' certificates are not verified");
     }
     let mut builder = if cli.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
@@ -209,14 +222,14 @@ fn run(cli: &Cli) -> ExitCode {
     };
     let code = runtime.block_on(async move {
         let listen = config.listen.clone();
-        let shared = Shared::new(config);
+        let shared = Shared::new(config, tls);
         info!(config = %cli.config.display(), "configuration loaded");
         crate::monitor::spawn(shared.clone());
         if shared.topology.load().config.auth.passthrough {
             let s = shared.clone();
             tokio::spawn(async move {
                 let topo = s.topology.load_full();
-                s.accounts.reload(&topo).await;
+                s.accounts.reload(&topo, s.tls.load_full()).await;
             });
         }
         // Reload triggers are in place before the first client can connect.
@@ -267,20 +280,6 @@ fn run(cli: &Cli) -> ExitCode {
         let _ = std::fs::remove_file(pid_file);
     }
     code
-}
-
-/// Settings the file format accepts but this build cannot honour. Running anyway would be
-/// worse than refusing: an operator who asked for TLS must not get plaintext silently.
-fn unsupported(config: &Config) -> Result<(), String> {
-    if let Some(tls) = &config.tls {
-        if tls.require_client_tls || tls.backend_tls == crate::config::BackendTls::Required {
-            return Err("TLS is not supported yet: require_client_tls / backend_tls = \"required\" cannot be honoured".into());
-        }
-        warn!(
-            "[tls] is set but TLS is not supported yet: client and backend connections are plain"
-        );
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -172,6 +172,10 @@ pub struct Limits {
     /// `max_packet_size` — default `"64MiB"`, range 1KiB..=1GiB. Largest MySQL payload
     /// accepted (like the server's `max_allowed_packet`).
     pub max_packet_size: u64,
+    /// `max_user_connections` — default 0 (no limit), range 0..=1000000. Client connections
+    /// one account may hold at once; the next login of that account is refused with the
+    /// server's ER_TOO_MANY_USER_CONNECTIONS (1203), so one runaway app cannot take every slot.
+    pub max_user_connections: u32,
 }
 
 impl Default for Limits {
@@ -181,6 +185,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(5),
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 << 20,
+            max_user_connections: 0,
         }
     }
 }
@@ -525,6 +530,7 @@ struct RawLimits {
     handshake_timeout: Field,
     idle_client_timeout: Field,
     max_packet_size: Field,
+    max_user_connections: Field,
 }
 
 #[derive(Deserialize)]
@@ -1216,6 +1222,12 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 }
                 n
             },
+            max_user_connections: cx.int(
+                l.max_user_connections.as_ref(),
+                "limits.max_user_connections",
+                defaults.max_user_connections,
+                0..=1_000_000,
+            ),
         },
     };
 
@@ -2017,6 +2029,7 @@ listen = "127.0.0.1:9104"
                 handshake_timeout: Duration::from_secs(5),
                 idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
                 max_packet_size: 64 * 1024 * 1024,
+                max_user_connections: 0,
             }
         );
         assert_eq!(c.tls, None);
@@ -2141,6 +2154,7 @@ recover_after = 1
                 handshake_timeout: Duration::from_millis(1500),
                 idle_client_timeout: None,
                 max_packet_size: 1 << 20,
+                max_user_connections: 0,
             }
         );
         assert_eq!(

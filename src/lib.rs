@@ -19,5 +19,6 @@ pub mod protocol;
 pub mod registry;
 pub mod server;
 pub mod session;
+pub mod tls;
 pub mod topology;
 pub mod topology_file;

@@ -63,7 +63,9 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
         };
         let max_lag = topo.config.routing.max_replication_lag;
         let budget = cfg.connect_timeout + cfg.query_timeout * 2;
-        let result = match tokio::time::timeout(budget, check(&mut conn, &backend, &cfg)).await {
+        let tls = shared.tls.load_full();
+        let checked = check(&mut conn, &backend, &cfg, tls);
+        let result = match tokio::time::timeout(budget, checked).await {
             Ok(r) => r,
             Err(_) => Err(format!("check timed out after {budget:?}")),
         };
@@ -168,7 +170,11 @@ fn decide(
 
 /// Logs in to `backend` with the monitor account (health checks, and the account list of
 /// auth passthrough).
-pub async fn login(backend: Arc<Backend>, cfg: &MonitorConfig) -> Result<BackendConn, String> {
+pub async fn login(
+    backend: Arc<Backend>,
+    cfg: &MonitorConfig,
+    tls: Arc<crate::tls::TlsSetup>,
+) -> Result<BackendConn, String> {
     use CapabilityFlags as C;
     let credential = crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
     let params = LoginParams {
@@ -184,6 +190,7 @@ pub async fn login(backend: Arc<Backend>, cfg: &MonitorConfig) -> Result<Backend
             | C::CLIENT_MULTI_RESULTS,
         attributes: &[],
         connect_timeout: cfg.connect_timeout,
+        tls,
     };
     BackendConn::connect(backend, &params)
         .await
@@ -195,9 +202,10 @@ async fn check(
     conn: &mut Option<BackendConn>,
     backend: &Arc<Backend>,
     cfg: &MonitorConfig,
+    tls: Arc<crate::tls::TlsSetup>,
 ) -> Result<Observation, String> {
     if conn.as_ref().is_none_or(|c| c.broken) {
-        *conn = Some(login(backend.clone(), cfg).await?);
+        *conn = Some(login(backend.clone(), cfg, tls).await?);
     }
     let c = conn.as_mut().expect("connected above");
     let rows = |r: std::io::Result<

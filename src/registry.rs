@@ -21,23 +21,87 @@ pub struct SessionEntry {
 
 #[derive(Default)]
 pub struct Registry {
-    sessions: Mutex<HashMap<u32, SessionEntry>>,
+    sessions: Mutex<Sessions>,
+}
+
+/// The sessions and how many each account holds, under one lock so the per-user limit is
+/// checked and taken in one step.
+#[derive(Default)]
+struct Sessions {
+    by_id: HashMap<u32, SessionEntry>,
+    per_user: HashMap<String, u32>,
+}
+
+impl Sessions {
+    fn count_down(&mut self, user: &str) {
+        if let Some(n) = self.per_user.get_mut(user) {
+            *n -= 1;
+            if *n == 0 {
+                self.per_user.remove(user);
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Sessions {
+    type Target = HashMap<u32, SessionEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
 }
 
 impl Registry {
-    pub fn insert(&self, id: u32, entry: SessionEntry) {
-        self.sessions
-            .lock()
-            .expect("registry lock")
-            .insert(id, entry);
+    /// Registers a session unless its account already holds `max_per_user` sessions (0: no
+    /// limit). False means refused; nothing was registered.
+    pub fn insert(&self, id: u32, entry: SessionEntry, max_per_user: u32) -> bool {
+        let mut s = self.sessions.lock().expect("registry lock");
+        let held = s.per_user.get(&entry.user).copied().unwrap_or(0);
+        if max_per_user > 0 && held >= max_per_user {
+            return false;
+        }
+        *s.per_user.entry(entry.user.clone()).or_insert(0) += 1;
+        s.by_id.insert(id, entry);
+        true
     }
 
     pub fn remove(&self, id: u32) {
-        self.sessions.lock().expect("registry lock").remove(&id);
+        let mut s = self.sessions.lock().expect("registry lock");
+        if let Some(e) = s.by_id.remove(&id) {
+            s.count_down(&e.user);
+        }
+    }
+
+    /// COM_CHANGE_USER: the session now counts for `user`. Like the server, which checks
+    /// max_user_connections on a change of user too, this refuses (returns false, nothing
+    /// changed) when `user` already holds `max_per_user` sessions.
+    pub fn change_user(&self, id: u32, user: &str, max_per_user: u32) -> bool {
+        let mut s = self.sessions.lock().expect("registry lock");
+        let Some(old) = s.by_id.get(&id).map(|e| e.user.clone()) else {
+            return true;
+        };
+        if old == user {
+            return true;
+        }
+        let held = s.per_user.get(user).copied().unwrap_or(0);
+        if max_per_user > 0 && held >= max_per_user {
+            return false;
+        }
+        s.count_down(&old);
+        *s.per_user.entry(user.to_string()).or_insert(0) += 1;
+        if let Some(e) = s.by_id.get_mut(&id) {
+            e.user = user.to_string();
+        }
+        true
     }
 
     pub fn set_backends(&self, id: u32, backends: Vec<(String, u32)>) {
-        if let Some(e) = self.sessions.lock().expect("registry lock").get_mut(&id) {
+        if let Some(e) = self
+            .sessions
+            .lock()
+            .expect("registry lock")
+            .by_id
+            .get_mut(&id)
+        {
             e.backends = backends;
         }
     }

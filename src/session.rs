@@ -26,6 +26,7 @@ use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner};
 use crate::protocol::{StatusFlags, MAX_CHUNK};
 use crate::registry::SessionEntry;
+use crate::tls::Stream;
 use crate::topology::{Backend, Role, Shared};
 
 /// A backend connection idle longer than this is checked for a server-side close before use.
@@ -51,7 +52,7 @@ async fn verify_native(
     if let Some(c) = shared.accounts.verify(user, scramble, answer) {
         return Some(c);
     }
-    if shared.accounts.reload(&topo).await {
+    if shared.accounts.reload(&topo, shared.tls.load_full()).await {
         return shared.accounts.verify(user, scramble, answer);
     }
     None
@@ -96,7 +97,7 @@ pub struct Session {
     shared: Arc<Shared>,
     pub id: u32,
     peer: SocketAddr,
-    client: PacketStream<TcpStream>,
+    client: PacketStream<Stream>,
     login: Login,
     /// What the backends are logged in to with (a password, or a passthrough hash).
     credential: Credential,
@@ -170,13 +171,15 @@ impl Session {
         let cfg = &topo.config;
         let id = shared.next_connection_id();
         let max_packet = cfg.limits.max_packet_size as usize;
-        let mut client = PacketStream::new(stream, max_packet);
+        let max_user_conns = cfg.limits.max_user_connections;
+        let mut client = PacketStream::new(Stream::Plain(stream), max_packet);
+        let tls = shared.tls.load_full();
         let host = handshake::host_label(&peer);
         let info = shared.server_info.load_full();
         let users = cfg.clone();
         let login = tokio::time::timeout(
             cfg.limits.handshake_timeout,
-            handshake::accept_login(&mut client, id, &info, &host, |u| {
+            handshake::accept_login(&mut client, id, &info, &host, &tls, |u| {
                 users
                     .user(u.as_bytes())
                     .map(|u| u.password.expose().to_string())
@@ -259,15 +262,19 @@ impl Session {
             replica_pos: GtidPos::default(),
             replica_pos_thread: 0,
         };
-        s.shared.registry.insert(
-            id,
-            SessionEntry {
-                user: s.login.user.clone(),
-                client: peer.to_string(),
-                backends: Vec::new(),
-                killed: s.killed.clone(),
-            },
-        );
+        let entry = SessionEntry {
+            user: s.login.user.clone(),
+            client: peer.to_string(),
+            backends: Vec::new(),
+            killed: s.killed.clone(),
+        };
+        if !s.shared.registry.insert(id, entry, max_user_conns) {
+            let e = MyError::too_many_user_connections(&s.login.user);
+            info!(client = %peer, conn = id, user = %s.login.user, max = max_user_conns, "login refused: max_user_connections reached");
+            crate::metrics::METRICS.clients_refused.inc();
+            let _ = s.send_error(&e).await;
+            return;
+        }
         if s.finish_login().await {
             debug!(client = %peer, conn = id, user = %s.login.user, "session open");
             s.command_loop().await;
@@ -336,7 +343,9 @@ impl Session {
                 let mut shutdown = self.shutdown_rx.clone();
                 let mut topo = self.topo_rx.clone();
                 tokio::select! {
-                    r = self.client.stream.readable() => {
+                    // Reading into the buffer is cancel-safe; readiness of the socket would
+                    // not do for TLS, whose layer may already hold decrypted bytes.
+                    r = self.client.fill() => {
                         if r.is_err() {
                             self.buf = buf;
                             return;
@@ -522,6 +531,7 @@ impl Session {
             capabilities: self.login.capabilities,
             attributes: &self.login.attributes,
             connect_timeout,
+            tls: self.shared.tls.load_full(),
         }
     }
 
@@ -1462,6 +1472,12 @@ impl Session {
                 .await?;
             return Ok(Flow::Quit);
         };
+        let max = topo.config.limits.max_user_connections;
+        if !self.shared.registry.change_user(self.id, &user, max) {
+            self.send_error(&MyError::too_many_user_connections(&user))
+                .await?;
+            return Ok(Flow::Quit);
+        }
         for conn in [self.master.take(), self.replica.take()]
             .into_iter()
             .flatten()
@@ -1562,9 +1578,7 @@ impl Session {
             self.last_prepared = Some(proxy_id);
         }
         self.last = Some(conn_role(target));
-        self.client.flush().await?;
-        use tokio::io::AsyncWriteExt;
-        self.client.stream.write_all(&raw).await
+        self.client.write_raw(&raw).await
     }
 
     fn stmt_id(&self, pkt: &[u8]) -> Option<u32> {

@@ -298,25 +298,3 @@ fn init_d_script_starts_reports_reloads_and_stops_a_real_process() {
     assert_eq!(rc, 3, "not running after stop");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
-
-#[test]
-fn settings_this_build_cannot_honour_are_refused_at_startup() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("unsupported-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("proxy.toml");
-    let base = "listen = \"127.0.0.1:1\"\n[master]\naddress = \"127.0.0.1:2\"\n[[users]]\nname = \"a\"\npassword = \"b\"\n";
-    for extra in [
-        "[tls]\ncert = \"/x.pem\"\nkey = \"/x.key\"\nrequire_client_tls = true\n",
-        "[tls]\nbackend_tls = \"required\"\n",
-    ] {
-        std::fs::write(&config, format!("{base}{extra}")).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rwsplit"))
-            .arg("--config")
-            .arg(&config)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{extra}");
-        assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
-    }
-}

@@ -67,6 +67,26 @@ impl MyError {
         Self::new(1040, b"08004", "Too many connections")
     }
 
+    /// ER_SECURE_TRANSPORT_REQUIRED, as MySQL 8 and MariaDB 11.4 word it, for a plain client
+    /// when `require_client_tls` is set. (MariaDB 10.11 answers such a client with a bare
+    /// "Access denied"; the newer, explicit error is the one that tells the operator why.)
+    pub fn insecure_transport() -> Self {
+        Self::new(
+            3159,
+            b"08004",
+            "Connections using insecure transport are prohibited while --require_secure_transport=ON.",
+        )
+    }
+
+    /// ER_TOO_MANY_USER_CONNECTIONS, worded as the server words it.
+    pub fn too_many_user_connections(user: &str) -> Self {
+        Self::new(
+            1203,
+            b"42000",
+            format!("User {user} already has more than 'max_user_connections' active connections"),
+        )
+    }
+
     /// ER_HANDSHAKE_ERROR: a client whose login packets make no sense.
     pub fn bad_handshake() -> Self {
         Self::new(1043, b"08S01", "Bad handshake")

@@ -15,10 +15,11 @@ use super::auth::{self, Credential, NATIVE};
 use super::error::MyError;
 use super::packet::{PacketStream, ReadError};
 use super::{CapabilityFlags, StatusFlags};
+use crate::tls::{Stream, TlsSetup};
 
 /// Capabilities the proxy can honour toward clients. Anything that changes the wire format in a
 /// way the raw relay does not follow (compression, query attributes, optional metadata) is left
-/// out, as is TLS until it is implemented.
+/// out. TLS (CLIENT_SSL) is added to the greeting only when a certificate is configured.
 pub fn proxy_capabilities() -> CapabilityFlags {
     use CapabilityFlags as C;
     C::CLIENT_LONG_PASSWORD
@@ -116,19 +117,23 @@ pub fn host_label(peer: &std::net::SocketAddr) -> String {
 /// `password_of` returns the configured password of a user, if proxy.toml has one (needed for
 /// caching_sha2 fast auth). The caller checks a native answer (see `Accepted`) and owes the
 /// client the final OK packet.
-pub async fn accept_login<S, F>(
-    client: &mut PacketStream<S>,
+pub async fn accept_login<F>(
+    client: &mut PacketStream<Stream>,
     connection_id: u32,
     info: &ServerInfo,
     host: &str,
+    tls: &TlsSetup,
     password_of: F,
 ) -> Result<Accepted, LoginError>
 where
-    S: AsyncRead + AsyncWrite + Unpin,
     F: Fn(&str) -> Option<String>,
 {
     let scramble = auth::new_scramble();
-    let offered = proxy_capabilities() & (info.capabilities | CapabilityFlags::CLIENT_PLUGIN_AUTH);
+    let mut offered =
+        proxy_capabilities() & (info.capabilities | CapabilityFlags::CLIENT_PLUGIN_AUTH);
+    if tls.acceptor.is_some() {
+        offered |= CapabilityFlags::CLIENT_SSL;
+    }
     let mut scramble_2 = scramble[8..].to_vec();
     scramble_2.push(0);
     let greeting = HandshakePacket::new(
@@ -148,7 +153,24 @@ where
     client.write_packet(&buf).await?;
 
     let mut packet = Vec::new();
-    client.read_packet(&mut packet).await?;
+    client.read_packet_exact(&mut packet).await?;
+    let mut secure = false;
+    if is_tls_request(&packet) {
+        let Some(acceptor) = &tls.acceptor else {
+            let e = MyError::bad_handshake();
+            client.write_packet(&e.to_payload()).await?;
+            return Err(LoginError::Refused(e));
+        };
+        let plain = std::mem::take(&mut client.stream);
+        client.stream = plain.accept_tls(acceptor).await?;
+        secure = true;
+        client.read_packet(&mut packet).await?;
+    }
+    if tls.require_client && !secure {
+        let e = MyError::insecure_transport();
+        client.write_packet(&e.to_payload()).await?;
+        return Err(LoginError::Refused(e));
+    }
     let Some(ClientResponse {
         login,
         auth_data: mut data,
@@ -233,15 +255,24 @@ pub struct ClientResponse {
     pub plugin: Option<AuthPlugin<'static>>,
 }
 
+/// The short SSLRequest packet a client sends instead of its login when it wants TLS: the
+/// first 32 bytes of a handshake response, with CLIENT_SSL set.
+pub fn is_tls_request(packet: &[u8]) -> bool {
+    packet.len() == 32
+        && CapabilityFlags::from_bits_truncate(u32::from_le_bytes([
+            packet[0], packet[1], packet[2], packet[3],
+        ]))
+        .contains(CapabilityFlags::CLIENT_SSL)
+}
+
 /// Decodes a client's handshake response. None for anything the proxy cannot serve: a
-/// malformed packet, a pre-4.1 client, or a TLS request (handled before this is called).
-/// `offered` is what the greeting offered; the login keeps only capabilities both sides have.
+/// malformed packet or a pre-4.1 client. `offered` is what the greeting offered; the login
+/// keeps only the capabilities both sides have that shape the wire format (TLS is a property
+/// of the connection, not of the login, so CLIENT_SSL is dropped).
 pub fn parse_response(packet: &[u8], offered: CapabilityFlags) -> Option<ClientResponse> {
     let resp = HandshakeResponse::deserialize((), &mut ParseBuf(packet)).ok()?;
     let caps = resp.capabilities();
-    if !caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41)
-        || caps.contains(CapabilityFlags::CLIENT_SSL)
-    {
+    if !caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return None;
     }
     let db = resp
@@ -251,7 +282,7 @@ pub fn parse_response(packet: &[u8], offered: CapabilityFlags) -> Option<ClientR
     let login = Login {
         user: String::from_utf8_lossy(resp.user()).into_owned(),
         db,
-        capabilities: caps & offered,
+        capabilities: caps & offered & !CapabilityFlags::CLIENT_SSL,
         collation: resp.collation(),
         attributes: resp
             .connect_attributes()

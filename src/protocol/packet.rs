@@ -116,13 +116,54 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         self.wbuf.extend_from_slice(framed);
     }
 
-    /// Writes everything queued.
+    /// Writes everything queued. The stream is flushed too: a TLS stream may hold encrypted
+    /// bytes back until then (a plain socket's flush does nothing).
     pub async fn flush(&mut self) -> io::Result<()> {
         if !self.wbuf.is_empty() {
             self.stream.write_all(&self.wbuf).await?;
             self.wbuf.clear();
+            self.stream.flush().await?;
         }
         Ok(())
+    }
+
+    /// Writes bytes that are already framed (a relayed response) after anything queued.
+    pub async fn write_raw(&mut self, framed: &[u8]) -> io::Result<()> {
+        self.flush().await?;
+        self.stream.write_all(framed).await?;
+        self.stream.flush().await
+    }
+
+    /// Reads one logical packet without reading ahead of it: what follows stays in the socket.
+    /// Used for a client's first packet, which may be a TLS request followed at once by the
+    /// TLS handshake's own bytes; those must reach the TLS layer, not this buffer.
+    pub async fn read_packet_exact(&mut self, out: &mut Vec<u8>) -> Result<(), ReadError> {
+        out.clear();
+        loop {
+            let mut header = [0u8; 4];
+            read_exact(&mut self.stream, &mut header, self.rbuf.is_empty()).await?;
+            let len = u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize;
+            if len > self.codec.max_allowed_packet {
+                return Err(ReadError::TooLarge);
+            }
+            self.rbuf.extend_from_slice(&header);
+            // Grow with what arrives, not with what the header announces.
+            let mut left = len;
+            while left > 0 {
+                let start = self.rbuf.len();
+                let step = left.min(64 * 1024);
+                self.rbuf.resize(start + step, 0);
+                read_exact(&mut self.stream, &mut self.rbuf[start..], false).await?;
+                left -= step;
+            }
+            match self.codec.decode(&mut self.rbuf, out) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(PacketCodecError::PacketTooLarge) => return Err(ReadError::TooLarge),
+                Err(PacketCodecError::PacketsOutOfSync) => return Err(ReadError::OutOfSync),
+                Err(e) => return Err(ReadError::Io(io::Error::other(e.to_string()))),
+            }
+        }
     }
 
     /// Queues and writes one packet.
@@ -154,6 +195,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
     pub fn consume(&mut self, n: usize) {
         self.rbuf.advance(n);
     }
+}
+
+/// `read_exact` that reports a clean close before the first byte as `Closed`.
+async fn read_exact<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut [u8],
+    at_boundary: bool,
+) -> Result<(), ReadError> {
+    let mut got = 0;
+    while got < buf.len() {
+        let n = stream.read(&mut buf[got..]).await?;
+        if n == 0 {
+            return Err(if got == 0 && at_boundary {
+                ReadError::Closed
+            } else {
+                ReadError::Io(io::ErrorKind::UnexpectedEof.into())
+            });
+        }
+        got += n;
+    }
+    Ok(())
 }
 
 /// Frames `payload` starting at sequence id `seq` into `dst`; returns the next sequence id.

@@ -226,10 +226,13 @@ pub struct Shared {
     /// Normalized statements with their timings (admin SHOW DIGESTS).
     pub digests: crate::digest::Digests,
     pub reloads_failed: AtomicU64,
+    /// Certificates and TLS settings (`[tls]`), replaced on every reload so renewed certificate
+    /// files are picked up by new connections.
+    pub tls: ArcSwap<crate::tls::TlsSetup>,
 }
 
 impl Shared {
-    pub fn new(config: Config) -> Arc<Self> {
+    pub fn new(config: Config, tls: crate::tls::TlsSetup) -> Arc<Self> {
         let topology = Topology::from_config(Arc::new(config), None);
         Arc::new(Shared {
             topology: ArcSwap::from_pointee(topology),
@@ -246,6 +249,7 @@ impl Shared {
             accounts: Default::default(),
             gtid_probe: tokio::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
+            tls: ArcSwap::from_pointee(tls),
         })
     }
 

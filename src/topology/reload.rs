@@ -36,6 +36,16 @@ pub fn reload(shared: &Shared, path: &Path) -> Result<Outcome, String> {
             return Err(e.to_string());
         }
     };
+    // Certificate files are read now, so a bad one keeps everything as it is.
+    let tls = match crate::tls::TlsSetup::load(config.tls.as_ref()) {
+        Ok(t) => t,
+        Err(e) => {
+            shared.reloads_failed.fetch_add(1, Ordering::Relaxed);
+            error!(file = %path.display(), "reload failed, keeping the running topology:\n{e}");
+            return Err(e);
+        }
+    };
+    shared.tls.store(Arc::new(tls));
     let old = shared.topology.load_full();
     if config.listen != old.config.listen {
         warn!(
