@@ -234,7 +234,7 @@ fn run(cli: &Cli) -> ExitCode {
         }
         // Reload triggers are in place before the first client can connect.
         crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
-        let listener = match tokio::net::TcpListener::bind(&listen).await {
+        let listener = match crate::server::bind(&listen).await {
             Ok(l) => l,
             Err(e) => {
                 error!(listen = %listen, error = %e, "cannot listen");

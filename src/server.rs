@@ -11,6 +11,28 @@ use crate::protocol::packet::PacketStream;
 use crate::session::Session;
 use crate::topology::Shared;
 
+/// Connections the kernel may hold for the proxy before it accepts them. A burst of clients
+/// (every PHP worker of a web node reconnecting at once) must not overflow it: a client whose
+/// connection is dropped from a full queue sees it established and then waits for a greeting
+/// that never comes. The kernel caps it at net.core.somaxconn.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the client listener (`listen` is host:port; a name is resolved, first address wins).
+pub async fn bind(listen: &str) -> std::io::Result<TcpListener> {
+    let addr = tokio::net::lookup_host(listen)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{listen}: no address")))?;
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Accepts clients until the task is cancelled.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
     info!(listen = %listener.local_addr()?, "rwsplit accepting clients");
@@ -34,7 +56,7 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
                 // Same answer a server gives: ERR 1040 in place of the greeting.
                 let mut client = PacketStream::new(stream, 1024);
                 let _ = client
-                    .write_packet(&MyError::too_many_connections().to_payload())
+                    .write_packet(&MyError::too_many_connections().to_greeting_payload())
                     .await;
                 warn!(client = %peer, max, "connection refused: max_client_connections reached");
             } else {

@@ -113,6 +113,17 @@ impl MyError {
         )
     }
 
+    /// The ERR payload for a client that has not logged in yet (sent in place of the greeting):
+    /// no capabilities are agreed, so there is no SQLSTATE marker, as from the server (clients
+    /// show it as HY000).
+    pub fn to_greeting_payload(&self) -> Vec<u8> {
+        let mut buf = Vec::with_capacity(3 + self.message.len());
+        buf.push(0xFF);
+        buf.extend_from_slice(&self.code.to_le_bytes());
+        buf.extend_from_slice(self.message.as_bytes());
+        buf
+    }
+
     /// The encoded ERR payload (0xFF, code, '#', SQLSTATE, message).
     pub fn to_payload(&self) -> Vec<u8> {
         let mut buf = Vec::with_capacity(9 + self.message.len());

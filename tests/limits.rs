@@ -1,0 +1,183 @@
+//! Connection limits against the real cluster: the proxy-wide `max_client_connections` under a
+//! burst of clients, and the per-account `max_user_connections`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use mysql_async::prelude::*;
+
+fn opts(proxy: &Proxy, user: &str, password: &str) -> mysql_async::Opts {
+    mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(proxy.port)
+        .user(Some(user))
+        .pass(Some(password))
+        .prefer_socket(false)
+        .into()
+}
+
+fn server_code(e: &mysql_async::Error) -> Option<(u16, String, String)> {
+    match e {
+        mysql_async::Error::Server(s) => Some((s.code, s.state.clone(), s.message.clone())),
+        _ => None,
+    }
+}
+
+/// Opens `n` connections at once; returns the ones that logged in and the errors of the rest.
+async fn burst(
+    opts: &mysql_async::Opts,
+    n: usize,
+) -> (Vec<mysql_async::Conn>, Vec<mysql_async::Error>) {
+    // A client whose connection the proxy never picks up would wait for its greeting forever:
+    // bound it, so such a loss fails the test instead of hanging it.
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let o = opts.clone();
+            tokio::spawn(tokio::time::timeout(
+                Duration::from_secs(60),
+                mysql_async::Conn::new(o),
+            ))
+        })
+        .collect();
+    let (mut ok, mut err) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let r = t
+            .await
+            .unwrap()
+            .expect("no answer from the proxy within 60 s");
+        match r {
+            Ok(c) => ok.push(c),
+            Err(e) => err.push(e),
+        }
+    }
+    (ok, err)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_clients_against_a_limit_of_five_hundred() {
+    let c = Cluster::shared();
+    let proxy = Proxy::start(&c, "[limits]\nmax_client_connections = 500\n");
+    let rss_before = proxy.rss_kib();
+    let o = opts(&proxy, c.user(), c.password());
+
+    let (conns, errors) = burst(&o, 2000).await;
+    // Every connection that got in is still open: exactly the excess was refused.
+    assert_eq!(conns.len(), 500, "logged in: {}", conns.len());
+    assert_eq!(errors.len(), 1500);
+    for e in &errors {
+        let (code, state, message) =
+            server_code(e).unwrap_or_else(|| panic!("not a server error: {e:?}"));
+        assert_eq!(
+            (code, state.as_str(), message.as_str()),
+            (1040, "HY000", "Too many connections")
+        );
+    }
+    // The 500 work.
+    let mut running = Vec::new();
+    for mut conn in conns {
+        running.push(tokio::spawn(async move {
+            let v: Option<i64> = conn.query_first("SELECT 41 + 1").await.unwrap();
+            assert_eq!(v, Some(42));
+            conn
+        }));
+    }
+    let mut conns = Vec::new();
+    for r in running {
+        conns.push(r.await.unwrap());
+    }
+    let rss_full = proxy.rss_kib();
+    eprintln!(
+        "proxy RSS: {rss_before} KiB idle, {rss_full} KiB with 500 sessions after a 2000 burst"
+    );
+    assert!(
+        rss_full < rss_before + 128 * 1024,
+        "memory not bounded: {rss_before} KiB -> {rss_full} KiB"
+    );
+
+    // When they close, the proxy serves a full 500 again.
+    for conn in conns {
+        conn.disconnect().await.unwrap();
+    }
+    let mut left = u64::MAX;
+    eventually("sessions closed", Duration::from_secs(10), || {
+        let out = mariadb(proxy.port, c.user(), c.password(), "SELECT 1");
+        left = if out.status.success() { 0 } else { 1 };
+        out.status.success()
+    });
+    let (conns, errors) = burst(&o, 500).await;
+    assert!(errors.is_empty(), "{:?}", errors.first());
+    assert_eq!(conns.len(), 500);
+    for conn in conns {
+        conn.disconnect().await.unwrap();
+    }
+    assert!(proxy.log().contains("max_client_connections reached"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_connection_limit() {
+    let c = Cluster::shared();
+    let monitor = (
+        c.var("MONITOR_USER").to_string(),
+        c.var("MONITOR_PASSWORD").to_string(),
+    );
+    let proxy = Proxy::start(
+        &c,
+        &format!(
+            "[limits]\nmax_user_connections = 3\n\n[[users]]\nname = \"{}\"\npassword = \"{}\"\n",
+            monitor.0, monitor.1
+        ),
+    );
+    let app = opts(&proxy, c.user(), c.password());
+    let (mut held, errors) = burst(&app, 5).await;
+    assert_eq!(held.len(), 3);
+    assert_eq!(errors.len(), 2);
+    for e in &errors {
+        let (code, state, message) = server_code(e).unwrap_or_else(|| panic!("{e:?}"));
+        assert_eq!((code, state.as_str()), (1203, "42000"));
+        assert_eq!(
+            message,
+            format!(
+                "User {} already has more than 'max_user_connections' active connections",
+                c.user()
+            )
+        );
+    }
+    // Another account is not affected.
+    let mut m = mysql_async::Conn::new(opts(&proxy, &monitor.0, &monitor.1))
+        .await
+        .unwrap();
+    let v: Option<i64> = m.query_first("SELECT 1").await.unwrap();
+    assert_eq!(v, Some(1));
+    // Closing one frees a slot.
+    held.pop().unwrap().disconnect().await.unwrap();
+    let mut again = None;
+    for _ in 0..100 {
+        match mysql_async::Conn::new(app.clone()).await {
+            Ok(conn) => {
+                again = Some(conn);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    let mut again = again.expect("a slot freed by a closed connection");
+    let v: Option<i64> = again.query_first("SELECT 2").await.unwrap();
+    assert_eq!(v, Some(2));
+    // CHANGE USER to an account at its limit is refused like a login.
+    let r = m
+        .change_user(
+            mysql_async::ChangeUserOpts::default()
+                .with_user(Some(c.user().to_string()))
+                .with_pass(Some(c.password().to_string())),
+        )
+        .await;
+    let e = r.expect_err("change to a full account");
+    assert_eq!(server_code(&e).map(|x| x.0), Some(1203), "{e:?}");
+    drop(m);
+    for conn in held {
+        conn.disconnect().await.unwrap();
+    }
+    again.disconnect().await.unwrap();
+}
