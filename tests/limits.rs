@@ -181,3 +181,113 @@ async fn per_user_connection_limit() {
     }
     again.disconnect().await.unwrap();
 }
+
+/// Reads until the proxy closes the connection; returns what it sent. Fails if it stays open.
+fn read_until_closed(s: &mut std::net::TcpStream, what: &str) -> Vec<u8> {
+    use std::io::Read;
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return got,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return got,
+            Err(e) => panic!("{what}: still open after 10 s ({e})"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_malformed_clients_are_dropped_and_reach_no_backend() {
+    use std::io::Write;
+    let c = Cluster::shared();
+    let proxy = Proxy::start(
+        &c,
+        "[limits]\nhandshake_timeout = \"1s\"\nmax_packet_size = \"1MiB\"\n",
+    );
+    // A normal client, connected before and working throughout; its backend connections
+    // (master at login, a replica at its first read) exist before counting starts.
+    let mut normal = mysql_async::Conn::new(opts(&proxy, c.user(), c.password()))
+        .await
+        .unwrap();
+    let _: Option<i64> = normal.query_first("SELECT 1").await.unwrap();
+    let ports: Vec<u16> = std::iter::once(c.master_port())
+        .chain(c.replica_ports())
+        .collect();
+    let before: Vec<u64> = ports
+        .iter()
+        .map(|p| c.status_counter(*p, "Connections"))
+        .collect();
+
+    let connect = || std::net::TcpStream::connect(("127.0.0.1", proxy.port)).unwrap();
+    let mut rng_state = 0x2545_f491_4f6c_dd1du64;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                rng_state ^= rng_state << 13;
+                rng_state ^= rng_state >> 7;
+                rng_state ^= rng_state << 17;
+                rng_state as u8
+            })
+            .collect()
+    };
+    let mut cases: Vec<(&str, std::net::TcpStream)> = Vec::new();
+    // Connects and sends nothing.
+    cases.push(("silent", connect()));
+    // Two bytes of a packet header.
+    let mut s = connect();
+    s.write_all(&[0x20, 0x00]).unwrap();
+    cases.push(("half a header", s));
+    // A header announcing 100 bytes, then 10 of them.
+    let mut s = connect();
+    s.write_all(&[100, 0, 0, 1]).unwrap();
+    s.write_all(&[0x0d; 10]).unwrap();
+    cases.push(("half a packet", s));
+    // Chunks of a 1 GB logical packet (64 full 16 MiB headers in a row): over max_packet_size
+    // at the first header, nothing allocated.
+    let mut s = connect();
+    s.write_all(&[0xff, 0xff, 0xff, 1]).unwrap();
+    cases.push(("1 GB length header", s));
+    // Random bytes.
+    for i in 0..5 {
+        let mut s = connect();
+        let _ = s.write_all(&random(64 + i * 500));
+        cases.push(("random bytes", s));
+    }
+    // The normal client keeps working while they hang around.
+    for i in 0..10i64 {
+        let v: Option<i64> = normal.query_first(format!("SELECT {i}")).await.unwrap();
+        assert_eq!(v, Some(i));
+    }
+    for (what, mut s) in cases {
+        let got = tokio::task::spawn_blocking(move || read_until_closed(&mut s, what))
+            .await
+            .unwrap();
+        // Whatever the proxy said after its greeting is an error packet (or nothing).
+        let greeting_len = if got.len() >= 4 {
+            4 + u32::from_le_bytes([got[0], got[1], got[2], 0]) as usize
+        } else {
+            0
+        };
+        if got.len() > greeting_len + 4 {
+            assert_eq!(got[greeting_len + 4], 0xFF, "{what}: {got:?}");
+        }
+    }
+    let v: Option<i64> = normal.query_first("SELECT 42").await.unwrap();
+    assert_eq!(v, Some(42));
+    // No backend saw a connection for any of them (+1: the counter query itself).
+    let after: Vec<u64> = ports
+        .iter()
+        .map(|p| c.status_counter(*p, "Connections"))
+        .collect();
+    for ((p, b), a) in ports.iter().zip(&before).zip(&after) {
+        assert_eq!(*a, b + 1, "backend {p} got connections: {b} -> {a}");
+    }
+    assert!(
+        proxy.log().contains("handshake timeout"),
+        "{}",
+        tail(&proxy.log(), 20)
+    );
+    normal.disconnect().await.unwrap();
+}
