@@ -124,6 +124,10 @@ pub struct BackendConn {
     pub stmts: HashMap<u32, BackendStmt>,
     /// Set when the connection is in an unknown protocol state and must not be reused.
     pub broken: bool,
+    /// Some command since login may have left state on the server (see `mark_clean_read`).
+    /// A connection that is not dirty goes back to the pool without a reset round trip.
+    pub dirty: bool,
+    dirty_before_last: bool,
     scratch: Vec<u8>,
     last_used: std::time::Instant,
     /// This backend's query latency histogram, resolved once.
@@ -195,6 +199,8 @@ impl BackendConn {
             multi_statements_off: false,
             stmts: HashMap::new(),
             broken: false,
+            dirty: false,
+            dirty_before_last: false,
             scratch: Vec::new(),
             last_used: std::time::Instant::now(),
             latency: crate::metrics::METRICS
@@ -332,6 +338,8 @@ impl BackendConn {
     /// is the sequence id the response starts at.
     pub async fn send_command(&mut self, payload: &[u8]) -> io::Result<u8> {
         self.last_used = std::time::Instant::now();
+        self.dirty_before_last = self.dirty;
+        self.dirty = true;
         self.io.reset_seq();
         self.io.write_packet(payload).await?;
         Ok((payload.len() / MAX_CHUNK + 1) as u8)
@@ -340,6 +348,7 @@ impl BackendConn {
     /// Sends a command that has no response (COM_STMT_CLOSE, COM_STMT_SEND_LONG_DATA), queued
     /// until the next flush so it rides along with the next command.
     pub fn queue_command(&mut self, payload: &[u8]) -> io::Result<()> {
+        self.dirty = true;
         self.io.reset_seq();
         self.io.queue_packet(payload)
     }
@@ -479,6 +488,13 @@ impl BackendConn {
     /// How long since the last command was sent.
     pub fn idle_for(&self) -> Duration {
         self.last_used.elapsed()
+    }
+
+    /// The last command was a plain read that left nothing behind on the server (no variable,
+    /// no warning, no error, no transaction): the connection is as clean as before it.
+    /// Every command counts as dirtying until the session says otherwise with this.
+    pub fn mark_clean_read(&mut self) {
+        self.dirty = self.dirty_before_last;
     }
 
     /// Is the connection still open? A server that closed an idle connection (wait_timeout)

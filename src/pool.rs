@@ -3,7 +3,9 @@
 //!
 //! A connection goes back to the pool when its client session ends, after a
 //! COM_RESET_CONNECTION has cleared every piece of session state on the server (variables,
-//! temporary tables, prepared statements, locks, open transaction). It is only handed to a
+//! temporary tables, prepared statements, locks, open transaction) — unless it only logged in
+//! or only ran plain reads that left nothing behind (`BackendConn::dirty` is false), which is
+//! the common case for a replica connection of a short-lived client: then it is kept as is. It is only handed to a
 //! session with the same backend, user, collation and client capabilities (the capabilities
 //! shape the wire format the raw relay passes through), and only after a non-blocking check
 //! that the server has not closed it in the meantime.
@@ -60,6 +62,17 @@ impl Pool {
         if conn.broken {
             return;
         }
+        // Only logged in, or only plain reads since: nothing to reset (saves two round trips
+        // per short-lived client, e.g. PHP's connect-query-disconnect).
+        let clean = !conn.dirty
+            && conn.applied == 0
+            && conn.stmts.is_empty()
+            && !conn.multi_statements_off
+            && conn.db == key.db;
+        if clean {
+            self.keep(key, conn).await;
+            return;
+        }
         match conn.run_simple(&[COM_RESET_CONNECTION]).await {
             Ok(Ok(_)) => {}
             _ => {
@@ -80,6 +93,11 @@ impl Pool {
         conn.stmts.clear();
         conn.applied = 0;
         conn.multi_statements_off = false;
+        conn.dirty = false;
+        self.keep(key, conn).await;
+    }
+
+    async fn keep(&self, key: PoolKey, conn: BackendConn) {
         let extra = {
             let mut idle = self.idle.lock().expect("pool lock");
             let list = idle.entry(key).or_default();

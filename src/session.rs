@@ -1104,6 +1104,11 @@ impl Session {
         if used == Target::Master {
             self.after_master_statement(c.kind).await;
         }
+        if used == Target::Replica && leaves_nothing(&c, &scanner) && self.trx.is_none() {
+            if let Some(conn) = self.replica.as_mut() {
+                conn.mark_clean_read();
+            }
+        }
         if scanner.error {
             return Ok(Flow::Continue);
         }
@@ -1945,6 +1950,23 @@ fn conn_role(t: Target) -> Role {
 
 fn conn_role_name(t: Target) -> &'static str {
     conn_role(t).as_str()
+}
+
+/// A statement that leaves no trace on the connection it ran on: a single plain SELECT that
+/// assigned nothing and ended without warnings or error (either would fill the diagnostics
+/// area a later SHOW WARNINGS reads). Such a connection needs no reset before the next session.
+fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
+    c.kind == Kind::Select
+        && c.route == Route::Replica
+        && !c.multi
+        && !c.record
+        && !c.user_var_write
+        && c.temp_table.is_none()
+        && !scanner.error
+        && scanner.warnings == 0
+        && !scanner
+            .status
+            .is_some_and(|s| s.contains(StatusFlags::SERVER_STATUS_IN_TRANS))
 }
 
 /// Statement kinds a `/* rwsplit:replica */` hint may send to a replica: reads only, never a

@@ -224,3 +224,45 @@ fn pooled_backend_connections_serve_connect_per_query_clients_with_clean_state()
         "100 short sessions opened {new_backend_logins} backend connections"
     );
 }
+
+#[test]
+fn clean_pooled_connections_skip_the_reset_and_dirty_ones_get_it() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    // COM_RESET_CONNECTION has no counter of its own in MariaDB; it counts in
+    // Com_admin_commands (this proxy has no [monitor], so nothing else sends admin commands).
+    let resets = || -> u64 {
+        c.replica_ports()
+            .iter()
+            .map(|port| c.status_counter(*port, "Com_admin_commands"))
+            .sum()
+    };
+    p.sql_ok(&c, "SELECT 1");
+    std::thread::sleep(Duration::from_millis(200));
+    let before = resets();
+    // Plain reads leave nothing on the replica connection: back to the pool without a reset.
+    for i in 0..30 {
+        assert_eq!(p.sql_ok(&c, &format!("SELECT {i}"))[0], i.to_string());
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(resets(), before, "clean replica connections were reset");
+    // A read with a warning fills the diagnostics area: that connection is reset, and the next
+    // sessions see no trace of it.
+    for _ in 0..10 {
+        let out = p.sql_ok(&c, "SELECT CAST('1x' AS INTEGER); SHOW WARNINGS;");
+        assert!(
+            out.iter().any(|l| l.contains("Truncated incorrect")),
+            "{out:?}"
+        );
+        let out = p.sql_ok(&c, "SELECT @@warning_count, @@server_id");
+        assert!(
+            out[0].starts_with("0\t"),
+            "warnings leaked into a new session: {out:?}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        resets() >= before + 10,
+        "connections with warnings went back unreset"
+    );
+}

@@ -47,6 +47,23 @@ pub fn ok_status(payload: &[u8]) -> Option<u16> {
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
+/// Warning count of an OK packet payload (after the status flags).
+pub fn ok_warnings(payload: &[u8]) -> Option<u16> {
+    let mut pos = 1;
+    for _ in 0..2 {
+        let (_, used) = lenenc_int(payload.get(pos..)?)?;
+        pos += used;
+    }
+    payload
+        .get(pos + 2..pos + 4)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+}
+
+/// Warning count of an old-style EOF packet payload (0xFE, warnings, status).
+pub fn eof_warnings(payload: &[u8]) -> Option<u16> {
+    payload.get(1..3).map(|b| u16::from_le_bytes([b[0], b[1]]))
+}
+
 /// Server status flags of an old-style EOF packet payload (0xFE, warnings, status).
 pub fn eof_status(payload: &[u8]) -> Option<u16> {
     payload.get(3..5).map(|b| u16::from_le_bytes([b[0], b[1]]))

@@ -2,7 +2,7 @@
 //! few packets that carry the answer (OK, ERR, EOF, column count). Rows and column definitions
 //! pass through unread, so the relay forwards the backend's bytes as they are.
 
-use super::{eof_status, lenenc_int, ok_status, StatusFlags, MAX_CHUNK};
+use super::{eof_status, eof_warnings, lenenc_int, ok_status, ok_warnings, StatusFlags, MAX_CHUNK};
 
 /// What kind of response the command produces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,8 @@ pub struct Scanner {
     pub status: Option<StatusFlags>,
     /// The response (or its last result) was an ERR packet.
     pub error: bool,
+    /// Warnings reported by the response's OK/EOF packets (summed over results).
+    pub warnings: u16,
     /// Packets passed (for metrics).
     pub packets: u64,
     /// Rows passed (result-set rows, for digests).
@@ -81,6 +83,7 @@ impl Scanner {
             seq_delta: 0,
             status: None,
             error: false,
+            warnings: 0,
             packets: 0,
             rows: 0,
             bytes: 0,
@@ -183,6 +186,16 @@ impl Scanner {
         }
     }
 
+    fn set_status_ok(&mut self, p: &[u8]) -> StatusFlags {
+        self.warnings = self.warnings.saturating_add(ok_warnings(p).unwrap_or(0));
+        self.set_status(ok_status(p))
+    }
+
+    fn set_status_eof(&mut self, p: &[u8]) -> StatusFlags {
+        self.warnings = self.warnings.saturating_add(eof_warnings(p).unwrap_or(0));
+        self.set_status(eof_status(p))
+    }
+
     fn set_status(&mut self, s: Option<u16>) -> StatusFlags {
         let flags = StatusFlags::from_bits_truncate(s.unwrap_or(0));
         if s.is_some() {
@@ -197,10 +210,10 @@ impl Scanner {
         if self.single {
             match first {
                 Some(0x00) => {
-                    self.set_status(ok_status(p));
+                    self.set_status_ok(p);
                 }
                 Some(0xFE) if p.len() < 9 => {
-                    self.set_status(eof_status(p));
+                    self.set_status_eof(p);
                 }
                 Some(0xFF) => self.error = true,
                 _ => {}
@@ -212,7 +225,7 @@ impl Scanner {
             State::First => match first {
                 Some(0x00) => {
                     self.error = false;
-                    let st = self.set_status(ok_status(p));
+                    let st = self.set_status_ok(p);
                     self.state = self.next_result(st);
                 }
                 Some(0xFF) => {
@@ -230,7 +243,7 @@ impl Scanner {
                 },
             },
             State::ColEof => {
-                let st = self.set_status(eof_status(p));
+                let st = self.set_status_eof(p);
                 self.state = if self.binary && st.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS)
                 {
                     State::Done
@@ -245,11 +258,10 @@ impl Scanner {
                 }
                 Some(0xFE) => {
                     let st = if self.deprecate_eof {
-                        ok_status(p)
+                        self.set_status_ok(p)
                     } else {
-                        eof_status(p)
+                        self.set_status_eof(p)
                     };
-                    let st = self.set_status(st);
                     self.state = if st.contains(StatusFlags::SERVER_STATUS_CURSOR_EXISTS)
                         && self.binary
                         && !st.contains(StatusFlags::SERVER_MORE_RESULTS_EXISTS)
