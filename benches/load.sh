@@ -56,7 +56,8 @@ BENCH_PS_MODE=${BENCH_PS_MODE:-auto}
 BENCH_KEEP=${BENCH_KEEP:-0}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$ROOT/benches/results}
 
-WORKLOADS=(oltp_point_select oltp_read_only oltp_read_write connect_query)
+# BENCH_WORKLOADS (space-separated) runs a subset, e.g. "connect_query oltp_point_select".
+read -r -a WORKLOADS <<<"${BENCH_WORKLOADS:-oltp_point_select oltp_read_only oltp_read_write connect_query}"
 TARGETS=(direct haproxy rwsplit)
 
 log() { printf '[load %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -234,6 +234,15 @@ pub struct Routing {
     /// catch up to the required position before it goes to the master instead. `"0s"` never
     /// waits.
     pub consistency_wait: Duration,
+    /// `multiplex` — default `true`. A client session that has been idle for
+    /// `multiplex_after` hands back backend connections that carry nothing of it (only logged
+    /// in, or only plain reads that left no warning, variable or transaction behind; no
+    /// session variables, temporary tables or prepared statements) to the pool, and takes one
+    /// again for its next statement: many idle app connections share few backend connections.
+    pub multiplex: bool,
+    /// `multiplex_after` — default `"100ms"`. Idle time before such a connection is handed
+    /// back; a busy session keeps its connections. `"0s"` hands them back at once.
+    pub multiplex_after: Duration,
 }
 
 impl Default for Routing {
@@ -243,6 +252,8 @@ impl Default for Routing {
             fallback_to_master: true,
             consistency: Consistency::Session,
             consistency_wait: Duration::from_millis(100),
+            multiplex: true,
+            multiplex_after: Duration::from_millis(100),
         }
     }
 }
@@ -550,6 +561,8 @@ struct RawRouting {
     fallback_to_master: Field,
     consistency: Field,
     consistency_wait: Field,
+    multiplex: Field,
+    multiplex_after: Field,
 }
 
 #[derive(Deserialize)]
@@ -1308,6 +1321,17 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 defaults.consistency_wait,
                 true,
             ),
+            multiplex: cx.boolean(
+                r.multiplex.as_ref(),
+                "routing.multiplex",
+                defaults.multiplex,
+            ),
+            multiplex_after: cx.duration(
+                r.multiplex_after.as_ref(),
+                "routing.multiplex_after",
+                defaults.multiplex_after,
+                true,
+            ),
         },
     };
 
@@ -2040,6 +2064,8 @@ listen = "127.0.0.1:9104"
                 fallback_to_master: true,
                 consistency: Consistency::Session,
                 consistency_wait: Duration::from_millis(100),
+                multiplex: true,
+                multiplex_after: Duration::from_millis(100),
             }
         );
         assert_eq!(c.monitor, None);
@@ -2164,6 +2190,8 @@ recover_after = 1
                 fallback_to_master: false,
                 consistency: Consistency::Global,
                 consistency_wait: Duration::from_secs(1),
+                multiplex: true,
+                multiplex_after: Duration::from_millis(100),
             }
         );
         assert_eq!(

@@ -140,6 +140,10 @@ pub struct Session {
     /// (backend thread id) that was.
     replica_pos: GtidPos,
     replica_pos_thread: u32,
+    /// The replica connection the last statement ran on was handed back to the pool while the
+    /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
+    /// still belong on a replica connection, and any clean one answers as that one would.
+    replica_released: bool,
 }
 
 /// Where a command will run.
@@ -261,6 +265,7 @@ impl Session {
             gtid_dirty: false,
             replica_pos: GtidPos::default(),
             replica_pos_thread: 0,
+            replica_released: false,
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),
@@ -320,6 +325,7 @@ impl Session {
         // One idle timer for the whole session, moved forward at most once a second: arming a
         // timer per statement would cost more than routing the statement.
         let idle_or_never = idle.unwrap_or(Duration::from_secs(10 * 365 * 86400));
+        let routing = self.shared.topology.load().config.routing.clone();
         let mut last_active = tokio::time::Instant::now();
         let mut deadline = last_active + idle_or_never;
         let mut idle_timer = Box::pin(tokio::time::sleep_until(deadline));
@@ -342,7 +348,22 @@ impl Session {
                 let killed = self.killed.clone();
                 let mut shutdown = self.shutdown_rx.clone();
                 let mut topo = self.topo_rx.clone();
+                // Multiplexing: a timer only while there is a connection to hand back, so a
+                // busy session arms none.
+                let release = routing.multiplex && self.any_releasable();
+                let release_timer = async {
+                    if release {
+                        tokio::time::sleep(routing.multiplex_after).await
+                    } else {
+                        std::future::pending().await
+                    }
+                };
                 tokio::select! {
+                    _ = release_timer => {
+                        self.release_idle();
+                        self.buf = buf;
+                        continue;
+                    }
                     // Reading into the buffer is cancel-safe; readiness of the socket would
                     // not do for TLS, whose layer may already hold decrypted bytes.
                     r = self.client.fill() => {
@@ -465,7 +486,9 @@ impl Session {
     /// The backend for commands that follow the session (SET, USE, PING): the last one used.
     fn current(&self) -> Target {
         match self.last {
-            Some(Role::Replica) if self.replica.is_some() => Target::Replica,
+            Some(Role::Replica) if self.replica.is_some() || self.replica_released => {
+                Target::Replica
+            }
             _ => Target::Master,
         }
     }
@@ -601,7 +624,10 @@ impl Session {
         conn.applied = 0;
         match conn.role() {
             Role::Master => self.master = Some(conn),
-            Role::Replica => self.replica = Some(conn),
+            Role::Replica => {
+                self.replica = Some(conn);
+                self.replica_released = false;
+            }
         }
         self.publish_backends();
     }
@@ -1914,6 +1940,51 @@ impl Session {
             capabilities: self.login.capabilities.bits(),
             db,
         }
+    }
+
+    /// Can the connection for `t` go back to the pool while the session idles? Only if it
+    /// holds nothing of this session: no transaction, no session state (variables, database
+    /// change, temporary tables, locks, user variables all make it dirty or pin the session),
+    /// no prepared statement or cursor, nothing from its last statement (`mark_clean_read`).
+    fn releasable(&self, t: Target) -> bool {
+        let conn = match t {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        };
+        let Some(c) = conn else { return false };
+        self.trx.is_none()
+            && self.autocommit
+            && !self.pinned
+            && self.rec_seq == 0
+            && !self.multi_statements_off
+            && self.temp_tables.is_empty()
+            && !self.user_vars_on_master
+            && !self.gtid_dirty
+            && !c.dirty
+            && !c.broken
+            && c.applied == 0
+            && c.stmts.is_empty()
+            && c.db == self.db
+    }
+
+    fn any_releasable(&self) -> bool {
+        self.releasable(Target::Replica) || self.releasable(Target::Master)
+    }
+
+    /// Hands the clean connections of an idle session back to the pool (see `releasable`).
+    fn release_idle(&mut self) {
+        if self.releasable(Target::Replica) {
+            if let Some(conn) = self.replica.take() {
+                self.replica_released = self.last == Some(Role::Replica);
+                self.release(conn);
+            }
+        }
+        if self.releasable(Target::Master) {
+            if let Some(conn) = self.master.take() {
+                self.release(conn);
+            }
+        }
+        self.publish_backends();
     }
 
     /// The client is gone: healthy backend connections go back to the pool (reset there),

@@ -1,0 +1,182 @@
+//! Multiplexing: idle client sessions hand clean backend connections back to the pool, so
+//! many app connections share few backend connections, and every session keeps its meaning.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use common::*;
+use mysql_async::prelude::*;
+
+/// Open backend connections of the proxy (in sessions and in the pool), from /metrics.
+fn backend_connections(metrics_port: u16) -> f64 {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    resp.lines()
+        .filter(|l| l.starts_with("rwsplit_backend_connections{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn start(c: &Cluster, routing: &str) -> (Proxy, u16) {
+    let metrics = free_port();
+    let p = Proxy::start(
+        c,
+        &format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\n[routing]\n{routing}\n"),
+    );
+    (p, metrics)
+}
+
+async fn idle_sessions(c: &Cluster, p: &Proxy, n: usize) -> Vec<mysql_async::Conn> {
+    let mut conns = Vec::new();
+    for _ in 0..n {
+        let opts = mysql_async::OptsBuilder::from_opts(
+            mysql_async::Opts::from_url(&p.url(c, Some("rwtest"))).unwrap(),
+        )
+        .prefer_socket(false);
+        let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        let sid: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
+        assert!(c.replica_ids().contains(&sid.unwrap().to_string()));
+        conns.push(conn);
+    }
+    conns
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sessions_share_backend_connections() {
+    let c = Cluster::shared();
+    // Off: every session holds a master connection (login) and a replica connection.
+    let (p, metrics) = start(&c, "multiplex = false");
+    let conns = idle_sessions(&c, &p, 100).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let without = backend_connections(metrics);
+    assert!(without >= 200.0, "without multiplexing: {without}");
+    for conn in conns {
+        conn.disconnect().await.unwrap();
+    }
+    drop(p);
+
+    // On: idle sessions give both back; the pool keeps at most 32 idle per backend and user.
+    let (p, metrics) = start(&c, "multiplex = true\nmultiplex_after = \"50ms\"");
+    let mut conns = idle_sessions(&c, &p, 100).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let with = backend_connections(metrics);
+    eprintln!("100 idle sessions: {without} backend connections without multiplexing, {with} with");
+    assert!(with <= 3.0 * 32.0, "with multiplexing: {with}");
+    // They all work again, reads on replicas, writes on the master.
+    let t = format!("rwtest.mux_{}", std::process::id());
+    conns[0]
+        .query_drop(format!(
+            "CREATE TABLE IF NOT EXISTS {t} (id INT PRIMARY KEY)"
+        ))
+        .await
+        .unwrap();
+    for (i, conn) in conns.iter_mut().enumerate() {
+        let sid: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
+        assert!(c.replica_ids().contains(&sid.unwrap().to_string()));
+        conn.query_drop(format!("INSERT INTO {t} VALUES ({i})"))
+            .await
+            .unwrap();
+        let (sid, id): (i64, i64) = conn
+            .query_first(format!(
+                "SELECT @@server_id, LAST_INSERT_ID() + {i} FROM DUAL"
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let _ = (sid, id);
+    }
+    conns[0]
+        .query_drop(format!("DROP TABLE {t}"))
+        .await
+        .unwrap();
+    for conn in conns {
+        conn.disconnect().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_keep_their_meaning_across_idle_gaps() {
+    let c = Cluster::shared();
+    let (p, _) = start(&c, "multiplex = true\nmultiplex_after = \"0s\"");
+    let pause = || tokio::time::sleep(Duration::from_millis(150));
+    let pool = p.pool(&c, Some("rwtest"));
+    let mut conn = pool.get_conn().await.unwrap();
+    let t = format!("mux_meaning_{}", std::process::id());
+    conn.query_drop(format!(
+        "CREATE TABLE IF NOT EXISTS {t} (id INT AUTO_INCREMENT PRIMARY KEY, v TINYINT)"
+    ))
+    .await
+    .unwrap();
+
+    // A write with a warning, a clean read, a gap: SHOW WARNINGS speaks of the read (none).
+    conn.query_drop(format!("INSERT IGNORE INTO {t} (v) VALUES (1000)"))
+        .await
+        .unwrap();
+    let w: Vec<(String, i64, String)> = conn.query("SHOW WARNINGS").await.unwrap();
+    assert_eq!(w.len(), 1, "the INSERT's own warning");
+    let _: Option<i64> = conn.query_first("SELECT 1").await.unwrap();
+    pause().await;
+    let w: Vec<(String, i64, String)> = conn.query("SHOW WARNINGS").await.unwrap();
+    assert!(
+        w.is_empty(),
+        "warnings of the last statement (a clean read): {w:?}"
+    );
+
+    // LAST_INSERT_ID survives a gap (the master connection that wrote is kept).
+    conn.query_drop(format!("INSERT INTO {t} (v) VALUES (1)"))
+        .await
+        .unwrap();
+    let id: Option<i64> = conn
+        .query_first(format!("SELECT MAX(id) FROM {t}"))
+        .await
+        .unwrap();
+    pause().await;
+    let last: Option<i64> = conn.query_first("SELECT LAST_INSERT_ID()").await.unwrap();
+    assert_eq!(last, id);
+
+    // Session variables, user variables and temporary tables survive gaps.
+    conn.query_drop("SET SESSION sql_mode = 'ANSI_QUOTES'")
+        .await
+        .unwrap();
+    conn.query_drop("SET @mux = 42").await.unwrap();
+    conn.query_drop("CREATE TEMPORARY TABLE mux_tmp (x INT)")
+        .await
+        .unwrap();
+    conn.query_drop("INSERT INTO mux_tmp VALUES (7)")
+        .await
+        .unwrap();
+    pause().await;
+    let mode: Option<String> = conn.query_first("SELECT @@sql_mode").await.unwrap();
+    assert_eq!(mode.as_deref(), Some("ANSI_QUOTES"));
+    pause().await;
+    let v: Option<i64> = conn.query_first("SELECT @mux").await.unwrap();
+    assert_eq!(v, Some(42));
+    pause().await;
+    let x: Option<i64> = conn.query_first("SELECT x FROM mux_tmp").await.unwrap();
+    assert_eq!(x, Some(7));
+
+    // A prepared statement executes again after a gap.
+    let stmt = conn.prep("SELECT ? + 1").await.unwrap();
+    let a: Option<i64> = conn.exec_first(&stmt, (1,)).await.unwrap();
+    pause().await;
+    let b: Option<i64> = conn.exec_first(&stmt, (2,)).await.unwrap();
+    assert_eq!((a, b), (Some(2), Some(3)));
+
+    // A transaction is never split by a gap.
+    conn.query_drop("BEGIN").await.unwrap();
+    let s1: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
+    pause().await;
+    let s2: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
+    conn.query_drop("COMMIT").await.unwrap();
+    assert_eq!(s1, s2);
+    assert_eq!(s1.unwrap().to_string(), c.master_id());
+
+    conn.query_drop(format!("DROP TABLE {t}")).await.unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+}
