@@ -32,8 +32,11 @@ use rwsplit::protocol::scan::{Expect, Scanner, Step};
 use rwsplit::protocol::{eof_status, lenenc_int, ok_status, CapabilityFlags};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+/// A fuzz target: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
 /// The fuzz targets by name, for the replay test and the corpus layout.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("packet_framer", packet_framer),
     ("handshake_response", handshake_response),
     ("command_packet", command_packet),
