@@ -226,6 +226,8 @@ pub struct Classification {
     /// What it is (of the first statement when `multi`).
     pub kind: Kind,
     /// A hint from a comment before the first keyword; the caller decides how to apply it.
+    /// A `rwsplit:replica` hint is not reported for a statement that writes, locks, assigns
+    /// a user variable or cannot be read with certainty: no hint may send those to a replica.
     pub hint: Option<Hint>,
     /// More than one statement: a `;` followed by anything but whitespace/comments.
     pub multi: bool,
@@ -247,7 +249,9 @@ pub struct Classification {
     /// specified), but the correct answer is on the backend that ran the previous
     /// statement, so a caller that wants e.g. WordPress pagination
     /// (`SELECT SQL_CALC_FOUND_ROWS ...` on a replica, then `SELECT FOUND_ROWS()`)
-    /// to be right should treat this as [`Route::Last`].
+    /// to be right should treat this as [`Route::Last`]. Never set for a statement that also
+    /// writes, locks or assigns a user variable (`SELECT FOUND_ROWS(); INSERT ...`,
+    /// `SELECT ROW_COUNT() ... FOR UPDATE`): those must run on the master.
     pub depends_on_previous: bool,
 }
 
@@ -666,6 +670,11 @@ impl Reads {
     fn master(&self) -> bool {
         self.side_effect || self.session_read || self.user_assign
     }
+
+    /// Master for what it does, not only for what it reads.
+    fn writes(&self) -> bool {
+        self.side_effect || self.user_assign
+    }
 }
 
 /// Feeds on the tokens of a read statement, keeping the last three tokens so that
@@ -829,6 +838,9 @@ struct Seg {
     parsed: bool,
     prev_dep: bool,
     empty: bool,
+    /// Changes data or server state, takes a lock, assigns a user variable, or is not
+    /// understood: must run on the master whatever a hint or the previous statement says.
+    writes: bool,
 }
 
 impl Seg {
@@ -842,6 +854,7 @@ impl Seg {
             parsed: false,
             prev_dep: false,
             empty: false,
+            writes: route == Route::Master,
         }
     }
 
@@ -860,6 +873,7 @@ impl Seg {
         let mut s = Seg::new(route, kind);
         s.user_var_write = r.user_assign;
         s.prev_dep = r.prev_dep;
+        s.writes = r.writes();
         s
     }
 }
@@ -889,7 +903,7 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         return match u {
             b"SELECT" => select(st, t),
             b"WITH" => with(st, t),
-            b"VALUES" | b"TABLE" => Seg::master(Kind::Select),
+            b"VALUES" | b"TABLE" => read_on_master(),
             _ => Seg::master(Kind::Other),
         };
     }
@@ -972,7 +986,7 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"EXECUTE" => Seg::master(Kind::Execute),
         b"DEALLOCATE" => Seg::master(Kind::Deallocate),
         // MySQL 8 `TABLE t` / `VALUES ROW(...)`: reads, but routed to the master as specified.
-        b"VALUES" | b"TABLE" => Seg::master(Kind::Select),
+        b"VALUES" | b"TABLE" => read_on_master(),
         b"GET" => {
             let t = st.next();
             if is_kw(t, b"DIAGNOSTICS") || is_kw(t, b"CURRENT") || is_kw(t, b"STACKED") {
@@ -983,6 +997,13 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         }
         _ => Seg::master(Kind::Other),
     }
+}
+
+/// MySQL 8 `TABLE t` / `VALUES ROW(...)`: plain reads that go to the master.
+fn read_on_master() -> Seg {
+    let mut seg = Seg::master(Kind::Select);
+    seg.writes = false;
+    seg
 }
 
 fn select<'a>(st: &mut Stream<'a>, first: Tok<'a>) -> Seg {
@@ -1002,6 +1023,7 @@ fn with<'a>(st: &mut Stream<'a>, first: Tok<'a>) -> Seg {
         seg.parsed = true;
         if !sqlparser_says_plain_query(st.segment_text()) {
             seg.route = Route::Master;
+            seg.writes = true;
         }
     }
     seg
@@ -1088,7 +1110,9 @@ fn show(st: &mut Stream<'_>) -> Seg {
     if route == Route::Replica && sc.r.master() {
         route = Route::Master;
     }
-    Seg::new(route, Kind::Show)
+    let mut seg = Seg::new(route, Kind::Show);
+    seg.writes = sc.r.writes();
+    seg
 }
 
 /// EXPLAIN / DESCRIBE / DESC: a table name or a read is a replica statement;
@@ -1109,7 +1133,9 @@ fn explain(st: &mut Stream<'_>, kind: Kind) -> Seg {
                 } else {
                     Route::Replica
                 };
-                return Seg::new(route, kind);
+                let mut seg = Seg::new(route, kind);
+                seg.writes = sc.r.writes();
+                return seg;
             }
             Tok::Punct(b'(') => b"(",
             _ => return Seg::master(kind),
@@ -1140,7 +1166,9 @@ fn explain(st: &mut Stream<'_>, kind: Kind) -> Seg {
                 } else {
                     Route::Replica
                 };
-                return Seg::new(route, kind);
+                let mut seg = Seg::new(route, kind);
+                seg.writes = sc.r.writes();
+                return seg;
             }
         }
     }
@@ -1370,6 +1398,7 @@ fn set(st: &mut Stream<'_>) -> Seg {
         seg.route = Route::Current;
         seg.record = true;
     }
+    seg.writes = seg.route == Route::Master;
     seg
 }
 
@@ -1503,6 +1532,8 @@ struct Run {
     broken_in_first: bool,
     saw_bs_quote: bool,
     saw_cond_exec: bool,
+    /// Some statement writes (see `Seg::writes`).
+    writes: bool,
 }
 
 fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
@@ -1523,6 +1554,7 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
     let mut all_current = true;
     let mut all_last = true;
     let mut all_record = true;
+    let mut writes = false;
     let mut n = 0usize;
     loop {
         if n > 0 {
@@ -1542,6 +1574,7 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
             all_current &= seg.route == Route::Current;
             all_last &= seg.route == Route::Last;
             all_record &= seg.record;
+            writes |= seg.writes;
             c.user_var_write |= seg.user_var_write;
             c.parsed |= seg.parsed;
             c.depends_on_previous |= seg.prev_dep;
@@ -1579,6 +1612,7 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
         broken_in_first: st.broken_at == Some(0),
         saw_bs_quote: st.lex.saw_bs_quote,
         saw_cond_exec: st.lex.saw_cond_exec,
+        writes,
     }
 }
 
@@ -1592,13 +1626,19 @@ pub fn classify(sql: &[u8]) -> Classification {
     let r = run(sql, DEFAULT_MODE, None);
     let mut c = r.c;
     c.hint = leading_hint(sql);
+    let mut writes = r.writes || r.broken;
     if r.broken {
         c.route = Route::Master;
         c.record = false;
     }
     // Nothing to lose if it already goes to the master without replay (except
-    // flags: a broken statement may be a multi-statement in another reading).
-    let nothing_to_lose = c.route == Route::Master && !c.record && !r.broken;
+    // flags: a broken statement may be a multi-statement in another reading), unless
+    // a hint or the previous statement could still send it elsewhere.
+    let nothing_to_lose = c.route == Route::Master
+        && !c.record
+        && !r.broken
+        && c.hint != Some(Hint::Replica)
+        && !c.depends_on_previous;
     if !nothing_to_lose && (r.saw_bs_quote || r.saw_cond_exec) {
         let mut alternatives = [None; 3];
         if r.saw_bs_quote {
@@ -1625,6 +1665,7 @@ pub fn classify(sql: &[u8]) -> Classification {
             if a.all_empty || a.broken_in_first {
                 continue;
             }
+            writes |= a.writes || a.broken;
             if r.broken
                 || a.broken
                 || a.c.route != c.route
@@ -1639,6 +1680,14 @@ pub fn classify(sql: &[u8]) -> Classification {
                 c.depends_on_previous |= a.c.depends_on_previous;
             }
         }
+    }
+    if writes {
+        // Whatever a hint says or where the previous statement ran, a write runs on the
+        // master.
+        if c.hint == Some(Hint::Replica) {
+            c.hint = None;
+        }
+        c.depends_on_previous = false;
     }
     c
 }
@@ -2753,6 +2802,52 @@ mod tests {
     // -----------------------------------------------------------------------
     // Executable comments
     // -----------------------------------------------------------------------
+
+    #[test]
+    fn writes_ignore_replica_hints_and_the_previous_statement() {
+        // A replica hint is dropped for anything that writes, locks or assigns.
+        for sql in [
+            "/* rwsplit:replica */ SELECT * FROM t FOR UPDATE",
+            "/* rwsplit:replica */ SELECT * FROM t LOCK IN SHARE MODE",
+            "/* rwsplit:replica */ SELECT a INTO @x FROM t",
+            "/* rwsplit:replica */ SELECT @a := 1",
+            "/* rwsplit:replica */ SELECT GET_LOCK('a', 1)",
+            "/* rwsplit:replica */ SELECT NEXTVAL(s)",
+            "/* rwsplit:replica */ WITH c AS (SELECT 1) DELETE FROM t",
+            "/* rwsplit:replica */ EXPLAIN ANALYZE DELETE FROM t",
+            "/* rwsplit:replica */ SHOW TABLES WHERE GET_LOCK('a', 1)",
+            "/* rwsplit:replica */ SELECT 'abc",
+            "/* rwsplit:replica */ DELETE FROM t",
+            // a write only in the NO_BACKSLASH_ESCAPES reading
+            "/* rwsplit:replica */ SELECT LAST_INSERT_ID(), 'a\\' FOR UPDATE -- '",
+        ] {
+            let c = cl(sql);
+            assert_eq!((c.route, c.hint), (M, None), "{sql:?}");
+        }
+        // Reads keep it, also those that otherwise go to the master.
+        for sql in [
+            "/* rwsplit:replica */ SELECT 1",
+            "/* rwsplit:replica */ SELECT LAST_INSERT_ID()",
+            "/* rwsplit:replica */ SHOW GLOBAL STATUS",
+            "/* rwsplit:replica */ TABLE t",
+            "/* rwsplit:replica */ SELECT 'a\\' -- '",
+        ] {
+            assert_eq!(cl(sql).hint, Some(Hint::Replica), "{sql:?}");
+        }
+        // FOUND_ROWS() / ROW_COUNT() follow the previous statement only in pure reads.
+        for sql in [
+            "SELECT FOUND_ROWS(); INSERT INTO t VALUES (1)",
+            "SELECT ROW_COUNT() FROM t FOR UPDATE",
+            "SELECT FOUND_ROWS(), GET_LOCK('a', 1)",
+            "WITH c AS (SELECT FOUND_ROWS()) DELETE FROM t",
+            "SELECT FOUND_ROWS() INTO @n",
+        ] {
+            let c = cl(sql);
+            assert_eq!((c.route, c.depends_on_previous), (M, false), "{sql:?}");
+        }
+        assert!(cl("SELECT FOUND_ROWS()").depends_on_previous);
+        assert!(cl("SELECT ROW_COUNT(); SELECT 1").depends_on_previous);
+    }
 
     #[test]
     fn executable_comments() {

@@ -127,7 +127,13 @@ impl Scanner {
                 self.skip = len;
                 continue;
             }
-            if !self.needs_whole(buf.get(pos + 4).copied(), len) {
+            // The payload's first byte if it has arrived; never the next packet's header.
+            let first = if len > 0 {
+                buf.get(pos + 4).copied()
+            } else {
+                None
+            };
+            if !self.needs_whole(first, len) {
                 // A row or column definition: count it and stream it.
                 self.on_passthrough();
                 self.continuation = len == MAX_CHUNK;
@@ -413,6 +419,22 @@ mod tests {
         let bytes = framed(&[&[1], COLDEF, &eof_cursor]);
         let mut s = Scanner::new(Expect::Results { binary: true }, false);
         assert!(matches!(s.scan(&mut bytes.clone(), 0), Step::Done(_)));
+    }
+
+    #[test]
+    fn empty_row_does_not_peek_at_the_next_header() {
+        // An empty packet among rows, followed by a row whose length starts with 0xFE: the
+        // 0xFE belongs to the next header, not to the empty packet. Same count in any pieces.
+        let mut long_row = vec![0xFC, 0xFB, 0x00];
+        long_row.resize(254, b'x');
+        let bytes = framed(&[&[1], COLDEF, EOF_END, b"", &long_row, EOF_END]);
+        for chunk in [1, 7, bytes.len()] {
+            let mut s = Scanner::new(Expect::Results { binary: false }, false);
+            let (step, n) = scan_in_chunks(&mut s, &bytes, chunk);
+            assert!(matches!(step, Step::Done(_)), "chunk {chunk}: {step:?}");
+            assert_eq!(n, bytes.len());
+            assert_eq!(s.rows, 2, "chunk {chunk}");
+        }
     }
 
     #[test]
