@@ -124,9 +124,14 @@ pub struct BackendConn {
     pub stmts: HashMap<u32, BackendStmt>,
     /// Set when the connection is in an unknown protocol state and must not be reused.
     pub broken: bool,
-    /// Some command since login may have left state on the server (see `mark_clean_read`).
-    /// A connection that is not dirty goes back to the pool without a reset round trip.
+    /// Some command since login may have left state on the server that the proxy does not
+    /// track (see `mark_clean`). A connection that is not dirty goes back to the pool without a
+    /// reset round trip, or is shared between idle sessions (multiplexing).
     pub dirty: bool,
+    /// Which recorded session state (`session::Session::state_sig`) the connection carries
+    /// in full; 0 for none. Part of the pool key, so a session takes a connection that already
+    /// has its SET NAMES / sql_mode and so on.
+    pub state_sig: u64,
     dirty_before_last: bool,
     scratch: Vec<u8>,
     last_used: std::time::Instant,
@@ -201,6 +206,7 @@ impl BackendConn {
             broken: false,
             dirty: false,
             dirty_before_last: false,
+            state_sig: 0,
             scratch: Vec::new(),
             last_used: std::time::Instant::now(),
             latency: crate::metrics::METRICS
@@ -490,10 +496,11 @@ impl BackendConn {
         self.last_used.elapsed()
     }
 
-    /// The last command was a plain read that left nothing behind on the server (no variable,
-    /// no warning, no error, no transaction): the connection is as clean as before it.
-    /// Every command counts as dirtying until the session says otherwise with this.
-    pub fn mark_clean_read(&mut self) {
+    /// The last command left nothing behind on the server that the proxy does not track: a
+    /// plain read without warning, error or transaction, or a recorded SET (tracked in
+    /// `state_sig`). The connection is as clean as before it. Every command counts as dirtying
+    /// until the session says otherwise with this.
+    pub fn mark_clean(&mut self) {
         self.dirty = self.dirty_before_last;
     }
 

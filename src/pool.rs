@@ -19,6 +19,8 @@ use crate::protocol::command::{COM_INIT_DB, COM_RESET_CONNECTION};
 
 /// Idle connections kept per key; more are closed.
 const MAX_IDLE_PER_KEY: usize = 32;
+/// Idle connections kept per backend over all keys.
+const MAX_IDLE_PER_BACKEND: usize = 64;
 /// An idle connection older than this is closed instead of reused (well below wait_timeout).
 const MAX_IDLE_AGE: Duration = Duration::from_secs(60);
 
@@ -32,6 +34,8 @@ pub struct PoolKey {
     /// The current database: COM_RESET_CONNECTION keeps it, and there is no way to go back to
     /// "no database", so only a session in the same database may take the connection.
     pub db: Option<String>,
+    /// The recorded session state the connection carries (`BackendConn::state_sig`), 0 for none.
+    pub state: u64,
 }
 
 #[derive(Default)]
@@ -45,7 +49,12 @@ impl Pool {
         loop {
             let (mut conn, since) = {
                 let mut idle = self.idle.lock().expect("pool lock");
-                idle.get_mut(key)?.pop()?
+                let list = idle.get_mut(key)?;
+                let item = list.pop();
+                if list.is_empty() {
+                    idle.remove(key);
+                }
+                item?
             };
             if since.elapsed() < MAX_IDLE_AGE && conn.check_alive() {
                 conn.broken = false;
@@ -58,21 +67,23 @@ impl Pool {
 
     /// Resets `conn` and keeps it for the next session with the same key. Runs after the
     /// client is gone, so the reset round trip costs the client nothing.
-    pub async fn give_back(&self, key: PoolKey, mut conn: BackendConn) {
+    pub async fn give_back(&self, mut key: PoolKey, mut conn: BackendConn) {
         if conn.broken {
             return;
         }
         // Only logged in, or only plain reads since: nothing to reset (saves two round trips
         // per short-lived client, e.g. PHP's connect-query-disconnect).
         let clean = !conn.dirty
-            && conn.applied == 0
+            && conn.state_sig == 0
             && conn.stmts.is_empty()
             && !conn.multi_statements_off
             && conn.db == key.db;
         if clean {
+            key.state = 0;
             self.keep(key, conn).await;
             return;
         }
+        key.state = 0;
         match conn.run_simple(&[COM_RESET_CONNECTION]).await {
             Ok(Ok(_)) => {}
             _ => {
@@ -94,14 +105,28 @@ impl Pool {
         conn.applied = 0;
         conn.multi_statements_off = false;
         conn.dirty = false;
+        conn.state_sig = 0;
+        self.keep(key, conn).await;
+    }
+
+    /// Keeps a connection of a session that is still open but idle (multiplexing), with the
+    /// session state it carries (`key.state`). The caller has checked it is clean.
+    pub async fn park(&self, key: PoolKey, conn: BackendConn) {
         self.keep(key, conn).await;
     }
 
     async fn keep(&self, key: PoolKey, conn: BackendConn) {
         let extra = {
             let mut idle = self.idle.lock().expect("pool lock");
+            // Sessions with unusual state could each start a key of their own: bound the
+            // backend's idle connections as a whole too.
+            let on_backend: usize = idle
+                .iter()
+                .filter(|(k, _)| k.address == key.address)
+                .map(|(_, v)| v.len())
+                .sum();
             let list = idle.entry(key).or_default();
-            if list.len() < MAX_IDLE_PER_KEY {
+            if list.len() < MAX_IDLE_PER_KEY && on_backend < MAX_IDLE_PER_BACKEND {
                 list.push((conn, Instant::now()));
                 None
             } else {

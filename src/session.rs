@@ -71,6 +71,9 @@ struct Recorded {
     seq: u64,
     key: Vec<u8>,
     sql: Vec<u8>,
+    /// Assigns a user variable: state particular to this session (not worth sharing
+    /// connections over, see `releasable`).
+    user_var: bool,
 }
 
 /// A prepared statement as the client sees it (the proxy's own id).
@@ -140,6 +143,9 @@ pub struct Session {
     /// (backend thread id) that was.
     replica_pos: GtidPos,
     replica_pos_thread: u32,
+    /// Signature of `recorded` (0 when empty): a connection whose `state_sig` equals it
+    /// carries exactly this session's recorded state.
+    state_sig: u64,
     /// The replica connection the last statement ran on was handed back to the pool while the
     /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
     /// still belong on a replica connection, and any clean one answers as that one would.
@@ -266,6 +272,7 @@ impl Session {
             replica_pos: GtidPos::default(),
             replica_pos_thread: 0,
             replica_released: false,
+            state_sig: 0,
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),
@@ -588,7 +595,15 @@ impl Session {
             if let Some(mut conn) = self
                 .shared
                 .pool
-                .take(&self.pool_key(&backend.address, self.db.clone()))
+                .take(&self.pool_key(&backend.address, self.db.clone(), self.state_sig))
+                .or_else(|| {
+                    // One without state: the session's SETs are replayed on it.
+                    (self.state_sig != 0).then(|| {
+                        self.shared
+                            .pool
+                            .take(&self.pool_key(&backend.address, self.db.clone(), 0))
+                    })?
+                })
             {
                 // A pooled connection was reset when its last session ended; it answers the
                 // login with the state a fresh one would have.
@@ -620,8 +635,14 @@ impl Session {
     fn set_conn(&mut self, conn: BackendConn) {
         let mut conn = conn;
         // A fresh login already has the session's database and collation; the recorded
-        // statements still have to be replayed.
-        conn.applied = 0;
+        // statements still have to be replayed, unless it is a pooled connection that
+        // carries exactly this session's state.
+        conn.applied = if conn.state_sig != 0 && conn.state_sig == self.state_sig {
+            self.rec_seq
+        } else {
+            conn.state_sig = 0;
+            0
+        };
         match conn.role() {
             Role::Master => self.master = Some(conn),
             Role::Replica => {
@@ -898,6 +919,7 @@ impl Session {
         }
         let db = self.db.clone();
         let rec_seq = self.rec_seq;
+        let state_sig = self.state_sig;
         let multi_off = self.multi_statements_off;
         let pending: Vec<Vec<u8>> = {
             let conn = match target {
@@ -921,6 +943,8 @@ impl Session {
         let lost = |e: std::io::Error| {
             MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())
         };
+        // The database and the replayed statements are tracked state, not dirt.
+        let was_dirty = conn.dirty;
         if let Some(db) = db.as_deref() {
             if conn.db.as_deref() != Some(db) {
                 let mut p = vec![COM_INIT_DB];
@@ -933,6 +957,8 @@ impl Session {
             conn.run_query(&sql).await.map_err(lost)??;
         }
         conn.applied = rec_seq;
+        conn.state_sig = state_sig;
+        conn.dirty = was_dirty;
         if conn.multi_statements_off != multi_off {
             let opt: u16 = if multi_off { 1 } else { 0 };
             let p = [COM_SET_OPTION, opt as u8, (opt >> 8) as u8];
@@ -1132,7 +1158,7 @@ impl Session {
         }
         if used == Target::Replica && leaves_nothing(&c, &scanner) && self.trx.is_none() {
             if let Some(conn) = self.replica.as_mut() {
-                conn.mark_clean_read();
+                conn.mark_clean();
             }
         }
         if scanner.error {
@@ -1146,7 +1172,9 @@ impl Session {
                 }
             }
         } else if c.record {
-            self.record(sql, used);
+            // A single SET that ended cleanly leaves only state the proxy tracks.
+            let clean = !c.multi && scanner.warnings == 0 && self.trx.is_none();
+            self.record(sql, used, c.user_var_write, clean);
         } else if c.multi && !c.record && looks_stateful(sql) {
             // A multi-statement mixing SETs with other work cannot be replayed: keep the
             // session where that state lives.
@@ -1384,7 +1412,8 @@ impl Session {
     }
 
     /// Remembers a successful session-state statement for the other backends.
-    fn record(&mut self, sql: &[u8], ran_on: Target) {
+    /// `clean`: the statement left nothing else behind (see `BackendConn::mark_clean`).
+    fn record(&mut self, sql: &[u8], ran_on: Target, user_var: bool, clean: bool) {
         if self.recorded.len() >= MAX_RECORDED {
             self.pin("too many session statements to replay");
             return;
@@ -1398,11 +1427,20 @@ impl Session {
             seq: self.rec_seq,
             key: key.unwrap_or_default(),
             sql: sql.to_vec(),
+            user_var,
         });
+        self.state_sig = state_signature(&self.recorded);
         let seq = self.rec_seq;
+        let sig = self.state_sig;
         if let Some(conn) = self.conn_mut(ran_on) {
             if conn.applied == seq - 1 {
                 conn.applied = seq;
+                conn.state_sig = sig;
+                if clean {
+                    conn.mark_clean();
+                }
+            } else {
+                conn.state_sig = 0;
             }
         }
     }
@@ -1466,6 +1504,7 @@ impl Session {
                 for t in [Target::Master, Target::Replica] {
                     if let Some(c) = self.conn_mut(t) {
                         c.applied = seq;
+                        c.state_sig = 0;
                     }
                 }
             }
@@ -1921,6 +1960,7 @@ impl Session {
     /// does the proxy (the database is kept, as the server keeps it).
     fn forget_session_state(&mut self) {
         self.recorded.clear();
+        self.state_sig = 0;
         self.stmts.clear();
         self.pinned = false;
         self.multi_statements_off = false;
@@ -1932,8 +1972,9 @@ impl Session {
     }
 
     /// The pool key of this session's connections to `address`.
-    fn pool_key(&self, address: &str, db: Option<String>) -> PoolKey {
+    fn pool_key(&self, address: &str, db: Option<String>, state: u64) -> PoolKey {
         PoolKey {
+            state,
             address: address.to_string(),
             user: self.login.user.clone(),
             collation: self.login.collation,
@@ -1945,7 +1986,7 @@ impl Session {
     /// Can the connection for `t` go back to the pool while the session idles? Only if it
     /// holds nothing of this session: no transaction, no session state (variables, database
     /// change, temporary tables, locks, user variables all make it dirty or pin the session),
-    /// no prepared statement or cursor, nothing from its last statement (`mark_clean_read`).
+    /// no prepared statement or cursor, nothing from its last statement (`BackendConn::mark_clean`).
     fn releasable(&self, t: Target) -> bool {
         let conn = match t {
             Target::Master => self.master.as_ref(),
@@ -1955,14 +1996,16 @@ impl Session {
         self.trx.is_none()
             && self.autocommit
             && !self.pinned
-            && self.rec_seq == 0
+            && !self.recorded.iter().any(|r| r.user_var)
             && !self.multi_statements_off
             && self.temp_tables.is_empty()
             && !self.user_vars_on_master
             && !self.gtid_dirty
             && !c.dirty
             && !c.broken
-            && c.applied == 0
+            // It carries exactly this session's state, or none at all (only logged in).
+            && ((c.applied == self.rec_seq && c.state_sig == self.state_sig)
+                || (c.applied == 0 && c.state_sig == 0))
             && c.stmts.is_empty()
             && c.db == self.db
     }
@@ -1976,12 +2019,12 @@ impl Session {
         if self.releasable(Target::Replica) {
             if let Some(conn) = self.replica.take() {
                 self.replica_released = self.last == Some(Role::Replica);
-                self.release(conn);
+                self.park(conn);
             }
         }
         if self.releasable(Target::Master) {
             if let Some(conn) = self.master.take() {
-                self.release(conn);
+                self.park(conn);
             }
         }
         self.publish_backends();
@@ -2006,9 +2049,22 @@ impl Session {
             tokio::spawn(conn.quit());
             return;
         }
-        let key = self.pool_key(conn.address(), conn.db.clone());
+        let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
         let shared = self.shared.clone();
         tokio::spawn(async move { shared.pool.give_back(key, conn).await });
+    }
+
+    /// Multiplexing: parks a clean connection of this idle session in the pool with the
+    /// session state it carries, for this or another session with the same state.
+    fn park(&self, conn: BackendConn) {
+        let topo = self.shared.topology.load();
+        if conn.broken || !topo.contains(&conn.backend) || self.fatal {
+            tokio::spawn(conn.quit());
+            return;
+        }
+        let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
+        let shared = self.shared.clone();
+        tokio::spawn(async move { shared.pool.park(key, conn).await });
     }
 }
 
@@ -2021,6 +2077,20 @@ fn conn_role(t: Target) -> Role {
 
 fn conn_role_name(t: Target) -> &'static str {
     conn_role(t).as_str()
+}
+
+/// Signature of a session's recorded state: equal lists of recorded statements, equal
+/// signatures; 0 for none.
+fn state_signature(recorded: &[Recorded]) -> u64 {
+    if recorded.is_empty() {
+        return 0;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in recorded {
+        r.sql.hash(&mut h);
+    }
+    h.finish().max(1)
 }
 
 /// A statement that leaves no trace on the connection it ran on: a single plain SELECT that

@@ -31,7 +31,12 @@ fn start(c: &Cluster, routing: &str) -> (Proxy, u16) {
     (p, metrics)
 }
 
-async fn idle_sessions(c: &Cluster, p: &Proxy, n: usize) -> Vec<mysql_async::Conn> {
+async fn idle_sessions(
+    c: &Cluster,
+    p: &Proxy,
+    n: usize,
+    init: Option<&str>,
+) -> Vec<mysql_async::Conn> {
     let mut conns = Vec::new();
     for _ in 0..n {
         let opts = mysql_async::OptsBuilder::from_opts(
@@ -39,6 +44,9 @@ async fn idle_sessions(c: &Cluster, p: &Proxy, n: usize) -> Vec<mysql_async::Con
         )
         .prefer_socket(false);
         let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        if let Some(sql) = init {
+            conn.query_drop(sql).await.unwrap();
+        }
         let sid: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
         assert!(c.replica_ids().contains(&sid.unwrap().to_string()));
         conns.push(conn);
@@ -51,7 +59,7 @@ async fn idle_sessions_share_backend_connections() {
     let c = Cluster::shared();
     // Off: every session holds a master connection (login) and a replica connection.
     let (p, metrics) = start(&c, "multiplex = false");
-    let conns = idle_sessions(&c, &p, 100).await;
+    let conns = idle_sessions(&c, &p, 100, None).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let without = backend_connections(metrics);
     assert!(without >= 200.0, "without multiplexing: {without}");
@@ -62,7 +70,7 @@ async fn idle_sessions_share_backend_connections() {
 
     // On: idle sessions give both back; the pool keeps at most 32 idle per backend and user.
     let (p, metrics) = start(&c, "multiplex = true\nmultiplex_after = \"50ms\"");
-    let mut conns = idle_sessions(&c, &p, 100).await;
+    let mut conns = idle_sessions(&c, &p, 100, None).await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     let with = backend_connections(metrics);
     eprintln!("100 idle sessions: {without} backend connections without multiplexing, {with} with");
@@ -95,6 +103,38 @@ async fn idle_sessions_share_backend_connections() {
         .await
         .unwrap();
     for conn in conns {
+        conn.disconnect().await.unwrap();
+    }
+}
+
+/// Clients that set their character set at connect (PyMySQL, mysqli set_charset, Rails) carry
+/// session state; connections that carry the same state are shared among them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_with_the_same_settings_share_connections() {
+    let c = Cluster::shared();
+    let (p, metrics) = start(&c, "multiplex = true\nmultiplex_after = \"50ms\"");
+    let mut conns = idle_sessions(&c, &p, 100, Some("SET NAMES utf8mb4")).await;
+    // A few sessions with other settings in between.
+    let mut others = idle_sessions(&c, &p, 5, Some("SET SESSION sql_mode = 'ANSI_QUOTES'")).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let held = backend_connections(metrics);
+    eprintln!("105 idle sessions with settings: {held} backend connections");
+    assert!(held <= 3.0 * 64.0, "{held}");
+    assert!(held < 150.0, "{held}");
+    for conn in conns.iter_mut() {
+        let (cs, mode): (String, String) = conn
+            .query_first("SELECT @@character_set_client, @@sql_mode")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(cs, "utf8mb4");
+        assert_ne!(mode, "ANSI_QUOTES");
+    }
+    for conn in others.iter_mut() {
+        let mode: Option<String> = conn.query_first("SELECT @@sql_mode").await.unwrap();
+        assert_eq!(mode.as_deref(), Some("ANSI_QUOTES"));
+    }
+    for conn in conns.into_iter().chain(others) {
         conn.disconnect().await.unwrap();
     }
 }
