@@ -2044,19 +2044,16 @@ impl Session {
     /// Lets go of a backend connection: back to the pool if it is healthy and its backend is
     /// still in the topology, closed otherwise. Runs in the background.
     fn release(&self, conn: BackendConn) {
-        let topo = self.shared.topology.load();
-        if conn.broken || !topo.contains(&conn.backend) || self.fatal {
-            tokio::spawn(conn.quit());
-            return;
-        }
-        let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
-        let shared = self.shared.clone();
-        tokio::spawn(async move { shared.pool.give_back(key, conn).await });
+        self.hand_back(conn, false);
     }
 
     /// Multiplexing: parks a clean connection of this idle session in the pool with the
     /// session state it carries, for this or another session with the same state.
     fn park(&self, conn: BackendConn) {
+        self.hand_back(conn, true);
+    }
+
+    fn hand_back(&self, conn: BackendConn, keep_state: bool) {
         let topo = self.shared.topology.load();
         if conn.broken || !topo.contains(&conn.backend) || self.fatal {
             tokio::spawn(conn.quit());
@@ -2064,7 +2061,13 @@ impl Session {
         }
         let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
         let shared = self.shared.clone();
-        tokio::spawn(async move { shared.pool.park(key, conn).await });
+        tokio::spawn(async move {
+            if keep_state {
+                shared.pool.park(key, conn).await
+            } else {
+                shared.pool.give_back(key, conn).await
+            }
+        });
     }
 }
 
