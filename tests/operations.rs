@@ -176,6 +176,25 @@ fn admin_interface_shows_and_drains_backends() {
         !p.log().contains("adminsecret"),
         "admin password never logged"
     );
+    // No secret in the log, the metrics or the admin views.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", mp)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut metrics = String::new();
+    s.read_to_string(&mut metrics).unwrap();
+    let sessions = String::from_utf8_lossy(&sessions.stdout).to_string();
+    let backends = String::from_utf8_lossy(&admin(ap, "SHOW BACKENDS").stdout).to_string();
+    for secret in [c.password(), "monitorpass", "adminsecret"] {
+        for (what, text) in [
+            ("log", p.log()),
+            ("metrics", metrics.clone()),
+            ("SHOW CONFIG", out.clone()),
+            ("SHOW SESSIONS", sessions.clone()),
+            ("SHOW BACKENDS", backends.clone()),
+        ] {
+            assert!(!text.contains(secret), "{secret:?} appears in the {what}");
+        }
+    }
 }
 
 #[test]
