@@ -38,7 +38,8 @@
 # Environment: BENCH_TIME [20] seconds per run, BENCH_ROUNDS [2], BENCH_THREADS [8],
 # BENCH_TABLES [4], BENCH_TABLE_SIZE [10000], BENCH_PS_MODE [auto] (sysbench --db-ps-mode:
 # auto = server-side prepared statements, disable = text protocol), BENCH_KEEP=1 keeps the
-# temporary directory (logs, configs), BENCH_RESULTS_DIR [benches/results].
+# temporary directory (logs, configs), BENCH_RESULTS_DIR [benches/results], BENCH_WORKLOADS (a
+# subset, space-separated), BENCH_RWSPLIT_ARGS (extra rwsplit arguments, e.g. "--threads 2").
 #
 # Only loopback addresses are used; every run is bounded by BENCH_TIME.
 set -euo pipefail
@@ -235,8 +236,9 @@ CFG
 haproxy -c -q -f "$WORK/haproxy.cfg" || die "haproxy rejected $WORK/haproxy.cfg"
 
 log "starting rwsplit on $RW_PORT, haproxy on $HA_WRITE_PORT (write) / $HA_READ_PORT (read)"
+# shellcheck disable=SC2086  # BENCH_RWSPLIT_ARGS is a list of words
 APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
-    "$BIN" --config "$WORK/proxy.toml" --pid-file "$WORK/rwsplit.pid" >"$WORK/rwsplit.log" 2>&1 &
+    "$BIN" --config "$WORK/proxy.toml" --pid-file "$WORK/rwsplit.pid" ${BENCH_RWSPLIT_ARGS:-} >"$WORK/rwsplit.log" 2>&1 &
 RW_PID=$!
 haproxy -db -f "$WORK/haproxy.cfg" >"$WORK/haproxy.log" 2>&1 &
 HA_PID=$!

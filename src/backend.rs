@@ -137,6 +137,8 @@ pub struct BackendConn {
     last_used: std::time::Instant,
     /// This backend's query latency histogram, resolved once.
     pub latency: prometheus::Histogram,
+    /// Held while a client session uses the connection (replica choice counts these).
+    pub lease: Option<crate::topology::Lease>,
 }
 
 impl Drop for BackendConn {
@@ -212,6 +214,7 @@ impl BackendConn {
             latency: crate::metrics::METRICS
                 .query_seconds
                 .with_label_values(&[&backend_addr]),
+            lease: None,
         };
         Ok((conn, ok, info))
     }

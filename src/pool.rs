@@ -115,7 +115,8 @@ impl Pool {
         self.keep(key, conn).await;
     }
 
-    async fn keep(&self, key: PoolKey, conn: BackendConn) {
+    async fn keep(&self, key: PoolKey, mut conn: BackendConn) {
+        conn.lease = None;
         let extra = {
             let mut idle = self.idle.lock().expect("pool lock");
             // Sessions with unusual state could each start a key of their own: bound the

@@ -592,6 +592,8 @@ impl Session {
                 }
             };
             tried.push(backend.address.clone());
+            // Counted from the pick on, so sessions connecting at the same moment spread out.
+            let lease = crate::topology::Lease::new(&backend);
             if let Some(mut conn) = self
                 .shared
                 .pool
@@ -608,11 +610,13 @@ impl Session {
                 // A pooled connection was reset when its last session ended; it answers the
                 // login with the state a fresh one would have.
                 conn.backend = backend.clone();
+                conn.lease = Some(lease);
                 let ok = vec![0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00];
                 return Ok((conn, ok));
             }
             match BackendConn::connect(backend.clone(), &self.login_params(timeout)).await {
-                Ok((conn, ok, info)) => {
+                Ok((mut conn, ok, info)) => {
+                    conn.lease = Some(lease);
                     backend.mark_ok();
                     if backend.role == Role::Master {
                         self.shared.server_info.store(Arc::new(info));
@@ -634,6 +638,9 @@ impl Session {
 
     fn set_conn(&mut self, conn: BackendConn) {
         let mut conn = conn;
+        if conn.lease.is_none() {
+            conn.lease = Some(crate::topology::Lease::new(&conn.backend));
+        }
         // A fresh login already has the session's database and collation; the recorded
         // statements still have to be replayed, unless it is a pooled connection that
         // carries exactly this session's state.

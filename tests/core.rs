@@ -385,3 +385,57 @@ fn idle_and_silent_clients_are_dropped_on_time() {
     // Others are served throughout.
     assert_eq!(p.sql_ok(&c, "SELECT 3")[0], "3");
 }
+
+/// Replicas are picked by fewest sessions per weight: a few long-lived clients spread exactly
+/// by weight (a random pick leaves eight clients split 6/2 as often as 4/4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_spread_over_replicas_by_weight() {
+    let c = Cluster::shared();
+    let ports = c.replica_ports();
+    for (weights, expect) in [((1, 1), (4, 4)), ((1, 3), (2, 6))] {
+        let p = Proxy::start_with(
+            &c,
+            |port| {
+                format!(
+                    "listen = \"127.0.0.1:{port}\"\n[master]\naddress = \"127.0.0.1:{}\"\n\
+                     [[replicas]]\naddress = \"127.0.0.1:{}\"\nweight = {}\n\
+                     [[replicas]]\naddress = \"127.0.0.1:{}\"\nweight = {}\n\
+                     [[users]]\nname = \"{}\"\npassword = \"{}\"\n",
+                    c.master_port(),
+                    ports[0],
+                    weights.0,
+                    ports[1],
+                    weights.1,
+                    c.user(),
+                    c.password()
+                )
+            },
+            &[],
+        );
+        let pool = p.pool(&c, None);
+        let conns: Vec<_> = (0..8).map(|_| pool.get_conn()).collect();
+        let mut held = Vec::new();
+        for f in conns {
+            held.push(f.await.unwrap());
+        }
+        let reads: Vec<_> = held
+            .into_iter()
+            .map(|mut conn| {
+                tokio::spawn(async move {
+                    let id: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
+                    (conn, id.unwrap().to_string())
+                })
+            })
+            .collect();
+        let (mut held, mut ids) = (Vec::new(), Vec::new());
+        for r in reads {
+            let (conn, id) = r.await.unwrap();
+            held.push(conn);
+            ids.push(id);
+        }
+        let on = |i: usize| ids.iter().filter(|id| **id == c.replica_ids()[i]).count();
+        assert_eq!((on(0), on(1)), expect, "weights {weights:?}: {ids:?}");
+        drop(held);
+        pool.disconnect().await.unwrap();
+    }
+}

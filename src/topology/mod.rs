@@ -88,6 +88,26 @@ pub struct Backend {
     down_until_ms: AtomicU64,
     /// Published by the monitor; read on every routing decision without a lock.
     pub health: ArcSwap<Health>,
+    /// Client sessions holding a connection to it right now (see `Lease`): replicas are
+    /// picked by fewest sessions per weight, so a handful of long-lived clients spread evenly.
+    active: AtomicU32,
+}
+
+/// One session's hold on a backend, counted in `Backend::active` until dropped.
+#[derive(Debug)]
+pub struct Lease(Arc<Backend>);
+
+impl Lease {
+    pub fn new(backend: &Arc<Backend>) -> Self {
+        backend.active.fetch_add(1, Ordering::Relaxed);
+        Lease(backend.clone())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn now_ms() -> u64 {
@@ -105,6 +125,7 @@ impl Backend {
             weight,
             down_until_ms: AtomicU64::new(0),
             health: ArcSwap::from_pointee(Health::default()),
+            active: AtomicU32::new(0),
         }
     }
 
@@ -161,25 +182,29 @@ impl Topology {
         }
     }
 
-    /// Picks an available replica by weight, skipping `exclude`.
+    /// Picks an available replica, skipping `exclude`: the one with the fewest sessions per
+    /// unit of weight (a random pick would leave eight clients split 6/2 as often as 4/4),
+    /// ties broken at random.
     pub fn pick_replica(&self, exclude: &[&str]) -> Option<Arc<Backend>> {
-        let candidates: Vec<&Arc<Backend>> = self
-            .replicas
-            .iter()
-            .filter(|b| b.weight > 0 && b.is_available() && !exclude.contains(&b.address.as_str()))
-            .collect();
-        let total: u64 = candidates.iter().map(|b| b.weight as u64).sum();
-        if total == 0 {
+        let n = self.replicas.len();
+        if n == 0 {
             return None;
         }
-        let mut pick = rand::rng().random_range(0..total);
-        for b in candidates {
-            if pick < b.weight as u64 {
-                return Some(b.clone());
+        let start = rand::rng().random_range(0..n);
+        // (best backend, its sessions + 1, its weight)
+        let mut best: Option<(&Arc<Backend>, u64, u64)> = None;
+        for i in 0..n {
+            let b = &self.replicas[(start + i) % n];
+            if b.weight == 0 || !b.is_available() || exclude.contains(&b.address.as_str()) {
+                continue;
             }
-            pick -= b.weight as u64;
+            let (load, w) = (b.active.load(Ordering::Relaxed) as u64 + 1, b.weight as u64);
+            // load / w < best_load / best_w, without division
+            if best.is_none_or(|(_, bl, bw)| load * bw < bl * w) {
+                best = Some((b, load, w));
+            }
         }
-        None
+        best.map(|(b, _, _)| b.clone())
     }
 
     /// The backend object currently known under `address` in `role`.
