@@ -38,9 +38,19 @@ pub struct PoolKey {
     pub state: u64,
 }
 
+type Idle = HashMap<PoolKey, Vec<(BackendConn, Instant)>>;
+
+/// Idle connections to `address`, over all keys.
+fn idle_on(idle: &Idle, address: &str) -> usize {
+    idle.iter()
+        .filter(|(k, _)| k.address == address)
+        .map(|(_, v)| v.len())
+        .sum()
+}
+
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<PoolKey, Vec<(BackendConn, Instant)>>>,
+    idle: Mutex<Idle>,
 }
 
 impl Pool {
@@ -117,36 +127,39 @@ impl Pool {
 
     async fn keep(&self, key: PoolKey, mut conn: BackendConn) {
         conn.lease = None;
-        let extra = {
+        let (extra, expired) = {
             let mut idle = self.idle.lock().expect("pool lock");
+            let mut expired = Vec::new();
+            if idle_on(&idle, &key.address) >= MAX_IDLE_PER_BACKEND {
+                // Full: connections nobody took for MAX_IDLE_AGE leave first, so a key no
+                // session uses any more does not keep the backend's share.
+                idle.retain(|_, list| {
+                    let (old, fresh): (Vec<_>, Vec<_>) = std::mem::take(list)
+                        .into_iter()
+                        .partition(|(_, since)| since.elapsed() >= MAX_IDLE_AGE);
+                    expired.extend(old.into_iter().map(|(c, _)| c));
+                    *list = fresh;
+                    !list.is_empty()
+                });
+            }
             // Sessions with unusual state could each start a key of their own: bound the
             // backend's idle connections as a whole too.
-            let on_backend: usize = idle
-                .iter()
-                .filter(|(k, _)| k.address == key.address)
-                .map(|(_, v)| v.len())
-                .sum();
-            let list = idle.entry(key).or_default();
-            if list.len() < MAX_IDLE_PER_KEY && on_backend < MAX_IDLE_PER_BACKEND {
-                list.push((conn, Instant::now()));
-                None
+            let on_backend = idle_on(&idle, &key.address);
+            let on_key = idle.get(&key).map_or(0, Vec::len);
+            if on_key < MAX_IDLE_PER_KEY && on_backend < MAX_IDLE_PER_BACKEND {
+                idle.entry(key).or_default().push((conn, Instant::now()));
+                (None, expired)
             } else {
-                Some(conn)
+                (Some(conn), expired)
             }
         };
-        if let Some(conn) = extra {
+        for conn in extra.into_iter().chain(expired) {
             conn.quit().await;
         }
     }
 
     /// Idle connections per backend address (admin/metrics).
     pub fn idle_count(&self, address: &str) -> usize {
-        self.idle
-            .lock()
-            .expect("pool lock")
-            .iter()
-            .filter(|(k, _)| k.address == address)
-            .map(|(_, v)| v.len())
-            .sum()
+        idle_on(&self.idle.lock().expect("pool lock"), address)
     }
 }
