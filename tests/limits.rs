@@ -204,7 +204,9 @@ async fn slow_and_malformed_clients_are_dropped_and_reach_no_backend() {
     let c = Cluster::shared();
     let proxy = Proxy::start(
         &c,
-        "[limits]\nhandshake_timeout = \"1s\"\nmax_packet_size = \"1MiB\"\n",
+        // multiplex off: the normal client keeps its backend connections, so the backends'
+        // connection counters move only for what the bad clients would cause.
+        "[limits]\nhandshake_timeout = \"1s\"\nmax_packet_size = \"1MiB\"\n\n[routing]\nmultiplex = false\n",
     );
     // A normal client, connected before and working throughout; its backend connections
     // (master at login, a replica at its first read) exist before counting starts.
