@@ -176,6 +176,10 @@ pub struct Limits {
     /// one account may hold at once; the next login of that account is refused with the
     /// server's ER_TOO_MANY_USER_CONNECTIONS (1203), so one runaway app cannot take every slot.
     pub max_user_connections: u32,
+    /// `max_idle_backend_connections` — default 64, range 0..=100000. Idle, logged-in
+    /// connections the pool keeps per backend for the next session (or, multiplexing, for the
+    /// next statement of an idle one); 0 disables the pool.
+    pub max_idle_backend_connections: u32,
 }
 
 impl Default for Limits {
@@ -186,6 +190,7 @@ impl Default for Limits {
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 << 20,
             max_user_connections: 0,
+            max_idle_backend_connections: 64,
         }
     }
 }
@@ -542,6 +547,7 @@ struct RawLimits {
     idle_client_timeout: Field,
     max_packet_size: Field,
     max_user_connections: Field,
+    max_idle_backend_connections: Field,
 }
 
 #[derive(Deserialize)]
@@ -1240,6 +1246,12 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 "limits.max_user_connections",
                 defaults.max_user_connections,
                 0..=1_000_000,
+            ),
+            max_idle_backend_connections: cx.int(
+                l.max_idle_backend_connections.as_ref(),
+                "limits.max_idle_backend_connections",
+                defaults.max_idle_backend_connections,
+                0..=100_000,
             ),
         },
     };
@@ -2054,6 +2066,7 @@ listen = "127.0.0.1:9104"
                 idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
                 max_packet_size: 64 * 1024 * 1024,
                 max_user_connections: 0,
+                max_idle_backend_connections: 64,
             }
         );
         assert_eq!(c.tls, None);
@@ -2181,6 +2194,7 @@ recover_after = 1
                 idle_client_timeout: None,
                 max_packet_size: 1 << 20,
                 max_user_connections: 0,
+                max_idle_backend_connections: 64,
             }
         );
         assert_eq!(

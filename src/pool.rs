@@ -17,10 +17,6 @@ use std::time::{Duration, Instant};
 use crate::backend::BackendConn;
 use crate::protocol::command::{COM_INIT_DB, COM_RESET_CONNECTION};
 
-/// Idle connections kept per key; more are closed.
-const MAX_IDLE_PER_KEY: usize = 32;
-/// Idle connections kept per backend over all keys.
-const MAX_IDLE_PER_BACKEND: usize = 64;
 /// An idle connection older than this is closed instead of reused (well below wait_timeout).
 const MAX_IDLE_AGE: Duration = Duration::from_secs(60);
 
@@ -77,7 +73,8 @@ impl Pool {
 
     /// Resets `conn` and keeps it for the next session with the same key. Runs after the
     /// client is gone, so the reset round trip costs the client nothing.
-    pub async fn give_back(&self, mut key: PoolKey, mut conn: BackendConn) {
+    /// `max_idle`: idle connections kept per backend (`[limits] max_idle_backend_connections`).
+    pub async fn give_back(&self, mut key: PoolKey, mut conn: BackendConn, max_idle: usize) {
         if conn.broken {
             return;
         }
@@ -90,7 +87,7 @@ impl Pool {
             && conn.db == key.db;
         if clean {
             key.state = 0;
-            self.keep(key, conn).await;
+            self.keep(key, conn, max_idle).await;
             return;
         }
         key.state = 0;
@@ -116,21 +113,21 @@ impl Pool {
         conn.multi_statements_off = false;
         conn.dirty = false;
         conn.state_sig = 0;
-        self.keep(key, conn).await;
+        self.keep(key, conn, max_idle).await;
     }
 
     /// Keeps a connection of a session that is still open but idle (multiplexing), with the
     /// session state it carries (`key.state`). The caller has checked it is clean.
-    pub async fn park(&self, key: PoolKey, conn: BackendConn) {
-        self.keep(key, conn).await;
+    pub async fn park(&self, key: PoolKey, conn: BackendConn, max_idle: usize) {
+        self.keep(key, conn, max_idle).await;
     }
 
-    async fn keep(&self, key: PoolKey, mut conn: BackendConn) {
+    async fn keep(&self, key: PoolKey, mut conn: BackendConn, max_idle: usize) {
         conn.lease = None;
         let (extra, expired) = {
             let mut idle = self.idle.lock().expect("pool lock");
             let mut expired = Vec::new();
-            if idle_on(&idle, &key.address) >= MAX_IDLE_PER_BACKEND {
+            if idle_on(&idle, &key.address) >= max_idle {
                 // Full: connections nobody took for MAX_IDLE_AGE leave first, so a key no
                 // session uses any more does not keep the backend's share.
                 idle.retain(|_, list| {
@@ -144,9 +141,7 @@ impl Pool {
             }
             // Sessions with unusual state could each start a key of their own: bound the
             // backend's idle connections as a whole too.
-            let on_backend = idle_on(&idle, &key.address);
-            let on_key = idle.get(&key).map_or(0, Vec::len);
-            if on_key < MAX_IDLE_PER_KEY && on_backend < MAX_IDLE_PER_BACKEND {
+            if idle_on(&idle, &key.address) < max_idle {
                 idle.entry(key).or_default().push((conn, Instant::now()));
                 (None, expired)
             } else {

@@ -2067,12 +2067,13 @@ impl Session {
             return;
         }
         let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
+        let max_idle = topo.config.limits.max_idle_backend_connections as usize;
         let shared = self.shared.clone();
         tokio::spawn(async move {
             if keep_state {
-                shared.pool.park(key, conn).await
+                shared.pool.park(key, conn, max_idle).await
             } else {
-                shared.pool.give_back(key, conn).await
+                shared.pool.give_back(key, conn, max_idle).await
             }
         });
     }
