@@ -33,6 +33,16 @@ struct Sessions {
 }
 
 impl Sessions {
+    /// Counts one more session for `user` unless it holds `max` already (0: no limit).
+    fn count_up(&mut self, user: &str, max: u32) -> bool {
+        let held = self.per_user.get(user).copied().unwrap_or(0);
+        if max > 0 && held >= max {
+            return false;
+        }
+        *self.per_user.entry(user.to_string()).or_insert(0) += 1;
+        true
+    }
+
     fn count_down(&mut self, user: &str) {
         if let Some(n) = self.per_user.get_mut(user) {
             *n -= 1;
@@ -43,23 +53,14 @@ impl Sessions {
     }
 }
 
-impl std::ops::Deref for Sessions {
-    type Target = HashMap<u32, SessionEntry>;
-    fn deref(&self) -> &Self::Target {
-        &self.by_id
-    }
-}
-
 impl Registry {
     /// Registers a session unless its account already holds `max_per_user` sessions (0: no
     /// limit). False means refused; nothing was registered.
     pub fn insert(&self, id: u32, entry: SessionEntry, max_per_user: u32) -> bool {
         let mut s = self.sessions.lock().expect("registry lock");
-        let held = s.per_user.get(&entry.user).copied().unwrap_or(0);
-        if max_per_user > 0 && held >= max_per_user {
+        if !s.count_up(&entry.user, max_per_user) {
             return false;
         }
-        *s.per_user.entry(entry.user.clone()).or_insert(0) += 1;
         s.by_id.insert(id, entry);
         true
     }
@@ -82,12 +83,10 @@ impl Registry {
         if old == user {
             return true;
         }
-        let held = s.per_user.get(user).copied().unwrap_or(0);
-        if max_per_user > 0 && held >= max_per_user {
+        if !s.count_up(user, max_per_user) {
             return false;
         }
         s.count_down(&old);
-        *s.per_user.entry(user.to_string()).or_insert(0) += 1;
         if let Some(e) = s.by_id.get_mut(&id) {
             e.user = user.to_string();
         }
@@ -110,12 +109,13 @@ impl Registry {
         self.sessions
             .lock()
             .expect("registry lock")
+            .by_id
             .get(&id)
             .cloned()
     }
 
     pub fn len(&self) -> usize {
-        self.sessions.lock().expect("registry lock").len()
+        self.sessions.lock().expect("registry lock").by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -128,6 +128,7 @@ impl Registry {
             .sessions
             .lock()
             .expect("registry lock")
+            .by_id
             .iter()
             .map(|(k, e)| (*k, e.clone()))
             .collect();
@@ -178,6 +179,39 @@ pub fn parse_kill(sql: &[u8]) -> Option<(bool, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(user: &str) -> SessionEntry {
+        SessionEntry {
+            user: user.into(),
+            client: "127.0.0.1:1".into(),
+            backends: Vec::new(),
+            killed: Arc::new(Notify::new()),
+        }
+    }
+
+    #[test]
+    fn per_user_limit_counts_logins_changes_and_exits() {
+        let r = Registry::default();
+        assert!(r.insert(1, entry("app"), 2));
+        assert!(r.insert(2, entry("app"), 2));
+        assert!(!r.insert(3, entry("app"), 2), "third app session refused");
+        assert!(r.get(3).is_none(), "a refused session is not registered");
+        assert!(r.insert(3, entry("other"), 2));
+        assert!(
+            !r.change_user(3, "app", 2),
+            "changing to a full account refused"
+        );
+        assert_eq!(r.get(3).unwrap().user, "other");
+        r.remove(1);
+        assert!(r.change_user(3, "app", 2));
+        assert!(
+            r.insert(4, entry("other"), 2),
+            "the change freed other's slot"
+        );
+        assert!(!r.insert(5, entry("app"), 2));
+        assert!(r.insert(5, entry("app"), 0), "0 = no limit");
+        assert_eq!(r.len(), 4, "sessions 2, 3, 4, 5");
+    }
 
     #[test]
     fn kill_forms() {

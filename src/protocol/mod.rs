@@ -35,28 +35,27 @@ pub fn lenenc_int(buf: &[u8]) -> Option<(u64, usize)> {
     }
 }
 
-/// Server status flags of an OK packet payload (0x00 or 0xFE header), without allocating.
-pub fn ok_status(payload: &[u8]) -> Option<u16> {
+/// The u16 at `at` bytes past an OK packet's affected-rows and insert-id fields (0: status
+/// flags, 2: warning count), without allocating.
+fn ok_u16(payload: &[u8], at: usize) -> Option<u16> {
     let mut pos = 1;
     for _ in 0..2 {
         let (_, used) = lenenc_int(payload.get(pos..)?)?;
         pos += used;
     }
     payload
-        .get(pos..pos + 2)
+        .get(pos + at..pos + at + 2)
         .map(|b| u16::from_le_bytes([b[0], b[1]]))
 }
 
-/// Warning count of an OK packet payload (after the status flags).
+/// Server status flags of an OK packet payload (0x00 or 0xFE header).
+pub fn ok_status(payload: &[u8]) -> Option<u16> {
+    ok_u16(payload, 0)
+}
+
+/// Warning count of an OK packet payload.
 pub fn ok_warnings(payload: &[u8]) -> Option<u16> {
-    let mut pos = 1;
-    for _ in 0..2 {
-        let (_, used) = lenenc_int(payload.get(pos..)?)?;
-        pos += used;
-    }
-    payload
-        .get(pos + 2..pos + 4)
-        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+    ok_u16(payload, 2)
 }
 
 /// Warning count of an old-style EOF packet payload (0xFE, warnings, status).
