@@ -332,7 +332,6 @@ impl Session {
         // One idle timer for the whole session, moved forward at most once a second: arming a
         // timer per statement would cost more than routing the statement.
         let idle_or_never = idle.unwrap_or(Duration::from_secs(10 * 365 * 86400));
-        let routing = self.shared.topology.load().config.routing.clone();
         let mut last_active = tokio::time::Instant::now();
         let mut deadline = last_active + idle_or_never;
         let mut idle_timer = Box::pin(tokio::time::sleep_until(deadline));
@@ -356,13 +355,17 @@ impl Session {
                 let mut shutdown = self.shutdown_rx.clone();
                 let mut topo = self.topo_rx.clone();
                 // Multiplexing: a timer only while there is a connection to hand back, so a
-                // busy session arms none.
-                let release = routing.multiplex && self.any_releasable();
+                // busy session arms none. Settings as of now (a reload may change them).
+                let release_after = if self.any_releasable() {
+                    let r = &self.shared.topology.load().config.routing;
+                    r.multiplex.then_some(r.multiplex_after)
+                } else {
+                    None
+                };
                 let release_timer = async {
-                    if release {
-                        tokio::time::sleep(routing.multiplex_after).await
-                    } else {
-                        std::future::pending().await
+                    match release_after {
+                        Some(after) => tokio::time::sleep(after).await,
+                        None => std::future::pending().await,
                     }
                 };
                 tokio::select! {
