@@ -153,7 +153,12 @@ where
     client.write_packet(&buf).await?;
 
     let mut packet = Vec::new();
-    client.read_packet_exact(&mut packet).await?;
+    if tls.acceptor.is_some() {
+        // It may be a TLS request with the TLS handshake right behind it: read no further.
+        client.read_packet_exact(&mut packet).await?;
+    } else {
+        client.read_packet(&mut packet).await?;
+    }
     let mut secure = false;
     if is_tls_request(&packet) {
         let Some(acceptor) = &tls.acceptor else {
