@@ -288,7 +288,7 @@ impl Session {
             return;
         }
         if s.finish_login().await {
-            debug!(client = %peer, conn = id, user = %s.login.user, "session open");
+            debug!(client = %peer, conn = id, user = %s.login.user, tls = s.client.stream.cipher().unwrap_or("no"), "session open");
             s.command_loop().await;
         }
         s.shared.registry.remove(id);

@@ -57,6 +57,11 @@ fn tls_front_and_back() {
         "client side not encrypted: {}",
         text(&out)
     );
+    assert!(
+        proxy.log().contains("tls=\"TLS13_"),
+        "the session log names the cipher: {}",
+        tail(&proxy.log(), 10)
+    );
 
     // Back: every backend the session used sees an encrypted connection from the proxy.
     // Reads go to the replicas, the master gets the write.
