@@ -2,7 +2,9 @@
 //!
 //! A query's path through the modules: `server` (accept) → `protocol::handshake` (login) →
 //! `session` (command loop) → `classify` (statement → route) → `topology` (which backend) →
-//! `backend` (relay the answer as raw bytes).
+//! `backend` (relay the answer as raw bytes). Beside it: `tls` (the stream under both sides,
+//! plain or TLS), `pool` (backend connections kept between sessions and shared by idle ones),
+//! `monitor` (health), `topology::reload` (config changes), `metrics` and `admin`.
 
 pub mod accounts;
 pub mod admin;
