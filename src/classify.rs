@@ -1848,6 +1848,67 @@ fn eq_unquoted_ic(raw: &[u8], q: u8, name: &[u8]) -> bool {
     j == name.len()
 }
 
+// Session-state details the session asks about a statement it already classified.
+
+/// `START TRANSACTION READ ONLY` (and not also READ WRITE).
+pub fn is_read_only_start(sql: &[u8]) -> bool {
+    let upper: Vec<u8> = sql.iter().map(u8::to_ascii_uppercase).collect();
+    let has = |w: &[u8]| upper.windows(w.len()).any(|x| x == w);
+    upper.trim_ascii_start().starts_with(b"START") && has(b"READ ONLY") && !has(b"READ WRITE")
+}
+
+/// Does the statement mention a user variable (`@x`, not `@@sysvar`)? Errs towards yes
+/// (an `@` inside a string counts), which only sends a read to the master needlessly.
+pub fn reads_user_var(sql: &[u8]) -> bool {
+    sql.iter().enumerate().any(|(i, &b)| {
+        b == b'@' && sql.get(i + 1).is_some_and(|&n| n != b'@') && (i == 0 || sql[i - 1] != b'@')
+    })
+}
+
+/// A crude check for multi-statements: does any part start with SET or USE?
+pub fn looks_stateful(sql: &[u8]) -> bool {
+    sql.split(|&b| b == b';').any(|part| {
+        let t = part.trim_ascii_start();
+        t.len() >= 4
+            && (t[..4].eq_ignore_ascii_case(b"set ") || t[..4].eq_ignore_ascii_case(b"use "))
+    })
+}
+
+/// Later statements with the same key replace earlier ones in the replay list: the variable
+/// name(s) assigned, when the statement is a simple `SET a = ...` whose value does not read a
+/// user variable (`SET @i = @i + 1` must replay every step, so it gets no key).
+pub fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
+    let t = sql.trim_ascii();
+    let lower: Vec<u8> = t.iter().map(|b| b.to_ascii_lowercase()).collect();
+    if lower.starts_with(b"set names")
+        || lower.starts_with(b"set character set")
+        || lower.starts_with(b"set charset")
+    {
+        return Some(b"names".to_vec());
+    }
+    let eq = lower.iter().position(|&b| b == b'=')?;
+    let (lhs, rhs) = (&lower[..eq], &lower[eq + 1..]);
+    if rhs.contains(&b'@') || rhs.contains(&b',') || rhs.contains(&b'(') || lhs.contains(&b',') {
+        return None;
+    }
+    let lhs = lhs.strip_suffix(b":").unwrap_or(lhs);
+    let name: Vec<u8> = lhs
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let name = name
+        .strip_prefix(b"set")
+        .map(|n| n.to_vec())
+        .unwrap_or(name);
+    let norm = [&b"session"[..], b"@@session.", b"@@local.", b"local", b"@@"]
+        .iter()
+        .fold(name, |n, p| {
+            n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n)
+        });
+    Some(norm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -3379,5 +3440,45 @@ mod tests {
         bench("WITH (sqlparser)", with, 20_000);
         bench("corpus without WITH (avg)", &corpus_no_with, 20_000);
         bench("whole corpus (avg)", &corpus_all, 20_000);
+    }
+
+    #[test]
+    fn record_keys() {
+        assert_eq!(record_key(b"SET NAMES utf8mb4"), Some(b"names".to_vec()));
+        assert_eq!(
+            record_key(b"set character set latin1"),
+            Some(b"names".to_vec())
+        );
+        assert_eq!(
+            record_key(b"SET sql_mode = ''"),
+            record_key(b"SET SESSION sql_mode='ANSI'")
+        );
+        assert_eq!(
+            record_key(b"SET @@session.sql_mode = ''"),
+            record_key(b"set sql_mode=1")
+        );
+        assert_eq!(record_key(b"SET @x = 1"), record_key(b"SET @x := 5"));
+        assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
+        assert_eq!(record_key(b"SET @i = @i + 1"), None);
+        assert_eq!(record_key(b"SET a = 1, b = 2"), None);
+    }
+
+    #[test]
+    fn read_only_starts_and_user_vars() {
+        assert!(is_read_only_start(b"START TRANSACTION READ ONLY"));
+        assert!(is_read_only_start(
+            b"start transaction with consistent snapshot, read only"
+        ));
+        assert!(!is_read_only_start(b"START TRANSACTION READ WRITE"));
+        assert!(!is_read_only_start(b"BEGIN"));
+        assert!(reads_user_var(b"SELECT @x"));
+        assert!(!reads_user_var(b"SELECT @@server_id"));
+    }
+
+    #[test]
+    fn stateful_multi() {
+        assert!(looks_stateful(b"SELECT 1; SET @a = 1"));
+        assert!(looks_stateful(b"use db; insert into t values (1)"));
+        assert!(!looks_stateful(b"SELECT 1; SELECT 2"));
     }
 }

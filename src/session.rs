@@ -519,7 +519,7 @@ impl Session {
     /// session's temporary tables, or user variables a SELECT assigned there?
     fn state_on_master(&self, sql: &[u8]) -> bool {
         (!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
-            || (self.user_vars_on_master && reads_user_var(sql))
+            || (self.user_vars_on_master && classify::reads_user_var(sql))
     }
 
     fn route(&self, c: &Classification, sql: &[u8]) -> Target {
@@ -533,7 +533,7 @@ impl Session {
         if self.state_on_master(sql) {
             return Target::Master;
         }
-        if c.kind == Kind::Begin && is_read_only_start(sql) {
+        if c.kind == Kind::Begin && classify::is_read_only_start(sql) {
             // START TRANSACTION READ ONLY may run as a whole on one replica.
             return Target::Replica;
         }
@@ -1185,7 +1185,7 @@ impl Session {
             // A single SET that ended cleanly leaves only state the proxy tracks.
             let clean = !c.multi && scanner.warnings == 0 && self.trx.is_none();
             self.record(sql, used, c.user_var_write, clean);
-        } else if c.multi && !c.record && looks_stateful(sql) {
+        } else if c.multi && !c.record && classify::looks_stateful(sql) {
             // A multi-statement mixing SETs with other work cannot be replayed: keep the
             // session where that state lives.
             self.pin("multi-statement with session state");
@@ -1428,7 +1428,7 @@ impl Session {
             self.pin("too many session statements to replay");
             return;
         }
-        let key = record_key(sql);
+        let key = classify::record_key(sql);
         if let Some(k) = &key {
             self.recorded.retain(|r| &r.key != k);
         }
@@ -2131,108 +2131,4 @@ fn is_read_kind(k: Kind) -> bool {
         k,
         Kind::Select | Kind::Show | Kind::Describe | Kind::Explain
     )
-}
-
-/// `START TRANSACTION READ ONLY` (and not also READ WRITE).
-fn is_read_only_start(sql: &[u8]) -> bool {
-    let upper: Vec<u8> = sql.iter().map(u8::to_ascii_uppercase).collect();
-    let has = |w: &[u8]| upper.windows(w.len()).any(|x| x == w);
-    upper.trim_ascii_start().starts_with(b"START") && has(b"READ ONLY") && !has(b"READ WRITE")
-}
-
-/// Does the statement mention a user variable (`@x`, not `@@sysvar`)? Errs towards yes
-/// (an `@` inside a string counts), which only sends a read to the master needlessly.
-fn reads_user_var(sql: &[u8]) -> bool {
-    sql.iter().enumerate().any(|(i, &b)| {
-        b == b'@' && sql.get(i + 1).is_some_and(|&n| n != b'@') && (i == 0 || sql[i - 1] != b'@')
-    })
-}
-
-/// A crude check for multi-statements: does any part start with SET or USE?
-fn looks_stateful(sql: &[u8]) -> bool {
-    sql.split(|&b| b == b';').any(|part| {
-        let t = part.trim_ascii_start();
-        t.len() >= 4
-            && (t[..4].eq_ignore_ascii_case(b"set ") || t[..4].eq_ignore_ascii_case(b"use "))
-    })
-}
-
-/// Later statements with the same key replace earlier ones in the replay list: the variable
-/// name(s) assigned, when the statement is a simple `SET a = ...` whose value does not read a
-/// user variable (`SET @i = @i + 1` must replay every step, so it gets no key).
-fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
-    let t = sql.trim_ascii();
-    let lower: Vec<u8> = t.iter().map(|b| b.to_ascii_lowercase()).collect();
-    if lower.starts_with(b"set names")
-        || lower.starts_with(b"set character set")
-        || lower.starts_with(b"set charset")
-    {
-        return Some(b"names".to_vec());
-    }
-    let eq = lower.iter().position(|&b| b == b'=')?;
-    let (lhs, rhs) = (&lower[..eq], &lower[eq + 1..]);
-    if rhs.contains(&b'@') || rhs.contains(&b',') || rhs.contains(&b'(') || lhs.contains(&b',') {
-        return None;
-    }
-    let lhs = lhs.strip_suffix(b":").unwrap_or(lhs);
-    let name: Vec<u8> = lhs
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let name = name
-        .strip_prefix(b"set")
-        .map(|n| n.to_vec())
-        .unwrap_or(name);
-    let norm = [&b"session"[..], b"@@session.", b"@@local.", b"local", b"@@"]
-        .iter()
-        .fold(name, |n, p| {
-            n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n)
-        });
-    Some(norm)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_keys() {
-        assert_eq!(record_key(b"SET NAMES utf8mb4"), Some(b"names".to_vec()));
-        assert_eq!(
-            record_key(b"set character set latin1"),
-            Some(b"names".to_vec())
-        );
-        assert_eq!(
-            record_key(b"SET sql_mode = ''"),
-            record_key(b"SET SESSION sql_mode='ANSI'")
-        );
-        assert_eq!(
-            record_key(b"SET @@session.sql_mode = ''"),
-            record_key(b"set sql_mode=1")
-        );
-        assert_eq!(record_key(b"SET @x = 1"), record_key(b"SET @x := 5"));
-        assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
-        assert_eq!(record_key(b"SET @i = @i + 1"), None);
-        assert_eq!(record_key(b"SET a = 1, b = 2"), None);
-    }
-
-    #[test]
-    fn read_only_starts_and_user_vars() {
-        assert!(is_read_only_start(b"START TRANSACTION READ ONLY"));
-        assert!(is_read_only_start(
-            b"start transaction with consistent snapshot, read only"
-        ));
-        assert!(!is_read_only_start(b"START TRANSACTION READ WRITE"));
-        assert!(!is_read_only_start(b"BEGIN"));
-        assert!(reads_user_var(b"SELECT @x"));
-        assert!(!reads_user_var(b"SELECT @@server_id"));
-    }
-
-    #[test]
-    fn stateful_multi() {
-        assert!(looks_stateful(b"SELECT 1; SET @a = 1"));
-        assert!(looks_stateful(b"use db; insert into t values (1)"));
-        assert!(!looks_stateful(b"SELECT 1; SELECT 2"));
-    }
 }
