@@ -177,32 +177,10 @@ HA_WRITE_PORT=$(pick_port)
 HA_READ_PORT=$(pick_port)
 NCPU=$(nproc)
 
-cat >"$WORK/proxy.toml" <<TOML
-listen = "127.0.0.1:$RW_PORT"
-
-[master]
-address = "127.0.0.1:$MASTER_PORT"
-
-[[replicas]]
-address = "127.0.0.1:$REPLICA1_PORT"
-weight = 1
-
-[[replicas]]
-address = "127.0.0.1:$REPLICA2_PORT"
-weight = 1
-
-[[users]]
-name = "$APP_USER"
-password = "env:APP_DB_PASSWORD"
-
-[monitor]
-user = "$MONITOR_USER"
-password = "env:RWSPLIT_MONITOR_PASSWORD"
-interval = "1s"
-
-[log]
-level = "warn"
-TOML
+{
+    "$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$RW_PORT"
+    printf '\n[log]\nlevel = "warn"\n'
+} >"$WORK/proxy.toml"
 
 cat >"$WORK/haproxy.cfg" <<CFG
 global

@@ -7,6 +7,9 @@
 #   scripts/cluster.sh stop-node NAME [--graceful]   SIGKILL (or SIGTERM) one node
 #   scripts/cluster.sh start-node NAME        restart a stopped node with the same config
 #   scripts/cluster.sh env                    print the env file
+#   scripts/cluster.sh proxy-toml LISTEN      print a proxy.toml for this cluster listening on
+#                                             LISTEN (passwords as env:APP_DB_PASSWORD and
+#                                             env:RWSPLIT_MONITOR_PASSWORD)
 #
 # NAME is master|replica1|replica2. Everything lives under $RWSPLIT_CLUSTER_DIR (default: the
 # directory of $RWSPLIT_CLUSTER_ENV if set, else $PWD/.cluster); no system service is touched.
@@ -562,6 +565,38 @@ cmd_start_node() {
     log "$node is up"
 }
 
+# A proxy.toml for this cluster: master, both replicas, the app account and the monitor.
+cmd_proxy_toml() {
+    local listen=${1:-} MASTER_PORT REPLICA1_PORT REPLICA2_PORT APP_USER MONITOR_USER
+    [[ -n $listen ]] || die "usage: cluster.sh proxy-toml HOST:PORT"
+    [[ -f $ENV_FILE ]] || die "no cluster at $CLUSTER_DIR (run up first)"
+    # shellcheck disable=SC1090
+    source "$ENV_FILE"
+    cat <<TOML
+listen = "$listen"
+
+[master]
+address = "127.0.0.1:$MASTER_PORT"
+
+[[replicas]]
+address = "127.0.0.1:$REPLICA1_PORT"
+weight = 1
+
+[[replicas]]
+address = "127.0.0.1:$REPLICA2_PORT"
+weight = 1
+
+[[users]]
+name = "$APP_USER"
+password = "env:APP_DB_PASSWORD"
+
+[monitor]
+user = "$MONITOR_USER"
+password = "env:RWSPLIT_MONITOR_PASSWORD"
+interval = "1s"
+TOML
+}
+
 usage() {
     sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//' >&2
     exit 2
@@ -576,5 +611,6 @@ status) cmd_status ;;
 stop-node) cmd_stop_node "$@" ;;
 start-node) cmd_start_node "$@" ;;
 env) cat "$ENV_FILE" ;;
+proxy-toml) cmd_proxy_toml "$@" ;;
 *) usage ;;
 esac

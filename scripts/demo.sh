@@ -15,25 +15,8 @@ scripts/cluster.sh up
 source "$RWSPLIT_CLUSTER_DIR/env"
 listen=${RWSPLIT_LISTEN:-127.0.0.1:3306}
 config="$RWSPLIT_CLUSTER_DIR/proxy.toml"
-cat >"$config" <<TOML
-listen = "$listen"
-
-[master]
-address = "127.0.0.1:$MASTER_PORT"
-
-[[replicas]]
-address = "127.0.0.1:$REPLICA1_PORT"
-weight = 1
-
-[[replicas]]
-address = "127.0.0.1:$REPLICA2_PORT"
-weight = 1
-
-[[users]]
-name = "$APP_USER"
-password = "env:APP_DB_PASSWORD"
-TOML
-export APP_DB_PASSWORD=$APP_PASSWORD
+scripts/cluster.sh proxy-toml "$listen" >"$config"
+export APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD
 echo "rwsplit on $listen — try: mariadb -h${listen%:*} -P${listen##*:} -u$APP_USER -p$APP_PASSWORD -e 'SELECT @@server_id'"
 cargo build --release --quiet
 exec target/release/rwsplit --config "$config"
