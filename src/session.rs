@@ -1282,6 +1282,17 @@ impl Session {
         }
     }
 
+    /// A write of this session reached `pos`: its own reads, and with consistency = "global"
+    /// everyone's, must see at least that.
+    fn note_write(&mut self, pos: &GtidPos) {
+        self.gtid_need.merge(pos);
+        self.shared
+            .global_gtid
+            .lock()
+            .expect("gtid lock")
+            .merge(pos);
+    }
+
     /// Learns the GTID of this session's last write from the master. False if that failed
     /// (the caller then reads from the master, which is always up to date).
     async fn fetch_last_gtid(&mut self) -> bool {
@@ -1298,12 +1309,7 @@ impl Session {
                     .unwrap_or_default();
                 match GtidPos::parse(&text) {
                     Some(pos) => {
-                        self.gtid_need.merge(&pos);
-                        self.shared
-                            .global_gtid
-                            .lock()
-                            .expect("gtid lock")
-                            .merge(&pos);
+                        self.note_write(&pos);
                         true
                     }
                     None => false,
@@ -1360,14 +1366,7 @@ impl Session {
                 // Asked on the proxy's own master connection, not the client's: the client's
                 // next SHOW WARNINGS or ROW_COUNT() must still be about its write.
                 match self.master_position().await {
-                    Some(pos) => {
-                        self.gtid_need.merge(&pos);
-                        self.shared
-                            .global_gtid
-                            .lock()
-                            .expect("gtid lock")
-                            .merge(&pos);
-                    }
+                    Some(pos) => self.note_write(&pos),
                     None => self.gtid_dirty = true,
                 }
             }
