@@ -1,0 +1,489 @@
+//! The session's backend connections: opening (pool first), readiness, the one retry loop for
+//! reads, relaying a response, and handing connections back to the pool.
+
+use super::*;
+
+impl Session {
+    pub(super) fn login_params(&self, connect_timeout: Duration) -> LoginParams<'_> {
+        LoginParams {
+            user: &self.login.user,
+            credential: &self.credential,
+            db: self.db.as_deref(),
+            collation: self.login.collation,
+            capabilities: self.login.capabilities,
+            attributes: &self.login.attributes,
+            connect_timeout,
+            tls: self.shared.tls.load_full(),
+        }
+    }
+
+    /// Opens a connection for `target`, trying every eligible backend.
+    pub(super) async fn connect(
+        &self,
+        target: Target,
+        exclude: &[&str],
+    ) -> Result<(BackendConn, Vec<u8>), ConnectError> {
+        let topo = self.shared.topology.load_full();
+        let timeout = topo.config.timeouts.connect;
+        let mut tried: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let mut last = ConnectError::Unreachable("no backend configured".into());
+        loop {
+            let backend: Arc<Backend> = match target {
+                Target::Master => {
+                    if !tried.is_empty() && tried.contains(&topo.master.address) {
+                        return Err(last);
+                    }
+                    topo.master.clone()
+                }
+                Target::Replica => {
+                    let ex: Vec<&str> = tried.iter().map(String::as_str).collect();
+                    match topo.pick_replica(&ex) {
+                        Some(b) => b,
+                        None => return Err(last),
+                    }
+                }
+            };
+            tried.push(backend.address.clone());
+            // Counted from the pick on, so sessions connecting at the same moment spread out.
+            let lease = crate::topology::Lease::new(&backend);
+            if let Some(mut conn) = self
+                .shared
+                .pool
+                .take(&self.pool_key(&backend.address, self.db.clone(), self.state_sig))
+                .or_else(|| {
+                    // One without state: the session's SETs are replayed on it.
+                    (self.state_sig != 0).then(|| {
+                        self.shared
+                            .pool
+                            .take(&self.pool_key(&backend.address, self.db.clone(), 0))
+                    })?
+                })
+            {
+                // A pooled connection was reset when its last session ended; it answers the
+                // login with the state a fresh one would have.
+                conn.backend = backend.clone();
+                conn.lease = Some(lease);
+                let ok = vec![0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00];
+                return Ok((conn, ok));
+            }
+            match BackendConn::connect(backend.clone(), &self.login_params(timeout)).await {
+                Ok((mut conn, ok, info)) => {
+                    conn.lease = Some(lease);
+                    backend.mark_ok();
+                    if backend.role == Role::Master {
+                        self.shared.server_info.store(Arc::new(info));
+                    }
+                    return Ok((conn, ok));
+                }
+                Err(ConnectError::Unreachable(why)) => {
+                    warn!(backend = %backend.address, role = backend.role.as_str(), error = %why, "backend unreachable");
+                    backend.mark_failed(FAILED_BACKEND_PAUSE_MS);
+                    last = ConnectError::Unreachable(why);
+                    if target == Target::Master {
+                        return Err(last);
+                    }
+                }
+                Err(refused) => return Err(refused),
+            }
+        }
+    }
+
+    pub(super) fn set_conn(&mut self, conn: BackendConn) {
+        let mut conn = conn;
+        if conn.lease.is_none() {
+            conn.lease = Some(crate::topology::Lease::new(&conn.backend));
+        }
+        // A fresh login already has the session's database and collation; the recorded
+        // statements still have to be replayed, unless it is a pooled connection that
+        // carries exactly this session's state.
+        conn.applied = if conn.state_sig != 0 && conn.state_sig == self.state_sig {
+            self.rec_seq
+        } else {
+            conn.state_sig = 0;
+            0
+        };
+        match conn.role() {
+            Role::Master => self.master = Some(conn),
+            Role::Replica => {
+                self.replica = Some(conn);
+                self.replica_released = false;
+            }
+        }
+        self.publish_backends();
+    }
+
+    /// A reload happened while the client was idle: let go of backends that left the topology
+    /// and re-pick the replica by the new weights (an added replica gets its share of reads).
+    /// A connection holding an open transaction is kept until the transaction ends.
+    pub(super) fn on_topology_change(&mut self) {
+        let topo = self.shared.topology.load_full();
+        let keep_replica = self.trx == Some(Target::Replica)
+            || self
+                .stmts
+                .values()
+                .any(|s| s.last_role == Some(Role::Replica) && s.cursor_open);
+        if !keep_replica {
+            // Re-pick by the new weights at the next read; the connection itself goes back
+            // to the pool (reset there) instead of being closed.
+            if let Some(r) = self.replica.take() {
+                self.release(r);
+            }
+        }
+        let master_stale = self
+            .master
+            .as_ref()
+            .is_some_and(|m| !topo.contains(&m.backend));
+        if master_stale && self.trx != Some(Target::Master) {
+            if let Some(m) = self.master.take() {
+                tokio::spawn(m.quit());
+            }
+        }
+        if self.last.is_some_and(|r| match r {
+            Role::Master => self.master.is_none(),
+            Role::Replica => self.replica.is_none(),
+        }) {
+            self.last = None;
+        }
+        self.publish_backends();
+    }
+
+    /// Tells the registry which backend threads serve this session (for KILL).
+    pub(super) fn publish_backends(&self) {
+        let backends = [self.master.as_ref(), self.replica.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|c| (c.address().to_string(), c.thread_id))
+            .collect();
+        self.shared.registry.set_backends(self.id, backends);
+    }
+
+    pub(super) fn conn_mut(&mut self, target: Target) -> Option<&mut BackendConn> {
+        match target {
+            Target::Master => self.master.as_mut(),
+            Target::Replica => self.replica.as_mut(),
+        }
+    }
+
+    /// Makes sure a usable connection for `target` exists and carries the session's state.
+    /// Reads fall back to the master when no replica can serve. Returns the target actually
+    /// used, or the error for the client.
+    pub(super) async fn ready(&mut self, target: Target) -> Result<Target, MyError> {
+        let topo = self.shared.topology.load_full();
+        // A connection the server closed while idle (wait_timeout) is found before use.
+        let peer = self.peer;
+        if let Some(c) = self.conn_mut(target) {
+            if c.idle_for() > IDLE_CHECK_AFTER && !c.check_alive() {
+                debug!(client = %peer, backend = %c.address(), "idle backend connection was closed by the server; reconnecting");
+                c.broken = true;
+            }
+        }
+        // Drop a connection that broke, or whose backend left the topology. One that holds the
+        // open transaction is kept while it works (the transaction finishes where it started);
+        // if it broke, the transaction is gone and so is the client connection, as it would be
+        // with a direct connection: never a silent continuation on another server.
+        for t in [Target::Master, Target::Replica] {
+            let holds_trx = self.trx == Some(t);
+            let Some(c) = self.conn_mut(t) else { continue };
+            let broken = c.broken;
+            if !(broken || (!topo.contains(&c.backend) && !holds_trx)) {
+                continue;
+            }
+            let addr = c.address().to_string();
+            let old = match t {
+                Target::Master => self.master.take(),
+                Target::Replica => self.replica.take(),
+            };
+            if let Some(old) = old {
+                tokio::spawn(old.quit());
+            }
+            self.publish_backends();
+            if holds_trx {
+                self.trx = None;
+                self.fatal = true;
+                warn!(client = %self.peer, backend = %addr, "backend connection lost inside a transaction; closing the client connection");
+                return Err(MyError::backend_lost(
+                    conn_role_name(t),
+                    &addr,
+                    "connection lost inside a transaction",
+                ));
+            }
+        }
+        let mut target = target;
+        if target == Target::Replica && self.replica.is_none() {
+            match self.connect(Target::Replica, &[]).await {
+                Ok((conn, _)) => self.set_conn(conn),
+                Err(ConnectError::Unreachable(why)) => {
+                    if !topo.config.routing.fallback_to_master && !topo.replicas.is_empty() {
+                        return Err(MyError::backend_unavailable("replica", "(any)", &why));
+                    }
+                    target = Target::Master;
+                }
+                Err(ConnectError::Refused(p)) => {
+                    debug!(client = %self.peer, "replica refused login, reading from master");
+                    let _ = p;
+                    target = Target::Master;
+                }
+            }
+        }
+        if target == Target::Master && self.master.is_none() {
+            match self.connect(Target::Master, &[]).await {
+                Ok((conn, _)) => self.set_conn(conn),
+                Err(e) => {
+                    return Err(match e {
+                        ConnectError::Refused(p) => {
+                            MyError::from_payload(&p).unwrap_or_else(|| {
+                                MyError::backend_unavailable(
+                                    "master",
+                                    &topo.master.address,
+                                    "refused",
+                                )
+                            })
+                        }
+                        ConnectError::Unreachable(why) => {
+                            MyError::backend_unavailable("master", &topo.master.address, &why)
+                        }
+                    })
+                }
+            }
+        }
+        match self.sync_state(target).await {
+            Ok(()) => Ok(target),
+            Err(e) if target == Target::Replica => {
+                debug!(client = %self.peer, error = %e, "replica could not take the session state; using the master");
+                if let Some(r) = self.replica.take() {
+                    tokio::spawn(r.quit());
+                }
+                Box::pin(self.ready(Target::Master)).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends `pkt` to `target` and relays the response. Returns the scanner (None if an error
+    /// was sent to the client instead). With `retry`, a read whose replica fails before any
+    /// byte reached the client runs again on another replica or the master, with the session
+    /// state replayed there first.
+    pub(super) async fn forward(
+        &mut self,
+        target: Target,
+        pkt: &[u8],
+        expect: Expect,
+        retry: bool,
+    ) -> std::io::Result<Option<(Target, Scanner)>> {
+        let mut attempt = 0;
+        let mut target = target;
+        loop {
+            let t = match self.ready(target).await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.send_error(&e).await?;
+                    return Ok(None);
+                }
+            };
+            let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+            let conn = self.conn_mut(t).expect("ready");
+            let outcome = match conn.send_command(pkt).await {
+                Ok(sent) => {
+                    self.relay(t, expect, client_packets.wrapping_sub(sent))
+                        .await?
+                }
+                Err(e) => {
+                    conn.broken = true;
+                    Relayed::Failed {
+                        error: e.to_string(),
+                    }
+                }
+            };
+            match outcome {
+                Relayed::Done(scanner) => return Ok(Some((t, scanner))),
+                Relayed::Failed { error } => {
+                    let (addr, was_trx) = self.backend_failed(t);
+                    if retry && t == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                        attempt += 1;
+                        METRICS.read_retries.inc();
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "read failed before any byte reached the client; retrying elsewhere");
+                        // The next replica must also have this session's writes.
+                        target = self.consistent(Target::Replica).await;
+                        continue;
+                    }
+                    self.report_failure(t, &addr, &error, was_trx).await?;
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// Tells the client a statement failed with its backend. If that backend held the open
+    /// transaction, the transaction is gone: closing the client connection (Err) is what a
+    /// direct client would see, and cannot be mistaken for a transaction going on elsewhere.
+    pub(super) async fn report_failure(
+        &mut self,
+        t: Target,
+        addr: &str,
+        error: &str,
+        was_trx: bool,
+    ) -> std::io::Result<()> {
+        self.send_error(&MyError::backend_lost(conn_role_name(t), addr, error))
+            .await?;
+        if was_trx {
+            return Err(std::io::Error::other("transaction backend lost"));
+        }
+        Ok(())
+    }
+
+    /// A backend connection failed: mark it for replacement and give the backend a pause.
+    /// Returns its address and whether it held the open transaction.
+    pub(super) fn backend_failed(&mut self, t: Target) -> (String, bool) {
+        let was_trx = self.trx == Some(t);
+        if was_trx {
+            self.trx = None;
+        }
+        let conn = self.conn_mut(t).expect("failed connection exists");
+        conn.broken = true;
+        if t == Target::Replica {
+            conn.backend.mark_failed(FAILED_BACKEND_PAUSE_MS);
+        }
+        (conn.backend.address.clone(), was_trx)
+    }
+
+    /// Relays the response to a command already sent on `target`. Err means the client
+    /// connection cannot continue (client gone, or a backend failed after bytes were sent).
+    pub(super) async fn relay(
+        &mut self,
+        target: Target,
+        expect: Expect,
+        seq_delta: u8,
+    ) -> std::io::Result<Relayed> {
+        let conn = match target {
+            Target::Master => self.master.as_mut(),
+            Target::Replica => self.replica.as_mut(),
+        }
+        .expect("connected");
+        let mut scanner = Scanner::new(expect, conn.deprecate_eof());
+        scanner.seq_delta = seq_delta;
+        match conn.relay(&mut self.client, &mut scanner).await {
+            Ok(()) => {
+                let role = conn.role();
+                self.status_from(role, scanner.status);
+                self.last = Some(role);
+                Ok(Relayed::Done(scanner))
+            }
+            Err(RelayError::Client(e)) => {
+                conn.broken = true;
+                Err(e)
+            }
+            Err(RelayError::Backend { error, sent }) => {
+                if sent {
+                    let addr = conn.backend.address.clone();
+                    warn!(client = %self.peer, backend = %addr, error = %error, "backend failed mid-response");
+                    self.backend_failed(target);
+                    // The client has part of a response: the connection cannot be saved.
+                    return Err(std::io::Error::other(format!(
+                        "backend {addr} failed mid-response"
+                    )));
+                }
+                Ok(Relayed::Failed { error })
+            }
+        }
+    }
+
+    /// The pool key of this session's connections to `address`.
+    pub(super) fn pool_key(&self, address: &str, db: Option<String>, state: u64) -> PoolKey {
+        PoolKey {
+            state,
+            address: address.to_string(),
+            user: self.login.user.clone(),
+            collation: self.login.collation,
+            capabilities: self.login.capabilities.bits(),
+            db,
+        }
+    }
+
+    /// Can the connection for `t` go back to the pool while the session idles? Only if it
+    /// holds nothing of this session: no transaction, no session state (variables, database
+    /// change, temporary tables, locks, user variables all make it dirty or pin the session),
+    /// no prepared statement or cursor, nothing from its last statement (`BackendConn::mark_clean`).
+    pub(super) fn releasable(&self, t: Target) -> bool {
+        let conn = match t {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        };
+        let Some(c) = conn else { return false };
+        self.trx.is_none()
+            && self.autocommit
+            && !self.pinned
+            && !self.recorded.iter().any(|r| r.user_var)
+            && !self.multi_statements_off
+            && self.temp_tables.is_empty()
+            && !self.user_vars_on_master
+            && !self.gtid_dirty
+            && !c.dirty
+            && !c.broken
+            // It carries exactly this session's state, or none at all (only logged in).
+            && ((c.applied == self.rec_seq && c.state_sig == self.state_sig)
+                || (c.applied == 0 && c.state_sig == 0))
+            && c.stmts.is_empty()
+            && c.db == self.db
+    }
+
+    pub(super) fn any_releasable(&self) -> bool {
+        self.releasable(Target::Replica) || self.releasable(Target::Master)
+    }
+
+    /// Hands the clean connections of an idle session back to the pool (see `releasable`).
+    pub(super) fn release_idle(&mut self) {
+        if self.releasable(Target::Replica) {
+            if let Some(conn) = self.replica.take() {
+                self.replica_released = self.last == Some(Role::Replica);
+                self.park(conn);
+            }
+        }
+        if self.releasable(Target::Master) {
+            if let Some(conn) = self.master.take() {
+                self.park(conn);
+            }
+        }
+        self.publish_backends();
+    }
+
+    /// The client is gone: healthy backend connections go back to the pool (reset there),
+    /// the rest are closed.
+    pub(super) async fn close(&mut self) {
+        for conn in [self.master.take(), self.replica.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.release(conn);
+        }
+    }
+
+    /// Lets go of a backend connection: back to the pool if it is healthy and its backend is
+    /// still in the topology, closed otherwise. Runs in the background.
+    pub(super) fn release(&self, conn: BackendConn) {
+        self.hand_back(conn, false);
+    }
+
+    /// Multiplexing: parks a clean connection of this idle session in the pool with the
+    /// session state it carries, for this or another session with the same state.
+    pub(super) fn park(&self, conn: BackendConn) {
+        self.hand_back(conn, true);
+    }
+
+    pub(super) fn hand_back(&self, conn: BackendConn, keep_state: bool) {
+        let topo = self.shared.topology.load();
+        if conn.broken || !topo.contains(&conn.backend) || self.fatal {
+            tokio::spawn(conn.quit());
+            return;
+        }
+        let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
+        let max_idle = topo.config.limits.max_idle_backend_connections as usize;
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            if keep_state {
+                shared.pool.park(key, conn, max_idle).await
+            } else {
+                shared.pool.give_back(key, conn, max_idle).await
+            }
+        });
+    }
+}

@@ -1,0 +1,319 @@
+//! The command loop: waits for the client (and for KILL, reloads, shutdown, idle hand-back),
+//! reads one command and dispatches it; text queries are routed and relayed here.
+
+use super::*;
+
+/// A statement that leaves no trace on the connection it ran on: a single plain SELECT that
+/// assigned nothing and ended without warnings or error (either would fill the diagnostics
+/// area a later SHOW WARNINGS reads). Such a connection needs no reset before the next session.
+pub(super) fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
+    c.kind == Kind::Select
+        && c.route == Route::Replica
+        && !c.multi
+        && !c.record
+        && !c.user_var_write
+        && c.temp_table.is_none()
+        && !scanner.error
+        && scanner.warnings == 0
+        && !scanner
+            .status
+            .is_some_and(|s| s.contains(StatusFlags::SERVER_STATUS_IN_TRANS))
+}
+
+impl Session {
+    pub(super) async fn command_loop(&mut self) {
+        let idle = self
+            .shared
+            .topology
+            .load()
+            .config
+            .limits
+            .idle_client_timeout;
+        // One idle timer for the whole session, moved forward at most once a second: arming a
+        // timer per statement would cost more than routing the statement.
+        let idle_or_never = idle.unwrap_or(Duration::from_secs(10 * 365 * 86400));
+        let mut last_active = tokio::time::Instant::now();
+        let mut deadline = last_active + idle_or_never;
+        let mut idle_timer = Box::pin(tokio::time::sleep_until(deadline));
+        loop {
+            self.client.reset_seq();
+            let mut buf = std::mem::take(&mut self.buf);
+            if *self.shutdown_rx.borrow() {
+                debug!(client = %self.peer, "closing for shutdown");
+                self.buf = buf;
+                return;
+            }
+            let due = last_active + idle_or_never;
+            if due > deadline + Duration::from_secs(1) {
+                deadline = due;
+                idle_timer.as_mut().reset(deadline);
+            }
+            // Wait for the client without holding a half-read packet, so a topology change or
+            // a KILL can be handled in between (reading a packet is not cancel-safe).
+            if self.client.rbuf.is_empty() {
+                let killed = self.killed.clone();
+                let mut shutdown = self.shutdown_rx.clone();
+                let mut topo = self.topo_rx.clone();
+                // Multiplexing: a timer only while there is a connection to hand back, so a
+                // busy session arms none. Settings as of now (a reload may change them).
+                let release_after = if self.any_releasable() {
+                    let r = &self.shared.topology.load().config.routing;
+                    r.multiplex.then_some(r.multiplex_after)
+                } else {
+                    None
+                };
+                let release_timer = async {
+                    match release_after {
+                        Some(after) => tokio::time::sleep(after).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = release_timer => {
+                        self.release_idle();
+                        self.buf = buf;
+                        continue;
+                    }
+                    // Reading into the buffer is cancel-safe; readiness of the socket would
+                    // not do for TLS, whose layer may already hold decrypted bytes.
+                    r = self.client.fill() => {
+                        if r.is_err() {
+                            self.buf = buf;
+                            return;
+                        }
+                    }
+                    _ = &mut idle_timer => {
+                        self.buf = buf;
+                        if tokio::time::Instant::now() >= due {
+                            debug!(client = %self.peer, "idle timeout");
+                            return;
+                        }
+                        deadline = due;
+                        idle_timer.as_mut().reset(deadline);
+                        continue;
+                    }
+                    _ = shutdown.changed() => {
+                        debug!(client = %self.peer, "closing for shutdown");
+                        self.buf = buf;
+                        return;
+                    }
+                    _ = killed.notified() => {
+                        debug!(client = %self.peer, "killed by KILL CONNECTION");
+                        self.buf = buf;
+                        return;
+                    }
+                    _ = topo.changed() => {
+                        self.topo_rx.mark_unchanged();
+                        self.on_topology_change();
+                        self.buf = buf;
+                        continue;
+                    }
+                }
+            }
+            // A packet that started arriving must finish within the idle timeout too.
+            let read: Result<Result<(), ReadError>, ()> = tokio::select! {
+                r = self.client.read_packet(&mut buf) => Ok(r),
+                _ = &mut idle_timer => Err(()),
+            };
+            last_active = tokio::time::Instant::now();
+            let flow = match read {
+                Err(()) => Flow::Quit,
+                Ok(Err(ReadError::Closed)) => Flow::Quit,
+                Ok(Err(ReadError::TooLarge)) => {
+                    let _ = self.send_error(&MyError::packet_too_large()).await;
+                    Flow::Quit
+                }
+                Ok(Err(e)) => {
+                    debug!(client = %self.peer, error = %e, "client read failed");
+                    Flow::Quit
+                }
+                Ok(Ok(())) => match self.dispatch(&buf).await {
+                    Ok(f) => f,
+                    Err(e) => {
+                        debug!(client = %self.peer, error = %e, "client write failed");
+                        Flow::Quit
+                    }
+                },
+            };
+            self.buf = buf;
+            if matches!(flow, Flow::Quit) || self.fatal {
+                return;
+            }
+        }
+    }
+
+    /// Handles one client command. Err means the client connection is gone.
+    pub(super) async fn dispatch(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
+        let Some(&cmd) = pkt.first() else {
+            self.send_error(&MyError::unknown_command()).await?;
+            return Ok(Flow::Continue);
+        };
+        match cmd {
+            COM_QUIT => return Ok(Flow::Quit),
+            COM_QUERY => return self.query(pkt).await,
+            COM_INIT_DB => self.init_db(pkt).await?,
+            COM_PING | COM_STATISTICS => {
+                let target = self.current();
+                self.forward(target, pkt, Expect::Single, false).await?;
+            }
+            COM_FIELD_LIST => {
+                let target = self.route_read(true);
+                self.forward(target, pkt, Expect::Rows, true).await?;
+            }
+            COM_SET_OPTION => self.set_option(pkt).await?,
+            COM_RESET_CONNECTION => self.reset_connection(pkt).await?,
+            COM_CHANGE_USER => return self.change_user(pkt).await,
+            COM_STMT_PREPARE => self.prepare(pkt).await?,
+            COM_STMT_EXECUTE => self.execute(pkt).await?,
+            COM_STMT_SEND_LONG_DATA => self.send_long_data(pkt),
+            COM_STMT_CLOSE => self.close_stmt(pkt).await,
+            COM_STMT_RESET => self.reset_stmt(pkt).await?,
+            COM_STMT_FETCH => self.fetch(pkt).await?,
+            COM_PROCESS_KILL => {
+                let Some(id) = pkt
+                    .get(1..5)
+                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                else {
+                    self.send_error(&MyError::wrong_arguments("KILL")).await?;
+                    return Ok(Flow::Continue);
+                };
+                return self.kill(id as u64, false).await;
+            }
+            _ => {
+                debug!(client = %self.peer, command = cmd, "unsupported command");
+                self.send_error(&MyError::unknown_command()).await?;
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
+        let sql = &pkt[1..];
+        let c = classify::classify(sql);
+        if c.kind == Kind::Kill {
+            if let Some((query_only, id)) = crate::registry::parse_kill(sql) {
+                return self.kill(id, query_only).await;
+            }
+        }
+        let started = Instant::now();
+        if c.kind == Kind::Other && matches!(c.route, Route::Master) {
+            METRICS.unclassified.inc();
+            debug!(client = %self.peer, "statement not classified; sent to the master");
+        }
+        let mut target = self.route(&c, sql);
+        // A plain read may run again elsewhere if its replica fails before answering.
+        let retry = target == Target::Replica && matches!(c.route, Route::Replica)
+            || c.hint == Some(Hint::Replica);
+        if retry {
+            // Read-your-writes: only a replica that has this session's writes.
+            target = self.consistent(target).await;
+        }
+        let Some((used, scanner)) = self
+            .forward(target, pkt, Expect::Results { binary: false }, retry)
+            .await?
+        else {
+            return Ok(Flow::Continue);
+        };
+        self.account(
+            target,
+            used,
+            c.kind,
+            started,
+            &scanner,
+            None,
+            sql,
+            pkt.len(),
+        );
+        if used == Target::Master {
+            self.after_master_statement(c.kind).await;
+        }
+        if used == Target::Replica && leaves_nothing(&c, &scanner) && self.trx.is_none() {
+            if let Some(conn) = self.replica.as_mut() {
+                conn.mark_clean();
+            }
+        }
+        if scanner.error {
+            return Ok(Flow::Continue);
+        }
+        if c.kind == Kind::Use {
+            if let Some(db) = classify::use_database(sql) {
+                self.db = Some(db.clone());
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.db = Some(db);
+                }
+            }
+        } else if c.record {
+            // A single SET that ended cleanly leaves only state the proxy tracks.
+            let clean = !c.multi && scanner.warnings == 0 && self.trx.is_none();
+            self.record(sql, used, c.user_var_write, clean);
+        } else if c.multi && !c.record && classify::looks_stateful(sql) {
+            // A multi-statement mixing SETs with other work cannot be replayed: keep the
+            // session where that state lives.
+            self.pin("multi-statement with session state");
+        }
+        if c.user_var_write && !c.record {
+            // SELECT ... @x := / INTO @x ran on the master: @x lives there now.
+            self.user_vars_on_master = true;
+        }
+        if c.temp_table.is_some() {
+            for op in classify::temp_table_ops(sql) {
+                match op {
+                    classify::TempTableOp::Create(name) => {
+                        if !self
+                            .temp_tables
+                            .iter()
+                            .any(|t| t.eq_ignore_ascii_case(&name))
+                        {
+                            self.temp_tables.push(name);
+                        }
+                    }
+                    classify::TempTableOp::Drop(names) => {
+                        self.temp_tables
+                            .retain(|t| !names.iter().any(|n| n.eq_ignore_ascii_case(t)));
+                    }
+                }
+            }
+        }
+        Ok(Flow::Continue)
+    }
+
+    /// Metrics and digests for one relayed statement.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn account(
+        &self,
+        wanted: Target,
+        used: Target,
+        kind: Kind,
+        started: Instant,
+        scanner: &Scanner,
+        digest_key: Option<u64>,
+        sql: &[u8],
+        bytes_in: usize,
+    ) {
+        let elapsed = started.elapsed();
+        let route = match (wanted, used) {
+            (_, Target::Replica) => RouteLabel::Replica,
+            (Target::Replica, Target::Master) => RouteLabel::Fallback,
+            _ => RouteLabel::Master,
+        };
+        METRICS.query(route, kind);
+        METRICS.bytes_in.inc_by(bytes_in as u64 + 4);
+        METRICS.bytes_out.inc_by(scanner.bytes);
+        let conn = match used {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        };
+        if let Some(conn) = conn {
+            conn.latency.observe(elapsed.as_secs_f64());
+        }
+        let label = match route {
+            RouteLabel::Master => "master",
+            RouteLabel::Replica => "replica",
+            RouteLabel::Fallback => "fallback",
+        };
+        let key = digest_key.unwrap_or_else(|| crate::digest::fingerprint(sql));
+        self.shared
+            .digests
+            .record_key(key, sql, elapsed, scanner.rows, label);
+    }
+}

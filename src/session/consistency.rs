@@ -1,0 +1,162 @@
+//! Read-your-writes: which GTIDs a read must see, and whether a replica has them.
+
+use super::*;
+
+impl Session {
+    /// Read-your-writes: where a read may run given the writes this session (or, with
+    /// `consistency = "global"`, anyone through this proxy) has made. A replica known to have
+    /// applied them serves it; otherwise the read waits on the replica up to
+    /// `consistency_wait` (MASTER_GTID_WAIT) and goes to the master if it is still behind.
+    pub(super) async fn consistent(&mut self, target: Target) -> Target {
+        let topo = self.shared.topology.load_full();
+        let mode = topo.config.routing.consistency;
+        if target != Target::Replica || mode == Consistency::Eventual {
+            return target;
+        }
+        if self.gtid_dirty && !self.fetch_last_gtid().await {
+            METRICS.consistency_master.inc();
+            return Target::Master;
+        }
+        let mut need = self.gtid_need.clone();
+        if mode == Consistency::Global {
+            need.merge(&self.shared.global_gtid.lock().expect("gtid lock"));
+        }
+        if need.is_empty() {
+            return Target::Replica;
+        }
+        match self.ready(Target::Replica).await {
+            Ok(Target::Replica) => {}
+            _ => return Target::Master,
+        }
+        let conn = self.replica.as_mut().expect("ready");
+        if self.replica_pos_thread != conn.thread_id {
+            self.replica_pos = GtidPos::default();
+            self.replica_pos_thread = conn.thread_id;
+        }
+        if !self.replica_pos.covers(&need) {
+            if let Some(seen) = conn
+                .backend
+                .health
+                .load()
+                .gtid
+                .as_deref()
+                .and_then(GtidPos::parse)
+            {
+                self.replica_pos.merge(&seen);
+            }
+        }
+        if self.replica_pos.covers(&need) {
+            METRICS.consistency_fresh.inc();
+            return Target::Replica;
+        }
+        let wait = topo.config.routing.consistency_wait;
+        let started = Instant::now();
+        let sql = format!(
+            "SELECT MASTER_GTID_WAIT('{need}', {:.3})",
+            wait.as_secs_f64()
+        );
+        let ok = matches!(conn.query_rows(&sql).await, Ok(Ok(rows)) if rows.rows.first().and_then(|r| r.first()).is_some_and(|v| v.as_deref() == Some("0")));
+        METRICS
+            .consistency_wait
+            .observe(started.elapsed().as_secs_f64());
+        if ok {
+            self.replica_pos.merge(&need);
+            METRICS.consistency_waited.inc();
+            Target::Replica
+        } else {
+            METRICS.consistency_master.inc();
+            Target::Master
+        }
+    }
+
+    /// A write of this session reached `pos`: its own reads, and with consistency = "global"
+    /// everyone's, must see at least that.
+    pub(super) fn note_write(&mut self, pos: &GtidPos) {
+        self.gtid_need.merge(pos);
+        self.shared
+            .global_gtid
+            .lock()
+            .expect("gtid lock")
+            .merge(pos);
+    }
+
+    /// Learns the GTID of this session's last write from the master. False if that failed
+    /// (the caller then reads from the master, which is always up to date).
+    pub(super) async fn fetch_last_gtid(&mut self) -> bool {
+        self.gtid_dirty = false;
+        let Some(master) = self.master.as_mut() else {
+            return false;
+        };
+        match master.query_rows("SELECT @@last_gtid").await {
+            Ok(Ok(rows)) => {
+                let text = rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .unwrap_or_default();
+                match GtidPos::parse(&text) {
+                    Some(pos) => {
+                        self.note_write(&pos);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
+    /// The master's binlog position, read on a connection the proxy keeps for that (shared by
+    /// all sessions). It includes every write committed before the call, this session's too.
+    pub(super) async fn master_position(&self) -> Option<GtidPos> {
+        let topo = self.shared.topology.load_full();
+        let mut probe = self.shared.gtid_probe.lock().await;
+        let usable = probe
+            .as_ref()
+            .is_some_and(|c| !c.broken && c.address() == topo.master.address);
+        if !usable {
+            let mut params = self.login_params(topo.config.timeouts.connect);
+            params.db = None;
+            *probe = BackendConn::connect(topo.master.clone(), &params)
+                .await
+                .ok()
+                .map(|(c, _, _)| c);
+        }
+        let conn = probe.as_mut()?;
+        match conn.query_rows("SELECT @@gtid_binlog_pos").await {
+            Ok(Ok(rows)) => GtidPos::parse(rows.rows.first()?.first()?.as_deref()?),
+            _ => {
+                conn.broken = true;
+                None
+            }
+        }
+    }
+
+    /// A statement finished on the master: if it may have committed a write, the next read
+    /// must see it. Session consistency asks the master for the GTID lazily, right before the
+    /// next replica read (so warnings and ROW_COUNT() of the write stay intact for the client);
+    /// global consistency asks at once, so other connections see it.
+    pub(super) async fn after_master_statement(&mut self, kind: Kind) {
+        if self.trx.is_some()
+            || matches!(
+                kind,
+                Kind::Select | Kind::Show | Kind::Describe | Kind::Explain | Kind::Set | Kind::Use
+            )
+        {
+            return;
+        }
+        let mode = self.shared.topology.load().config.routing.consistency;
+        match mode {
+            Consistency::Eventual => {}
+            Consistency::Session => self.gtid_dirty = true,
+            Consistency::Global => {
+                // Asked on the proxy's own master connection, not the client's: the client's
+                // next SHOW WARNINGS or ROW_COUNT() must still be about its write.
+                match self.master_position().await {
+                    Some(pos) => self.note_write(&pos),
+                    None => self.gtid_dirty = true,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Commands that act on sessions rather than data: KILL, COM_RESET_CONNECTION, COM_CHANGE_USER.
+
+use super::*;
+
+impl Session {
+    /// `KILL [QUERY] id` / COM_PROCESS_KILL with a proxy connection id: the backend threads of
+    /// that session get the KILL, on the servers they run on.
+    pub(super) async fn kill(&mut self, id: u64, query_only: bool) -> std::io::Result<Flow> {
+        let entry = u32::try_from(id)
+            .ok()
+            .and_then(|id| self.shared.registry.get(id));
+        let Some(entry) = entry else {
+            self.send_error(&MyError::new(
+                1094,
+                b"HY000",
+                format!("Unknown thread id: {id}"),
+            ))
+            .await?;
+            return Ok(Flow::Continue);
+        };
+        if entry.user != self.login.user {
+            self.send_error(&MyError::new(
+                1095,
+                b"HY000",
+                format!("You are not owner of thread {id}"),
+            ))
+            .await?;
+            return Ok(Flow::Continue);
+        }
+        let own = id == self.id as u64;
+        let topo = self.shared.topology.load_full();
+        for (addr, thread) in &entry.backends {
+            let sql = format!("KILL {}{thread}", if query_only { "QUERY " } else { "" });
+            // Our own connection to that server if we have one, else a short-lived login.
+            let mine = [Target::Master, Target::Replica].into_iter().find(|t| {
+                self.conn_mut(*t)
+                    .is_some_and(|c| c.address() == addr && !(own && c.thread_id == *thread))
+            });
+            let result = match mine {
+                Some(t) => self
+                    .conn_mut(t)
+                    .expect("found")
+                    .run_query(sql.as_bytes())
+                    .await
+                    .map(|r| r.map(|_| ())),
+                None => {
+                    let role = if *addr == topo.master.address {
+                        Role::Master
+                    } else {
+                        Role::Replica
+                    };
+                    let backend = Arc::new(Backend::new(addr, role, 1));
+                    match BackendConn::connect(
+                        backend,
+                        &self.login_params(topo.config.timeouts.connect),
+                    )
+                    .await
+                    {
+                        Ok((mut conn, _, _)) => {
+                            let r = conn.run_query(sql.as_bytes()).await.map(|r| r.map(|_| ()));
+                            conn.quit().await;
+                            r
+                        }
+                        Err(e) => Err(std::io::Error::other(e.to_string())),
+                    }
+                }
+            };
+            match result {
+                Ok(Ok(())) => {}
+                // The thread already ended: nothing left to kill there.
+                Ok(Err(e)) if e.code == 1094 => {}
+                Ok(Err(e)) => warn!(backend = %addr, error = %e, "KILL on backend refused"),
+                Err(e) => warn!(backend = %addr, error = %e, "KILL on backend failed"),
+            }
+        }
+        if query_only {
+            let ok = self.ok_payload();
+            self.client.write_packet(&ok).await?;
+            return Ok(Flow::Continue);
+        }
+        entry.killed.notify_one();
+        if own {
+            self.send_error(&MyError::new(1927, b"70100", "Connection was killed"))
+                .await?;
+            return Ok(Flow::Quit);
+        }
+        let ok = self.ok_payload();
+        self.client.write_packet(&ok).await?;
+        Ok(Flow::Continue)
+    }
+
+    /// An OK for a command the proxy itself carried out (KILL of a proxy id), with the
+    /// session's real transaction status.
+    pub(super) fn ok_payload(&self) -> Vec<u8> {
+        let mut st = StatusFlags::empty();
+        if self.autocommit {
+            st |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
+        }
+        if self.trx.is_some() {
+            st |= StatusFlags::SERVER_STATUS_IN_TRANS;
+        }
+        let b = st.bits().to_le_bytes();
+        vec![0x00, 0x00, 0x00, b[0], b[1], 0x00, 0x00]
+    }
+
+    pub(super) async fn reset_connection(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let target = self.current();
+        // The other backend is reset quietly; the client sees the answer of the current one.
+        let other = if target == Target::Master {
+            Target::Replica
+        } else {
+            Target::Master
+        };
+        if let Some(conn) = self.conn_mut(other) {
+            match conn.run_simple(pkt).await {
+                Ok(Ok(_)) => {
+                    conn.stmts.clear();
+                    conn.multi_statements_off = false;
+                }
+                _ => conn.broken = true,
+            }
+        }
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
+            if let Some(conn) = self.conn_mut(used) {
+                conn.stmts.clear();
+                conn.multi_statements_off = false;
+            }
+            if !scanner.error {
+                self.forget_session_state();
+                let seq = self.rec_seq;
+                for t in [Target::Master, Target::Replica] {
+                    if let Some(c) = self.conn_mut(t) {
+                        c.applied = seq;
+                        c.state_sig = 0;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// COM_CHANGE_USER: the proxy checks the new credentials itself, then starts the session over
+    /// on fresh backend logins, so no state of the old user survives anywhere.
+    pub(super) async fn change_user(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
+        use mysql_common::packets::AuthSwitchRequest;
+        use mysql_common::proto::MySerialize;
+        let parsed = handshake::parse_change_user(pkt);
+        let Some((user, db, collation)) = parsed else {
+            self.send_error(&MyError::bad_handshake()).await?;
+            return Ok(Flow::Quit);
+        };
+        // Always re-challenge with a fresh scramble in mysql_native_password.
+        let scramble = crate::protocol::auth::new_scramble();
+        let mut data = scramble.to_vec();
+        data.push(0);
+        let mut sw = Vec::new();
+        AuthSwitchRequest::new(crate::protocol::auth::NATIVE.as_bytes(), &data[..])
+            .serialize(&mut sw);
+        self.client.write_packet(&sw).await?;
+        let mut resp = Vec::new();
+        if self.client.read_packet(&mut resp).await.is_err() {
+            return Ok(Flow::Quit);
+        }
+        let topo = self.shared.topology.load_full();
+        let credential = super::login::verify_native(&self.shared, &user, &scramble, &resp).await;
+        let Some(credential) = credential else {
+            let host = handshake::host_label(&self.peer);
+            self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
+                .await?;
+            return Ok(Flow::Quit);
+        };
+        let max = topo.config.limits.max_user_connections;
+        if !self.shared.registry.change_user(self.id, &user, max) {
+            self.send_error(&MyError::too_many_user_connections(&user))
+                .await?;
+            return Ok(Flow::Quit);
+        }
+        for conn in [self.master.take(), self.replica.take()]
+            .into_iter()
+            .flatten()
+        {
+            tokio::spawn(conn.quit());
+        }
+        self.login.user = user;
+        self.credential = credential;
+        if let Some(c) = collation {
+            self.login.collation = c;
+        }
+        self.db = db;
+        self.forget_session_state();
+        self.last = None;
+        for target in [Target::Master, Target::Replica] {
+            match self.connect(target, &[]).await {
+                Ok((conn, ok)) => {
+                    self.set_conn(conn);
+                    self.client.write_packet(&ok).await?;
+                    return Ok(Flow::Continue);
+                }
+                Err(ConnectError::Refused(err)) => {
+                    self.client.write_packet(&err).await?;
+                    return Ok(Flow::Quit);
+                }
+                Err(ConnectError::Unreachable(_)) => {}
+            }
+        }
+        let e =
+            MyError::backend_unavailable("master", &topo.master.address, "no backend reachable");
+        self.send_error(&e).await?;
+        Ok(Flow::Quit)
+    }
+}

@@ -1,0 +1,146 @@
+//! One client session: login, the command loop, routing each command to the master or a
+//! replica, and carrying the session's state to whichever backend runs the next statement.
+//!
+//! The path of a query: `server` accepts → `login` (with `protocol::handshake`) → `command`
+//! reads and dispatches it → `classify` scans it once → `routing` decides where it runs →
+//! `backends` makes that connection ready (`replay`, `consistency`) and relays the answer.
+//! Prepared statements and the control commands (KILL, CHANGE USER, RESET) have their own files.
+
+mod backends;
+mod command;
+mod consistency;
+mod control;
+mod login;
+mod prepared;
+mod replay;
+mod routing;
+
+use prepared::PreparedStmt;
+use replay::Recorded;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+use tracing::{debug, info, warn};
+
+use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
+use crate::classify::{self, Classification, Hint, Kind, Route};
+use crate::config::Consistency;
+use crate::gtid::GtidPos;
+use crate::metrics::{RouteLabel, METRICS};
+use crate::pool::PoolKey;
+use crate::protocol::auth::Credential;
+use crate::protocol::command::*;
+use crate::protocol::error::MyError;
+use crate::protocol::handshake::{self, Login, LoginError};
+use crate::protocol::packet::{PacketStream, ReadError};
+use crate::protocol::scan::{Expect, Scanner};
+use crate::protocol::{StatusFlags, MAX_CHUNK};
+use crate::registry::SessionEntry;
+use crate::tls::Stream;
+use crate::topology::{Backend, Role, Shared};
+
+/// A backend connection idle longer than this is checked for a server-side close before use.
+pub(super) const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
+
+/// How often a read is retried on another backend after its replica failed.
+pub(super) const MAX_READ_RETRIES: u32 = 3;
+/// How long a backend that refused a connection gets no new sessions.
+pub(super) const FAILED_BACKEND_PAUSE_MS: u64 = 2000;
+
+pub struct Session {
+    shared: Arc<Shared>,
+    pub id: u32,
+    peer: SocketAddr,
+    client: PacketStream<Stream>,
+    login: Login,
+    /// What the backends are logged in to with (a password, or a passthrough hash).
+    credential: Credential,
+    master: Option<BackendConn>,
+    replica: Option<BackendConn>,
+    /// The backend that ran the previous statement (SHOW WARNINGS and SET go there).
+    last: Option<Role>,
+    /// The backend holding an open transaction, from the servers' status flags. Normally the
+    /// master; a replica for `START TRANSACTION READ ONLY`.
+    trx: Option<Target>,
+    autocommit: bool,
+    /// Temporary tables this session created: statements naming them go to the master.
+    temp_tables: Vec<String>,
+    /// A SELECT assigned user variables on the master: later reads of @vars go there too.
+    user_vars_on_master: bool,
+    /// Session state that only the master holds (too much to replay): everything goes there.
+    pinned: bool,
+    db: Option<String>,
+    recorded: Vec<Recorded>,
+    rec_seq: u64,
+    multi_statements_off: bool,
+    stmts: HashMap<u32, PreparedStmt>,
+    next_stmt_id: u32,
+    last_prepared: Option<u32>,
+    buf: Vec<u8>,
+    /// Reused for rewriting COM_STMT_EXECUTE packets.
+    exec_buf: Vec<u8>,
+    /// Woken when another session runs `KILL <this id>`.
+    killed: Arc<tokio::sync::Notify>,
+    /// The session cannot go on (its transaction's backend died): close after this command.
+    fatal: bool,
+    /// Topology version last acted on (reloads, health changes).
+    topo_rx: tokio::sync::watch::Receiver<u64>,
+    shutdown_rx: tokio::sync::watch::Receiver<bool>,
+    /// GTIDs of this session's writes (read-your-writes).
+    gtid_need: GtidPos,
+    /// A write finished on the master and its GTID has not been fetched yet.
+    gtid_dirty: bool,
+    /// What the current replica connection is known to have applied, and which connection
+    /// (backend thread id) that was.
+    replica_pos: GtidPos,
+    replica_pos_thread: u32,
+    /// Signature of `recorded` (0 when empty): a connection whose `state_sig` equals it
+    /// carries exactly this session's recorded state.
+    state_sig: u64,
+    /// The replica connection the last statement ran on was handed back to the pool while the
+    /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
+    /// still belong on a replica connection, and any clean one answers as that one would.
+    replica_released: bool,
+}
+
+/// Where a command will run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    Master,
+    Replica,
+}
+
+/// How relaying one response ended.
+pub(super) enum Relayed {
+    Done(Scanner),
+    /// The backend failed before any byte reached the client.
+    Failed {
+        error: String,
+    },
+}
+
+pub(super) enum Flow {
+    Continue,
+    Quit,
+}
+
+impl Session {
+    async fn send_error(&mut self, e: &MyError) -> std::io::Result<()> {
+        self.client.write_packet(&e.to_payload()).await
+    }
+}
+
+pub(super) fn conn_role(t: Target) -> Role {
+    match t {
+        Target::Master => Role::Master,
+        Target::Replica => Role::Replica,
+    }
+}
+
+pub(super) fn conn_role_name(t: Target) -> &'static str {
+    conn_role(t).as_str()
+}

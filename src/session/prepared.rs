@@ -1,0 +1,402 @@
+//! Prepared statements (binary protocol): proxy-side ids, lazy prepares per backend,
+//! parameter types and long data carried along, cursors pinned to their backend.
+
+use super::*;
+
+/// A prepared statement as the client sees it (the proxy's own id).
+pub(super) struct PreparedStmt {
+    pub(super) sql: Vec<u8>,
+    pub(super) read_only: bool,
+    pub(super) num_params: u16,
+    /// Parameter types from the last execute that sent them, for backends that have not seen them.
+    pub(super) param_types: Option<Vec<u8>>,
+    /// COM_STMT_SEND_LONG_DATA payloads (already re-encoded per backend on use).
+    pub(super) long_data: Vec<(u16, Vec<u8>)>,
+    pub(super) long_data_bytes: usize,
+    /// Where the last execute ran (COM_STMT_FETCH and COM_STMT_RESET go there).
+    pub(super) last_role: Option<Role>,
+    /// The last execute opened a cursor that lives on that backend.
+    pub(super) cursor_open: bool,
+    /// Statement kind, for metrics.
+    pub(super) kind: Kind,
+    /// Digest fingerprint of `sql`, computed once.
+    pub(super) digest: u64,
+}
+
+impl Session {
+    pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let sql = &pkt[1..];
+        let c = classify::classify(sql);
+        let read_only = matches!(c.route, Route::Replica) && !c.multi && !self.state_on_master(sql);
+        // A prepare sends nothing to the client until the whole answer is in, so one on a
+        // replica that fails can run again elsewhere, like a read.
+        let mut attempt = 0;
+        let (target, mut raw, ok) = loop {
+            let target = match self.ready(self.route_read(read_only)).await {
+                Ok(t) => t,
+                Err(e) => return self.send_error(&e).await,
+            };
+            let conn = self.conn_mut(target).expect("ready");
+            let result = match conn.send_command(pkt).await {
+                Ok(_) => conn
+                    .read_prepare_response()
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok((raw, ok)) => break (target, raw, ok),
+                Err(error) => {
+                    let (addr, was_trx) = self.backend_failed(target);
+                    if target == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                        attempt += 1;
+                        METRICS.read_retries.inc();
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "prepare failed on a replica; retrying elsewhere");
+                        continue;
+                    }
+                    return self.report_failure(target, &addr, &error, was_trx).await;
+                }
+            }
+        };
+        let proxy_id = self.next_stmt_id;
+        let conn = self.conn_mut(target).expect("ready");
+        if let Some((backend_id, num_params, _cols)) = ok {
+            conn.stmts.insert(
+                proxy_id,
+                BackendStmt {
+                    id: backend_id,
+                    types_bound: false,
+                },
+            );
+            raw[5..9].copy_from_slice(&proxy_id.to_le_bytes());
+            self.next_stmt_id = self.next_stmt_id.wrapping_add(1).max(1);
+            self.stmts.insert(
+                proxy_id,
+                PreparedStmt {
+                    sql: sql.to_vec(),
+                    read_only,
+                    num_params,
+                    param_types: None,
+                    long_data: Vec::new(),
+                    long_data_bytes: 0,
+                    last_role: Some(conn_role(target)),
+                    cursor_open: false,
+                    kind: c.kind,
+                    digest: crate::digest::fingerprint(sql),
+                },
+            );
+            self.last_prepared = Some(proxy_id);
+        }
+        self.last = Some(conn_role(target));
+        self.client.write_raw(&raw).await
+    }
+
+    pub(super) fn stmt_id(&self, pkt: &[u8]) -> Option<u32> {
+        let id = u32::from_le_bytes(pkt.get(1..5)?.try_into().ok()?);
+        if id == u32::MAX {
+            self.last_prepared
+        } else {
+            Some(id)
+        }
+    }
+
+    /// Prepares statement `id` on `target` if it is not there yet. Err is for the client.
+    pub(super) async fn ensure_prepared(
+        &mut self,
+        target: Target,
+        id: u32,
+    ) -> Result<BackendStmt, MyError> {
+        let sql = match self.stmts.get(&id) {
+            Some(s) => s.sql.clone(),
+            None => return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute")),
+        };
+        let conn = self.conn_mut(target).expect("ready");
+        if let Some(bs) = conn.stmts.get(&id) {
+            return Ok(*bs);
+        }
+        let mut p = Vec::with_capacity(sql.len() + 1);
+        p.push(COM_STMT_PREPARE);
+        p.extend_from_slice(&sql);
+        let lost = |e: String| MyError::backend_lost(conn_role_name(target), "", &e);
+        if let Err(e) = conn.send_command(&p).await {
+            conn.broken = true;
+            return Err(lost(e.to_string()));
+        }
+        match conn.read_prepare_response().await {
+            Ok((_, Some((backend_id, _, _)))) => {
+                let bs = BackendStmt {
+                    id: backend_id,
+                    types_bound: false,
+                };
+                conn.stmts.insert(id, bs);
+                Ok(bs)
+            }
+            Ok((raw, None)) => Err(MyError::from_payload(&raw[4..])
+                .unwrap_or_else(|| MyError::new(1105, b"HY000", "prepare failed"))),
+            Err(e) => {
+                conn.broken = true;
+                Err(lost(e.to_string()))
+            }
+        }
+    }
+
+    pub(super) async fn execute(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let wrong = MyError::wrong_arguments("mysqld_stmt_execute");
+        let Some(id) = self.stmt_id(pkt) else {
+            return self.send_error(&wrong).await;
+        };
+        let Some(st) = self.stmts.get_mut(&id) else {
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
+        };
+        let num_params = st.num_params as usize;
+        let read_only = st.read_only;
+        let kind = st.kind;
+        let started = Instant::now();
+        // Parameter types: the client sends them once; remember them for backends that
+        // prepare the statement later.
+        let flag_at = 10 + num_params.div_ceil(8);
+        let client_sent_types = if num_params > 0 {
+            match pkt.get(flag_at) {
+                Some(1) => match pkt.get(flag_at + 1..flag_at + 1 + 2 * num_params) {
+                    Some(t) => {
+                        st.param_types = Some(t.to_vec());
+                        true
+                    }
+                    None => return self.send_error(&wrong).await,
+                },
+                Some(_) => false,
+                None => return self.send_error(&wrong).await,
+            }
+        } else {
+            true
+        };
+        st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
+        let long_data = std::mem::take(&mut st.long_data);
+        st.long_data_bytes = 0;
+        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+        let mut attempt = 0;
+        loop {
+            let wanted = self.route_read(read_only);
+            let wanted = if read_only {
+                self.consistent(wanted).await
+            } else {
+                wanted
+            };
+            let target = match self.ready(wanted).await {
+                Ok(t) => t,
+                Err(e) => return self.send_error(&e).await,
+            };
+            let retryable =
+                target == Target::Replica && self.trx.is_none() && attempt < MAX_READ_RETRIES;
+            let bs = match self.ensure_prepared(target, id).await {
+                Ok(bs) => bs,
+                Err(_) if retryable && self.conn_mut(target).is_some_and(|c| c.broken) => {
+                    attempt += 1;
+                    self.backend_failed(target);
+                    continue;
+                }
+                Err(e) => return self.send_error(&e).await,
+            };
+            // The execute as the backend must see it: its own statement id, and the
+            // parameter types if that backend never got them. Built in a reused buffer.
+            let mut payload = std::mem::take(&mut self.exec_buf);
+            payload.clear();
+            payload.extend_from_slice(pkt);
+            payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
+            let mut types_now = bs.types_bound || client_sent_types;
+            if !types_now {
+                if let Some(t) = self.stmts.get(&id).and_then(|s| s.param_types.as_deref()) {
+                    payload[flag_at] = 1;
+                    payload.splice(flag_at + 1..flag_at + 1, t.iter().copied());
+                    types_now = true;
+                }
+            }
+            if let Some(st) = self.stmts.get_mut(&id) {
+                st.last_role = Some(conn_role(target));
+            }
+            let conn = self.conn_mut(target).expect("ready");
+            for (param, data) in &long_data {
+                let mut p = Vec::with_capacity(7 + data.len());
+                p.push(COM_STMT_SEND_LONG_DATA);
+                p.extend_from_slice(&bs.id.to_le_bytes());
+                p.extend_from_slice(&param.to_le_bytes());
+                p.extend_from_slice(data);
+                if conn.queue_command(&p).is_err() {
+                    conn.broken = true;
+                }
+            }
+            if let Some(b) = conn.stmts.get_mut(&id) {
+                b.types_bound = types_now;
+            }
+            let sent = conn.send_command(&payload).await;
+            self.exec_buf = payload;
+            let outcome = match sent {
+                Ok(sent) => {
+                    self.relay(
+                        target,
+                        Expect::Results { binary: true },
+                        client_packets.wrapping_sub(sent),
+                    )
+                    .await?
+                }
+                Err(e) => Relayed::Failed {
+                    error: e.to_string(),
+                },
+            };
+            match outcome {
+                Relayed::Done(scanner) => {
+                    let wanted = if read_only {
+                        Target::Replica
+                    } else {
+                        Target::Master
+                    };
+                    let (key, sql) = self
+                        .stmts
+                        .get(&id)
+                        .map(|s| (s.digest, &s.sql[..]))
+                        .unwrap_or((0, &[]));
+                    self.account(
+                        wanted,
+                        target,
+                        kind,
+                        started,
+                        &scanner,
+                        Some(key),
+                        sql,
+                        pkt.len(),
+                    );
+                    if target == Target::Master {
+                        self.after_master_statement(kind).await;
+                    }
+                    return Ok(());
+                }
+                Relayed::Failed { error } => {
+                    let (addr, was_trx) = self.backend_failed(target);
+                    if retryable && read_only && !was_trx {
+                        attempt += 1;
+                        METRICS.read_retries.inc();
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
+                        continue;
+                    }
+                    return self.report_failure(target, &addr, &error, was_trx).await;
+                }
+            }
+        }
+    }
+
+    pub(super) fn send_long_data(&mut self, pkt: &[u8]) {
+        // No response is ever sent for this command, errors included; the execute reports them.
+        let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else {
+            return;
+        };
+        let max = self.shared.topology.load().config.limits.max_packet_size as usize;
+        if let Some(st) = self.stmts.get_mut(&id) {
+            let data = &pkt[7..];
+            if st.long_data_bytes + data.len() > max {
+                warn!(client = %self.peer, "long data over max_packet_size dropped");
+                return;
+            }
+            st.long_data_bytes += data.len();
+            st.long_data
+                .push((u16::from_le_bytes([param[0], param[1]]), data.to_vec()));
+        }
+    }
+
+    pub(super) async fn close_stmt(&mut self, pkt: &[u8]) {
+        let Some(id) = self.stmt_id(pkt) else { return };
+        if self.stmts.remove(&id).is_none() {
+            return;
+        }
+        for t in [Target::Master, Target::Replica] {
+            if let Some(conn) = self.conn_mut(t) {
+                if let Some(bs) = conn.stmts.remove(&id) {
+                    let mut p = vec![COM_STMT_CLOSE];
+                    p.extend_from_slice(&bs.id.to_le_bytes());
+                    // No response: it rides along with the next command on that connection.
+                    if conn.queue_command(&p).is_err() {
+                        conn.broken = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backend holding statement `id`'s execution state (cursor, long data).
+    pub(super) fn stmt_target(&self, id: u32) -> Option<Target> {
+        let st = self.stmts.get(&id)?;
+        let t = match st.last_role? {
+            Role::Master => Target::Master,
+            Role::Replica => Target::Replica,
+        };
+        let conn = match t {
+            Target::Master => self.master.as_ref(),
+            Target::Replica => self.replica.as_ref(),
+        }?;
+        conn.stmts.contains_key(&id).then_some(t)
+    }
+
+    pub(super) async fn reset_stmt(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let Some(id) = self.stmt_id(pkt) else {
+            return self
+                .send_error(&MyError::wrong_arguments("mysqld_stmt_reset"))
+                .await;
+        };
+        let Some(st) = self.stmts.get_mut(&id) else {
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_reset"))
+                .await;
+        };
+        st.long_data.clear();
+        st.long_data_bytes = 0;
+        let target = self.stmt_target(id).unwrap_or(Target::Master);
+        if let Err(e) = self.ready(target).await {
+            return self.send_error(&e).await;
+        }
+        let bs = match self.ensure_prepared(target, id).await {
+            Ok(bs) => bs,
+            Err(e) => return self.send_error(&e).await,
+        };
+        let mut p = pkt.to_vec();
+        p[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        self.forward(target, &p, Expect::Single, false).await?;
+        Ok(())
+    }
+
+    pub(super) async fn fetch(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let Some(id) = self.stmt_id(pkt) else {
+            return self
+                .send_error(&MyError::wrong_arguments("mysqld_stmt_fetch"))
+                .await;
+        };
+        let Some(target) = self.stmt_target(id) else {
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_fetch"))
+                .await;
+        };
+        let bs = self
+            .conn_mut(target)
+            .and_then(|c| c.stmts.get(&id).copied())
+            .expect("stmt_target checked");
+        let mut p = pkt.to_vec();
+        p[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        // A cursor lives on one connection: no replay, no re-route.
+        let conn = self.conn_mut(target).expect("stmt_target checked");
+        if let Err(e) = conn.send_command(&p).await {
+            conn.broken = true;
+            return self
+                .send_error(&MyError::backend_unavailable(
+                    conn_role_name(target),
+                    "",
+                    &e.to_string(),
+                ))
+                .await;
+        }
+        if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0).await? {
+            let (addr, was_trx) = self.backend_failed(target);
+            self.report_failure(target, &addr, &error, was_trx).await?;
+        }
+        Ok(())
+    }
+}

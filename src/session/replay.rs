@@ -1,0 +1,182 @@
+//! Session state carried between backends: recorded SETs, the database and the
+//! multi-statement option, replayed lazily on a backend right before it is used.
+
+use super::*;
+
+/// Beyond this many recorded session statements the session stops replaying and stays on the
+/// master, so a client that SETs in a loop cannot grow the proxy's memory without bound.
+pub(super) const MAX_RECORDED: usize = 256;
+
+/// A session-state statement that succeeded and must be replayed on backends that did not run it.
+pub(super) struct Recorded {
+    pub(super) seq: u64,
+    pub(super) key: Vec<u8>,
+    pub(super) sql: Vec<u8>,
+    /// Assigns a user variable: state particular to this session (not worth sharing
+    /// connections over, see `releasable`).
+    pub(super) user_var: bool,
+}
+
+/// Signature of a session's recorded state: equal lists of recorded statements, equal
+/// signatures; 0 for none.
+pub(super) fn state_signature(recorded: &[Recorded]) -> u64 {
+    if recorded.is_empty() {
+        return 0;
+    }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for r in recorded {
+        r.sql.hash(&mut h);
+    }
+    h.finish().max(1)
+}
+
+impl Session {
+    /// Replays what the backend has not seen yet: database, recorded SETs, multi-statement option.
+    pub(super) async fn sync_state(&mut self, target: Target) -> Result<(), MyError> {
+        // Fast path (every statement): the backend already has everything.
+        {
+            let conn = match target {
+                Target::Master => self.master.as_ref(),
+                Target::Replica => self.replica.as_ref(),
+            };
+            if let Some(c) = conn {
+                if c.applied == self.rec_seq
+                    && c.multi_statements_off == self.multi_statements_off
+                    && (self.db.is_none() || c.db == self.db)
+                {
+                    return Ok(());
+                }
+            }
+        }
+        let db = self.db.clone();
+        let rec_seq = self.rec_seq;
+        let state_sig = self.state_sig;
+        let multi_off = self.multi_statements_off;
+        let pending: Vec<Vec<u8>> = {
+            let conn = match target {
+                Target::Master => self.master.as_ref(),
+                Target::Replica => self.replica.as_ref(),
+            };
+            let Some(conn) = conn else {
+                return Err(MyError::backend_unavailable(
+                    "backend",
+                    "?",
+                    "not connected",
+                ));
+            };
+            self.recorded
+                .iter()
+                .filter(|r| r.seq > conn.applied)
+                .map(|r| r.sql.clone())
+                .collect()
+        };
+        let conn = self.conn_mut(target).expect("checked above");
+        let lost = |e: std::io::Error| {
+            MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())
+        };
+        // The database and the replayed statements are tracked state, not dirt.
+        let was_dirty = conn.dirty;
+        if let Some(db) = db.as_deref() {
+            if conn.db.as_deref() != Some(db) {
+                let mut p = vec![COM_INIT_DB];
+                p.extend_from_slice(db.as_bytes());
+                conn.run_simple(&p).await.map_err(lost)??;
+                conn.db = Some(db.to_string());
+            }
+        }
+        for sql in pending {
+            conn.run_query(&sql).await.map_err(lost)??;
+        }
+        conn.applied = rec_seq;
+        conn.state_sig = state_sig;
+        conn.dirty = was_dirty;
+        if conn.multi_statements_off != multi_off {
+            let opt: u16 = if multi_off { 1 } else { 0 };
+            let p = [COM_SET_OPTION, opt as u8, (opt >> 8) as u8];
+            conn.run_simple(&p).await.map_err(lost)??;
+            conn.multi_statements_off = multi_off;
+        }
+        Ok(())
+    }
+
+    /// Remembers a successful session-state statement for the other backends.
+    /// `clean`: the statement left nothing else behind (see `BackendConn::mark_clean`).
+    pub(super) fn record(&mut self, sql: &[u8], ran_on: Target, user_var: bool, clean: bool) {
+        if self.recorded.len() >= MAX_RECORDED {
+            self.pin("too many session statements to replay");
+            return;
+        }
+        let key = classify::record_key(sql);
+        if let Some(k) = &key {
+            self.recorded.retain(|r| &r.key != k);
+        }
+        self.rec_seq += 1;
+        self.recorded.push(Recorded {
+            seq: self.rec_seq,
+            key: key.unwrap_or_default(),
+            sql: sql.to_vec(),
+            user_var,
+        });
+        self.state_sig = state_signature(&self.recorded);
+        let seq = self.rec_seq;
+        let sig = self.state_sig;
+        if let Some(conn) = self.conn_mut(ran_on) {
+            if conn.applied == seq - 1 {
+                conn.applied = seq;
+                conn.state_sig = sig;
+                if clean {
+                    conn.mark_clean();
+                }
+            } else {
+                conn.state_sig = 0;
+            }
+        }
+    }
+
+    pub(super) async fn init_db(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let target = self.current();
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
+            if !scanner.error {
+                let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
+                self.db = Some(db.clone());
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.db = Some(db);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn set_option(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        if pkt.len() < 3 {
+            return self.send_error(&MyError::unknown_command()).await;
+        }
+        let off = u16::from_le_bytes([pkt[1], pkt[2]]) == 1;
+        let target = self.current();
+        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
+            if !scanner.error {
+                self.multi_statements_off = off;
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.multi_statements_off = off;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// After COM_RESET_CONNECTION or COM_CHANGE_USER: the servers start the session over, so
+    /// does the proxy (the database is kept, as the server keeps it).
+    pub(super) fn forget_session_state(&mut self) {
+        self.recorded.clear();
+        self.state_sig = 0;
+        self.stmts.clear();
+        self.pinned = false;
+        self.multi_statements_off = false;
+        self.trx = None;
+        self.autocommit = true;
+        self.temp_tables.clear();
+        self.user_vars_on_master = false;
+        self.gtid_dirty = false;
+    }
+}
