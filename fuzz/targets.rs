@@ -339,7 +339,7 @@ pub fn command_packet(pkt: &[u8]) {
             let sql = &pkt[1..];
             let c = classifier_checks(sql);
             if c.kind == Kind::Kill {
-                let _ = rwsplit::registry::parse_kill(sql);
+                let _ = rwsplit::classify::classify(sql).kill;
             }
             let _ = rwsplit::digest::fingerprint(sql);
             let _ = rwsplit::digest::normalize(sql);
@@ -392,7 +392,7 @@ pub fn classifier(sql: &[u8]) {
 fn classifier_checks(sql: &[u8]) -> classify::Classification {
     let c = classify::classify(sql);
     let ops = classify::temp_table_ops(sql);
-    assert_eq!(c.temp_table.is_some(), !ops.is_empty(), "{c:?} vs {ops:?}");
+    assert_eq!(c.temp_ops, ops, "{c:?} vs {ops:?}");
     if c.route == Route::Replica {
         assert!(
             matches!(
@@ -401,7 +401,7 @@ fn classifier_checks(sql: &[u8]) -> classify::Classification {
             ),
             "{c:?}"
         );
-        assert!(c.temp_table.is_none() && !c.record && !c.user_var_write);
+        assert!(c.temp_ops.is_empty() && !c.record && !c.user_var_write && !c.writes);
     }
     if let Some(db) = classify::use_database(sql) {
         assert_eq!(c.kind, Kind::Use);

@@ -120,6 +120,8 @@ pub struct BackendConn {
     /// Session state already applied here (see `session::state`).
     pub db: Option<String>,
     pub applied: u64,
+    /// Multi-statements are off on this connection: it logged in without
+    /// CLIENT_MULTI_STATEMENTS (mysqlnd does), or COM_SET_OPTION turned them off.
     pub multi_statements_off: bool,
     pub stmts: HashMap<u32, BackendStmt>,
     /// Set when the connection is in an unknown protocol state and must not be reused.
@@ -203,7 +205,7 @@ impl BackendConn {
             thread_id,
             db: p.db.map(str::to_string),
             applied: 0,
-            multi_statements_off: false,
+            multi_statements_off: !caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS),
             stmts: HashMap::new(),
             broken: false,
             dirty: false,
@@ -503,6 +505,47 @@ impl BackendConn {
     /// plain read without warning, error or transaction, or a recorded SET (tracked in
     /// `state_sig`). The connection is as clean as before it. Every command counts as dirtying
     /// until the session says otherwise with this.
+    /// The multi-statement option a fresh login with this connection's capabilities has.
+    pub fn login_multi_statements_off(&self) -> bool {
+        !self
+            .capabilities
+            .contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS)
+    }
+
+    /// After COM_RESET_CONNECTION: puts back what the login's capability flags gave the
+    /// session and the reset took away, so the connection answers like a fresh login with the
+    /// same capabilities (a pooled connection is shared on that promise). CLIENT_IGNORE_SPACE
+    /// adds IGNORE_SPACE to sql_mode (mysql2 and mysqljs log in with it: `COUNT (*)` works),
+    /// CLIENT_INTERACTIVE makes wait_timeout the interactive one, and the multi-statement
+    /// option goes back to the login's. False: the connection cannot be trusted any more.
+    pub async fn restore_login_state(&mut self) -> bool {
+        use CapabilityFlags as C;
+        let mut sets = Vec::new();
+        if self.capabilities.contains(C::CLIENT_IGNORE_SPACE) {
+            sets.push("sql_mode = CONCAT_WS(',', NULLIF(@@session.sql_mode, ''), 'IGNORE_SPACE')");
+        }
+        if self.capabilities.contains(C::CLIENT_INTERACTIVE) {
+            sets.push("wait_timeout = @@global.interactive_timeout");
+        }
+        if !sets.is_empty() {
+            let sql = format!("SET SESSION {}", sets.join(", "));
+            if !matches!(self.run_query(sql.as_bytes()).await, Ok(Ok(_))) {
+                return false;
+            }
+        }
+        // The reset keeps the option COM_SET_OPTION set (it lives in the server's copy of the
+        // client capabilities, which a reset does not touch). 0 = on, 1 = off.
+        let off = self.login_multi_statements_off();
+        if self.multi_statements_off != off {
+            let p = [crate::protocol::command::COM_SET_OPTION, u8::from(off), 0];
+            if !matches!(self.run_simple(&p).await, Ok(Ok(_))) {
+                return false;
+            }
+            self.multi_statements_off = off;
+        }
+        true
+    }
+
     pub fn mark_clean(&mut self) {
         self.dirty = self.dirty_before_last;
     }

@@ -239,9 +239,9 @@ pub struct Classification {
     /// `record` false it ran on the master only (a SELECT, or a SET whose value is
     /// master-only such as `LAST_INSERT_ID()`), so the variable lives there.
     pub user_var_write: bool,
-    /// Temporary table created or dropped. For a multi-statement this is the first
-    /// such operation; call [`temp_table_ops`] for all of them.
-    pub temp_table: Option<TempTableOp>,
+    /// Temporary tables created or dropped, in order (empty, and not allocated, for
+    /// statements that do neither).
+    pub temp_ops: Vec<TempTableOp>,
     /// True if `sqlparser` was consulted (only for `WITH ...`).
     pub parsed: bool,
     /// The statement reads a per-connection result of the statement that ran just
@@ -253,6 +253,66 @@ pub struct Classification {
     /// writes, locks or assigns a user variable (`SELECT FOUND_ROWS(); INSERT ...`,
     /// `SELECT ROW_COUNT() ... FOR UPDATE`): those must run on the master.
     pub depends_on_previous: bool,
+    /// Calls FOUND_ROWS(): its answer is about the previous SELECT (a DELETE or an INSERT in
+    /// between does not change it on the server), so it runs where that SELECT ran.
+    pub reads_found_rows: bool,
+    /// Some part may change data or server state, takes a lock, assigns a user variable or
+    /// is not understood (a statement the server may have committed something for: after it,
+    /// read-your-writes needs the master's position). Reads that merely go to the master
+    /// (`SELECT LAST_INSERT_ID()`) do not count.
+    pub writes: bool,
+    /// The kind of every statement of a multi-statement (the first one's alone otherwise).
+    pub kinds: KindSet,
+    /// `START TRANSACTION READ ONLY` (characteristics read by the lexer, never a substring):
+    /// the whole transaction may run on one replica.
+    pub read_only_start: bool,
+    /// `KILL ...`: what it asks for. Set for every statement whose first keyword is KILL,
+    /// so the caller never forwards one it cannot map.
+    pub kill: Option<KillTarget>,
+    /// `USE db` alone: the database it selects.
+    pub use_db: Option<String>,
+    /// Mentions a user variable (`@x`) outside strings and comments.
+    pub user_var_read: bool,
+    /// Mentions one of the names given to [`analyze`] (the session's temporary tables) as an
+    /// identifier, or as the last part of a qualified name.
+    pub mentions_named: bool,
+    /// Calls `CONNECTION_ID()`: its answer names the backend thread that ran it.
+    pub connection_id: bool,
+    /// A SET of session variables whose value cannot be replayed elsewhere (it reads another
+    /// server's state, calls a non-deterministic function, or runs a subquery) and that is not
+    /// recorded: after it succeeds, the session's state lives on the master only.
+    pub master_only_state: bool,
+    /// For a recorded single-variable SET: which setting it assigns (a later SET of the same
+    /// setting may replace it in the replay list). None for anything else.
+    pub record_key: Option<u64>,
+    /// A recorded SET whose value reads variables (`SET @saved = @@sql_mode`): replaying it
+    /// depends on what was set before it, so earlier SETs may not be dropped from the list.
+    pub reads_vars: bool,
+}
+
+/// A set of statement kinds (one bit per [`Kind`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct KindSet(u32);
+
+impl KindSet {
+    pub fn insert(&mut self, k: Kind) {
+        self.0 |= 1 << (k as u32);
+    }
+    pub fn contains(&self, k: Kind) -> bool {
+        self.0 & (1 << (k as u32)) != 0
+    }
+}
+
+/// What a `KILL` statement asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KillTarget {
+    /// `KILL [HARD|SOFT] [CONNECTION] n`
+    Connection(u64),
+    /// `KILL [HARD|SOFT] QUERY n`
+    Query(u64),
+    /// `KILL QUERY ID n`, `KILL USER u`, a KILL inside a multi-statement, or a form not
+    /// understood: nothing the proxy can map to its sessions.
+    Unsupported,
 }
 
 // ---------------------------------------------------------------------------
@@ -559,10 +619,16 @@ struct Stream<'a> {
     /// an unterminated construct.
     index: usize,
     broken_at: Option<usize>,
+    /// Names to look for as identifiers (the session's temporary tables).
+    names: &'a [String],
+    /// Saw one of `names`.
+    mentions: bool,
+    /// Saw a user variable (`@x`).
+    user_var: bool,
 }
 
 impl<'a> Stream<'a> {
-    fn new(s: &'a [u8], mode: Mode) -> Self {
+    fn with_names(s: &'a [u8], mode: Mode, names: &'a [String]) -> Self {
         Stream {
             lex: Lexer::new(s, mode),
             seg_start: 0,
@@ -573,6 +639,9 @@ impl<'a> Stream<'a> {
             block: 0,
             index: 0,
             broken_at: None,
+            names,
+            mentions: false,
+            user_var: false,
         }
     }
 
@@ -584,7 +653,25 @@ impl<'a> Stream<'a> {
         if self.lex.broken && self.broken_at.is_none() {
             self.broken_at = Some(self.index);
         }
+        if !self.names.is_empty() && !self.mentions {
+            self.mentions = match t {
+                Tok::Word(w) => self
+                    .names
+                    .iter()
+                    .any(|n| n.as_bytes().eq_ignore_ascii_case(w)),
+                Tok::QIdent(raw) => self
+                    .names
+                    .iter()
+                    .any(|n| eq_unquoted_ic(raw, b'`', n.as_bytes())),
+                Tok::Str(raw, b'"') => self
+                    .names
+                    .iter()
+                    .any(|n| eq_unquoted_ic(raw, b'"', n.as_bytes())),
+                _ => false,
+            };
+        }
         match t {
+            Tok::At => self.user_var = true,
             Tok::Eof => {
                 self.done = true;
                 self.ended_by_semicolon = false;
@@ -664,6 +751,15 @@ struct Reads {
     user_assign: bool,
     /// FOUND_ROWS() / ROW_COUNT().
     prev_dep: bool,
+    /// FOUND_ROWS() (about the previous SELECT, not the previous statement).
+    found_rows: bool,
+    /// A value that differs between servers or between calls: UUID(), RAND(), NOW(),
+    /// CONNECTION_ID(), server-identity variables, a subquery (data may lag on a replica).
+    nondet: bool,
+    /// Reads a user or system variable.
+    var_read: bool,
+    /// CONNECTION_ID().
+    conn_id: bool,
 }
 
 impl Reads {
@@ -687,6 +783,8 @@ struct Scan<'a> {
     /// Saw INSERT/REPLACE: a statement unless the next token is `(` (the string
     /// functions INSERT() and REPLACE()).
     pending_dml: bool,
+    /// Scanning the value of a SET: every word matters (no keyword fast path).
+    set_value: bool,
     r: Reads,
 }
 
@@ -697,6 +795,7 @@ impl<'a> Scan<'a> {
             p2: Tok::Eof,
             p3: Tok::Eof,
             pending_dml: false,
+            set_value: false,
             r: Reads::default(),
         }
     }
@@ -719,6 +818,7 @@ impl<'a> Scan<'a> {
             }
             Tok::ColonEq => self.r.user_assign = true,
             Tok::At if is_kw(self.p1, b"INTO") => self.r.user_assign = true,
+            Tok::At | Tok::AtAt => self.r.var_read = true,
             _ => {}
         }
         self.p3 = self.p2;
@@ -741,7 +841,7 @@ impl<'a> Scan<'a> {
         // Fast path: in keyword position only 4- to 7-letter words matter here
         // (INTO, SHARE, VALUE, UPDATE, DELETE, INSERT, REPLACE).
         let keyword_position = !matches!(self.p1, Tok::AtAt | Tok::At | Tok::Punct(b'.'));
-        if keyword_position && !(4..=7).contains(&w.len()) {
+        if keyword_position && !self.set_value && !(4..=7).contains(&w.len()) {
             return;
         }
         let mut buf = [0u8; KW_MAX];
@@ -782,6 +882,13 @@ impl<'a> Scan<'a> {
             // MariaDB sequences: NEXT VALUE FOR s / PREVIOUS VALUE FOR s.
             b"VALUE" if is_kw(self.p1, b"NEXT") => self.r.side_effect = true,
             b"VALUE" if is_kw(self.p1, b"PREVIOUS") => self.r.session_read = true,
+            // In a SET value: a subquery, or a time read without parentheses.
+            b"SELECT" | b"CURRENT_TIMESTAMP" | b"CURRENT_DATE" | b"CURRENT_TIME" | b"LOCALTIME"
+            | b"LOCALTIMESTAMP" | b"UTC_TIMESTAMP" | b"UTC_DATE" | b"UTC_TIME"
+                if self.set_value =>
+            {
+                self.r.nondet = true
+            }
             _ => {}
         }
     }
@@ -799,9 +906,23 @@ impl<'a> Scan<'a> {
             | b"MASTER_GTID_WAIT"
             | b"WAIT_FOR_EXECUTED_GTID_SET"
             | b"WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS" => self.r.side_effect = true,
-            b"IS_FREE_LOCK" | b"IS_USED_LOCK" | b"LAST_INSERT_ID" | b"LASTVAL"
-            | b"CONNECTION_ID" => self.r.session_read = true,
-            b"FOUND_ROWS" | b"ROW_COUNT" => {
+            b"IS_FREE_LOCK" | b"IS_USED_LOCK" | b"LAST_INSERT_ID" | b"LASTVAL" => {
+                self.r.session_read = true
+            }
+            b"CONNECTION_ID" => {
+                self.r.session_read = true;
+                self.r.conn_id = true;
+            }
+            b"UUID" | b"UUID_SHORT" | b"SYS_GUID" | b"RAND" | b"RANDOM_BYTES" | b"NOW"
+            | b"SYSDATE" | b"CURRENT_TIMESTAMP" | b"CURTIME" | b"CURDATE" | b"CURRENT_TIME"
+            | b"CURRENT_DATE" | b"LOCALTIME" | b"LOCALTIMESTAMP" | b"UNIX_TIMESTAMP"
+            | b"UTC_TIMESTAMP" | b"UTC_DATE" | b"UTC_TIME" => self.r.nondet = true,
+            b"FOUND_ROWS" => {
+                self.r.session_read = true;
+                self.r.prev_dep = true;
+                self.r.found_rows = true;
+            }
+            b"ROW_COUNT" => {
                 self.r.session_read = true;
                 self.r.prev_dep = true;
             }
@@ -819,6 +940,9 @@ impl<'a> Scan<'a> {
             b"IDENTITY" | b"LAST_INSERT_ID" | b"INSERT_ID" | b"LAST_GTID" | b"READ_ONLY"
             | b"SUPER_READ_ONLY" | b"INNODB_READ_ONLY" => self.r.session_read = true,
             _ if u.starts_with(b"GTID_") => self.r.session_read = true,
+            // Which server answers, or when: different on each backend.
+            b"SERVER_ID" | b"HOSTNAME" | b"PORT" | b"SOCKET" | b"TIMESTAMP"
+            | b"PSEUDO_THREAD_ID" | b"SERVER_UUID" => self.r.nondet = true,
             _ => {}
         }
     }
@@ -837,10 +961,18 @@ struct Seg {
     temp: Option<TempTableOp>,
     parsed: bool,
     prev_dep: bool,
+    found_rows: bool,
     empty: bool,
     /// Changes data or server state, takes a lock, assigns a user variable, or is not
     /// understood: must run on the master whatever a hint or the previous statement says.
     writes: bool,
+    read_only_start: bool,
+    kill: Option<KillTarget>,
+    use_db: Option<String>,
+    conn_id: bool,
+    master_only_state: bool,
+    record_key: Option<u64>,
+    reads_vars: bool,
 }
 
 impl Seg {
@@ -853,8 +985,16 @@ impl Seg {
             temp: None,
             parsed: false,
             prev_dep: false,
+            found_rows: false,
             empty: false,
             writes: route == Route::Master,
+            read_only_start: false,
+            kill: None,
+            use_db: None,
+            conn_id: false,
+            master_only_state: false,
+            record_key: None,
+            reads_vars: false,
         }
     }
 
@@ -873,7 +1013,9 @@ impl Seg {
         let mut s = Seg::new(route, kind);
         s.user_var_write = r.user_assign;
         s.prev_dep = r.prev_dep;
+        s.found_rows = r.found_rows;
         s.writes = r.writes();
+        s.conn_id = r.conn_id;
         s
     }
 }
@@ -917,6 +1059,11 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"USE" => {
             let mut s = Seg::new(Route::Current, Kind::Use);
             s.record = true;
+            if let Some(name) = ident(st.next()) {
+                if st.next() == Tok::Eof && !st.lex.broken {
+                    s.use_db = Some(name);
+                }
+            }
             s
         }
         b"HELP" => Seg::new(Route::Replica, Kind::Other),
@@ -932,7 +1079,7 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         }
         b"START" => {
             if is_kw(st.next(), b"TRANSACTION") {
-                Seg::master(Kind::Begin)
+                start_transaction(st)
             } else {
                 Seg::master(Kind::Other)
             }
@@ -981,7 +1128,11 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"LOCK" => Seg::master(Kind::Lock),
         b"UNLOCK" => Seg::master(Kind::Unlock),
         b"FLUSH" => Seg::master(Kind::Flush),
-        b"KILL" => Seg::master(Kind::Kill),
+        b"KILL" => {
+            let mut s = Seg::master(Kind::Kill);
+            s.kill = Some(kill(st));
+            s
+        }
         b"PREPARE" => Seg::master(Kind::Prepare),
         b"EXECUTE" => Seg::master(Kind::Execute),
         b"DEALLOCATE" => Seg::master(Kind::Deallocate),
@@ -996,6 +1147,55 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
             }
         }
         _ => Seg::master(Kind::Other),
+    }
+}
+
+/// `START TRANSACTION [characteristic [, ...]]`: READ ONLY / READ WRITE / WITH CONSISTENT
+/// SNAPSHOT. Only a start that says READ ONLY (and not also READ WRITE) may run on a replica.
+fn start_transaction(st: &mut Stream<'_>) -> Seg {
+    let mut seg = Seg::master(Kind::Begin);
+    let (mut ro, mut rw) = (false, false);
+    let mut prev = Tok::Eof;
+    loop {
+        let t = st.next();
+        if t == Tok::Eof {
+            break;
+        }
+        if is_kw(prev, b"READ") {
+            ro |= is_kw(t, b"ONLY");
+            rw |= is_kw(t, b"WRITE");
+        }
+        prev = t;
+    }
+    seg.read_only_start = ro && !rw;
+    seg.writes = !seg.read_only_start;
+    seg
+}
+
+/// `KILL [HARD|SOFT] [CONNECTION|QUERY] n`; anything else (`KILL QUERY ID n`, `KILL USER u`,
+/// trailing words) is [`KillTarget::Unsupported`].
+fn kill(st: &mut Stream<'_>) -> KillTarget {
+    let mut t = st.next();
+    if is_kw(t, b"HARD") || is_kw(t, b"SOFT") {
+        t = st.next();
+    }
+    let mut query = false;
+    if is_kw(t, b"CONNECTION") {
+        t = st.next();
+    } else if is_kw(t, b"QUERY") {
+        query = true;
+        t = st.next();
+    }
+    let id = match t {
+        Tok::Word(w) if w.iter().all(u8::is_ascii_digit) => std::str::from_utf8(w)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok()),
+        _ => None,
+    };
+    match (id, st.next()) {
+        (Some(id), Tok::Eof) if query => KillTarget::Query(id),
+        (Some(id), Tok::Eof) => KillTarget::Connection(id),
+        _ => KillTarget::Unsupported,
     }
 }
 
@@ -1209,6 +1409,10 @@ fn set(st: &mut Stream<'_>) -> Seg {
     let mut user = false;
     let mut bad = false;
     let mut reads = Reads::default();
+    // A session (not user) variable or the character set is assigned.
+    let mut session_var = false;
+    let mut items = 0u32;
+    let mut key: Option<u64> = None;
 
     let mut scope = Scope::Session;
     let mut scope_given = false;
@@ -1257,6 +1461,8 @@ fn set(st: &mut Stream<'_>) -> Seg {
         let mut item_scope = scope;
         let mut name: &[u8] = &[];
         let mut value_only = false; // NAMES / CHARACTER SET: no `=`
+        let mut user_name: Option<&[u8]> = None;
+        items += 1;
         match t {
             Tok::Word(w)
                 if w.eq_ignore_ascii_case(b"NAMES") || w.eq_ignore_ascii_case(b"CHARSET") =>
@@ -1273,7 +1479,7 @@ fn set(st: &mut Stream<'_>) -> Seg {
             Tok::At => {
                 user = true;
                 match st.next() {
-                    Tok::Word(_) | Tok::QIdent(_) | Tok::Str(..) => {}
+                    Tok::Word(w) | Tok::QIdent(w) | Tok::Str(w, _) => user_name = Some(w),
                     _ => {
                         bad = true;
                         break 'items;
@@ -1346,6 +1552,14 @@ fn set(st: &mut Stream<'_>) -> Seg {
             bad = true;
             break 'items;
         }
+        session_var |= t != Tok::At;
+        key = if value_only {
+            Some(setting_key(b"", b"names"))
+        } else if let Some(u) = user_name {
+            Some(setting_key(b"@", u))
+        } else {
+            Some(setting_key(b"", name))
+        };
         if !value_only {
             let eq = st.next();
             if eq != Tok::Punct(b'=') && eq != Tok::ColonEq {
@@ -1355,6 +1569,7 @@ fn set(st: &mut Stream<'_>) -> Seg {
         }
         // The value: up to a `,` outside parentheses.
         let mut sc = Scan::new(Tok::Punct(b'='));
+        sc.set_value = true;
         let mut depth = 0u32;
         let mut any = false;
         loop {
@@ -1390,16 +1605,34 @@ fn set(st: &mut Stream<'_>) -> Seg {
 
     let mut seg = Seg::master(Kind::Set);
     seg.user_var_write = user || reads.user_assign;
-    if bad || special || global || next_only || reads.side_effect || reads.session_read {
+    seg.conn_id = reads.conn_id;
+    let unreplayable = reads.side_effect || reads.session_read || reads.nondet;
+    if bad || special || global || next_only || unreplayable {
         seg.record = false;
+        // The session's own settings took a value only the master can reproduce.
+        seg.master_only_state = !bad && !special && !global && !next_only && session_var;
     } else if autocommit {
         seg.record = true;
     } else {
         seg.route = Route::Current;
         seg.record = true;
     }
+    if seg.record {
+        seg.record_key = if items == 1 { key } else { None };
+        seg.reads_vars = reads.var_read;
+    }
     seg.writes = seg.route == Route::Master;
     seg
+}
+
+/// Identifies a setting for [`Classification::record_key`]: case-insensitive name, `@` for a
+/// user variable. FNV-1a, no allocation.
+fn setting_key(prefix: &[u8], name: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in prefix.iter().chain(name) {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 fn merge_reads(acc: &mut Reads, r: Reads) {
@@ -1408,6 +1641,10 @@ fn merge_reads(acc: &mut Reads, r: Reads) {
     acc.last |= r.last;
     acc.user_assign |= r.user_assign;
     acc.prev_dep |= r.prev_dep;
+    acc.found_rows |= r.found_rows;
+    acc.nondet |= r.nondet;
+    acc.var_read |= r.var_read;
+    acc.conn_id |= r.conn_id;
 }
 
 /// The unquoted text of an identifier token (bare, backtick or ANSI `"..."`).
@@ -1536,8 +1773,8 @@ struct Run {
     writes: bool,
 }
 
-fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
-    let mut st = Stream::new(sql, mode);
+fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
+    let mut st = Stream::with_names(sql, mode, names);
     let mut c = Classification {
         route: Route::Master,
         kind: Kind::Other,
@@ -1545,9 +1782,21 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
         multi: false,
         record: false,
         user_var_write: false,
-        temp_table: None,
+        temp_ops: Vec::new(),
         parsed: false,
         depends_on_previous: false,
+        reads_found_rows: false,
+        writes: false,
+        kinds: KindSet::default(),
+        read_only_start: false,
+        kill: None,
+        use_db: None,
+        user_var_read: false,
+        mentions_named: false,
+        connection_id: false,
+        master_only_state: false,
+        record_key: None,
+        reads_vars: false,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -1566,9 +1815,23 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
         if !trailing {
             if n == 0 {
                 c.kind = seg.kind;
+                c.read_only_start = seg.read_only_start;
+                c.use_db = seg.use_db;
+                c.record_key = seg.record_key;
+                c.kill = seg.kill;
             } else {
                 c.multi = true;
+                c.read_only_start = false;
+                c.use_db = None;
+                c.record_key = None;
+                if c.kill.is_some() || seg.kill.is_some() {
+                    c.kill = Some(KillTarget::Unsupported);
+                }
             }
+            c.kinds.insert(seg.kind);
+            c.connection_id |= seg.conn_id;
+            c.master_only_state |= seg.master_only_state;
+            c.reads_vars |= seg.reads_vars;
             all_empty &= seg.empty;
             all_replica &= seg.route == Route::Replica;
             all_current &= seg.route == Route::Current;
@@ -1578,13 +1841,9 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
             c.user_var_write |= seg.user_var_write;
             c.parsed |= seg.parsed;
             c.depends_on_previous |= seg.prev_dep;
+            c.reads_found_rows |= seg.found_rows;
             if let Some(op) = seg.temp {
-                if let Some(v) = ops.as_deref_mut() {
-                    v.push(op.clone());
-                }
-                if c.temp_table.is_none() {
-                    c.temp_table = Some(op);
-                }
+                c.temp_ops.push(op);
             }
         }
         n += 1;
@@ -1604,6 +1863,9 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
         Route::Master
     };
     c.record = all_record && !all_empty;
+    c.writes = writes;
+    c.user_var_read = st.user_var;
+    c.mentions_named = st.mentions;
     let broken = st.lex.broken;
     Run {
         c,
@@ -1623,7 +1885,14 @@ fn run(sql: &[u8], mode: Mode, mut ops: Option<&mut Vec<TempTableOp>>) -> Run {
 /// (sqlparser), and statements whose meaning depends on `NO_BACKSLASH_ESCAPES`
 /// or on a version-conditional executable comment (scanned once per reading).
 pub fn classify(sql: &[u8]) -> Classification {
-    let r = run(sql, DEFAULT_MODE, None);
+    analyze(sql, &[])
+}
+
+/// [`classify`], also reporting whether the statement mentions any of `names` (the session's
+/// temporary tables) in [`Classification::mentions_named`]. This is the one pass over a
+/// statement's text: nothing else in the proxy reads SQL.
+pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
+    let r = run(sql, DEFAULT_MODE, names);
     let mut c = r.c;
     c.hint = leading_hint(sql);
     let mut writes = r.writes || r.broken;
@@ -1660,12 +1929,14 @@ pub fn classify(sql: &[u8]) -> Classification {
             });
         }
         for mode in alternatives.into_iter().flatten() {
-            let a = run(sql, mode, None);
+            let a = run(sql, mode, names);
             // Under that reading the server would execute nothing.
             if a.all_empty || a.broken_in_first {
                 continue;
             }
             writes |= a.writes || a.broken;
+            c.mentions_named |= a.c.mentions_named;
+            c.user_var_read |= a.c.user_var_read;
             if r.broken
                 || a.broken
                 || a.c.route != c.route
@@ -1678,6 +1949,7 @@ pub fn classify(sql: &[u8]) -> Classification {
                 c.user_var_write |= a.c.user_var_write;
                 c.parsed |= a.c.parsed;
                 c.depends_on_previous |= a.c.depends_on_previous;
+                c.reads_found_rows |= a.c.reads_found_rows;
             }
         }
     }
@@ -1688,6 +1960,15 @@ pub fn classify(sql: &[u8]) -> Classification {
             c.hint = None;
         }
         c.depends_on_previous = false;
+        c.reads_found_rows = false;
+    }
+    c.writes = writes;
+    if r.broken || r.saw_cond_exec || r.saw_bs_quote {
+        // Where the name ends, or which KILL form it is, depends on the server's reading.
+        c.use_db = None;
+        if c.kill.is_some() {
+            c.kill = Some(KillTarget::Unsupported);
+        }
     }
     c
 }
@@ -1695,9 +1976,7 @@ pub fn classify(sql: &[u8]) -> Classification {
 /// All temporary-table operations in `sql`, in order (useful for multi-statements,
 /// where [`Classification::temp_table`] holds only the first).
 pub fn temp_table_ops(sql: &[u8]) -> Vec<TempTableOp> {
-    let mut v = Vec::new();
-    run(sql, DEFAULT_MODE, Some(&mut v));
-    v
+    classify(sql).temp_ops
 }
 
 /// A hint in a comment before the first keyword: `/* rwsplit:master */`,
@@ -1772,15 +2051,7 @@ fn hint_text(body: &[u8]) -> Option<Hint> {
 /// `;` (and more statements after it) is allowed. Non-UTF-8 bytes in the name are
 /// replaced with U+FFFD.
 pub fn use_database(sql: &[u8]) -> Option<String> {
-    let mut st = Stream::new(sql, DEFAULT_MODE);
-    if !is_kw(st.next(), b"USE") {
-        return None;
-    }
-    let name = ident(st.next())?;
-    if st.next() != Tok::Eof || st.lex.broken {
-        return None;
-    }
-    Some(name)
+    classify(sql).use_db
 }
 
 /// True if any identifier token in `sql` — bare, `backtick` or "double-quoted"
@@ -1790,43 +2061,7 @@ pub fn use_database(sql: &[u8]) -> Option<String> {
 /// mention a session's temporary tables to the master; matching too much only
 /// costs a needless trip to the master.
 pub fn mentions_any(sql: &[u8], names: &[String]) -> bool {
-    if names.is_empty() {
-        return false;
-    }
-    let (found, ambiguous) = mentions_in(sql, names, DEFAULT_MODE);
-    if found {
-        return true;
-    }
-    ambiguous
-        && mentions_in(
-            sql,
-            names,
-            Mode {
-                backslash: false,
-                cond_exec: true,
-            },
-        )
-        .0
-}
-
-fn mentions_in(sql: &[u8], names: &[String], mode: Mode) -> (bool, bool) {
-    let mut lx = Lexer::new(sql, mode);
-    loop {
-        let hit = match lx.next() {
-            Tok::Eof => return (false, lx.saw_bs_quote),
-            Tok::Word(w) => names.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(w)),
-            Tok::QIdent(raw) => names
-                .iter()
-                .any(|n| eq_unquoted_ic(raw, b'`', n.as_bytes())),
-            Tok::Str(raw, b'"') => names
-                .iter()
-                .any(|n| eq_unquoted_ic(raw, b'"', n.as_bytes())),
-            _ => false,
-        };
-        if hit {
-            return (true, lx.saw_bs_quote);
-        }
-    }
+    !names.is_empty() && analyze(sql, names).mentions_named
 }
 
 /// `raw` with doubled `q` collapsed equals `name`, ignoring ASCII case.
@@ -1846,67 +2081,6 @@ fn eq_unquoted_ic(raw: &[u8], q: u8, name: &[u8]) -> bool {
         j += 1;
     }
     j == name.len()
-}
-
-// Session-state details the session asks about a statement it already classified.
-
-/// `START TRANSACTION READ ONLY` (and not also READ WRITE).
-pub fn is_read_only_start(sql: &[u8]) -> bool {
-    let upper: Vec<u8> = sql.iter().map(u8::to_ascii_uppercase).collect();
-    let has = |w: &[u8]| upper.windows(w.len()).any(|x| x == w);
-    upper.trim_ascii_start().starts_with(b"START") && has(b"READ ONLY") && !has(b"READ WRITE")
-}
-
-/// Does the statement mention a user variable (`@x`, not `@@sysvar`)? Errs towards yes
-/// (an `@` inside a string counts), which only sends a read to the master needlessly.
-pub fn reads_user_var(sql: &[u8]) -> bool {
-    sql.iter().enumerate().any(|(i, &b)| {
-        b == b'@' && sql.get(i + 1).is_some_and(|&n| n != b'@') && (i == 0 || sql[i - 1] != b'@')
-    })
-}
-
-/// A crude check for multi-statements: does any part start with SET or USE?
-pub fn looks_stateful(sql: &[u8]) -> bool {
-    sql.split(|&b| b == b';').any(|part| {
-        let t = part.trim_ascii_start();
-        t.len() >= 4
-            && (t[..4].eq_ignore_ascii_case(b"set ") || t[..4].eq_ignore_ascii_case(b"use "))
-    })
-}
-
-/// Later statements with the same key replace earlier ones in the replay list: the variable
-/// name(s) assigned, when the statement is a simple `SET a = ...` whose value does not read a
-/// user variable (`SET @i = @i + 1` must replay every step, so it gets no key).
-pub fn record_key(sql: &[u8]) -> Option<Vec<u8>> {
-    let t = sql.trim_ascii();
-    let lower: Vec<u8> = t.iter().map(|b| b.to_ascii_lowercase()).collect();
-    if lower.starts_with(b"set names")
-        || lower.starts_with(b"set character set")
-        || lower.starts_with(b"set charset")
-    {
-        return Some(b"names".to_vec());
-    }
-    let eq = lower.iter().position(|&b| b == b'=')?;
-    let (lhs, rhs) = (&lower[..eq], &lower[eq + 1..]);
-    if rhs.contains(&b'@') || rhs.contains(&b',') || rhs.contains(&b'(') || lhs.contains(&b',') {
-        return None;
-    }
-    let lhs = lhs.strip_suffix(b":").unwrap_or(lhs);
-    let name: Vec<u8> = lhs
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
-    let name = name
-        .strip_prefix(b"set")
-        .map(|n| n.to_vec())
-        .unwrap_or(name);
-    let norm = [&b"session"[..], b"@@session.", b"@@local.", b"local", b"@@"]
-        .iter()
-        .fold(name, |n, p| {
-            n.strip_prefix(*p).map(|x| x.to_vec()).unwrap_or(n)
-        });
-    Some(norm)
 }
 
 #[cfg(test)]
@@ -2447,7 +2621,6 @@ mod tests {
             "SET @'x' = 1",
             "SET @\"x\" = 1",
             "SET @a = 1, @b = 'two'",
-            "SET @a = (SELECT MAX(id) FROM t)",
             "SET @a = 1, sql_mode = ''",
             "SET @update = 'FOR UPDATE'",
         ] {
@@ -2455,6 +2628,9 @@ mod tests {
         }
         // Side effects: not replayable.
         set_case("SET @l = GET_LOCK('x', 1)", M, false, true);
+        // A subquery's answer depends on how far the backend has replicated: kept on the
+        // master rather than replayed.
+        set_case("SET @a = (SELECT MAX(id) FROM t)", M, false, true);
         set_case("SET @n = NEXTVAL(s)", M, false, true);
         set_case("SET @n = NEXT VALUE FOR s", M, false, true);
         set_case(
@@ -3095,7 +3271,7 @@ mod tests {
             let _ = use_database(s);
             let _ = mentions_any(s, &names);
             let ops = temp_table_ops(s);
-            assert_eq!(c.temp_table.is_some(), !ops.is_empty());
+            assert_eq!(c.temp_ops, ops);
         }
     }
 
@@ -3108,7 +3284,7 @@ mod tests {
         let t = |sql: &str| {
             let c = cl(sql);
             assert_eq!(c.route, M, "{sql:?}");
-            c.temp_table
+            c.temp_ops.first().cloned()
         };
         let create = |n: &str| Some(TempTableOp::Create(n.to_string()));
         let drop = |v: &[&str]| Some(TempTableOp::Drop(v.iter().map(|s| s.to_string()).collect()));
@@ -3148,7 +3324,7 @@ mod tests {
         let sql = "CREATE TEMPORARY TABLE a (x INT); INSERT INTO a VALUES (1); CREATE TEMPORARY TABLE b (x INT); DROP TEMPORARY TABLE a";
         let c = cl(sql);
         assert_eq!(
-            (c.route, c.multi, c.temp_table.clone()),
+            (c.route, c.multi, c.temp_ops.first().cloned()),
             (M, true, create("a"))
         );
         assert_eq!(
@@ -3444,41 +3620,102 @@ mod tests {
 
     #[test]
     fn record_keys() {
-        assert_eq!(record_key(b"SET NAMES utf8mb4"), Some(b"names".to_vec()));
+        let key = |s: &str| {
+            let c = cl(s);
+            assert!(c.record || c.record_key.is_none(), "{s}");
+            c.record_key
+        };
+        assert!(key("SET NAMES utf8mb4").is_some());
+        assert_eq!(key("SET NAMES utf8mb4"), key("set character set latin1"));
+        assert_eq!(key("SET sql_mode = ''"), key("SET SESSION sql_mode='ANSI'"));
+        assert_eq!(key("SET @@session.sql_mode = ''"), key("set sql_mode=1"));
+        assert_eq!(key("SET @x = 1"), key("SET @x := 5"));
         assert_eq!(
-            record_key(b"set character set latin1"),
-            Some(b"names".to_vec())
+            key("SET @X = 1"),
+            key("SET @x = 1"),
+            "user variables ignore case"
         );
-        assert_eq!(
-            record_key(b"SET sql_mode = ''"),
-            record_key(b"SET SESSION sql_mode='ANSI'")
-        );
-        assert_eq!(
-            record_key(b"SET @@session.sql_mode = ''"),
-            record_key(b"set sql_mode=1")
-        );
-        assert_eq!(record_key(b"SET @x = 1"), record_key(b"SET @x := 5"));
-        assert_ne!(record_key(b"SET @x = 1"), record_key(b"SET @y = 1"));
-        assert_eq!(record_key(b"SET @i = @i + 1"), None);
-        assert_eq!(record_key(b"SET a = 1, b = 2"), None);
+        assert_ne!(key("SET @x = 1"), key("SET @y = 1"));
+        assert_ne!(key("SET @sql_mode = 1"), key("SET sql_mode = 1"));
+        assert_eq!(key("SET a = 1, b = 2"), None);
+        // The key says what is assigned; whether the value reads variables is separate.
+        assert!(key("SET @i = @i + 1").is_some());
+        assert!(cl("SET @i = @i + 1").reads_vars);
+        assert!(cl("SET @saved = @@sql_mode").reads_vars);
+        assert!(!cl("SET sql_mode = 'ANSI'").reads_vars);
     }
 
     #[test]
     fn read_only_starts_and_user_vars() {
-        assert!(is_read_only_start(b"START TRANSACTION READ ONLY"));
-        assert!(is_read_only_start(
-            b"start transaction with consistent snapshot, read only"
-        ));
-        assert!(!is_read_only_start(b"START TRANSACTION READ WRITE"));
-        assert!(!is_read_only_start(b"BEGIN"));
-        assert!(reads_user_var(b"SELECT @x"));
-        assert!(!reads_user_var(b"SELECT @@server_id"));
+        assert!(cl("START TRANSACTION READ ONLY").read_only_start);
+        assert!(cl("start transaction with consistent snapshot, read only").read_only_start);
+        assert!(cl("START /* c */ TRANSACTION READ -- x\n ONLY").read_only_start);
+        assert!(!cl("START TRANSACTION READ WRITE").read_only_start);
+        assert!(!cl("START TRANSACTION READ ONLY, READ WRITE").read_only_start);
+        assert!(!cl("BEGIN").read_only_start);
+        assert!(!cl("START TRANSACTION; INSERT INTO t (s) VALUES ('READ ONLY')").read_only_start);
+        assert!(!cl("START TRANSACTION /* READ ONLY */").read_only_start);
+        assert!(!cl("SELECT 'START TRANSACTION READ ONLY'").read_only_start);
+        assert!(cl("SELECT @x").user_var_read);
+        assert!(!cl("SELECT @@server_id").user_var_read);
+        assert!(!cl("SELECT '@x'").user_var_read);
     }
 
     #[test]
-    fn stateful_multi() {
-        assert!(looks_stateful(b"SELECT 1; SET @a = 1"));
-        assert!(looks_stateful(b"use db; insert into t values (1)"));
-        assert!(!looks_stateful(b"SELECT 1; SELECT 2"));
+    fn multi_statement_kinds() {
+        let c = cl("SELECT 1; SET @a = 1");
+        assert!(c.kinds.contains(K::Set) && c.kinds.contains(K::Select));
+        assert!(!c.record);
+        let c = cl("use db; insert into t values (1)");
+        assert!(c.kinds.contains(K::Use) && c.writes && c.use_db.is_none());
+        assert!(!cl("SELECT 1; SELECT 2").kinds.contains(K::Set));
+        assert_eq!(cl("USE `my db`").use_db.as_deref(), Some("my db"));
+    }
+
+    #[test]
+    fn kill_targets() {
+        let k = |s: &str| cl(s).kill;
+        assert_eq!(k("KILL 5"), Some(KillTarget::Connection(5)));
+        assert_eq!(k("kill connection 7;"), Some(KillTarget::Connection(7)));
+        assert_eq!(k("KILL QUERY 9"), Some(KillTarget::Query(9)));
+        assert_eq!(k("KILL HARD QUERY 9"), Some(KillTarget::Query(9)));
+        assert_eq!(k("/* app tag */ KILL 12"), Some(KillTarget::Connection(12)));
+        assert_eq!(k("KILL /* x */ QUERY 12"), Some(KillTarget::Query(12)));
+        assert_eq!(k("KILL -- c\n 12"), Some(KillTarget::Connection(12)));
+        assert_eq!(k("KILL QUERY ID 9"), Some(KillTarget::Unsupported));
+        assert_eq!(k("KILL USER app"), Some(KillTarget::Unsupported));
+        assert_eq!(k("KILL"), Some(KillTarget::Unsupported));
+        assert_eq!(k("KILL 5 6"), Some(KillTarget::Unsupported));
+        assert_eq!(k("SELECT 1; KILL 5"), Some(KillTarget::Unsupported));
+        assert_eq!(k("KILL 5; SELECT 1"), Some(KillTarget::Unsupported));
+        assert_eq!(k("KILL /*!99999 QUERY */ 5"), Some(KillTarget::Unsupported));
+        assert_eq!(k("SELECT 'KILL 5'"), None);
+    }
+
+    #[test]
+    fn values_only_the_master_can_reproduce() {
+        for s in [
+            "SET @t = UUID()",
+            "SET @t = RAND()",
+            "SET @t = NOW(6)",
+            "SET @t = CURRENT_TIMESTAMP",
+            "SET @t = SYSDATE()",
+            "SET @t = CONNECTION_ID()",
+            "SET @t = LAST_INSERT_ID()",
+            "SET @t = @@server_id",
+            "SET @t = (SELECT MAX(id) FROM t)",
+        ] {
+            let c = cl(s);
+            assert_eq!((c.route, c.record), (M, false), "{s}");
+            assert!(c.user_var_write && !c.master_only_state, "{s}");
+        }
+        let c = cl("SET @@session.timestamp = UNIX_TIMESTAMP()");
+        assert!(!c.record && c.master_only_state);
+        let c = cl("SET SESSION sql_mode = @@global.sql_mode");
+        assert!(!c.record && c.master_only_state);
+        assert!(!cl("SET GLOBAL sql_mode = ''").master_only_state);
+        assert!(cl("SET @saved = @@sql_mode").record);
+        assert!(cl("SET time_zone = '+00:00'").record);
+        assert!(cl("SELECT CONNECTION_ID()").connection_id);
     }
 }

@@ -19,6 +19,7 @@ pub mod monitor;
 pub mod pool;
 pub mod protocol;
 pub mod registry;
+pub mod route;
 pub mod server;
 pub mod session;
 pub mod tls;

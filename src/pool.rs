@@ -83,7 +83,7 @@ impl Pool {
         let clean = !conn.dirty
             && conn.state_sig == 0
             && conn.stmts.is_empty()
-            && !conn.multi_statements_off
+            && conn.multi_statements_off == conn.login_multi_statements_off()
             && conn.db == key.db;
         if clean {
             key.state = 0;
@@ -108,9 +108,12 @@ impl Pool {
                 return;
             }
         }
+        if !conn.restore_login_state().await {
+            conn.quit().await;
+            return;
+        }
         conn.stmts.clear();
         conn.applied = 0;
-        conn.multi_statements_off = false;
         conn.dirty = false;
         conn.state_sig = 0;
         self.keep(key, conn, max_idle).await;

@@ -17,7 +17,13 @@ pub struct SessionEntry {
     pub backends: Vec<(String, u32)>,
     /// Woken by `KILL CONNECTION`: the session closes its client connection.
     pub killed: Arc<Notify>,
+    /// Backend thread ids this session's `CONNECTION_ID()` calls returned: a client that
+    /// pairs `SELECT CONNECTION_ID()` with `KILL` from another connection names one of these.
+    pub shown: Vec<u32>,
 }
+
+/// How many `CONNECTION_ID()` answers a session keeps (the most recent ones).
+const MAX_SHOWN: usize = 8;
 
 #[derive(Default)]
 pub struct Registry {
@@ -105,6 +111,43 @@ impl Registry {
         }
     }
 
+    /// Remembers that session `id` showed backend thread id `thread` to its client.
+    pub fn add_shown_id(&self, id: u32, thread: u32) {
+        let mut s = self.sessions.lock().expect("registry lock");
+        if let Some(e) = s.by_id.get_mut(&id) {
+            if !e.shown.contains(&thread) {
+                if e.shown.len() >= MAX_SHOWN {
+                    e.shown.remove(0);
+                }
+                e.shown.push(thread);
+            }
+        }
+    }
+
+    /// The session a `KILL n` names: the session whose proxy connection id (the greeting's)
+    /// is `n`, else the session of `user` whose `CONNECTION_ID()` returned `n`, else another
+    /// account's session that showed `n` (the caller refuses that one: not the owner).
+    pub fn resolve_kill(&self, n: u64, user: &str) -> Option<(u32, SessionEntry)> {
+        let s = self.sessions.lock().expect("registry lock");
+        if let Some(e) = u32::try_from(n).ok().and_then(|id| s.by_id.get(&id)) {
+            return Some((n as u32, e.clone()));
+        }
+        let thread = u32::try_from(n).ok()?;
+        let mut found: Option<(u32, &SessionEntry)> = None;
+        for (id, e) in &s.by_id {
+            if e.shown.contains(&thread) {
+                let better = match found {
+                    None => true,
+                    Some((_, f)) => f.user != user && e.user == user,
+                };
+                if better {
+                    found = Some((*id, e));
+                }
+            }
+        }
+        found.map(|(id, e)| (id, e.clone()))
+    }
+
     pub fn get(&self, id: u32) -> Option<SessionEntry> {
         self.sessions
             .lock()
@@ -137,45 +180,6 @@ impl Registry {
     }
 }
 
-/// Parses `KILL [HARD|SOFT] [CONNECTION|QUERY] [ID] n` (MariaDB's forms by thread id). Returns
-/// (query_only, id); None for forms that are not by id (`KILL USER u`, `KILL QUERY ID` with a
-/// query id), which go to the master untouched.
-pub fn parse_kill(sql: &[u8]) -> Option<(bool, u64)> {
-    let text = std::str::from_utf8(sql).ok()?;
-    let words: Vec<String> = text
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .map(|w| w.to_ascii_uppercase())
-        .collect();
-    let mut it = words.iter().map(String::as_str).peekable();
-    if it.next()? != "KILL" {
-        return None;
-    }
-    if matches!(it.peek(), Some(&"HARD") | Some(&"SOFT")) {
-        it.next();
-    }
-    let mut query_only = false;
-    match it.peek() {
-        Some(&"CONNECTION") => {
-            it.next();
-        }
-        Some(&"QUERY") => {
-            query_only = true;
-            it.next();
-            if it.peek() == Some(&"ID") {
-                return None;
-            }
-        }
-        _ => {}
-    }
-    let id = it.next()?.parse().ok()?;
-    if it.next().is_some() {
-        return None;
-    }
-    Some((query_only, id))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +190,7 @@ mod tests {
             client: "127.0.0.1:1".into(),
             backends: Vec::new(),
             killed: Arc::new(Notify::new()),
+            shown: Vec::new(),
         }
     }
 
@@ -211,16 +216,5 @@ mod tests {
         assert!(!r.insert(5, entry("app"), 2));
         assert!(r.insert(5, entry("app"), 0), "0 = no limit");
         assert_eq!(r.len(), 4, "sessions 2, 3, 4, 5");
-    }
-
-    #[test]
-    fn kill_forms() {
-        assert_eq!(parse_kill(b"KILL 5"), Some((false, 5)));
-        assert_eq!(parse_kill(b"kill connection 7;"), Some((false, 7)));
-        assert_eq!(parse_kill(b"KILL QUERY 9"), Some((true, 9)));
-        assert_eq!(parse_kill(b"KILL HARD QUERY 9"), Some((true, 9)));
-        assert_eq!(parse_kill(b"KILL QUERY ID 9"), None);
-        assert_eq!(parse_kill(b"KILL USER app"), None);
-        assert_eq!(parse_kill(b"KILL"), None);
     }
 }

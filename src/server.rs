@@ -47,11 +47,11 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
             }
         };
         let max = shared.topology.load().config.limits.max_client_connections as u64;
-        let current = shared.clients.fetch_add(1, Ordering::Relaxed);
+        let slot = ClientSlot::take(&shared);
         let m = &crate::metrics::METRICS;
         let shared = shared.clone();
         tokio::spawn(async move {
-            if current >= max {
+            if slot.held_before >= max {
                 m.clients_refused.inc();
                 // Same answer a server gives: ERR 1040 in place of the greeting.
                 let mut client = PacketStream::new(stream, 1024);
@@ -61,11 +61,49 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
                 warn!(client = %peer, max, "connection refused: max_client_connections reached");
             } else {
                 m.clients_total.inc();
-                m.clients_current.inc();
-                Session::run(shared.clone(), stream, peer).await;
-                m.clients_current.dec();
+                let _current = CurrentClient::count();
+                Session::run(shared, stream, peer).await;
             }
-            shared.clients.fetch_sub(1, Ordering::Relaxed);
+            drop(slot);
         });
+    }
+}
+
+/// One client connection counted against `max_client_connections`; given back when dropped,
+/// also when the session task panics.
+struct ClientSlot {
+    shared: Arc<Shared>,
+    /// Connections counted before this one.
+    held_before: u64,
+}
+
+impl ClientSlot {
+    fn take(shared: &Arc<Shared>) -> Self {
+        ClientSlot {
+            shared: shared.clone(),
+            held_before: shared.clients.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        self.shared.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The `clients_current` gauge for one session, decremented when dropped (panics included).
+struct CurrentClient;
+
+impl CurrentClient {
+    fn count() -> Self {
+        crate::metrics::METRICS.clients_current.inc();
+        CurrentClient
+    }
+}
+
+impl Drop for CurrentClient {
+    fn drop(&mut self) {
+        crate::metrics::METRICS.clients_current.dec();
     }
 }

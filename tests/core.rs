@@ -159,7 +159,7 @@ fn errors_pass_through_unchanged() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("ERROR 1045 (28000)")
-            && err.contains("Access denied for user 'app'@'localhost' (using password: YES)"),
+            && err.contains("Access denied for user 'app'@'127.0.0.1' (using password: YES)"),
         "{err}"
     );
     let out = mariadb(p.port, "nobody", "x", "SELECT 1");

@@ -3,26 +3,28 @@
 //! never routed to a replica, whatever comments, letter case, whitespace, string literals,
 //! routing hints or executable-comment wrappers surround it.
 //!
-//! "Routed to a replica" is judged the way the session uses a classification (see
-//! `Session::route` in src/session.rs) for a session outside a transaction: a statement can
-//! reach a replica if its route is anything but `Master` (`Replica`, or `Current`/`Last`, which
-//! follow the previous statement), if it "depends on the previous statement" (sent where that
-//! one ran), or if a `rwsplit:replica` hint applies to it (a single statement of a read kind).
+//! "Routed to a replica" is what the proxy's own routing function (`rwsplit::route::decide`,
+//! the one the session calls for text queries, prepares and executes) answers, for a session
+//! in each state a write could meet outside a transaction: fresh, after a statement on a
+//! replica (previous-statement rules follow it there), with user variables on the master.
 
 use proptest::prelude::*;
 use proptest::sample::select;
-use rwsplit::classify::{classify, Classification, Hint, Kind, Route};
+use rwsplit::classify::{classify, Classification};
+use rwsplit::route::{decide, Protocol, RoutingState, Target};
 
 /// Could the session send a statement with this classification to a replica?
 fn may_reach_replica(c: &Classification) -> bool {
-    c.route != Route::Master
-        || c.depends_on_previous
-        || (c.hint == Some(Hint::Replica)
-            && matches!(
-                c.kind,
-                Kind::Select | Kind::Show | Kind::Describe | Kind::Explain
-            )
-            && !c.multi)
+    let fresh = RoutingState::default();
+    let mut after_replica = RoutingState::default();
+    after_replica.last = Some(Target::Replica);
+    let mut vars_on_master = after_replica.clone();
+    vars_on_master.user_vars_on_master = true;
+    [fresh, after_replica, vars_on_master].iter().any(|st| {
+        [Protocol::Text, Protocol::Prepare, Protocol::Execute]
+            .into_iter()
+            .any(|p| decide(c, st, p).target == Target::Replica)
+    })
 }
 
 /// Statements that write, with `{t}` for an identifier and `{v}` for a literal. Words are

@@ -103,13 +103,16 @@ impl From<ReadError> for LoginError {
     }
 }
 
-/// How the proxy sees the client's address in error messages, like the server: a loopback
-/// client is 'localhost'.
+/// The client's host in access-denied messages, as a server running with skip-name-resolve
+/// (the usual production setting, and what the proxy's own backends see) shows it: the IP
+/// address, `'app'@'127.0.0.1'`, never a resolved name.
 pub fn host_label(peer: &std::net::SocketAddr) -> String {
-    if peer.ip().is_loopback() {
-        "localhost".into()
-    } else {
-        peer.ip().to_string()
+    match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_else(|| v6.to_string()),
+        ip => ip.to_string(),
     }
 }
 

@@ -21,11 +21,11 @@ impl Session {
     pub(super) async fn connect(
         &self,
         target: Target,
-        exclude: &[&str],
+        pooled: bool,
     ) -> Result<(BackendConn, Vec<u8>), ConnectError> {
         let topo = self.shared.topology.load_full();
         let timeout = topo.config.timeouts.connect;
-        let mut tried: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let mut tried: Vec<String> = Vec::new();
         let mut last = ConnectError::Unreachable("no backend configured".into());
         loop {
             let backend: Arc<Backend> = match target {
@@ -46,19 +46,22 @@ impl Session {
             tried.push(backend.address.clone());
             // Counted from the pick on, so sessions connecting at the same moment spread out.
             let lease = crate::topology::Lease::new(&backend);
-            if let Some(mut conn) = self
-                .shared
-                .pool
-                .take(&self.pool_key(&backend.address, self.db.clone(), self.state_sig))
-                .or_else(|| {
-                    // One without state: the session's SETs are replayed on it.
-                    (self.state_sig != 0).then(|| {
-                        self.shared
-                            .pool
-                            .take(&self.pool_key(&backend.address, self.db.clone(), 0))
-                    })?
-                })
-            {
+            let from_pool = || {
+                self.shared
+                    .pool
+                    .take(&self.pool_key(&backend.address, self.db.clone(), self.state_sig))
+                    .or_else(|| {
+                        // One without state: the session's SETs are replayed on it.
+                        (self.state_sig != 0).then(|| {
+                            self.shared.pool.take(&self.pool_key(
+                                &backend.address,
+                                self.db.clone(),
+                                0,
+                            ))
+                        })?
+                    })
+            };
+            if let Some(mut conn) = pooled.then(from_pool).flatten() {
                 // A pooled connection was reset when its last session ended; it answers the
                 // login with the state a fresh one would have.
                 conn.backend = backend.clone();
@@ -117,7 +120,7 @@ impl Session {
     /// A connection holding an open transaction is kept until the transaction ends.
     pub(super) fn on_topology_change(&mut self) {
         let topo = self.shared.topology.load_full();
-        let keep_replica = self.trx == Some(Target::Replica)
+        let keep_replica = self.routing.trx() == Some(Target::Replica)
             || self
                 .stmts
                 .values()
@@ -133,16 +136,10 @@ impl Session {
             .master
             .as_ref()
             .is_some_and(|m| !topo.contains(&m.backend));
-        if master_stale && self.trx != Some(Target::Master) {
+        if master_stale && self.routing.trx() != Some(Target::Master) {
             if let Some(m) = self.master.take() {
                 tokio::spawn(m.quit());
             }
-        }
-        if self.last.is_some_and(|r| match r {
-            Role::Master => self.master.is_none(),
-            Role::Replica => self.replica.is_none(),
-        }) {
-            self.last = None;
         }
         self.publish_backends();
     }
@@ -182,7 +179,7 @@ impl Session {
         // if it broke, the transaction is gone and so is the client connection, as it would be
         // with a direct connection: never a silent continuation on another server.
         for t in [Target::Master, Target::Replica] {
-            let holds_trx = self.trx == Some(t);
+            let holds_trx = self.routing.trx() == Some(t);
             let Some(c) = self.conn_mut(t) else { continue };
             let broken = c.broken;
             if !(broken || (!topo.contains(&c.backend) && !holds_trx)) {
@@ -198,7 +195,7 @@ impl Session {
             }
             self.publish_backends();
             if holds_trx {
-                self.trx = None;
+                self.routing.transaction_lost();
                 self.fatal = true;
                 warn!(client = %self.peer, backend = %addr, "backend connection lost inside a transaction; closing the client connection");
                 return Err(MyError::backend_lost(
@@ -210,7 +207,7 @@ impl Session {
         }
         let mut target = target;
         if target == Target::Replica && self.replica.is_none() {
-            match self.connect(Target::Replica, &[]).await {
+            match self.connect(Target::Replica, true).await {
                 Ok((conn, _)) => self.set_conn(conn),
                 Err(ConnectError::Unreachable(why)) => {
                     if !topo.config.routing.fallback_to_master && !topo.replicas.is_empty() {
@@ -226,7 +223,7 @@ impl Session {
             }
         }
         if target == Target::Master && self.master.is_none() {
-            match self.connect(Target::Master, &[]).await {
+            match self.connect(Target::Master, true).await {
                 Ok((conn, _)) => self.set_conn(conn),
                 Err(e) => {
                     return Err(match e {
@@ -334,9 +331,9 @@ impl Session {
     /// A backend connection failed: mark it for replacement and give the backend a pause.
     /// Returns its address and whether it held the open transaction.
     pub(super) fn backend_failed(&mut self, t: Target) -> (String, bool) {
-        let was_trx = self.trx == Some(t);
+        let was_trx = self.routing.trx() == Some(t);
         if was_trx {
-            self.trx = None;
+            self.routing.transaction_lost();
         }
         let conn = self.conn_mut(t).expect("failed connection exists");
         conn.broken = true;
@@ -363,9 +360,8 @@ impl Session {
         scanner.seq_delta = seq_delta;
         match conn.relay(&mut self.client, &mut scanner).await {
             Ok(()) => {
-                let role = conn.role();
-                self.status_from(role, scanner.status);
-                self.last = Some(role);
+                self.status_from(target, scanner.status);
+                self.routing.last = Some(target);
                 Ok(Relayed::Done(scanner))
             }
             Err(RelayError::Client(e)) => {
@@ -409,13 +405,11 @@ impl Session {
             Target::Replica => self.replica.as_ref(),
         };
         let Some(c) = conn else { return false };
-        self.trx.is_none()
-            && self.autocommit
-            && !self.pinned
+        self.routing.placement() == route::Placement::Free
             && !self.recorded.iter().any(|r| r.user_var)
-            && !self.multi_statements_off
+            && self.multi_statements_off == c.login_multi_statements_off()
             && self.temp_tables.is_empty()
-            && !self.user_vars_on_master
+            && !self.routing.user_vars_on_master
             && !self.gtid_dirty
             && !c.dirty
             && !c.broken
@@ -434,7 +428,7 @@ impl Session {
     pub(super) fn release_idle(&mut self) {
         if self.releasable(Target::Replica) {
             if let Some(conn) = self.replica.take() {
-                self.replica_released = self.last == Some(Role::Replica);
+                self.replica_released = self.routing.last == Some(Target::Replica);
                 self.park(conn);
             }
         }

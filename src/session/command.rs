@@ -12,7 +12,7 @@ pub(super) fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
         && !c.multi
         && !c.record
         && !c.user_var_write
-        && c.temp_table.is_none()
+        && c.temp_ops.is_empty()
         && !scanner.error
         && scanner.warnings == 0
         && !scanner
@@ -157,8 +157,19 @@ impl Session {
                 self.forward(target, pkt, Expect::Single, false).await?;
             }
             COM_FIELD_LIST => {
-                let target = self.route_read(true);
-                self.forward(target, pkt, Expect::Rows, true).await?;
+                // COM_FIELD_LIST table [wildcard]: routed as the SHOW COLUMNS it stands for.
+                let table = pkt[1..].split(|&b| b == 0).next().unwrap_or_default();
+                let mut sql = b"SHOW COLUMNS FROM `".to_vec();
+                for &b in table {
+                    sql.push(b);
+                    if b == b'`' {
+                        sql.push(b'`');
+                    }
+                }
+                sql.push(b'`');
+                let c = classify::analyze(&sql, &self.temp_tables);
+                let d = self.decide(&c, Protocol::Text);
+                self.forward(d.target, pkt, Expect::Rows, d.retry).await?;
             }
             COM_SET_OPTION => self.set_option(pkt).await?,
             COM_RESET_CONNECTION => self.reset_connection(pkt).await?,
@@ -189,27 +200,24 @@ impl Session {
 
     pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
-        let c = classify::classify(sql);
-        if c.kind == Kind::Kill {
-            if let Some((query_only, id)) = crate::registry::parse_kill(sql) {
-                return self.kill(id, query_only).await;
-            }
+        let c = classify::analyze(sql, &self.temp_tables);
+        if let Some(kill) = c.kill {
+            // Never forwarded as it is: a thread id means something else on each server.
+            return self.kill_statement(kill).await;
         }
         let started = Instant::now();
         if c.kind == Kind::Other && matches!(c.route, Route::Master) {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");
         }
-        let mut target = self.route(&c, sql);
-        // A plain read may run again elsewhere if its replica fails before answering.
-        let retry = target == Target::Replica && matches!(c.route, Route::Replica)
-            || c.hint == Some(Hint::Replica);
-        if retry {
+        let d = self.decide(&c, Protocol::Text);
+        let mut target = d.target;
+        if d.consistent_read {
             // Read-your-writes: only a replica that has this session's writes.
             target = self.consistent(target).await;
         }
         let Some((used, scanner)) = self
-            .forward(target, pkt, Expect::Results { binary: false }, retry)
+            .forward(target, pkt, Expect::Results { binary: false }, d.retry)
             .await?
         else {
             return Ok(Flow::Continue);
@@ -224,56 +232,13 @@ impl Session {
             sql,
             pkt.len(),
         );
-        if used == Target::Master {
-            self.after_master_statement(c.kind).await;
-        }
-        if used == Target::Replica && leaves_nothing(&c, &scanner) && self.trx.is_none() {
+        if used == Target::Replica && leaves_nothing(&c, &scanner) && self.routing.trx().is_none() {
             if let Some(conn) = self.replica.as_mut() {
                 conn.mark_clean();
             }
         }
-        if scanner.error {
-            return Ok(Flow::Continue);
-        }
-        if c.kind == Kind::Use {
-            if let Some(db) = classify::use_database(sql) {
-                self.db = Some(db.clone());
-                if let Some(conn) = self.conn_mut(used) {
-                    conn.db = Some(db);
-                }
-            }
-        } else if c.record {
-            // A single SET that ended cleanly leaves only state the proxy tracks.
-            let clean = !c.multi && scanner.warnings == 0 && self.trx.is_none();
-            self.record(sql, used, c.user_var_write, clean);
-        } else if c.multi && !c.record && classify::looks_stateful(sql) {
-            // A multi-statement mixing SETs with other work cannot be replayed: keep the
-            // session where that state lives.
-            self.pin("multi-statement with session state");
-        }
-        if c.user_var_write && !c.record {
-            // SELECT ... @x := / INTO @x ran on the master: @x lives there now.
-            self.user_vars_on_master = true;
-        }
-        if c.temp_table.is_some() {
-            for op in classify::temp_table_ops(sql) {
-                match op {
-                    classify::TempTableOp::Create(name) => {
-                        if !self
-                            .temp_tables
-                            .iter()
-                            .any(|t| t.eq_ignore_ascii_case(&name))
-                        {
-                            self.temp_tables.push(name);
-                        }
-                    }
-                    classify::TempTableOp::Drop(names) => {
-                        self.temp_tables
-                            .retain(|t| !names.iter().any(|n| n.eq_ignore_ascii_case(t)));
-                    }
-                }
-            }
-        }
+        self.after_statement(&c, sql, used, &scanner, Protocol::Text)
+            .await;
         Ok(Flow::Continue)
     }
 

@@ -132,19 +132,22 @@ impl Session {
         }
     }
 
-    /// A statement finished on the master: if it may have committed a write, the next read
-    /// must see it. Session consistency asks the master for the GTID lazily, right before the
-    /// next replica read (so warnings and ROW_COUNT() of the write stay intact for the client);
-    /// global consistency asks at once, so other connections see it.
-    pub(super) async fn after_master_statement(&mut self, kind: Kind) {
-        if self.trx.is_some()
-            || matches!(
-                kind,
-                Kind::Select | Kind::Show | Kind::Describe | Kind::Explain | Kind::Set | Kind::Use
-            )
-        {
+    /// A statement finished on the master. Whenever the master ran anything that may write
+    /// (`Classification::writes`: DML, DDL, NEXTVAL, a write inside a multi-statement, a SET
+    /// that is not a plain session setting...) and the transaction it belonged to is over —
+    /// by COMMIT, by `SET autocommit=1`, by an implicit commit, or because there was none; the
+    /// status flags tell — the next read must see it. Session consistency asks the master for
+    /// the GTID lazily, right before the next replica read (so warnings and ROW_COUNT() of the
+    /// write stay intact for the client); global consistency asks at once, so other
+    /// connections see it.
+    pub(super) async fn after_master_statement(&mut self, c: &Classification) {
+        if c.writes {
+            self.write_pending = true;
+        }
+        if !self.write_pending || self.routing.trx() == Some(Target::Master) {
             return;
         }
+        self.write_pending = false;
         let mode = self.shared.topology.load().config.routing.consistency;
         match mode {
             Consistency::Eventual => {}

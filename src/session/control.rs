@@ -3,13 +3,33 @@
 use super::*;
 
 impl Session {
+    /// A `KILL` statement: forms naming a connection or its query by id are carried out on
+    /// the backend threads of the session that id belongs to; any other form is refused (a
+    /// thread id or user name forwarded as it is would reach other clients' connections).
+    pub(super) async fn kill_statement(
+        &mut self,
+        kill: classify::KillTarget,
+    ) -> std::io::Result<Flow> {
+        match kill {
+            classify::KillTarget::Connection(id) => self.kill(id, false).await,
+            classify::KillTarget::Query(id) => self.kill(id, true).await,
+            classify::KillTarget::Unsupported => {
+                self.send_error(&MyError::new(
+                    1235,
+                    b"42000",
+                    "rwsplit supports only KILL [CONNECTION | QUERY] <connection id>, alone in a statement",
+                ))
+                .await?;
+                Ok(Flow::Continue)
+            }
+        }
+    }
+
     /// `KILL [QUERY] id` / COM_PROCESS_KILL with a proxy connection id: the backend threads of
     /// that session get the KILL, on the servers they run on.
     pub(super) async fn kill(&mut self, id: u64, query_only: bool) -> std::io::Result<Flow> {
-        let entry = u32::try_from(id)
-            .ok()
-            .and_then(|id| self.shared.registry.get(id));
-        let Some(entry) = entry else {
+        let found = self.shared.registry.resolve_kill(id, &self.login.user);
+        let Some((session_id, entry)) = found else {
             self.send_error(&MyError::new(
                 1094,
                 b"HY000",
@@ -27,7 +47,7 @@ impl Session {
             .await?;
             return Ok(Flow::Continue);
         }
-        let own = id == self.id as u64;
+        let own = session_id == self.id;
         let topo = self.shared.topology.load_full();
         for (addr, thread) in &entry.backends {
             let sql = format!("KILL {}{thread}", if query_only { "QUERY " } else { "" });
@@ -93,10 +113,10 @@ impl Session {
     /// session's real transaction status.
     pub(super) fn ok_payload(&self) -> Vec<u8> {
         let mut st = StatusFlags::empty();
-        if self.autocommit {
+        if self.routing.autocommit() {
             st |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
         }
-        if self.trx.is_some() {
+        if self.routing.trx().is_some() {
             st |= StatusFlags::SERVER_STATUS_IN_TRANS;
         }
         let b = st.bits().to_le_bytes();
@@ -113,20 +133,19 @@ impl Session {
         };
         if let Some(conn) = self.conn_mut(other) {
             match conn.run_simple(pkt).await {
-                Ok(Ok(_)) => {
-                    conn.stmts.clear();
-                    conn.multi_statements_off = false;
-                }
+                Ok(Ok(_)) => conn.stmts.clear(),
                 _ => conn.broken = true,
             }
         }
         if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if let Some(conn) = self.conn_mut(used) {
                 conn.stmts.clear();
-                conn.multi_statements_off = false;
             }
             if !scanner.error {
+                // A reset keeps the multi-statement option (COM_SET_OPTION) as it was.
+                let multi_off = self.multi_statements_off;
                 self.forget_session_state();
+                self.multi_statements_off = multi_off;
                 let seq = self.rec_seq;
                 for t in [Target::Master, Target::Replica] {
                     if let Some(c) = self.conn_mut(t) {
@@ -164,10 +183,11 @@ impl Session {
         let topo = self.shared.topology.load_full();
         let credential = super::login::verify_native(&self.shared, &user, &scramble, &resp).await;
         let Some(credential) = credential else {
+            // As the server does: the old account and the session stay as they were.
             let host = handshake::host_label(&self.peer);
             self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
                 .await?;
-            return Ok(Flow::Quit);
+            return Ok(Flow::Continue);
         };
         let max = topo.config.limits.max_user_connections;
         if !self.shared.registry.change_user(self.id, &user, max) {
@@ -188,24 +208,16 @@ impl Session {
         }
         self.db = db;
         self.forget_session_state();
-        self.last = None;
-        for target in [Target::Master, Target::Replica] {
-            match self.connect(target, &[]).await {
-                Ok((conn, ok)) => {
-                    self.set_conn(conn);
-                    self.client.write_packet(&ok).await?;
-                    return Ok(Flow::Continue);
-                }
-                Err(ConnectError::Refused(err)) => {
-                    self.client.write_packet(&err).await?;
-                    return Ok(Flow::Quit);
-                }
-                Err(ConnectError::Unreachable(_)) => {}
+        self.routing.last = None;
+        match self.first_backend().await {
+            Ok(ok) => {
+                self.client.write_packet(&ok).await?;
+                Ok(Flow::Continue)
+            }
+            Err(err) => {
+                self.client.write_packet(&err).await?;
+                Ok(Flow::Quit)
             }
         }
-        let e =
-            MyError::backend_unavailable("master", &topo.master.address, "no backend reachable");
-        self.send_error(&e).await?;
-        Ok(Flow::Quit)
     }
 }

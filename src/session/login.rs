@@ -93,6 +93,10 @@ impl Session {
             },
         };
         let login = accepted.login;
+        // mysqlnd logs in without CLIENT_MULTI_STATEMENTS and turns them on per call.
+        let multi_statements_off = !login
+            .capabilities
+            .contains(mysql_common::constants::CapabilityFlags::CLIENT_MULTI_STATEMENTS);
 
         let topo_rx = shared.version.subscribe();
         let shutdown_rx = shared.shutdown.subscribe();
@@ -106,15 +110,11 @@ impl Session {
             credential,
             master: None,
             replica: None,
-            last: None,
-            trx: None,
-            autocommit: true,
+            routing: RoutingState::default(),
             temp_tables: Vec::new(),
-            user_vars_on_master: false,
-            pinned: false,
             recorded: Vec::new(),
             rec_seq: 0,
-            multi_statements_off: false,
+            multi_statements_off,
             stmts: HashMap::new(),
             next_stmt_id: 1,
             last_prepared: None,
@@ -126,6 +126,7 @@ impl Session {
             shutdown_rx,
             gtid_need: GtidPos::default(),
             gtid_dirty: false,
+            write_pending: false,
             replica_pos: GtidPos::default(),
             replica_pos_thread: 0,
             replica_released: false,
@@ -136,6 +137,7 @@ impl Session {
             client: peer.to_string(),
             backends: Vec::new(),
             killed: s.killed.clone(),
+            shown: Vec::new(),
         };
         if !s.shared.registry.insert(id, entry, max_user_conns) {
             let e = MyError::too_many_user_connections(&s.login.user);
@@ -144,37 +146,84 @@ impl Session {
             let _ = s.send_error(&e).await;
             return;
         }
+        // From here the session holds a per-user slot: given back by this guard's Drop, also
+        // when the session panics.
+        let _registered = Registered {
+            shared: s.shared.clone(),
+            id,
+        };
         if s.finish_login().await {
             debug!(client = %peer, conn = id, user = %s.login.user, tls = s.client.stream.cipher().unwrap_or("no"), "session open");
             s.command_loop().await;
         }
-        s.shared.registry.remove(id);
         s.close().await;
         debug!(client = %peer, conn = id, "session closed");
     }
 
-    /// Logs in to the first backend (the master, or a replica if the master is down) so the
-    /// client's database and credentials are checked by a real server, and relays its OK.
-    pub(super) async fn finish_login(&mut self) -> bool {
+    /// Logs in to the first backend (a replica, where a free session's reads and SETs go, or
+    /// the master if none can serve) so the client's database and credentials are checked by
+    /// a real server, and relays its OK. A read-only page view never touches the master.
+    /// Where a login is checked: a replica first when the topology has one (reads and the
+    /// first SETs go there anyway), then the master.
+    fn login_order(&self) -> &'static [Target] {
+        if self.shared.topology.load().replicas.is_empty() {
+            &[Target::Master]
+        } else {
+            &[Target::Replica, Target::Master]
+        }
+    }
+
+    /// Logs in to the first backend (a replica, where a free session's reads and SETs go, or
+    /// the master if none can serve) so the client's database and credentials are checked by
+    /// a real server. A read-only page view never touches the master. Returns the payload for
+    /// the client: the backend's OK, or its refusal, or the proxy's 1429 when none answers.
+    pub(super) async fn first_backend(&mut self) -> Result<Vec<u8>, Vec<u8>> {
         let mut last_err = String::new();
-        for target in [Target::Master, Target::Replica] {
-            match self.connect(target, &[]).await {
+        // An account known only from the master's user table (auth passthrough) is checked by
+        // a real server at every login: a pooled connection would let a dropped account or a
+        // changed password through until the proxy's copy of the table is reloaded.
+        let pooled = matches!(self.credential, Credential::Password(_));
+        for &target in self.login_order() {
+            match self.connect(target, pooled).await {
                 Ok((conn, ok)) => {
-                    self.status_from(conn.role(), None);
+                    self.routing.last = Some(target);
                     self.set_conn(conn);
-                    return self.client.write_packet(&ok).await.is_ok();
+                    return Ok(ok);
                 }
-                Err(ConnectError::Refused(err)) => {
-                    let _ = self.client.write_packet(&err).await;
-                    return false;
-                }
+                // A replica may lag behind a just-created account or database: only the
+                // master's refusal is final.
+                Err(ConnectError::Refused(_)) if target == Target::Replica => {}
+                Err(ConnectError::Refused(err)) => return Err(err),
                 Err(ConnectError::Unreachable(why)) => last_err = why,
             }
         }
         let topo = self.shared.topology.load();
         let e = MyError::backend_unavailable("master", &topo.master.address, &last_err);
         warn!(client = %self.peer, error = %e, "no backend reachable for login");
-        let _ = self.client.write_packet(&e.to_payload()).await;
-        false
+        Err(e.to_payload())
+    }
+
+    /// Completes the client's login with the first backend's answer.
+    pub(super) async fn finish_login(&mut self) -> bool {
+        match self.first_backend().await {
+            Ok(ok) => self.client.write_packet(&ok).await.is_ok(),
+            Err(err) => {
+                let _ = self.client.write_packet(&err).await;
+                false
+            }
+        }
+    }
+}
+
+/// A session's entry in the registry (and so its per-user connection slot), removed when
+/// dropped.
+struct Registered {
+    shared: Arc<Shared>,
+    id: u32,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.registry.remove(self.id);
     }
 }

@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
 use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
-use crate::classify::{self, Classification, Hint, Kind, Route};
+use crate::classify::{self, Classification, Kind, Route};
 use crate::config::Consistency;
 use crate::gtid::GtidPos;
 use crate::metrics::{RouteLabel, METRICS};
@@ -40,6 +40,7 @@ use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner};
 use crate::protocol::{StatusFlags, MAX_CHUNK};
 use crate::registry::SessionEntry;
+use crate::route::{self, Decision, Protocol, RoutingState, Target};
 use crate::tls::Stream;
 use crate::topology::{Backend, Role, Shared};
 
@@ -61,18 +62,10 @@ pub struct Session {
     credential: Credential,
     master: Option<BackendConn>,
     replica: Option<BackendConn>,
-    /// The backend that ran the previous statement (SHOW WARNINGS and SET go there).
-    last: Option<Role>,
-    /// The backend holding an open transaction, from the servers' status flags. Normally the
-    /// master; a replica for `START TRANSACTION READ ONLY`.
-    trx: Option<Target>,
-    autocommit: bool,
+    /// Where statements go: transaction, pin, previous statement (see `route`).
+    routing: RoutingState,
     /// Temporary tables this session created: statements naming them go to the master.
     temp_tables: Vec<String>,
-    /// A SELECT assigned user variables on the master: later reads of @vars go there too.
-    user_vars_on_master: bool,
-    /// Session state that only the master holds (too much to replay): everything goes there.
-    pinned: bool,
     db: Option<String>,
     recorded: Vec<Recorded>,
     rec_seq: u64,
@@ -94,6 +87,9 @@ pub struct Session {
     gtid_need: GtidPos,
     /// A write finished on the master and its GTID has not been fetched yet.
     gtid_dirty: bool,
+    /// The master ran something that may write inside a transaction that has not ended yet:
+    /// when it ends (status flags, however it ends), the next read needs its GTID.
+    write_pending: bool,
     /// What the current replica connection is known to have applied, and which connection
     /// (backend thread id) that was.
     replica_pos: GtidPos,
@@ -105,13 +101,6 @@ pub struct Session {
     /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
     /// still belong on a replica connection, and any clean one answers as that one would.
     replica_released: bool,
-}
-
-/// Where a command will run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Target {
-    Master,
-    Replica,
 }
 
 /// How relaying one response ended.

@@ -6,7 +6,9 @@ use super::*;
 /// A prepared statement as the client sees it (the proxy's own id).
 pub(super) struct PreparedStmt {
     pub(super) sql: Vec<u8>,
-    pub(super) read_only: bool,
+    /// The single scan of `sql`, made at prepare time: every execute is routed from it by the
+    /// same function as a text query.
+    pub(super) class: Arc<Classification>,
     pub(super) num_params: u16,
     /// Parameter types from the last execute that sent them, for backends that have not seen them.
     pub(super) param_types: Option<Vec<u8>>,
@@ -17,8 +19,6 @@ pub(super) struct PreparedStmt {
     pub(super) last_role: Option<Role>,
     /// The last execute opened a cursor that lives on that backend.
     pub(super) cursor_open: bool,
-    /// Statement kind, for metrics.
-    pub(super) kind: Kind,
     /// Digest fingerprint of `sql`, computed once.
     pub(super) digest: u64,
 }
@@ -26,13 +26,13 @@ pub(super) struct PreparedStmt {
 impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
-        let c = classify::classify(sql);
-        let read_only = matches!(c.route, Route::Replica) && !c.multi && !self.state_on_master(sql);
+        let c = Arc::new(classify::analyze(sql, &self.temp_tables));
+        let d = self.decide(&c, Protocol::Prepare);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
         let mut attempt = 0;
         let (target, mut raw, ok) = loop {
-            let target = match self.ready(self.route_read(read_only)).await {
+            let target = match self.ready(d.target).await {
                 Ok(t) => t,
                 Err(e) => return self.send_error(&e).await,
             };
@@ -48,7 +48,11 @@ impl Session {
                 Ok((raw, ok)) => break (target, raw, ok),
                 Err(error) => {
                     let (addr, was_trx) = self.backend_failed(target);
-                    if target == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                    if d.retry
+                        && target == Target::Replica
+                        && !was_trx
+                        && attempt < MAX_READ_RETRIES
+                    {
                         attempt += 1;
                         METRICS.read_retries.inc();
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "prepare failed on a replica; retrying elsewhere");
@@ -74,20 +78,19 @@ impl Session {
                 proxy_id,
                 PreparedStmt {
                     sql: sql.to_vec(),
-                    read_only,
+                    class: c,
                     num_params,
                     param_types: None,
                     long_data: Vec::new(),
                     long_data_bytes: 0,
                     last_role: Some(conn_role(target)),
                     cursor_open: false,
-                    kind: c.kind,
                     digest: crate::digest::fingerprint(sql),
                 },
             );
             self.last_prepared = Some(proxy_id);
         }
-        self.last = Some(conn_role(target));
+        self.routing.last = Some(target);
         self.client.write_raw(&raw).await
     }
 
@@ -110,7 +113,13 @@ impl Session {
             Some(s) => s.sql.clone(),
             None => return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute")),
         };
-        let conn = self.conn_mut(target).expect("ready");
+        let Some(conn) = self.conn_mut(target) else {
+            return Err(MyError::backend_unavailable(
+                conn_role_name(target),
+                "",
+                "not connected",
+            ));
+        };
         if let Some(bs) = conn.stmts.get(&id) {
             return Ok(*bs);
         }
@@ -151,8 +160,7 @@ impl Session {
                 .await;
         };
         let num_params = st.num_params as usize;
-        let read_only = st.read_only;
-        let kind = st.kind;
+        let c = st.class.clone();
         let started = Instant::now();
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.
@@ -177,19 +185,21 @@ impl Session {
         st.long_data_bytes = 0;
         let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
         let mut attempt = 0;
+        let d = self.decide(&c, Protocol::Execute);
         loop {
-            let wanted = self.route_read(read_only);
-            let wanted = if read_only {
-                self.consistent(wanted).await
+            let wanted = if d.consistent_read {
+                self.consistent(d.target).await
             } else {
-                wanted
+                d.target
             };
             let target = match self.ready(wanted).await {
                 Ok(t) => t,
                 Err(e) => return self.send_error(&e).await,
             };
-            let retryable =
-                target == Target::Replica && self.trx.is_none() && attempt < MAX_READ_RETRIES;
+            let retryable = d.retry
+                && target == Target::Replica
+                && self.routing.trx().is_none()
+                && attempt < MAX_READ_RETRIES;
             let bs = match self.ensure_prepared(target, id).await {
                 Ok(bs) => bs,
                 Err(_) if retryable && self.conn_mut(target).is_some_and(|c| c.broken) => {
@@ -247,34 +257,28 @@ impl Session {
             };
             match outcome {
                 Relayed::Done(scanner) => {
-                    let wanted = if read_only {
-                        Target::Replica
-                    } else {
-                        Target::Master
-                    };
                     let (key, sql) = self
                         .stmts
                         .get(&id)
                         .map(|s| (s.digest, &s.sql[..]))
                         .unwrap_or((0, &[]));
                     self.account(
-                        wanted,
+                        d.target,
                         target,
-                        kind,
+                        c.kind,
                         started,
                         &scanner,
                         Some(key),
                         sql,
                         pkt.len(),
                     );
-                    if target == Target::Master {
-                        self.after_master_statement(kind).await;
-                    }
+                    self.after_statement(&c, &[], target, &scanner, Protocol::Execute)
+                        .await;
                     return Ok(());
                 }
                 Relayed::Failed { error } => {
                     let (addr, was_trx) = self.backend_failed(target);
-                    if retryable && read_only && !was_trx {
+                    if retryable && !was_trx {
                         attempt += 1;
                         METRICS.read_retries.inc();
                         warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
@@ -350,10 +354,13 @@ impl Session {
         };
         st.long_data.clear();
         st.long_data_bytes = 0;
-        let target = self.stmt_target(id).unwrap_or(Target::Master);
-        if let Err(e) = self.ready(target).await {
-            return self.send_error(&e).await;
-        }
+        // Where the statement last ran; if that backend cannot serve any more, wherever
+        // `ready` falls back to (the statement is prepared there first).
+        let wanted = self.stmt_target(id).unwrap_or(Target::Master);
+        let target = match self.ready(wanted).await {
+            Ok(t) => t,
+            Err(e) => return self.send_error(&e).await,
+        };
         let bs = match self.ensure_prepared(target, id).await {
             Ok(bs) => bs,
             Err(e) => return self.send_error(&e).await,

@@ -10,7 +10,10 @@ pub(super) const MAX_RECORDED: usize = 256;
 /// A session-state statement that succeeded and must be replayed on backends that did not run it.
 pub(super) struct Recorded {
     pub(super) seq: u64,
-    pub(super) key: Vec<u8>,
+    /// The setting it assigns (`Classification::record_key`).
+    pub(super) key: Option<u64>,
+    /// Its value reads variables, so what was set before it must be replayed before it.
+    pub(super) reads_vars: bool,
     pub(super) sql: Vec<u8>,
     /// Assigns a user variable: state particular to this session (not worth sharing
     /// connections over, see `releasable`).
@@ -102,21 +105,28 @@ impl Session {
 
     /// Remembers a successful session-state statement for the other backends.
     /// `clean`: the statement left nothing else behind (see `BackendConn::mark_clean`).
-    pub(super) fn record(&mut self, sql: &[u8], ran_on: Target, user_var: bool, clean: bool) {
+    pub(super) fn record(&mut self, c: &Classification, sql: &[u8], ran_on: Target, clean: bool) {
         if self.recorded.len() >= MAX_RECORDED {
             self.pin("too many session statements to replay");
             return;
         }
-        let key = classify::record_key(sql);
-        if let Some(k) = &key {
-            self.recorded.retain(|r| &r.key != k);
+        // A later SET of the same setting replaces the earlier one in the replay list, unless
+        // a statement from there on read variables (`SET sql_mode='A'; SET @saved=@@sql_mode;
+        // SET sql_mode='B'` must replay all three, in order).
+        if let (Some(k), false) = (c.record_key, c.reads_vars) {
+            if let Some(i) = self.recorded.iter().rposition(|r| r.key == Some(k)) {
+                if !self.recorded[i..].iter().any(|r| r.reads_vars) {
+                    self.recorded.remove(i);
+                }
+            }
         }
         self.rec_seq += 1;
         self.recorded.push(Recorded {
             seq: self.rec_seq,
-            key: key.unwrap_or_default(),
+            key: c.record_key,
+            reads_vars: c.reads_vars,
             sql: sql.to_vec(),
-            user_var,
+            user_var: c.user_var_write,
         });
         self.state_sig = state_signature(&self.recorded);
         let seq = self.rec_seq;
@@ -171,12 +181,13 @@ impl Session {
         self.recorded.clear();
         self.state_sig = 0;
         self.stmts.clear();
-        self.pinned = false;
-        self.multi_statements_off = false;
-        self.trx = None;
-        self.autocommit = true;
+        self.multi_statements_off = !self
+            .login
+            .capabilities
+            .contains(mysql_common::constants::CapabilityFlags::CLIENT_MULTI_STATEMENTS);
+        self.routing.reset();
         self.temp_tables.clear();
-        self.user_vars_on_master = false;
         self.gtid_dirty = false;
+        self.write_pending = false;
     }
 }

@@ -1,99 +1,151 @@
-//! Where the session's next statement runs, from its routing state.
+//! The session's side of routing: it feeds `route::decide` the routing state as it stands
+//! (with the previous statement's backend only if that connection is still there), applies
+//! the servers' status flags, and carries out what a finished statement means for where later
+//! statements go (`after_statement`, shared by the text and binary protocols).
 
 use super::*;
 
-/// Statement kinds a `/* rwsplit:replica */` hint may send to a replica: reads only, never a
-/// write, whatever the hint says.
-pub(super) fn is_read_kind(k: Kind) -> bool {
-    matches!(
-        k,
-        Kind::Select | Kind::Show | Kind::Describe | Kind::Explain
-    )
-}
-
 impl Session {
-    /// The backend for commands that follow the session (SET, USE, PING): the last one used.
-    pub(super) fn current(&self) -> Target {
-        match self.last {
-            Some(Role::Replica) if self.replica.is_some() || self.replica_released => {
-                Target::Replica
-            }
-            _ => Target::Master,
-        }
-    }
-
-    /// The backend for a read: a replica unless a transaction or master-only state holds it.
-    pub(super) fn route_read(&self, read: bool) -> Target {
-        if let Some(t) = self.trx {
-            return t;
-        }
-        if !read || !self.autocommit || self.pinned {
-            Target::Master
-        } else {
-            Target::Replica
-        }
-    }
-
-    /// Does the statement touch state that lives only on the master connection: one of this
-    /// session's temporary tables, or user variables a SELECT assigned there?
-    pub(super) fn state_on_master(&self, sql: &[u8]) -> bool {
-        (!self.temp_tables.is_empty() && classify::mentions_any(sql, &self.temp_tables))
-            || (self.user_vars_on_master && classify::reads_user_var(sql))
-    }
-
-    pub(super) fn route(&self, c: &Classification, sql: &[u8]) -> Target {
-        // Everything inside a transaction runs where the transaction is.
-        if let Some(t) = self.trx {
-            return t;
-        }
-        if !self.autocommit || self.pinned {
-            return Target::Master;
-        }
-        if self.state_on_master(sql) {
-            return Target::Master;
-        }
-        if c.kind == Kind::Begin && classify::is_read_only_start(sql) {
-            // START TRANSACTION READ ONLY may run as a whole on one replica.
-            return Target::Replica;
-        }
-        if c.depends_on_previous {
-            // FOUND_ROWS(), ROW_COUNT(): the answer is where the previous statement ran.
-            return self.current();
-        }
-        match c.hint {
-            Some(Hint::Master) => return Target::Master,
-            Some(Hint::Replica) if is_read_kind(c.kind) && !c.multi => return Target::Replica,
-            _ => {}
-        }
-        match c.route {
-            Route::Master => Target::Master,
-            Route::Replica => Target::Replica,
-            Route::Current | Route::Last => self.current(),
-        }
-    }
-
-    pub(super) fn pin(&mut self, why: &str) {
-        if !self.pinned {
-            debug!(client = %self.peer, reason = why, "session pinned to the master");
-            self.pinned = true;
-        }
-    }
-
-    /// The server's status flags are the truth about transactions: BEGIN, autocommit=0, XA and
-    /// implicit commits all show up here.
-    pub(super) fn status_from(&mut self, role: Role, status: Option<StatusFlags>) {
-        let Some(st) = status else { return };
-        let t = match role {
-            Role::Master => Target::Master,
-            Role::Replica => Target::Replica,
+    /// The routing state for the next decision: "the previous statement's backend" is
+    /// forgotten when that connection is gone (unless it was only handed back to the pool
+    /// while idle, where any clean replica connection answers as it would).
+    pub(super) fn routing_now(&mut self) -> &RoutingState {
+        let gone = match self.routing.last {
+            Some(Target::Master) => self.master.is_none(),
+            Some(Target::Replica) => self.replica.is_none() && !self.replica_released,
+            None => false,
         };
-        if st.contains(StatusFlags::SERVER_STATUS_IN_TRANS) {
-            self.trx = Some(t);
-        } else if self.trx == Some(t) {
-            self.trx = None;
+        if gone {
+            self.routing.last = None;
         }
-        if role == Role::Master {
-            self.autocommit = st.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT);
+        let select_gone = match self.routing.last_select {
+            Some(Target::Master) => self.master.is_none(),
+            Some(Target::Replica) => self.replica.is_none() && !self.replica_released,
+            None => false,
+        };
+        if select_gone {
+            self.routing.last_select = None;
+        }
+        &self.routing
+    }
+
+    /// Where one statement runs.
+    pub(super) fn decide(&mut self, c: &Classification, proto: Protocol) -> Decision {
+        route::decide(c, self.routing_now(), proto)
+    }
+
+    /// The backend for commands that follow the session rather than a statement
+    /// (COM_INIT_DB, COM_SET_OPTION, COM_PING, COM_STATISTICS, COM_RESET_CONNECTION): the
+    /// one the previous statement ran on; a replica before any statement of a free session.
+    pub(super) fn current(&mut self) -> Target {
+        let st = self.routing_now();
+        match st.placement() {
+            route::Placement::Transaction(t) => t,
+            route::Placement::Pinned(_) => Target::Master,
+            route::Placement::Free => st.last.unwrap_or(Target::Replica),
+        }
+    }
+
+    /// Everything runs on the master from now on (until a reset).
+    pub(super) fn pin(&mut self, why: &str) {
+        if self.routing.pin() {
+            debug!(client = %self.peer, reason = why, "session pinned to the master");
+        }
+    }
+
+    /// A response from `on` ended with these status flags (None: the response carried none).
+    pub(super) fn status_from(&mut self, on: Target, status: Option<StatusFlags>) {
+        if let Some(st) = status {
+            self.routing.on_status(
+                on,
+                st.contains(StatusFlags::SERVER_STATUS_IN_TRANS),
+                st.contains(StatusFlags::SERVER_STATUS_AUTOCOMMIT),
+            );
+        }
+    }
+
+    /// What a statement that ran on `used` means for the session, whichever protocol brought
+    /// it: read-your-writes, where user variables and temporary tables live, the database,
+    /// recorded settings, pins. `sql` is the statement's text (recorded for replay).
+    pub(super) async fn after_statement(
+        &mut self,
+        c: &Classification,
+        sql: &[u8],
+        used: Target,
+        scanner: &Scanner,
+        proto: Protocol,
+    ) {
+        if c.kinds.contains(Kind::Select) {
+            self.routing.last_select = Some(used);
+        }
+        // Read-your-writes first: a multi-statement may have written before an error.
+        if used == Target::Master {
+            self.after_master_statement(c).await;
+        }
+        if c.kinds.contains(Kind::Call) && used == Target::Master {
+            // OUT and INOUT parameters, and whatever the procedure SET, are user variables
+            // on the master now; a replayed `SET @_p_out = 0` elsewhere would answer wrong.
+            self.routing.user_vars_on_master = true;
+        }
+        if c.connection_id {
+            if let Some(conn) = self.conn_mut(used) {
+                let thread = conn.thread_id;
+                self.shared.registry.add_shown_id(self.id, thread);
+            }
+        }
+        // Temporary tables: created or dropped even when a later part of a multi-statement
+        // failed; at worst a statement goes to the master needlessly.
+        for op in &c.temp_ops {
+            match op {
+                classify::TempTableOp::Create(name) => {
+                    if !self
+                        .temp_tables
+                        .iter()
+                        .any(|t| t.eq_ignore_ascii_case(name))
+                    {
+                        self.temp_tables.push(name.clone());
+                    }
+                }
+                classify::TempTableOp::Drop(names) => {
+                    self.temp_tables
+                        .retain(|t| !names.iter().any(|n| n.eq_ignore_ascii_case(t)));
+                }
+            }
+        }
+        if scanner.error {
+            if c.multi && (c.kinds.contains(Kind::Set) || c.kinds.contains(Kind::Use)) {
+                // Some of its SETs may have run before the error: only the master knows.
+                self.pin("multi-statement with session state ended in an error");
+            }
+            return;
+        }
+        if c.user_var_write && !c.record {
+            // SELECT ... @x := / INTO @x, SET @x = UUID(): @x lives on the master now.
+            self.routing.user_vars_on_master = true;
+        }
+        if c.master_only_state {
+            self.pin("session variable set to a value only the master has");
+        }
+        if proto != Protocol::Text {
+            if c.record {
+                // A SET or USE through a prepared statement: no text to replay.
+                self.pin("session state set through a prepared statement");
+            }
+            return;
+        }
+        if let Some(db) = &c.use_db {
+            self.db = Some(db.clone());
+            if let Some(conn) = self.conn_mut(used) {
+                conn.db = Some(db.clone());
+            }
+        } else if c.record {
+            // A single SET that ended cleanly leaves only state the proxy tracks.
+            let clean = !c.multi && scanner.warnings == 0 && self.routing.trx().is_none();
+            self.record(c, sql, used, clean);
+        } else if c.multi && (c.kinds.contains(Kind::Set) || c.kinds.contains(Kind::Use)) {
+            // A multi-statement mixing SETs with other work cannot be replayed: keep the
+            // session where that state lives.
+            self.pin("multi-statement with session state");
         }
     }
 }
