@@ -11,6 +11,10 @@
 //!    addresses and user names. All problems found are collected and reported together.
 //!
 //! Every problem is reported as `FILE:LINE:COLUMN: key `dotted.key`: message`, one per line.
+//! Keys of the contract that this version does not implement yet are either errors
+//! (`[[clusters]]`, `[[rules]]`: ignoring them would misroute statements) or, for the reserved
+//! `[timeouts]` keys, parsed and validated with a warning when set to a value other than their
+//! default (they have no effect yet).
 //! Password values never appear in a problem, nor in `Debug`/`Display` output of [`Secret`].
 //!
 //! Value formats:
@@ -314,12 +318,28 @@ pub struct Metrics {
 }
 
 /// `[timeouts]`.
+///
+/// Only `connect` is enforced by this version. `query`, `read_failover`, `client_write` and
+/// `keepalive` are reserved: parsed and validated (so a file written for a later version is
+/// checked now), but nothing acts on them yet, and a file that sets one of them to a value
+/// other than its default gets a warning at load (see [`Config::from_file`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeouts {
     /// `connect` — default `"2s"`, must be > 0. Backend TCP connect plus login.
     pub connect: Duration,
-    /// `query` — default `"0s"` = no limit (`None`). Longest a statement may run on a backend.
+    /// `query` — default `"0s"` = no limit (`None`). Longest a statement may run on a backend
+    /// before it is killed there. Not enforced yet.
     pub query: Option<Duration>,
+    /// `read_failover` — default `"3s"`, must be > 0. A read that got no byte of its answer
+    /// from a replica within this time will be retried on another backend. Not enforced yet.
+    pub read_failover: Duration,
+    /// `client_write` — default `"60s"`, must be > 0. A client that stops reading its result
+    /// for this long will be disconnected (so it cannot hold a backend connection forever).
+    /// Not enforced yet.
+    pub client_write: Duration,
+    /// `keepalive` — default `"60s"`; `"0s"` = off (`None`). TCP keepalive idle time that will
+    /// be set on client and backend sockets. Not enforced yet (no keepalive is set today).
+    pub keepalive: Option<Duration>,
 }
 
 impl Default for Timeouts {
@@ -327,6 +347,9 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(2),
             query: None,
+            read_failover: Duration::from_secs(3),
+            client_write: Duration::from_secs(60),
+            keepalive: Some(Duration::from_secs(60)),
         }
     }
 }
@@ -362,10 +385,31 @@ pub enum LogFormat {
 
 impl Config {
     /// Reads and validates the file at `path`; problems name the file as given.
+    ///
+    /// Warnings (see [`Config::from_file_with_warnings`]) are reported here, one line each:
+    /// logged with `tracing::warn!` when logging is already set up (a reload of the running
+    /// proxy), printed to stderr otherwise (at start, before logging is set up, and by
+    /// `rwsplit check-config`), the way the start reports configuration errors.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let (config, warnings) = Config::from_file_with_warnings(path)?;
+        for w in &warnings {
+            if tracing::dispatcher::has_been_set() {
+                tracing::warn!("{w}");
+            } else {
+                eprintln!("warning: {w}");
+            }
+        }
+        Ok(config)
+    }
+
+    /// Like [`Config::from_file`], but returns the warnings instead of reporting them: keys
+    /// that are valid but have no effect in this version (`[timeouts] query`,
+    /// `read_failover`, `client_write`, `keepalive` set to a value other than their default:
+    /// they are not enforced yet). In file order, formatted like problems.
+    pub fn from_file_with_warnings(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
         let origin = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::from_str(&text, &origin),
+            Ok(text) => Config::from_str_with_warnings(&text, &origin, &|name| std::env::var(name)),
             Err(e) => {
                 let message = if e.kind() == std::io::ErrorKind::InvalidData {
                     "cannot read the file: it is not valid UTF-8".to_string()
@@ -391,26 +435,32 @@ impl Config {
     }
 
     /// Like [`Config::from_str`], with `env` looking up the variables of `env:NAME` passwords.
+    /// Warnings are dropped (see [`Config::from_str_with_warnings`]).
     pub fn from_str_with_env(
         text: &str,
         origin: &str,
         env: &dyn Fn(&str) -> Result<String, std::env::VarError>,
     ) -> Result<Config, ConfigError> {
+        Config::from_str_with_warnings(text, origin, env).map(|(config, _)| config)
+    }
+
+    /// Like [`Config::from_str_with_env`], also returning the warnings (see
+    /// [`Config::from_file_with_warnings`]), in file order.
+    pub fn from_str_with_warnings(
+        text: &str,
+        origin: &str,
+        env: &dyn Fn(&str) -> Result<String, std::env::VarError>,
+    ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let mut cx = Ctx {
             text,
             env,
             problems: Vec::new(),
+            warnings: Vec::new(),
         };
         let config = parse(&mut cx);
-        let mut problems = cx.problems;
-        if problems.is_empty() {
-            if let Some(config) = config {
-                return Ok(config);
-            }
-        }
-        problems.sort_by_key(|p| p.0);
-        Err(ConfigError {
-            problems: problems
+        let located = |mut found: Vec<(usize, String, String)>| -> Vec<Problem> {
+            found.sort_by_key(|p| p.0);
+            found
                 .into_iter()
                 .map(|(offset, key, message)| {
                     let (line, column) = line_col(text, offset);
@@ -421,8 +471,14 @@ impl Config {
                         message,
                     }
                 })
-                .collect(),
-        })
+                .collect()
+        };
+        match config {
+            Some(config) if cx.problems.is_empty() => Ok((config, located(cx.warnings))),
+            _ => Err(ConfigError {
+                problems: located(cx.problems),
+            }),
+        }
     }
 
     /// The `[[users]]` entry with this user name (as sent in a client's handshake), if any.
@@ -462,7 +518,8 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// One problem: where, which key, what.
+/// One problem: where, which key, what. Also used for warnings (see
+/// [`Config::from_file_with_warnings`]), which do not stop a file from loading.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file name (the `origin` given to [`Config::from_str`]).
@@ -608,6 +665,9 @@ struct RawMetrics {
 struct RawTimeouts {
     connect: Field,
     query: Field,
+    read_failover: Field,
+    client_write: Field,
+    keepalive: Field,
 }
 
 #[derive(Deserialize)]
@@ -710,19 +770,42 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "admin", "metrics", "timeouts", "log",
 ];
 
+/// Top-level keys of the config contract (`shared/proxy.example.toml`) that this version
+/// recognizes but does not implement yet, with the error each one gets. They are errors, not
+/// ignored: ignoring `clusters` would send a sharded schema's statements to the wrong master,
+/// ignoring `rules` would let through what a rule blocks and route what it pins elsewhere.
+const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
+    (
+        "clusters",
+        "more than one cluster is not supported by this version of rwsplit yet; \
+         remove the [[clusters]] tables ([master] and [[replicas]] are the only cluster)",
+    ),
+    (
+        "rules",
+        "routing rules are not supported by this version of rwsplit yet; \
+         remove the [[rules]] tables (no statement would be routed or blocked as they say)",
+    ),
+];
+
 const DURATION_EXPECTED: &str =
     r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#;
 
-/// Collects problems as (byte offset, key path, message).
+/// Collects problems (and warnings) as (byte offset, key path, message).
 struct Ctx<'a> {
     text: &'a str,
     env: &'a dyn Fn(&str) -> Result<String, std::env::VarError>,
     problems: Vec<(usize, String, String)>,
+    warnings: Vec<(usize, String, String)>,
 }
 
 impl Ctx<'_> {
     fn problem(&mut self, offset: usize, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push((offset, key.into(), message.into()));
+    }
+
+    /// Something that does not stop the file from loading but that its author should know.
+    fn warning(&mut self, offset: usize, key: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push((offset, key.into(), message.into()));
     }
 
     /// Records a `toml` error (syntax or deserialization), finding the key path from its span.
@@ -1073,16 +1156,20 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             "metrics" => raw.metrics = cx.section(root, v, key),
             "timeouts" => raw.timeouts = cx.section(root, v, key),
             "log" => raw.log = cx.section(root, v, key),
-            other => {
-                let mut path = String::new();
-                push_key(&mut path, other);
-                let expected = TOP_LEVEL_KEYS.join("`, `");
-                cx.problem(
-                    k.span().start,
-                    path,
-                    format!("unknown key, expected one of `{expected}`"),
-                );
-            }
+            other => match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
+                // Part of the contract but not implemented: an error, never ignored.
+                Some((name, why)) => cx.problem(k.span().start, *name, *why),
+                None => {
+                    let mut path = String::new();
+                    push_key(&mut path, other);
+                    let expected = TOP_LEVEL_KEYS.join("`, `");
+                    cx.problem(
+                        k.span().start,
+                        path,
+                        format!("unknown key, expected one of `{expected}`"),
+                    );
+                }
+            },
         }
     }
     let section_at = |name: &str| root.get(name).map_or(0, |v| v.span().start);
@@ -1453,7 +1540,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     // [timeouts]
     let defaults = Timeouts::default();
     let timeouts = match raw.timeouts.as_ref().map(|t| t.get_ref()) {
-        None => defaults,
+        None => defaults.clone(),
         Some(t) => Timeouts {
             connect: cx.duration(
                 t.connect.as_ref(),
@@ -1462,8 +1549,63 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 false,
             ),
             query: cx.duration_or_none(t.query.as_ref(), "timeouts.query", defaults.query),
+            read_failover: cx.duration(
+                t.read_failover.as_ref(),
+                "timeouts.read_failover",
+                defaults.read_failover,
+                false,
+            ),
+            client_write: cx.duration(
+                t.client_write.as_ref(),
+                "timeouts.client_write",
+                defaults.client_write,
+                false,
+            ),
+            keepalive: cx.duration_or_none(
+                t.keepalive.as_ref(),
+                "timeouts.keepalive",
+                defaults.keepalive,
+            ),
         },
     };
+    // Reserved timeouts: nothing enforces them yet, so a value other than the default would
+    // silently do nothing; say so once per key. (An invalid value is an error above and has
+    // been replaced by the default here, so it gets no warning on top.)
+    if let Some(t) = raw.timeouts.as_ref().map(|t| t.get_ref()) {
+        let reserved = [
+            ("timeouts.query", &t.query, timeouts.query != defaults.query),
+            (
+                "timeouts.read_failover",
+                &t.read_failover,
+                timeouts.read_failover != defaults.read_failover,
+            ),
+            (
+                "timeouts.client_write",
+                &t.client_write,
+                timeouts.client_write != defaults.client_write,
+            ),
+            (
+                "timeouts.keepalive",
+                &t.keepalive,
+                timeouts.keepalive != defaults.keepalive,
+            ),
+        ];
+        for (key, field, differs) in reserved {
+            // A value that differs from the default is a valid duration, hence a string.
+            if let (Some(value), true) = (field, differs) {
+                if let Leaf::Str(written) = value.get_ref() {
+                    cx.warning(
+                        value.span().start,
+                        key,
+                        format!(
+                            "{written:?} is not enforced yet: this version of rwsplit parses \
+                             and validates the key but does not act on it"
+                        ),
+                    );
+                }
+            }
+        }
+    }
 
     // [log]
     let defaults = Log::default();
@@ -1829,7 +1971,8 @@ fn walk_value(value: &DeValue<'_>, pos: usize, path: &mut String) -> bool {
 mod tests {
     use super::*;
 
-    /// A copy of shared/proxy.example.toml (the config contract).
+    /// A copy of shared/proxy.example.toml (the config contract) without its `[[clusters]]` and
+    /// `[[rules]]` tables, which this version rejects (see `clusters_and_rules_are_errors`).
     const EXAMPLE: &str = r#"# rwsplit configuration — the product's config contract.
 # Every key below is part of the format users will write; implement them with these names and
 # meanings (add keys where an issue needs them, keep these). Durations are strings like "500ms", "10s".
@@ -1894,6 +2037,13 @@ password = "env:RWSPLIT_ADMIN_PASSWORD"
 
 [metrics]
 listen = "127.0.0.1:9104"
+
+[timeouts]
+connect = "2s"                # backend TCP connect + login
+query = "0s"                  # a statement running longer is killed on its backend; "0s" = no limit
+read_failover = "3s"          # a read that got no answer byte in this time is retried elsewhere
+client_write = "60s"          # a client that stops reading its result for this long is disconnected
+keepalive = "60s"             # TCP keepalive idle time on client and backend sockets; "0s" = off
 "#;
 
     const MINIMAL: &str = "[master]\naddress = \"db.internal:3306\"\n\n[[users]]\nname = \"app\"\npassword = \"pw\"\n";
@@ -2024,8 +2174,30 @@ listen = "127.0.0.1:9104"
         assert_eq!(c.log, Log::default());
     }
 
+    /// The problems of a config-contract text other than the known not-yet-supported keys
+    /// (`NOT_YET_SUPPORTED`, reported with exactly their message): a new unknown key, a bad
+    /// value, a missing required key, a syntax error. Every `env:NAME` is set.
+    fn unexpected_contract_problems(text: &str) -> Vec<Problem> {
+        let env = |name: &str| -> Result<String, std::env::VarError> { Ok(format!("x-{name}")) };
+        match Config::from_str_with_env(text, "proxy.example.toml", &env) {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .problems()
+                .iter()
+                .filter(|p| {
+                    !NOT_YET_SUPPORTED
+                        .iter()
+                        .any(|(name, why)| p.key == *name && p.message == *why)
+                })
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The shared contract file itself, when this checkout has it next to it: every key it
-    /// uses must still be understood (catches the contract growing without this module).
+    /// uses must be understood, except the ones this version knowingly rejects as not
+    /// supported yet (`clusters`, `rules`). Catches the contract growing without this module:
+    /// any other problem (a new key, a value this module rejects) fails it.
     #[test]
     fn shared_example_on_disk_parses_if_present() {
         let candidates = [
@@ -2038,10 +2210,53 @@ listen = "127.0.0.1:9104"
         else {
             return;
         };
-        let env = |name: &str| -> Result<String, std::env::VarError> { Ok(format!("x-{name}")) };
-        if let Err(e) = Config::from_str_with_env(&text, "proxy.example.toml", &env) {
-            panic!("shared/proxy.example.toml no longer parses:\n{e}");
-        }
+        let unexpected = unexpected_contract_problems(&text);
+        let shown: Vec<String> = unexpected.iter().map(|p| p.to_string()).collect();
+        assert!(
+            unexpected.is_empty(),
+            "shared/proxy.example.toml has problems besides the keys not supported yet:\n{}",
+            shown.join("\n")
+        );
+    }
+
+    /// The check above can fail: only the known not-yet-supported keys are let through.
+    #[test]
+    fn contract_check_lets_through_only_the_not_yet_supported_keys() {
+        let with = |extra: &str| format!("{EXAMPLE}{extra}");
+        let clusters = "[[clusters]]\nname = \"b\"\nmaster = { address = \"10.0.1.10:3306\" }\n";
+        let rules = "[[rules]]\nuser = \"reports\"\nroute = \"replica\"\n";
+        assert!(unexpected_contract_problems(EXAMPLE).is_empty());
+        assert!(unexpected_contract_problems(&with(&format!("{clusters}{rules}"))).is_empty());
+        // A new key in a known section.
+        let ps = unexpected_contract_problems(&format!(
+            "{}{clusters}",
+            EXAMPLE.replace(
+                "keepalive = \"60s\"",
+                "keepalive = \"60s\"\nlinger = \"1s\""
+            )
+        ));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].key, "timeouts.linger");
+        // A new top-level key.
+        let ps = unexpected_contract_problems(&with("[[shards]]\nname = \"x\"\n"));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].key, "shards");
+        // A value this module rejects, next to the tolerated keys.
+        let ps = unexpected_contract_problems(&format!(
+            "{}{rules}",
+            EXAMPLE.replace("read_failover = \"3s\"", "read_failover = \"3 s\"")
+        ));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].key, "timeouts.read_failover");
+        // A validation error (a duplicate user) and a syntax error.
+        let ps = unexpected_contract_problems(&with(&format!(
+            "{clusters}[[users]]\nname = \"app\"\npassword = \"p\"\n"
+        )));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert_eq!(ps[0].key, "users[1].name");
+        let ps = unexpected_contract_problems(&with("[[rules]]\nuser = \"a\"\nuser = \"b\"\n"));
+        assert_eq!(ps.len(), 1, "{ps:#?}");
+        assert!(ps[0].message.contains("duplicate key"), "{ps:#?}");
     }
 
     #[test]
@@ -2088,7 +2303,10 @@ listen = "127.0.0.1:9104"
             c.timeouts,
             Timeouts {
                 connect: Duration::from_secs(2),
-                query: None
+                query: None,
+                read_failover: Duration::from_secs(3),
+                client_write: Duration::from_secs(60),
+                keepalive: Some(Duration::from_secs(60)),
             }
         );
         assert_eq!(
@@ -2161,6 +2379,9 @@ consistency_wait = "1s"
 [timeouts]
 connect = "1m"
 query = "1h30m"
+read_failover = "750ms"
+client_write = "2m"
+keepalive = "0s"
 [log]
 level = "info,rwsplit::router=debug"
 format = "json"
@@ -2212,7 +2433,10 @@ recover_after = 1
             c.timeouts,
             Timeouts {
                 connect: Duration::from_secs(60),
-                query: Some(Duration::from_secs(5400))
+                query: Some(Duration::from_secs(5400)),
+                read_failover: Duration::from_millis(750),
+                client_write: Duration::from_secs(120),
+                keepalive: None,
             }
         );
         assert_eq!(c.log.level, "info,rwsplit::router=debug");
@@ -2223,6 +2447,189 @@ recover_after = 1
         let m = c.monitor.unwrap();
         assert_eq!(m.interval, Duration::from_millis(250));
         assert_eq!((m.fail_after, m.recover_after), (5, 1));
+    }
+
+    /// The warnings as (line, key, message); the text must be valid.
+    fn warnings(text: &str) -> Vec<(usize, String, String)> {
+        match Config::from_str_with_warnings(text, "proxy.toml", &test_env) {
+            Ok((_, ws)) => ws
+                .iter()
+                .map(|w| (w.location.unwrap().line, w.key.clone(), w.message.clone()))
+                .collect(),
+            Err(e) => panic!("expected a valid config, got:\n{e}"),
+        }
+    }
+
+    #[test]
+    fn reserved_timeouts_parse() {
+        let c = ok(&minimal_with(
+            "[timeouts]\nread_failover = \"500ms\"\nclient_write = \"2m\"\nkeepalive = \"15s\"\n",
+        ));
+        assert_eq!(
+            c.timeouts,
+            Timeouts {
+                connect: Duration::from_secs(2),
+                query: None,
+                read_failover: Duration::from_millis(500),
+                client_write: Duration::from_secs(120),
+                keepalive: Some(Duration::from_secs(15)),
+            }
+        );
+        // "0s" turns keepalive off ("0" too); each key alone keeps the others' defaults.
+        for off in ["0s", "0", "0ms"] {
+            let c = ok(&minimal_with(&format!(
+                "[timeouts]\nkeepalive = \"{off}\"\n"
+            )));
+            assert_eq!(
+                c.timeouts,
+                Timeouts {
+                    keepalive: None,
+                    ..Timeouts::default()
+                }
+            );
+        }
+        let c = ok(&minimal_with("[timeouts]\nclient_write = \"1h\"\n"));
+        assert_eq!(c.timeouts.client_write, Duration::from_secs(3600));
+        assert_eq!(c.timeouts.read_failover, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn reserved_timeouts_bad_values_name_file_line_column_and_key() {
+        for (key, value, needle) in [
+            ("read_failover", "\"3\"", "missing unit"),
+            ("read_failover", "\"0s\"", "must be greater than zero"),
+            ("read_failover", "3", "expected a duration string"),
+            ("client_write", "\"1.5s\"", "fractions"),
+            ("client_write", "\"0\"", "must be greater than zero"),
+            ("client_write", "\"60 s\"", "invalid duration"),
+            ("keepalive", "\"60sec\"", "unknown unit"),
+            ("keepalive", "true", "expected a duration string"),
+            ("keepalive", "\"\"", "empty"),
+            ("query", "\"-1s\"", "invalid duration"),
+        ] {
+            let text = minimal_with(&format!("[timeouts]\nconnect = \"2s\"\n{key} = {value}\n"));
+            let err = parse(&text).unwrap_err();
+            assert_eq!(err.problems().len(), 1, "{key} = {value}: {err}");
+            let shown = err.to_string();
+            // Line 9, the column of the value (after `KEY = `).
+            let at = format!("proxy.toml:9:{}: key `timeouts.{key}`: ", key.len() + 4);
+            assert!(shown.starts_with(&at), "{key} = {value}: {shown}");
+            assert!(shown.contains(needle), "{key} = {value}: {shown}");
+        }
+        // An unknown key next to them is still an error.
+        let (line, key, _) = one_problem(&minimal_with(
+            "[timeouts]\nkeepalive = \"1s\"\nkeep_alive = \"1s\"\n",
+        ));
+        assert_eq!((line, key.as_str()), (9, "timeouts.keep_alive"));
+    }
+
+    #[test]
+    fn reserved_timeouts_warn_when_set_to_a_non_default_value() {
+        // Absent, or written with their default value (in any spelling): no warning.
+        assert!(warnings(MINIMAL).is_empty());
+        assert!(warnings(EXAMPLE).is_empty());
+        assert!(warnings(&minimal_with(
+            "[timeouts]\nconnect = \"9s\"\nquery = \"0\"\nread_failover = \"3000ms\"\n\
+             client_write = \"1m\"\nkeepalive = \"60s\"\n"
+        ))
+        .is_empty());
+        // Each one set otherwise: one warning naming its key, at its value, in file order.
+        let ws = warnings(&minimal_with(
+            "[timeouts]\nkeepalive = \"0s\"\nquery = \"30s\"\nconnect = \"9s\"\n\
+             read_failover = \"1s\"\nclient_write = \"5m\"\n",
+        ));
+        let got: Vec<(usize, &str)> = ws.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (8, "timeouts.keepalive"),
+                (9, "timeouts.query"),
+                (11, "timeouts.read_failover"),
+                (12, "timeouts.client_write"),
+            ]
+        );
+        assert_eq!(
+            ws[1].2,
+            "\"30s\" is not enforced yet: this version of rwsplit parses and validates the key \
+             but does not act on it"
+        );
+        let (_, w) = Config::from_str_with_warnings(
+            &minimal_with("[timeouts]\nquery = \"30s\"\n"),
+            "p.toml",
+            &test_env,
+        )
+        .unwrap();
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].to_string()
+                .starts_with("p.toml:8:9: key `timeouts.query`: \"30s\" is not enforced yet"),
+            "{}",
+            w[0]
+        );
+        // A config with errors returns the errors only.
+        let err = Config::from_str_with_warnings(
+            &minimal_with("[timeouts]\nquery = \"30s\"\nkeepalive = \"x\"\n"),
+            "p.toml",
+            &test_env,
+        )
+        .unwrap_err();
+        assert_eq!(err.problems().len(), 1);
+        assert_eq!(err.problems()[0].key, "timeouts.keepalive");
+    }
+
+    #[test]
+    fn clusters_and_rules_are_errors() {
+        let clusters =
+            "[[clusters]]\nname = \"blogs2\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
+                        replicas = [{ address = \"10.0.1.11:3306\", weight = 1 }]\n";
+        let err = parse(&minimal_with(clusters)).unwrap_err();
+        assert_eq!(err.problems().len(), 1, "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "proxy.toml:7:3: key `clusters`: more than one cluster is not supported by this \
+                 version of rwsplit yet"
+            ),
+            "{err}"
+        );
+        let rules = "[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n\
+                     [[rules]]\npattern = \"(?i)^DELETE\"\nblock = \"no\"\n";
+        let err = parse(&minimal_with(rules)).unwrap_err();
+        assert_eq!(
+            err.problems().len(),
+            1,
+            "one problem for the key, not per table: {err}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "proxy.toml:7:3: key `rules`: routing rules are not supported by this version of \
+                 rwsplit yet"
+            ),
+            "{err}"
+        );
+        // Any form of the keys, even empty: never silently accepted.
+        let (line, key, _) = one_problem(&format!("rules = []\n{MINIMAL}"));
+        assert_eq!((line, key.as_str()), (1, "rules"));
+        let (line, key, _) = one_problem(&format!("clusters = 1\n{MINIMAL}"));
+        assert_eq!((line, key.as_str()), (1, "clusters"));
+        // Listed with the other problems, in file order (as `rwsplit check-config` shows them).
+        let ps = problems(&minimal_with(&format!(
+            "{clusters}{rules}[timeouts]\nread_failover = \"soon\"\n"
+        )));
+        let got: Vec<(usize, &str)> = ps.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (7, "clusters"),
+                (11, "rules"),
+                (18, "timeouts.read_failover")
+            ]
+        );
+        // They are not offered as valid keys in the unknown-key message.
+        let (_, _, msg) = one_problem(&format!("cluster = 1\n{MINIMAL}"));
+        assert!(
+            !msg.contains("`clusters`") && !msg.contains("`rules`"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -2807,6 +3214,20 @@ format = "yaml"
             err.starts_with(&format!("{}:8:10: key `log.format`", path.display())),
             "{err}"
         );
+        // Warnings come with the file's name; the file still loads.
+        std::fs::write(&path, format!("{MINIMAL}[timeouts]\nkeepalive = \"0s\"\n")).unwrap();
+        let (c, w) = Config::from_file_with_warnings(&path).unwrap();
+        assert_eq!(c.timeouts.keepalive, None);
+        assert_eq!(w.len(), 1);
+        assert!(
+            w[0].to_string().starts_with(&format!(
+                "{}:8:13: key `timeouts.keepalive`: \"0s\" is not enforced yet",
+                path.display()
+            )),
+            "{}",
+            w[0]
+        );
+        assert_eq!(Config::from_file(&path).unwrap(), c);
         std::fs::write(&path, b"\xff\xfe").unwrap();
         let err = Config::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("not valid UTF-8"), "{err}");
