@@ -2644,8 +2644,9 @@ mod tests {
         set_case("SET @n = FOUND_ROWS()", M, false, true);
         set_case("SET @g = @@global.gtid_binlog_pos", M, false, true);
         set_case("SET sql_mode = @@global.sql_mode", M, false, false);
-        // Nested assignment inside the value.
-        set_case("SET sql_mode = (SELECT @m := 'ANSI')", C, true, true);
+        // Nested assignment inside a subquery: kept on the master, and the session with it.
+        set_case("SET sql_mode = (SELECT @m := 'ANSI')", M, false, true);
+        assert!(cl("SET sql_mode = (SELECT @m := 'ANSI')").master_only_state);
     }
 
     #[test]

@@ -25,3 +25,4 @@ pub mod session;
 pub mod tls;
 pub mod topology;
 pub mod topology_file;
+pub mod writes_in_flight;

@@ -216,6 +216,7 @@ impl Session {
             // Read-your-writes: only a replica that has this session's writes.
             target = self.consistent(target).await;
         }
+        let _ticket = self.write_ticket(&c, target);
         let Some((used, scanner)) = self
             .forward(target, pkt, Expect::Results { binary: false }, d.retry)
             .await?

@@ -17,6 +17,17 @@ impl Session {
             METRICS.consistency_master.inc();
             return Target::Master;
         }
+        if mode == Consistency::Global
+            && !self
+                .shared
+                .writes_in_flight
+                .settle(topo.config.routing.consistency_wait)
+                .await
+        {
+            // A write that began before this read has not had its position noted yet.
+            METRICS.consistency_master.inc();
+            return Target::Master;
+        }
         let mut need = self.gtid_need.clone();
         if mode == Consistency::Global {
             need.merge(&self.shared.global_gtid.lock().expect("gtid lock"));
@@ -130,6 +141,18 @@ impl Session {
                 None
             }
         }
+    }
+
+    /// Under global consistency, a statement that may write holds a ticket from before it is
+    /// sent until its position is noted (see `writes_in_flight`).
+    pub(super) fn write_ticket(
+        &self,
+        c: &Classification,
+        target: Target,
+    ) -> Option<crate::writes_in_flight::Ticket> {
+        let global = self.shared.topology.load().config.routing.consistency == Consistency::Global;
+        (global && target == Target::Master && (c.writes || self.write_pending))
+            .then(|| self.shared.writes_in_flight.begin())
     }
 
     /// A statement finished on the master. Whenever the master ran anything that may write

@@ -186,6 +186,7 @@ impl Session {
         let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
         let mut attempt = 0;
         let d = self.decide(&c, Protocol::Execute);
+        let _ticket = self.write_ticket(&c, d.target);
         loop {
             let wanted = if d.consistent_read {
                 self.consistent(d.target).await

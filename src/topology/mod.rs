@@ -248,6 +248,8 @@ pub struct Shared {
     pub pool: crate::pool::Pool,
     /// Newest GTID committed through this proxy by any session (consistency = "global").
     pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
+    /// Writes sent whose position is not in `global_gtid` yet (consistency = "global").
+    pub writes_in_flight: crate::writes_in_flight::WritesInFlight,
     /// Normalized statements with their timings (admin SHOW DIGESTS).
     pub digests: crate::digest::Digests,
     pub reloads_failed: AtomicU64,
@@ -270,6 +272,7 @@ impl Shared {
             reloads_ok: AtomicU64::new(0),
             digests: Default::default(),
             global_gtid: Default::default(),
+            writes_in_flight: Default::default(),
             pool: Default::default(),
             accounts: Default::default(),
             gtid_probe: tokio::sync::Mutex::new(None),
