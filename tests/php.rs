@@ -143,12 +143,19 @@ fn delta(before: &HashMap<String, i64>, after: &HashMap<String, i64>) -> HashMap
         .collect()
 }
 
-/// Sum of one counter over both replicas.
+/// Counters summed over both replicas.
+fn replicas_counters(c: &Cluster, names: &[&str]) -> HashMap<String, i64> {
+    let mut total: HashMap<String, i64> = HashMap::new();
+    for port in c.replica_ports() {
+        for (k, v) in counters(c, port, names) {
+            *total.entry(k).or_default() += v;
+        }
+    }
+    total
+}
+
 fn replicas_counter(c: &Cluster, name: &str) -> i64 {
-    c.replica_ports()
-        .iter()
-        .map(|p| counters(c, *p, &[name])[name])
-        .sum()
+    replicas_counters(c, &[name])[name]
 }
 
 /// Runs one scenario against 127.0.0.1:`port` in `db`; returns its JSON lines.
@@ -183,22 +190,16 @@ fn run_scenario(c: &Cluster, port: u16, db: &str, scenario: &str) -> Vec<String>
         .collect()
 }
 
-/// The outcome of one scenario run both ways.
-struct Compared {
-    direct: Vec<String>,
-    proxied: Vec<String>,
-}
-
 /// Fails, listing every line that differs and then both outputs in full.
-fn assert_same(scenario: &str, r: &Compared, proxy: &Proxy) {
-    if r.direct == r.proxied {
+fn assert_same(scenario: &str, direct: &[String], proxied: &[String], proxy: &Proxy) {
+    if direct == proxied {
         return;
     }
     let mut diff = String::new();
-    let n = r.direct.len().max(r.proxied.len());
+    let n = direct.len().max(proxied.len());
     let mut differing = 0;
     for i in 0..n {
-        let (a, b) = (r.direct.get(i), r.proxied.get(i));
+        let (a, b) = (direct.get(i), proxied.get(i));
         if a != b {
             differing += 1;
             diff.push_str(&format!(
@@ -212,8 +213,8 @@ fn assert_same(scenario: &str, r: &Compared, proxy: &Proxy) {
     panic!(
         "{scenario}: {differing} of {n} lines differ between a direct connection and rwsplit\n\
          {diff}\n--- direct, in full ---\n{}\n--- through rwsplit, in full ---\n{}\n--- proxy log tail ---\n{}",
-        r.direct.join("\n"),
-        r.proxied.join("\n"),
+        direct.join("\n"),
+        proxied.join("\n"),
         tail(&proxy.log(), 25)
     );
 }
@@ -237,25 +238,16 @@ fn scenario_checked(
     fresh_db(&c, &db_direct);
     fresh_db(&c, &db_proxy);
     let direct = run_scenario(&c, c.master_port(), &db_direct, scenario);
-    let sum = |port_list: &[u16]| {
-        let mut total: HashMap<String, i64> = HashMap::new();
-        for p in port_list {
-            for (k, v) in counters(&c, *p, names) {
-                *total.entry(k).or_default() += v;
-            }
-        }
-        total
-    };
     let (r0, m0) = (
-        sum(&c.replica_ports()),
+        replicas_counters(&c, names),
         counters(&c, c.master_port(), names),
     );
     let proxied = run_scenario(&c, p.port, &db_proxy, scenario);
     let (r1, m1) = (
-        sum(&c.replica_ports()),
+        replicas_counters(&c, names),
         counters(&c, c.master_port(), names),
     );
-    assert_same(scenario, &Compared { direct, proxied }, &p);
+    assert_same(scenario, &direct, &proxied, &p);
     Some((delta(&r0, &r1), delta(&m0, &m1)))
 }
 
@@ -273,6 +265,10 @@ fn mysqli_basics_same_as_direct() {
     assert!(
         replicas["Com_select"] > 0,
         "plain reads reached a replica: {replicas:?}"
+    );
+    assert!(
+        replicas["Com_stmt_execute"] > 0,
+        "the prepared SELECT executed on a replica: {replicas:?}"
     );
     // 'insert one', 'insert three', 'trx1', 'trx2', 'ac0', escaped, truncating, and the
     // failing duplicate / NOT NULL / strict inserts: all on the master.
