@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The project's single test command: scripts/test.sh [extra args for cargo nextest run / cargo test]
 #
-# 1. Installs MariaDB (server + client), sysbench and openssl with apt-get if any of them is missing.
+# 1. Installs MariaDB (server + client), sysbench, openssl, and PHP (php-cli, php-mysql: mysqli and
+#    PDO on mysqlnd) with WordPress and its default theme (tests/php.rs) with apt-get if any of
+#    them is missing.
 # 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
@@ -27,6 +29,18 @@ missing=()
 for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench openssl; do
     command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
 done
+# tests/php.rs: real PHP clients (mysqli and PDO, both on mysqlnd) and a WordPress site served by
+# `php -S`. Debian's wordpress package ships no theme (the default one is only recommended), and
+# without a theme the front page is empty.
+WP_THEME=/usr/share/wordpress/wp-content/themes/twentytwentythree/style.css
+php_ready() {
+    command -v php >/dev/null 2>&1 &&
+        php -r 'exit(extension_loaded("mysqli") && extension_loaded("pdo_mysql") ? 0 : 1);' >/dev/null 2>&1 &&
+        [[ -f /usr/share/wordpress/wp-settings.php && -f $WP_THEME ]]
+}
+php_ready || missing+=(php-mysql/wordpress)
+packages=(mariadb-server mariadb-client sysbench openssl
+    php-cli php-mysql wordpress wordpress-theme-twentytwentythree)
 
 as_root() {
     if [[ $(id -u) == 0 ]]; then
@@ -40,9 +54,10 @@ as_root() {
 }
 
 if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSPLIT_FORCE_INSTALL:-} == 1 ]]; }; then
-    phase "installing mariadb-server mariadb-client sysbench openssl (missing: ${missing[*]:-none})"
-    # Keep the package's postinst from starting a system MariaDB we don't use (the tests run
-    # their own servers on free ports). Only if no policy is in place already.
+    phase "installing ${packages[*]} (missing: ${missing[*]:-none})"
+    # Keep the packages' postinst from starting a system MariaDB or Apache (wordpress depends on
+    # apache2 | httpd) we don't use: the tests run their own servers on free ports. Only if no
+    # policy is in place already.
     policy_added=
     if [[ ! -e /usr/sbin/policy-rc.d ]]; then
         if as_root sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d'; then
@@ -53,7 +68,7 @@ if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSP
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq || rc=$?
     if ((rc == 0)); then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o Dpkg::Use-Pty=0 \
-            --no-install-recommends mariadb-server mariadb-client sysbench openssl || rc=$?
+            --no-install-recommends "${packages[@]}" || rc=$?
     fi
     if [[ -n $policy_added ]]; then
         as_root rm -f /usr/sbin/policy-rc.d || true
@@ -70,11 +85,26 @@ if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && { ((${#missing[@]} > 0)) || [[ ${RWSP
             as_root service mariadb stop || true
         fi
     fi
+    for pidfile in /run/apache2/apache2.pid /var/run/apache2/apache2.pid; do
+        if [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            phase "stopping the Apache service started by the wordpress package"
+            if [[ -d /run/systemd/system ]]; then
+                as_root systemctl stop apache2 || true
+            elif command -v service >/dev/null 2>&1; then
+                as_root service apache2 stop || true
+            fi
+            break
+        fi
+    done
 fi
 
 for bin in mariadbd mariadb-install-db mariadb mariadb-admin sysbench openssl; do
     command -v "$bin" >/dev/null 2>&1 || { echo "$bin still not found after installation" >&2; exit 1; }
 done
+if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && ! php_ready; then
+    echo "php (mysqli, pdo_mysql) or WordPress with $WP_THEME still missing after installation" >&2
+    exit 1
+fi
 
 # PyMySQL: the second real client of the session-semantics tests (pure Python, from PyPI).
 if ! python3 -c 'import pymysql' >/dev/null 2>&1; then
