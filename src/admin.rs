@@ -20,8 +20,9 @@ use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, ServerInfo};
 use crate::protocol::packet::PacketStream;
 use crate::protocol::CapabilityFlags;
-use crate::topology::reload::{reload, Outcome};
-use crate::topology::{Role, Shared, State};
+use crate::reload::{reload, Outcome};
+use crate::shared::Shared;
+use crate::topology::{Role, State};
 
 /// Serves the admin interface until the runtime stops.
 pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) {

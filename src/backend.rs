@@ -690,3 +690,33 @@ impl BackendConn {
         let _ = self.io.stream.shutdown().await;
     }
 }
+
+/// Logs in to `backend` with the monitor account (health checks, and the account list of
+/// auth passthrough).
+pub async fn connect_monitor(
+    backend: Arc<Backend>,
+    cfg: &crate::config::Monitor,
+    tls: Arc<crate::tls::TlsSetup>,
+) -> Result<BackendConn, String> {
+    use CapabilityFlags as C;
+    let credential = crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
+    let params = LoginParams {
+        user: &cfg.user,
+        credential: &credential,
+        db: None,
+        collation: 45,
+        capabilities: C::CLIENT_PROTOCOL_41
+            | C::CLIENT_SECURE_CONNECTION
+            | C::CLIENT_PLUGIN_AUTH
+            | C::CLIENT_LONG_PASSWORD
+            | C::CLIENT_TRANSACTIONS
+            | C::CLIENT_MULTI_RESULTS,
+        attributes: &[],
+        connect_timeout: cfg.connect_timeout,
+        tls,
+    };
+    BackendConn::connect(backend, &params)
+        .await
+        .map(|(c, _, _)| c)
+        .map_err(|e| e.to_string())
+}

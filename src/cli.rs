@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use tracing::{error, info, warn};
 
 use crate::config::Config;
-use crate::topology::Shared;
+use crate::shared::Shared;
 
 /// rwsplit — a MySQL/MariaDB read/write-splitting proxy. Applications connect to it as to a
 /// MySQL server; writes go to the master, reads to the replicas.
@@ -233,7 +233,7 @@ fn run(cli: &Cli) -> ExitCode {
             });
         }
         // Reload triggers are in place before the first client can connect.
-        crate::topology::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
+        crate::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
         let listener = match crate::server::bind(&listen).await {
             Ok(l) => l,
             Err(e) => {
@@ -251,7 +251,7 @@ fn run(cli: &Cli) -> ExitCode {
             tokio::spawn(crate::admin::serve(admin, shared.clone(), cli.config.clone()));
         }
         if let Some(metrics) = topo.config.metrics.clone() {
-            tokio::spawn(crate::metrics::serve(metrics.listen, shared.clone()));
+            tokio::spawn(crate::metrics_http::serve(metrics.listen, shared.clone()));
         }
         tokio::select! {
             r = crate::server::serve(listener, shared.clone()) => {

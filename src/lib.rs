@@ -1,10 +1,16 @@
 //! rwsplit: a MySQL/MariaDB read/write-splitting proxy meant to run beside every app server.
 //!
-//! A query's path through the modules: `server` (accept) → `protocol::handshake` (login) →
-//! `session` (command loop) → `classify` (statement → route) → `topology` (which backend) →
-//! `backend` (relay the answer as raw bytes). Beside it: `tls` (the stream under both sides,
-//! plain or TLS), `pool` (backend connections kept between sessions and shared by idle ones),
-//! `monitor` (health), `topology::reload` (config changes), `metrics` and `admin`.
+//! A query's path through the modules: `server` (accept) → `session::login` (with
+//! `protocol::handshake`) → `session::command` (the command loop) → `classify` (one scan of the
+//! statement) → `route` (the routing decision, pure) → `session::backends` (make the connection
+//! ready: `session::replay`, `session::consistency`) → `backend` (relay the answer as raw bytes)
+//! → `metrics`.
+//!
+//! Beside it: `topology` (backend types and the immutable topology snapshot), `shared` (the
+//! runtime state every session uses), `tls`, `pool` (backend connections kept between sessions
+//! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http` and
+//! `admin`. No import cycles: `topology`, `metrics`, `classify`, `route`, `gtid`, `registry` and
+//! `digest` depend on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
 
 pub mod accounts;
 pub mod admin;
@@ -15,13 +21,16 @@ pub mod config;
 pub mod digest;
 pub mod gtid;
 pub mod metrics;
+pub mod metrics_http;
 pub mod monitor;
 pub mod pool;
 pub mod protocol;
 pub mod registry;
+pub mod reload;
 pub mod route;
 pub mod server;
 pub mod session;
+pub mod shared;
 pub mod tls;
 pub mod topology;
 pub mod topology_file;

@@ -1,22 +1,18 @@
-//! Prometheus metrics and their HTTP endpoint (`[metrics] listen`, `GET /metrics`).
+//! Prometheus metrics (served by `metrics_http`). A leaf: nothing here knows the runtime.
 //!
 //! Hot-path counters are resolved once (per route and statement kind) so counting a query is
 //! an atomic add, not a label lookup. Backend gauges (state, lag, connections) are filled from
 //! the topology snapshot when scraped. Label sets are bounded: routes, statement kinds and
 //! configured backend addresses; never SQL text.
 
-use std::sync::{Arc, LazyLock};
-use std::time::Duration;
+use std::sync::LazyLock;
 
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tracing::{debug, info, warn};
 
 use crate::classify::Kind;
-use crate::topology::{Shared, State};
 
 /// Where a statement went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,91 +181,10 @@ impl Metrics {
         self.queries[route as usize][kind as usize].inc();
     }
 
-    /// The text exposition, with backend gauges refreshed from `shared`.
-    pub fn render(&self, shared: &Shared) -> String {
-        let topo = shared.topology.load_full();
-        self.backend_state.reset();
-        self.replication_lag.reset();
-        for b in std::iter::once(&topo.master).chain(topo.replicas.iter()) {
-            let h = b.health.load();
-            self.backend_idle
-                .with_label_values(&[&b.address])
-                .set(shared.pool.idle_count(&b.address) as i64);
-            for s in [State::Up, State::Lagging, State::Down, State::Draining] {
-                self.backend_state
-                    .with_label_values(&[&b.address, b.role.as_str(), s.as_str()])
-                    .set((h.state == s) as i64);
-            }
-            if let Some(lag) = h.lag_seconds {
-                if b.role == crate::topology::Role::Replica {
-                    self.replication_lag
-                        .with_label_values(&[&b.address])
-                        .set(lag as i64);
-                }
-            }
-        }
-        self.reloads.with_label_values(&["ok"]).reset();
-        self.reloads
-            .with_label_values(&["ok"])
-            .inc_by(shared.reloads_ok.load(std::sync::atomic::Ordering::Relaxed));
-        self.reloads.with_label_values(&["failed"]).reset();
-        self.reloads.with_label_values(&["failed"]).inc_by(
-            shared
-                .reloads_failed
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
+    /// The text exposition of everything registered.
+    pub fn gather_text(&self) -> String {
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
-    }
-}
-
-/// Serves `GET /metrics` on `listen` until the runtime stops. A deliberately tiny HTTP/1.1
-/// responder: one request per connection, no keep-alive, bounded request size.
-pub async fn serve(listen: String, shared: Arc<Shared>) {
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            warn!(listen = %listen, error = %e, "cannot listen for metrics");
-            return;
-        }
-    };
-    info!(listen = %listen, "metrics on /metrics");
-    loop {
-        let Ok((mut stream, peer)) = listener.accept().await else {
-            continue;
-        };
-        let shared = shared.clone();
-        tokio::spawn(async move {
-            let mut req = Vec::with_capacity(1024);
-            let mut buf = [0u8; 1024];
-            let read = tokio::time::timeout(Duration::from_secs(5), async {
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-            })
-            .await;
-            if read.is_err() {
-                return;
-            }
-            let line = req.split(|&b| b == b'\n').next().unwrap_or_default();
-            let (status, body) =
-                if line.starts_with(b"GET /metrics ") || line.starts_with(b"GET /metrics?") {
-                    ("200 OK", METRICS.render(&shared))
-                } else {
-                    ("404 Not Found", "not found: try /metrics\n".to_string())
-                };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(body.as_bytes()).await;
-            let _ = stream.shutdown().await;
-            debug!(client = %peer, "metrics scraped");
-        });
     }
 }

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tracing::{debug, info};
 
-use crate::backend::{BackendConn, LoginParams};
+use crate::backend::BackendConn;
 use crate::config::Monitor as MonitorConfig;
-use crate::protocol::CapabilityFlags;
-use crate::topology::{Backend, Health, Role, Shared, State};
+use crate::shared::Shared;
+use crate::topology::{Backend, Health, Role, State};
 
 /// Starts the monitor: it follows reloads, checking added backends and forgetting removed ones.
 pub fn spawn(shared: Arc<Shared>) {
@@ -168,36 +168,6 @@ fn decide(
     h
 }
 
-/// Logs in to `backend` with the monitor account (health checks, and the account list of
-/// auth passthrough).
-pub async fn login(
-    backend: Arc<Backend>,
-    cfg: &MonitorConfig,
-    tls: Arc<crate::tls::TlsSetup>,
-) -> Result<BackendConn, String> {
-    use CapabilityFlags as C;
-    let credential = crate::protocol::auth::Credential::Password(cfg.password.expose().to_string());
-    let params = LoginParams {
-        user: &cfg.user,
-        credential: &credential,
-        db: None,
-        collation: 45,
-        capabilities: C::CLIENT_PROTOCOL_41
-            | C::CLIENT_SECURE_CONNECTION
-            | C::CLIENT_PLUGIN_AUTH
-            | C::CLIENT_LONG_PASSWORD
-            | C::CLIENT_TRANSACTIONS
-            | C::CLIENT_MULTI_RESULTS,
-        attributes: &[],
-        connect_timeout: cfg.connect_timeout,
-        tls,
-    };
-    BackendConn::connect(backend, &params)
-        .await
-        .map(|(c, _, _)| c)
-        .map_err(|e| e.to_string())
-}
-
 async fn check(
     conn: &mut Option<BackendConn>,
     backend: &Arc<Backend>,
@@ -205,7 +175,7 @@ async fn check(
     tls: Arc<crate::tls::TlsSetup>,
 ) -> Result<Observation, String> {
     if conn.as_ref().is_none_or(|c| c.broken) {
-        *conn = Some(login(backend.clone(), cfg, tls).await?);
+        *conn = Some(crate::backend::connect_monitor(backend.clone(), cfg, tls).await?);
     }
     let c = conn.as_mut().expect("connected above");
     let rows = |r: std::io::Result<

@@ -9,7 +9,7 @@ use tracing::{info, warn};
 use crate::protocol::error::MyError;
 use crate::protocol::packet::PacketStream;
 use crate::session::Session;
-use crate::topology::Shared;
+use crate::shared::Shared;
 
 /// Connections the kernel may hold for the proxy before it accepts them. A burst of clients
 /// (every PHP worker of a web node reconnecting at once) must not overflow it: a client whose

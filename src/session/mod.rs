@@ -41,8 +41,9 @@ use crate::protocol::scan::{Expect, Scanner};
 use crate::protocol::{StatusFlags, MAX_CHUNK};
 use crate::registry::SessionEntry;
 use crate::route::{self, Decision, Protocol, RoutingState, Target};
+use crate::shared::Shared;
 use crate::tls::Stream;
-use crate::topology::{Backend, Role, Shared};
+use crate::topology::{Backend, Role};
 
 /// A backend connection idle longer than this is checked for a server-side close before use.
 pub(super) const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);

@@ -12,9 +12,6 @@ use arc_swap::ArcSwap;
 use rand::Rng;
 
 use crate::config::Config;
-use crate::protocol::handshake::ServerInfo;
-
-pub mod reload;
 
 /// What a backend is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -223,72 +220,5 @@ impl Topology {
                 .iter()
                 .any(|r| r.address == backend.address && r.weight > 0),
         }
-    }
-}
-
-/// State shared by every session of the proxy.
-pub struct Shared {
-    pub topology: ArcSwap<Topology>,
-    /// The master's greeting details, for the proxy's own greeting.
-    pub server_info: ArcSwap<ServerInfo>,
-    next_connection_id: AtomicU32,
-    pub clients: AtomicU64,
-    /// Sessions by proxy connection id (KILL, admin views).
-    pub registry: crate::registry::Registry,
-    /// Bumped on every topology swap; sessions watch it to let go of removed backends.
-    pub version: tokio::sync::watch::Sender<u64>,
-    /// Set on SIGTERM/SIGINT: sessions close after their running statement.
-    pub shutdown: tokio::sync::watch::Sender<bool>,
-    pub reloads_ok: AtomicU64,
-    /// The proxy's own master connection for reading the binlog position (consistency = "global").
-    pub gtid_probe: tokio::sync::Mutex<Option<crate::backend::BackendConn>>,
-    /// Application accounts loaded from the master (auth passthrough).
-    pub accounts: crate::accounts::Accounts,
-    /// Idle authenticated backend connections for the next client session.
-    pub pool: crate::pool::Pool,
-    /// Newest GTID committed through this proxy by any session (consistency = "global").
-    pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
-    /// Writes sent whose position is not in `global_gtid` yet (consistency = "global").
-    pub writes_in_flight: crate::writes_in_flight::WritesInFlight,
-    /// Normalized statements with their timings (admin SHOW DIGESTS).
-    pub digests: crate::digest::Digests,
-    pub reloads_failed: AtomicU64,
-    /// Certificates and TLS settings (`[tls]`), replaced on every reload so renewed certificate
-    /// files are picked up by new connections.
-    pub tls: ArcSwap<crate::tls::TlsSetup>,
-}
-
-impl Shared {
-    pub fn new(config: Config, tls: crate::tls::TlsSetup) -> Arc<Self> {
-        let topology = Topology::from_config(Arc::new(config), None);
-        Arc::new(Shared {
-            topology: ArcSwap::from_pointee(topology),
-            server_info: ArcSwap::from_pointee(ServerInfo::fallback()),
-            next_connection_id: AtomicU32::new(1),
-            clients: AtomicU64::new(0),
-            registry: Default::default(),
-            version: tokio::sync::watch::Sender::new(0),
-            shutdown: tokio::sync::watch::Sender::new(false),
-            reloads_ok: AtomicU64::new(0),
-            digests: Default::default(),
-            global_gtid: Default::default(),
-            writes_in_flight: Default::default(),
-            pool: Default::default(),
-            accounts: Default::default(),
-            gtid_probe: tokio::sync::Mutex::new(None),
-            reloads_failed: AtomicU64::new(0),
-            tls: ArcSwap::from_pointee(tls),
-        })
-    }
-
-    /// Installs a new topology and tells the sessions.
-    pub fn swap(&self, topology: Topology) {
-        self.topology.store(Arc::new(topology));
-        self.version.send_modify(|v| *v += 1);
-    }
-
-    /// The proxy's own connection ids, shown to clients in the greeting.
-    pub fn next_connection_id(&self) -> u32 {
-        self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
 }

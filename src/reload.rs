@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use tracing::{error, info, warn};
 
-use super::{Shared, Topology};
 use crate::config::Config;
+use crate::shared::Shared;
+use crate::topology::Topology;
 
 /// How long a burst of file events is collected before one reload.
 const DEBOUNCE: Duration = Duration::from_millis(150);
