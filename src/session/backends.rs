@@ -256,17 +256,19 @@ impl Session {
         }
     }
 
-    /// Sends `pkt` to `target` and relays the response. Returns the scanner (None if an error
-    /// was sent to the client instead). With `retry`, a read whose replica fails before any
-    /// byte reached the client runs again on another replica or the master, with the session
-    /// state replayed there first.
-    pub(super) async fn forward(
+    /// Runs one command on `target` — the one loop in which a backend failure is handled. A
+    /// backend that fails before any byte reached the client is marked failed; with
+    /// `retry.allowed` a read on a replica (not inside a transaction) then runs again on
+    /// another replica or the master, after the session state is replayed there (and, with
+    /// `retry.consistent`, on a replica that has this session's writes). Anything else is
+    /// reported to the client (and a lost transaction closes the client connection). Returns
+    /// None when an error was sent to the client instead of an answer.
+    pub(super) async fn run_command(
         &mut self,
         target: Target,
-        pkt: &[u8],
-        expect: Expect,
-        retry: bool,
-    ) -> std::io::Result<Option<(Target, Scanner)>> {
+        cmd: Command<'_>,
+        retry: Retry,
+    ) -> std::io::Result<Option<(Target, Answer)>> {
         let mut attempt = 0;
         let mut target = target;
         loop {
@@ -277,36 +279,104 @@ impl Session {
                     return Ok(None);
                 }
             };
-            let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
-            let conn = self.conn_mut(t).expect("ready");
-            let outcome = match conn.send_command(pkt).await {
-                Ok(sent) => {
-                    self.relay(t, expect, client_packets.wrapping_sub(sent))
-                        .await?
-                }
-                Err(e) => {
-                    conn.broken = true;
-                    Relayed::Failed {
-                        error: e.to_string(),
-                    }
-                }
+            let outcome = match &cmd {
+                Command::Relay { pkt, expect } => self.relay_attempt(t, pkt, *expect).await?,
+                Command::Prepare { pkt } => self.prepare_attempt(t, pkt).await,
+                Command::Execute(plan) => self.execute_attempt(t, plan).await?,
             };
             match outcome {
-                Relayed::Done(scanner) => return Ok(Some((t, scanner))),
-                Relayed::Failed { error } => {
+                Attempt::Done(answer) => return Ok(Some((t, answer))),
+                Attempt::Refused(e) => {
+                    self.send_error(&e).await?;
+                    return Ok(None);
+                }
+                Attempt::Failed(error) => {
                     let (addr, was_trx) = self.backend_failed(t);
-                    if retry && t == Target::Replica && !was_trx && attempt < MAX_READ_RETRIES {
+                    if retry.allowed
+                        && t == Target::Replica
+                        && !was_trx
+                        && attempt < MAX_READ_RETRIES
+                    {
                         attempt += 1;
                         METRICS.read_retries.inc();
-                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "read failed before any byte reached the client; retrying elsewhere");
-                        // The next replica must also have this session's writes.
-                        target = self.consistent(Target::Replica).await;
+                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, command = cmd.name(), "failed before any byte reached the client; retrying elsewhere");
+                        target = if retry.consistent {
+                            self.consistent(Target::Replica).await
+                        } else {
+                            Target::Replica
+                        };
                         continue;
                     }
                     self.report_failure(t, &addr, &error, was_trx).await?;
                     return Ok(None);
                 }
             }
+        }
+    }
+
+    /// [`Session::run_command`] for a command whose response is relayed as it arrives.
+    pub(super) async fn forward(
+        &mut self,
+        target: Target,
+        pkt: &[u8],
+        expect: Expect,
+        retry: bool,
+    ) -> std::io::Result<Option<(Target, Scanner)>> {
+        let retry = Retry {
+            allowed: retry,
+            consistent: true,
+        };
+        let done = self
+            .run_command(target, Command::Relay { pkt, expect }, retry)
+            .await?;
+        Ok(done.and_then(|(t, answer)| match answer {
+            Answer::Relayed(scanner) => Some((t, scanner)),
+            Answer::Prepared { .. } => None,
+        }))
+    }
+
+    async fn relay_attempt(
+        &mut self,
+        t: Target,
+        pkt: &[u8],
+        expect: Expect,
+    ) -> std::io::Result<Attempt> {
+        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
+        let Some(conn) = self.conn_mut(t) else {
+            return Ok(Attempt::Failed("not connected".into()));
+        };
+        match conn.send_command(pkt).await {
+            Ok(sent) => Ok(
+                match self
+                    .relay(t, expect, client_packets.wrapping_sub(sent))
+                    .await?
+                {
+                    Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
+                    Relayed::Failed { error } => Attempt::Failed(error),
+                },
+            ),
+            Err(e) => {
+                conn.broken = true;
+                Ok(Attempt::Failed(e.to_string()))
+            }
+        }
+    }
+
+    /// A prepare sends nothing to the client until the whole answer is in.
+    async fn prepare_attempt(&mut self, t: Target, pkt: &[u8]) -> Attempt {
+        let Some(conn) = self.conn_mut(t) else {
+            return Attempt::Failed("not connected".into());
+        };
+        let result = match conn.send_command(pkt).await {
+            Ok(_) => conn
+                .read_prepare_response()
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok((raw, ok)) => Attempt::Done(Answer::Prepared { raw, ok }),
+            Err(error) => Attempt::Failed(error),
         }
     }
 

@@ -104,8 +104,58 @@ pub struct Session {
     replica_released: bool,
 }
 
+/// What one attempt of `Session::run_command` sends to the chosen backend.
+enum Command<'a> {
+    /// A command whose response is relayed to the client as it arrives.
+    Relay { pkt: &'a [u8], expect: Expect },
+    /// COM_STMT_PREPARE: the whole answer is read before the client gets any of it.
+    Prepare { pkt: &'a [u8] },
+    /// COM_STMT_EXECUTE, prepared on the chosen backend first if it is not there yet.
+    Execute(&'a prepared::ExecPlan<'a>),
+}
+
+impl Command<'_> {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Relay { .. } => "query",
+            Command::Prepare { .. } => "prepare",
+            Command::Execute(_) => "execute",
+        }
+    }
+}
+
+/// A command's answer, once the backend gave it.
+enum Answer {
+    /// Relayed to the client; the scanner knows how it ended.
+    Relayed(Scanner),
+    /// A prepare's raw answer (not sent yet) and, if it succeeded, (statement id, params,
+    /// columns).
+    Prepared {
+        raw: Vec<u8>,
+        ok: Option<(u32, u16, u16)>,
+    },
+}
+
+/// How one attempt went.
+enum Attempt {
+    Done(Answer),
+    /// The backend failed before any byte reached the client.
+    Failed(String),
+    /// The command cannot run; this error is the client's answer.
+    Refused(MyError),
+}
+
+/// Whether a failed attempt may run again elsewhere.
+#[derive(Clone, Copy)]
+struct Retry {
+    /// A plain read: another replica or the master may answer instead.
+    allowed: bool,
+    /// The next replica must have this session's writes (read-your-writes).
+    consistent: bool,
+}
+
 /// How relaying one response ended.
-pub(super) enum Relayed {
+enum Relayed {
     Done(Scanner),
     /// The backend failed before any byte reached the client.
     Failed {
@@ -113,7 +163,7 @@ pub(super) enum Relayed {
     },
 }
 
-pub(super) enum Flow {
+enum Flow {
     Continue,
     Quit,
 }

@@ -3,6 +3,18 @@
 
 use super::*;
 
+/// One COM_STMT_EXECUTE as the client sent it, with what every attempt needs to rewrite it
+/// for the backend it runs on.
+pub(super) struct ExecPlan<'a> {
+    pub(super) id: u32,
+    pub(super) pkt: &'a [u8],
+    /// Where the new-params-bound flag sits in `pkt`.
+    pub(super) flag_at: usize,
+    pub(super) client_sent_types: bool,
+    /// COM_STMT_SEND_LONG_DATA payloads collected since the last execute.
+    pub(super) long_data: Vec<(u16, Vec<u8>)>,
+}
+
 /// A prepared statement as the client sees it (the proxy's own id).
 pub(super) struct PreparedStmt {
     pub(super) sql: Vec<u8>,
@@ -30,37 +42,15 @@ impl Session {
         let d = self.decide(&c, Protocol::Prepare);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
-        let mut attempt = 0;
-        let (target, mut raw, ok) = loop {
-            let target = match self.ready(d.target).await {
-                Ok(t) => t,
-                Err(e) => return self.send_error(&e).await,
-            };
-            let conn = self.conn_mut(target).expect("ready");
-            let result = match conn.send_command(pkt).await {
-                Ok(_) => conn
-                    .read_prepare_response()
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            };
-            match result {
-                Ok((raw, ok)) => break (target, raw, ok),
-                Err(error) => {
-                    let (addr, was_trx) = self.backend_failed(target);
-                    if d.retry
-                        && target == Target::Replica
-                        && !was_trx
-                        && attempt < MAX_READ_RETRIES
-                    {
-                        attempt += 1;
-                        METRICS.read_retries.inc();
-                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "prepare failed on a replica; retrying elsewhere");
-                        continue;
-                    }
-                    return self.report_failure(target, &addr, &error, was_trx).await;
-                }
-            }
+        let retry = Retry {
+            allowed: d.retry,
+            consistent: false,
+        };
+        let Some((target, Answer::Prepared { mut raw, ok })) = self
+            .run_command(d.target, Command::Prepare { pkt }, retry)
+            .await?
+        else {
+            return Ok(());
         };
         let proxy_id = self.next_stmt_id;
         let conn = self.conn_mut(target).expect("ready");
@@ -183,112 +173,120 @@ impl Session {
         st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
         let long_data = std::mem::take(&mut st.long_data);
         st.long_data_bytes = 0;
-        let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
-        let mut attempt = 0;
+        let plan = ExecPlan {
+            id,
+            pkt,
+            flag_at,
+            client_sent_types,
+            long_data,
+        };
         let d = self.decide(&c, Protocol::Execute);
         let _ticket = self.write_ticket(&c, d.target);
-        loop {
-            let wanted = if d.consistent_read {
-                self.consistent(d.target).await
-            } else {
-                d.target
-            };
-            let target = match self.ready(wanted).await {
-                Ok(t) => t,
-                Err(e) => return self.send_error(&e).await,
-            };
-            let retryable = d.retry
-                && target == Target::Replica
-                && self.routing.trx().is_none()
-                && attempt < MAX_READ_RETRIES;
-            let bs = match self.ensure_prepared(target, id).await {
-                Ok(bs) => bs,
-                Err(_) if retryable && self.conn_mut(target).is_some_and(|c| c.broken) => {
-                    attempt += 1;
-                    self.backend_failed(target);
-                    continue;
-                }
-                Err(e) => return self.send_error(&e).await,
-            };
-            // The execute as the backend must see it: its own statement id, and the
-            // parameter types if that backend never got them. Built in a reused buffer.
-            let mut payload = std::mem::take(&mut self.exec_buf);
-            payload.clear();
-            payload.extend_from_slice(pkt);
-            payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
-            let mut types_now = bs.types_bound || client_sent_types;
-            if !types_now {
-                if let Some(t) = self.stmts.get(&id).and_then(|s| s.param_types.as_deref()) {
-                    payload[flag_at] = 1;
-                    payload.splice(flag_at + 1..flag_at + 1, t.iter().copied());
-                    types_now = true;
-                }
+        let target = if d.consistent_read {
+            self.consistent(d.target).await
+        } else {
+            d.target
+        };
+        let retry = Retry {
+            allowed: d.retry,
+            consistent: d.consistent_read,
+        };
+        let Some((used, Answer::Relayed(scanner))) = self
+            .run_command(target, Command::Execute(&plan), retry)
+            .await?
+        else {
+            return Ok(());
+        };
+        let (key, sql) = self
+            .stmts
+            .get(&id)
+            .map(|s| (s.digest, &s.sql[..]))
+            .unwrap_or((0, &[]));
+        self.account(
+            target,
+            used,
+            c.kind,
+            started,
+            &scanner,
+            Some(key),
+            sql,
+            pkt.len(),
+        );
+        self.after_statement(&c, &[], used, &scanner, Protocol::Execute)
+            .await;
+        Ok(())
+    }
+
+    /// One attempt of an execute on `t`: the statement is prepared there if it is not yet, and
+    /// the execute is rewritten for that backend (its statement id, the parameter types if it
+    /// never got them, the long data).
+    pub(super) async fn execute_attempt(
+        &mut self,
+        t: Target,
+        plan: &ExecPlan<'_>,
+    ) -> std::io::Result<Attempt> {
+        let bs = match self.ensure_prepared(t, plan.id).await {
+            Ok(bs) => bs,
+            Err(e) if self.conn_mut(t).is_none_or(|c| c.broken) => {
+                return Ok(Attempt::Failed(e.to_string()))
             }
-            if let Some(st) = self.stmts.get_mut(&id) {
-                st.last_role = Some(conn_role(target));
-            }
-            let conn = self.conn_mut(target).expect("ready");
-            for (param, data) in &long_data {
-                let mut p = Vec::with_capacity(7 + data.len());
-                p.push(COM_STMT_SEND_LONG_DATA);
-                p.extend_from_slice(&bs.id.to_le_bytes());
-                p.extend_from_slice(&param.to_le_bytes());
-                p.extend_from_slice(data);
-                if conn.queue_command(&p).is_err() {
-                    conn.broken = true;
-                }
-            }
-            if let Some(b) = conn.stmts.get_mut(&id) {
-                b.types_bound = types_now;
-            }
-            let sent = conn.send_command(&payload).await;
-            self.exec_buf = payload;
-            let outcome = match sent {
-                Ok(sent) => {
-                    self.relay(
-                        target,
-                        Expect::Results { binary: true },
-                        client_packets.wrapping_sub(sent),
-                    )
-                    .await?
-                }
-                Err(e) => Relayed::Failed {
-                    error: e.to_string(),
-                },
-            };
-            match outcome {
-                Relayed::Done(scanner) => {
-                    let (key, sql) = self
-                        .stmts
-                        .get(&id)
-                        .map(|s| (s.digest, &s.sql[..]))
-                        .unwrap_or((0, &[]));
-                    self.account(
-                        d.target,
-                        target,
-                        c.kind,
-                        started,
-                        &scanner,
-                        Some(key),
-                        sql,
-                        pkt.len(),
-                    );
-                    self.after_statement(&c, &[], target, &scanner, Protocol::Execute)
-                        .await;
-                    return Ok(());
-                }
-                Relayed::Failed { error } => {
-                    let (addr, was_trx) = self.backend_failed(target);
-                    if retryable && !was_trx {
-                        attempt += 1;
-                        METRICS.read_retries.inc();
-                        warn!(client = %self.peer, backend = %addr, error = %error, attempt, "execute failed before any byte reached the client; retrying elsewhere");
-                        continue;
-                    }
-                    return self.report_failure(target, &addr, &error, was_trx).await;
-                }
+            Err(e) => return Ok(Attempt::Refused(e)),
+        };
+        let flag_at = plan.flag_at;
+        // Built in a reused buffer.
+        let mut payload = std::mem::take(&mut self.exec_buf);
+        payload.clear();
+        payload.extend_from_slice(plan.pkt);
+        payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
+        let mut types_now = bs.types_bound || plan.client_sent_types;
+        if !types_now {
+            if let Some(types) = self
+                .stmts
+                .get(&plan.id)
+                .and_then(|s| s.param_types.as_deref())
+            {
+                payload[flag_at] = 1;
+                payload.splice(flag_at + 1..flag_at + 1, types.iter().copied());
+                types_now = true;
             }
         }
+        if let Some(st) = self.stmts.get_mut(&plan.id) {
+            st.last_role = Some(conn_role(t));
+        }
+        let Some(conn) = self.conn_mut(t) else {
+            self.exec_buf = payload;
+            return Ok(Attempt::Failed("not connected".into()));
+        };
+        for (param, data) in &plan.long_data {
+            let mut p = Vec::with_capacity(7 + data.len());
+            p.push(COM_STMT_SEND_LONG_DATA);
+            p.extend_from_slice(&bs.id.to_le_bytes());
+            p.extend_from_slice(&param.to_le_bytes());
+            p.extend_from_slice(data);
+            if conn.queue_command(&p).is_err() {
+                conn.broken = true;
+            }
+        }
+        if let Some(b) = conn.stmts.get_mut(&plan.id) {
+            b.types_bound = types_now;
+        }
+        let sent = conn.send_command(&payload).await;
+        self.exec_buf = payload;
+        let client_packets = (plan.pkt.len() / MAX_CHUNK + 1) as u8;
+        Ok(match sent {
+            Ok(sent) => match self
+                .relay(
+                    t,
+                    Expect::Results { binary: true },
+                    client_packets.wrapping_sub(sent),
+                )
+                .await?
+            {
+                Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
+                Relayed::Failed { error } => Attempt::Failed(error),
+            },
+            Err(e) => Attempt::Failed(e.to_string()),
+        })
     }
 
     pub(super) fn send_long_data(&mut self, pkt: &[u8]) {

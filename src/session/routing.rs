@@ -10,19 +10,15 @@ impl Session {
     /// forgotten when that connection is gone (unless it was only handed back to the pool
     /// while idle, where any clean replica connection answers as it would).
     pub(super) fn routing_now(&mut self) -> &RoutingState {
-        let gone = match self.routing.last {
+        let gone = |t: Option<Target>| match t {
             Some(Target::Master) => self.master.is_none(),
             Some(Target::Replica) => self.replica.is_none() && !self.replica_released,
             None => false,
         };
-        if gone {
+        let (last_gone, select_gone) = (gone(self.routing.last), gone(self.routing.last_select));
+        if last_gone {
             self.routing.last = None;
         }
-        let select_gone = match self.routing.last_select {
-            Some(Target::Master) => self.master.is_none(),
-            Some(Target::Replica) => self.replica.is_none() && !self.replica_released,
-            None => false,
-        };
         if select_gone {
             self.routing.last_select = None;
         }
