@@ -288,7 +288,13 @@ pub struct Classification {
     /// A recorded SET whose value reads variables (`SET @saved = @@sql_mode`): replaying it
     /// depends on what was set before it, so earlier SETs may not be dropped from the list.
     pub reads_vars: bool,
+    /// The digest key (`SHOW DIGESTS`): statements that differ only in literals, letter case,
+    /// comments and whitespace share it.
+    pub digest: u64,
 }
+
+const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const DIGEST_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// A set of statement kinds (one bit per [`Kind`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -625,6 +631,9 @@ struct Stream<'a> {
     mentions: bool,
     /// Saw a user variable (`@x`).
     user_var: bool,
+    /// FNV-1a over the normalized tokens (literals as `?`, words lower-cased, comments and
+    /// whitespace left out): the statement's digest key, a by-product of the scan.
+    digest: u64,
 }
 
 impl<'a> Stream<'a> {
@@ -642,7 +651,35 @@ impl<'a> Stream<'a> {
             names,
             mentions: false,
             user_var: false,
+            digest: DIGEST_BASIS,
         }
+    }
+
+    fn feed_digest(&mut self, t: Tok<'_>) {
+        let mut h = self.digest;
+        let mut put = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(DIGEST_PRIME);
+        match t {
+            Tok::Word(w) if w[0].is_ascii_digit() => put(b'?'),
+            Tok::Word(w) => w.iter().for_each(|b| put(b.to_ascii_lowercase())),
+            Tok::QIdent(w) => {
+                put(b'`');
+                w.iter().for_each(|&b| put(b));
+            }
+            Tok::Str(..) => put(b'?'),
+            Tok::At => put(b'@'),
+            Tok::AtAt => {
+                put(b'@');
+                put(b'@');
+            }
+            Tok::ColonEq => {
+                put(b':');
+                put(b'=');
+            }
+            Tok::Punct(p) => put(p),
+            Tok::Eof => return,
+        }
+        put(0x1f);
+        self.digest = h;
     }
 
     fn next(&mut self) -> Tok<'a> {
@@ -650,6 +687,7 @@ impl<'a> Stream<'a> {
             return Tok::Eof;
         }
         let t = self.lex.next();
+        self.feed_digest(t);
         if self.lex.broken && self.broken_at.is_none() {
             self.broken_at = Some(self.index);
         }
@@ -1797,6 +1835,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         master_only_state: false,
         record_key: None,
         reads_vars: false,
+        digest: 0,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -1866,6 +1905,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     c.writes = writes;
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
+    c.digest = st.digest;
     let broken = st.lex.broken;
     Run {
         c,
@@ -3718,5 +3758,19 @@ mod tests {
         assert!(cl("SET @saved = @@sql_mode").record);
         assert!(cl("SET time_zone = '+00:00'").record);
         assert!(cl("SELECT CONNECTION_ID()").connection_id);
+    }
+
+    #[test]
+    fn digest_is_a_by_product_of_the_scan() {
+        let d = |s: &str| cl(s).digest;
+        assert_eq!(
+            d("SELECT c FROM sbtest1 WHERE id=42"),
+            d("select  c /* x */ from SBTEST1\n where id = 7")
+        );
+        assert_eq!(d("SELECT 'a'"), d("SELECT \"b\""));
+        assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
+        assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
+        assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
+        assert_ne!(d("SELECT `a` FROM t"), d("SELECT `A` FROM t"));
     }
 }

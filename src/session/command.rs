@@ -229,7 +229,7 @@ impl Session {
             c.kind,
             started,
             &scanner,
-            None,
+            c.digest,
             sql,
             pkt.len(),
         );
@@ -252,7 +252,7 @@ impl Session {
         kind: Kind,
         started: Instant,
         scanner: &Scanner,
-        digest_key: Option<u64>,
+        digest: u64,
         sql: &[u8],
         bytes_in: usize,
     ) {
@@ -277,9 +277,8 @@ impl Session {
             RouteLabel::Replica => "replica",
             RouteLabel::Fallback => "fallback",
         };
-        let key = digest_key.unwrap_or_else(|| crate::digest::fingerprint(sql));
         self.shared
             .digests
-            .record_key(key, sql, elapsed, scanner.rows, label);
+            .record_key(digest, sql, elapsed, scanner.rows, label);
     }
 }

@@ -31,8 +31,6 @@ pub(super) struct PreparedStmt {
     pub(super) last_role: Option<Role>,
     /// The last execute opened a cursor that lives on that backend.
     pub(super) cursor_open: bool,
-    /// Digest fingerprint of `sql`, computed once.
-    pub(super) digest: u64,
 }
 
 impl Session {
@@ -75,7 +73,6 @@ impl Session {
                     long_data_bytes: 0,
                     last_role: Some(conn_role(target)),
                     cursor_open: false,
-                    digest: crate::digest::fingerprint(sql),
                 },
             );
             self.last_prepared = Some(proxy_id);
@@ -197,18 +194,14 @@ impl Session {
         else {
             return Ok(());
         };
-        let (key, sql) = self
-            .stmts
-            .get(&id)
-            .map(|s| (s.digest, &s.sql[..]))
-            .unwrap_or((0, &[]));
+        let sql = self.stmts.get(&id).map(|s| &s.sql[..]).unwrap_or(&[]);
         self.account(
             target,
             used,
             c.kind,
             started,
             &scanner,
-            Some(key),
+            c.digest,
             sql,
             pkt.len(),
         );
