@@ -8,7 +8,7 @@ impl Session {
         LoginParams {
             user: &self.login.user,
             credential: &self.credential,
-            db: self.db.as_deref(),
+            db: self.replay.db.as_deref(),
             collation: self.login.collation,
             capabilities: self.login.capabilities,
             attributes: &self.login.attributes,
@@ -49,13 +49,17 @@ impl Session {
             let from_pool = || {
                 self.shared
                     .pool
-                    .take(&self.pool_key(&backend.address, self.db.clone(), self.state_sig))
+                    .take(&self.pool_key(
+                        &backend.address,
+                        self.replay.db.clone(),
+                        self.replay.state_sig,
+                    ))
                     .or_else(|| {
                         // One without state: the session's SETs are replayed on it.
-                        (self.state_sig != 0).then(|| {
+                        (self.replay.state_sig != 0).then(|| {
                             self.shared.pool.take(&self.pool_key(
                                 &backend.address,
-                                self.db.clone(),
+                                self.replay.db.clone(),
                                 0,
                             ))
                         })?
@@ -99,8 +103,8 @@ impl Session {
         // A fresh login already has the session's database and collation; the recorded
         // statements still have to be replayed, unless it is a pooled connection that
         // carries exactly this session's state.
-        conn.applied = if conn.state_sig != 0 && conn.state_sig == self.state_sig {
-            self.rec_seq
+        conn.applied = if conn.state_sig != 0 && conn.state_sig == self.replay.state_sig {
+            self.replay.rec_seq
         } else {
             conn.state_sig = 0;
             0
@@ -122,6 +126,7 @@ impl Session {
         let topo = self.shared.topology.load_full();
         let keep_replica = self.routing.trx() == Some(Target::Replica)
             || self
+                .prepared
                 .stmts
                 .values()
                 .any(|s| s.last_role == Some(Role::Replica) && s.cursor_open);
@@ -476,18 +481,18 @@ impl Session {
         };
         let Some(c) = conn else { return false };
         self.routing.placement() == route::Placement::Free
-            && !self.recorded.iter().any(|r| r.user_var)
-            && self.multi_statements_off == c.login_multi_statements_off()
+            && !self.replay.recorded.iter().any(|r| r.user_var)
+            && self.replay.multi_statements_off == c.login_multi_statements_off()
             && self.temp_tables.is_empty()
             && !self.routing.user_vars_on_master
-            && !self.gtid_dirty
+            && !self.rw.gtid_dirty
             && !c.dirty
             && !c.broken
             // It carries exactly this session's state, or none at all (only logged in).
-            && ((c.applied == self.rec_seq && c.state_sig == self.state_sig)
+            && ((c.applied == self.replay.rec_seq && c.state_sig == self.replay.state_sig)
                 || (c.applied == 0 && c.state_sig == 0))
             && c.stmts.is_empty()
-            && c.db == self.db
+            && c.db == self.replay.db
     }
 
     pub(super) fn any_releasable(&self) -> bool {

@@ -2,6 +2,22 @@
 
 use super::*;
 
+/// This session's read-your-writes positions.
+#[derive(Default)]
+pub(super) struct ReadYourWrites {
+    /// GTIDs of this session's writes.
+    pub(super) gtid_need: GtidPos,
+    /// A write finished on the master and its GTID has not been fetched yet.
+    pub(super) gtid_dirty: bool,
+    /// The master ran something that may write inside a transaction that has not ended yet:
+    /// when it ends (status flags, however it ends), the next read needs its GTID.
+    pub(super) write_pending: bool,
+    /// What the current replica connection is known to have applied, and which connection
+    /// (backend thread id) that was.
+    pub(super) replica_pos: GtidPos,
+    pub(super) replica_pos_thread: u32,
+}
+
 impl Session {
     /// Read-your-writes: where a read may run given the writes this session (or, with
     /// `consistency = "global"`, anyone through this proxy) has made. A replica known to have
@@ -13,7 +29,7 @@ impl Session {
         if target != Target::Replica || mode == Consistency::Eventual {
             return target;
         }
-        if self.gtid_dirty && !self.fetch_last_gtid().await {
+        if self.rw.gtid_dirty && !self.fetch_last_gtid().await {
             METRICS.consistency_master.inc();
             return Target::Master;
         }
@@ -28,7 +44,7 @@ impl Session {
             METRICS.consistency_master.inc();
             return Target::Master;
         }
-        let mut need = self.gtid_need.clone();
+        let mut need = self.rw.gtid_need.clone();
         if mode == Consistency::Global {
             need.merge(&self.shared.global_gtid.lock().expect("gtid lock"));
         }
@@ -40,11 +56,11 @@ impl Session {
             _ => return Target::Master,
         }
         let conn = self.replica.as_mut().expect("ready");
-        if self.replica_pos_thread != conn.thread_id {
-            self.replica_pos = GtidPos::default();
-            self.replica_pos_thread = conn.thread_id;
+        if self.rw.replica_pos_thread != conn.thread_id {
+            self.rw.replica_pos = GtidPos::default();
+            self.rw.replica_pos_thread = conn.thread_id;
         }
-        if !self.replica_pos.covers(&need) {
+        if !self.rw.replica_pos.covers(&need) {
             if let Some(seen) = conn
                 .backend
                 .health
@@ -53,10 +69,10 @@ impl Session {
                 .as_deref()
                 .and_then(GtidPos::parse)
             {
-                self.replica_pos.merge(&seen);
+                self.rw.replica_pos.merge(&seen);
             }
         }
-        if self.replica_pos.covers(&need) {
+        if self.rw.replica_pos.covers(&need) {
             METRICS.consistency_fresh.inc();
             return Target::Replica;
         }
@@ -71,7 +87,7 @@ impl Session {
             .consistency_wait
             .observe(started.elapsed().as_secs_f64());
         if ok {
-            self.replica_pos.merge(&need);
+            self.rw.replica_pos.merge(&need);
             METRICS.consistency_waited.inc();
             Target::Replica
         } else {
@@ -83,7 +99,7 @@ impl Session {
     /// A write of this session reached `pos`: its own reads, and with consistency = "global"
     /// everyone's, must see at least that.
     pub(super) fn note_write(&mut self, pos: &GtidPos) {
-        self.gtid_need.merge(pos);
+        self.rw.gtid_need.merge(pos);
         self.shared
             .global_gtid
             .lock()
@@ -94,7 +110,7 @@ impl Session {
     /// Learns the GTID of this session's last write from the master. False if that failed
     /// (the caller then reads from the master, which is always up to date).
     pub(super) async fn fetch_last_gtid(&mut self) -> bool {
-        self.gtid_dirty = false;
+        self.rw.gtid_dirty = false;
         let Some(master) = self.master.as_mut() else {
             return false;
         };
@@ -151,7 +167,7 @@ impl Session {
         target: Target,
     ) -> Option<crate::writes_in_flight::Ticket> {
         let global = self.shared.topology.load().config.routing.consistency == Consistency::Global;
-        (global && target == Target::Master && (c.writes || self.write_pending))
+        (global && target == Target::Master && (c.writes || self.rw.write_pending))
             .then(|| self.shared.writes_in_flight.begin())
     }
 
@@ -165,22 +181,22 @@ impl Session {
     /// connections see it.
     pub(super) async fn after_master_statement(&mut self, c: &Classification) {
         if c.writes {
-            self.write_pending = true;
+            self.rw.write_pending = true;
         }
-        if !self.write_pending || self.routing.trx() == Some(Target::Master) {
+        if !self.rw.write_pending || self.routing.trx() == Some(Target::Master) {
             return;
         }
-        self.write_pending = false;
+        self.rw.write_pending = false;
         let mode = self.shared.topology.load().config.routing.consistency;
         match mode {
             Consistency::Eventual => {}
-            Consistency::Session => self.gtid_dirty = true,
+            Consistency::Session => self.rw.gtid_dirty = true,
             Consistency::Global => {
                 // Asked on the proxy's own master connection, not the client's: the client's
                 // next SHOW WARNINGS or ROW_COUNT() must still be about its write.
                 match self.master_position().await {
                     Some(pos) => self.note_write(&pos),
-                    None => self.gtid_dirty = true,
+                    None => self.rw.gtid_dirty = true,
                 }
             }
         }

@@ -143,10 +143,10 @@ impl Session {
             }
             if !scanner.error {
                 // A reset keeps the multi-statement option (COM_SET_OPTION) as it was.
-                let multi_off = self.multi_statements_off;
+                let multi_off = self.replay.multi_statements_off;
                 self.forget_session_state();
-                self.multi_statements_off = multi_off;
-                let seq = self.rec_seq;
+                self.replay.multi_statements_off = multi_off;
+                let seq = self.replay.rec_seq;
                 for t in [Target::Master, Target::Replica] {
                     if let Some(c) = self.conn_mut(t) {
                         c.applied = seq;
@@ -206,7 +206,7 @@ impl Session {
         if let Some(c) = collation {
             self.login.collation = c;
         }
-        self.db = db;
+        self.replay.db = db;
         self.forget_session_state();
         self.routing.last = None;
         match self.first_backend().await {

@@ -98,6 +98,7 @@ impl Session {
             .capabilities
             .contains(mysql_common::constants::CapabilityFlags::CLIENT_MULTI_STATEMENTS);
 
+        let replay = replay::Replay::new(login.db.clone(), multi_statements_off);
         let topo_rx = shared.version.subscribe();
         let shutdown_rx = shared.shutdown.subscribe();
         let mut s = Session {
@@ -105,32 +106,21 @@ impl Session {
             id,
             peer,
             client,
-            db: login.db.clone(),
             login,
             credential,
             master: None,
             replica: None,
             routing: RoutingState::default(),
             temp_tables: Vec::new(),
-            recorded: Vec::new(),
-            rec_seq: 0,
-            multi_statements_off,
-            stmts: HashMap::new(),
-            next_stmt_id: 1,
-            last_prepared: None,
+            replay,
+            prepared: prepared::Prepared::default(),
             buf: Vec::with_capacity(1024),
             killed: Arc::new(tokio::sync::Notify::new()),
-            exec_buf: Vec::new(),
             fatal: false,
             topo_rx,
             shutdown_rx,
-            gtid_need: GtidPos::default(),
-            gtid_dirty: false,
-            write_pending: false,
-            replica_pos: GtidPos::default(),
-            replica_pos_thread: 0,
+            rw: consistency::ReadYourWrites::default(),
             replica_released: false,
-            state_sig: 0,
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),

@@ -15,9 +15,6 @@ mod prepared;
 mod replay;
 mod routing;
 
-use prepared::PreparedStmt;
-use replay::Recorded;
-
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,16 +64,11 @@ pub struct Session {
     routing: RoutingState,
     /// Temporary tables this session created: statements naming them go to the master.
     temp_tables: Vec<String>,
-    db: Option<String>,
-    recorded: Vec<Recorded>,
-    rec_seq: u64,
-    multi_statements_off: bool,
-    stmts: HashMap<u32, PreparedStmt>,
-    next_stmt_id: u32,
-    last_prepared: Option<u32>,
+    /// Session state carried to other backends (`replay`).
+    replay: replay::Replay,
+    /// Prepared statements by proxy id (`prepared`).
+    prepared: prepared::Prepared,
     buf: Vec<u8>,
-    /// Reused for rewriting COM_STMT_EXECUTE packets.
-    exec_buf: Vec<u8>,
     /// Woken when another session runs `KILL <this id>`.
     killed: Arc<tokio::sync::Notify>,
     /// The session cannot go on (its transaction's backend died): close after this command.
@@ -84,20 +76,8 @@ pub struct Session {
     /// Topology version last acted on (reloads, health changes).
     topo_rx: tokio::sync::watch::Receiver<u64>,
     shutdown_rx: tokio::sync::watch::Receiver<bool>,
-    /// GTIDs of this session's writes (read-your-writes).
-    gtid_need: GtidPos,
-    /// A write finished on the master and its GTID has not been fetched yet.
-    gtid_dirty: bool,
-    /// The master ran something that may write inside a transaction that has not ended yet:
-    /// when it ends (status flags, however it ends), the next read needs its GTID.
-    write_pending: bool,
-    /// What the current replica connection is known to have applied, and which connection
-    /// (backend thread id) that was.
-    replica_pos: GtidPos,
-    replica_pos_thread: u32,
-    /// Signature of `recorded` (0 when empty): a connection whose `state_sig` equals it
-    /// carries exactly this session's recorded state.
-    state_sig: u64,
+    /// Read-your-writes positions (`consistency`).
+    rw: consistency::ReadYourWrites,
     /// The replica connection the last statement ran on was handed back to the pool while the
     /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
     /// still belong on a replica connection, and any clean one answers as that one would.

@@ -3,6 +3,27 @@
 
 use super::*;
 
+/// The session's prepared statements, by the proxy's own ids.
+pub(super) struct Prepared {
+    pub(super) stmts: HashMap<u32, PreparedStmt>,
+    pub(super) next_stmt_id: u32,
+    /// The newest id (COM_STMT_EXECUTE with id -1 means it, as MariaDB allows).
+    pub(super) last_prepared: Option<u32>,
+    /// Reused for rewriting COM_STMT_EXECUTE packets.
+    pub(super) exec_buf: Vec<u8>,
+}
+
+impl Default for Prepared {
+    fn default() -> Self {
+        Prepared {
+            stmts: HashMap::new(),
+            next_stmt_id: 1,
+            last_prepared: None,
+            exec_buf: Vec::new(),
+        }
+    }
+}
+
 /// One COM_STMT_EXECUTE as the client sent it, with what every attempt needs to rewrite it
 /// for the backend it runs on.
 pub(super) struct ExecPlan<'a> {
@@ -50,7 +71,7 @@ impl Session {
         else {
             return Ok(());
         };
-        let proxy_id = self.next_stmt_id;
+        let proxy_id = self.prepared.next_stmt_id;
         let conn = self.conn_mut(target).expect("ready");
         if let Some((backend_id, num_params, _cols)) = ok {
             conn.stmts.insert(
@@ -61,8 +82,8 @@ impl Session {
                 },
             );
             raw[5..9].copy_from_slice(&proxy_id.to_le_bytes());
-            self.next_stmt_id = self.next_stmt_id.wrapping_add(1).max(1);
-            self.stmts.insert(
+            self.prepared.next_stmt_id = self.prepared.next_stmt_id.wrapping_add(1).max(1);
+            self.prepared.stmts.insert(
                 proxy_id,
                 PreparedStmt {
                     sql: sql.to_vec(),
@@ -75,7 +96,7 @@ impl Session {
                     cursor_open: false,
                 },
             );
-            self.last_prepared = Some(proxy_id);
+            self.prepared.last_prepared = Some(proxy_id);
         }
         self.routing.last = Some(target);
         self.client.write_raw(&raw).await
@@ -84,7 +105,7 @@ impl Session {
     pub(super) fn stmt_id(&self, pkt: &[u8]) -> Option<u32> {
         let id = u32::from_le_bytes(pkt.get(1..5)?.try_into().ok()?);
         if id == u32::MAX {
-            self.last_prepared
+            self.prepared.last_prepared
         } else {
             Some(id)
         }
@@ -96,7 +117,7 @@ impl Session {
         target: Target,
         id: u32,
     ) -> Result<BackendStmt, MyError> {
-        let sql = match self.stmts.get(&id) {
+        let sql = match self.prepared.stmts.get(&id) {
             Some(s) => s.sql.clone(),
             None => return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute")),
         };
@@ -141,7 +162,7 @@ impl Session {
         let Some(id) = self.stmt_id(pkt) else {
             return self.send_error(&wrong).await;
         };
-        let Some(st) = self.stmts.get_mut(&id) else {
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
             return self
                 .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
                 .await;
@@ -194,7 +215,12 @@ impl Session {
         else {
             return Ok(());
         };
-        let sql = self.stmts.get(&id).map(|s| &s.sql[..]).unwrap_or(&[]);
+        let sql = self
+            .prepared
+            .stmts
+            .get(&id)
+            .map(|s| &s.sql[..])
+            .unwrap_or(&[]);
         self.account(
             target,
             used,
@@ -227,13 +253,14 @@ impl Session {
         };
         let flag_at = plan.flag_at;
         // Built in a reused buffer.
-        let mut payload = std::mem::take(&mut self.exec_buf);
+        let mut payload = std::mem::take(&mut self.prepared.exec_buf);
         payload.clear();
         payload.extend_from_slice(plan.pkt);
         payload[1..5].copy_from_slice(&bs.id.to_le_bytes());
         let mut types_now = bs.types_bound || plan.client_sent_types;
         if !types_now {
             if let Some(types) = self
+                .prepared
                 .stmts
                 .get(&plan.id)
                 .and_then(|s| s.param_types.as_deref())
@@ -243,11 +270,11 @@ impl Session {
                 types_now = true;
             }
         }
-        if let Some(st) = self.stmts.get_mut(&plan.id) {
+        if let Some(st) = self.prepared.stmts.get_mut(&plan.id) {
             st.last_role = Some(conn_role(t));
         }
         let Some(conn) = self.conn_mut(t) else {
-            self.exec_buf = payload;
+            self.prepared.exec_buf = payload;
             return Ok(Attempt::Failed("not connected".into()));
         };
         for (param, data) in &plan.long_data {
@@ -264,7 +291,7 @@ impl Session {
             b.types_bound = types_now;
         }
         let sent = conn.send_command(&payload).await;
-        self.exec_buf = payload;
+        self.prepared.exec_buf = payload;
         let client_packets = (plan.pkt.len() / MAX_CHUNK + 1) as u8;
         Ok(match sent {
             Ok(sent) => match self
@@ -288,7 +315,7 @@ impl Session {
             return;
         };
         let max = self.shared.topology.load().config.limits.max_packet_size as usize;
-        if let Some(st) = self.stmts.get_mut(&id) {
+        if let Some(st) = self.prepared.stmts.get_mut(&id) {
             let data = &pkt[7..];
             if st.long_data_bytes + data.len() > max {
                 warn!(client = %self.peer, "long data over max_packet_size dropped");
@@ -302,7 +329,7 @@ impl Session {
 
     pub(super) async fn close_stmt(&mut self, pkt: &[u8]) {
         let Some(id) = self.stmt_id(pkt) else { return };
-        if self.stmts.remove(&id).is_none() {
+        if self.prepared.stmts.remove(&id).is_none() {
             return;
         }
         for t in [Target::Master, Target::Replica] {
@@ -321,7 +348,7 @@ impl Session {
 
     /// The backend holding statement `id`'s execution state (cursor, long data).
     pub(super) fn stmt_target(&self, id: u32) -> Option<Target> {
-        let st = self.stmts.get(&id)?;
+        let st = self.prepared.stmts.get(&id)?;
         let t = match st.last_role? {
             Role::Master => Target::Master,
             Role::Replica => Target::Replica,
@@ -339,7 +366,7 @@ impl Session {
                 .send_error(&MyError::wrong_arguments("mysqld_stmt_reset"))
                 .await;
         };
-        let Some(st) = self.stmts.get_mut(&id) else {
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
             return self
                 .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_reset"))
                 .await;

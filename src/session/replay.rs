@@ -7,6 +7,31 @@ use super::*;
 /// master, so a client that SETs in a loop cannot grow the proxy's memory without bound.
 pub(super) const MAX_RECORDED: usize = 256;
 
+/// What the session has set that every backend it uses must have: the database, the recorded
+/// statements in order (with a sequence number each connection's `applied` is compared with),
+/// and the multi-statement option.
+pub(super) struct Replay {
+    pub(super) db: Option<String>,
+    pub(super) recorded: Vec<Recorded>,
+    pub(super) rec_seq: u64,
+    pub(super) multi_statements_off: bool,
+    /// Signature of `recorded` (0 when empty): a connection whose `state_sig` equals it
+    /// carries exactly this session's recorded state.
+    pub(super) state_sig: u64,
+}
+
+impl Replay {
+    pub(super) fn new(db: Option<String>, multi_statements_off: bool) -> Self {
+        Replay {
+            db,
+            recorded: Vec::new(),
+            rec_seq: 0,
+            multi_statements_off,
+            state_sig: 0,
+        }
+    }
+}
+
 /// A session-state statement that succeeded and must be replayed on backends that did not run it.
 pub(super) struct Recorded {
     pub(super) seq: u64,
@@ -44,18 +69,18 @@ impl Session {
                 Target::Replica => self.replica.as_ref(),
             };
             if let Some(c) = conn {
-                if c.applied == self.rec_seq
-                    && c.multi_statements_off == self.multi_statements_off
-                    && (self.db.is_none() || c.db == self.db)
+                if c.applied == self.replay.rec_seq
+                    && c.multi_statements_off == self.replay.multi_statements_off
+                    && (self.replay.db.is_none() || c.db == self.replay.db)
                 {
                     return Ok(());
                 }
             }
         }
-        let db = self.db.clone();
-        let rec_seq = self.rec_seq;
-        let state_sig = self.state_sig;
-        let multi_off = self.multi_statements_off;
+        let db = self.replay.db.clone();
+        let rec_seq = self.replay.rec_seq;
+        let state_sig = self.replay.state_sig;
+        let multi_off = self.replay.multi_statements_off;
         let pending: Vec<Vec<u8>> = {
             let conn = match target {
                 Target::Master => self.master.as_ref(),
@@ -68,7 +93,8 @@ impl Session {
                     "not connected",
                 ));
             };
-            self.recorded
+            self.replay
+                .recorded
                 .iter()
                 .filter(|r| r.seq > conn.applied)
                 .map(|r| r.sql.clone())
@@ -106,7 +132,7 @@ impl Session {
     /// Remembers a successful session-state statement for the other backends.
     /// `clean`: the statement left nothing else behind (see `BackendConn::mark_clean`).
     pub(super) fn record(&mut self, c: &Classification, sql: &[u8], ran_on: Target, clean: bool) {
-        if self.recorded.len() >= MAX_RECORDED {
+        if self.replay.recorded.len() >= MAX_RECORDED {
             self.pin("too many session statements to replay");
             return;
         }
@@ -114,23 +140,23 @@ impl Session {
         // a statement from there on read variables (`SET sql_mode='A'; SET @saved=@@sql_mode;
         // SET sql_mode='B'` must replay all three, in order).
         if let (Some(k), false) = (c.record_key, c.reads_vars) {
-            if let Some(i) = self.recorded.iter().rposition(|r| r.key == Some(k)) {
-                if !self.recorded[i..].iter().any(|r| r.reads_vars) {
-                    self.recorded.remove(i);
+            if let Some(i) = self.replay.recorded.iter().rposition(|r| r.key == Some(k)) {
+                if !self.replay.recorded[i..].iter().any(|r| r.reads_vars) {
+                    self.replay.recorded.remove(i);
                 }
             }
         }
-        self.rec_seq += 1;
-        self.recorded.push(Recorded {
-            seq: self.rec_seq,
+        self.replay.rec_seq += 1;
+        self.replay.recorded.push(Recorded {
+            seq: self.replay.rec_seq,
             key: c.record_key,
             reads_vars: c.reads_vars,
             sql: sql.to_vec(),
             user_var: c.user_var_write,
         });
-        self.state_sig = state_signature(&self.recorded);
-        let seq = self.rec_seq;
-        let sig = self.state_sig;
+        self.replay.state_sig = state_signature(&self.replay.recorded);
+        let seq = self.replay.rec_seq;
+        let sig = self.replay.state_sig;
         if let Some(conn) = self.conn_mut(ran_on) {
             if conn.applied == seq - 1 {
                 conn.applied = seq;
@@ -149,7 +175,7 @@ impl Session {
         if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if !scanner.error {
                 let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
-                self.db = Some(db.clone());
+                self.replay.db = Some(db.clone());
                 if let Some(conn) = self.conn_mut(used) {
                     conn.db = Some(db);
                 }
@@ -166,7 +192,7 @@ impl Session {
         let target = self.current();
         if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if !scanner.error {
-                self.multi_statements_off = off;
+                self.replay.multi_statements_off = off;
                 if let Some(conn) = self.conn_mut(used) {
                     conn.multi_statements_off = off;
                 }
@@ -178,16 +204,16 @@ impl Session {
     /// After COM_RESET_CONNECTION or COM_CHANGE_USER: the servers start the session over, so
     /// does the proxy (the database is kept, as the server keeps it).
     pub(super) fn forget_session_state(&mut self) {
-        self.recorded.clear();
-        self.state_sig = 0;
-        self.stmts.clear();
-        self.multi_statements_off = !self
+        self.replay.recorded.clear();
+        self.replay.state_sig = 0;
+        self.prepared.stmts.clear();
+        self.replay.multi_statements_off = !self
             .login
             .capabilities
             .contains(mysql_common::constants::CapabilityFlags::CLIENT_MULTI_STATEMENTS);
         self.routing.reset();
         self.temp_tables.clear();
-        self.gtid_dirty = false;
-        self.write_pending = false;
+        self.rw.gtid_dirty = false;
+        self.rw.write_pending = false;
     }
 }

@@ -130,7 +130,7 @@ impl Session {
             return;
         }
         if let Some(db) = &c.use_db {
-            self.db = Some(db.clone());
+            self.replay.db = Some(db.clone());
             if let Some(conn) = self.conn_mut(used) {
                 conn.db = Some(db.clone());
             }
