@@ -19,7 +19,7 @@ use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner, Step};
 use crate::protocol::{auth, command, ok_status, CapabilityFlags, StatusFlags, MAX_CHUNK};
 use crate::tls::Stream;
-use crate::topology::{Backend, Role};
+use crate::topology::{Backend, Role, State};
 
 /// Backend packets can be as large as the server allows; the server enforces its own limit.
 const BACKEND_MAX_PACKET: usize = 1 << 30;
@@ -109,6 +109,17 @@ pub enum RelayError {
     Backend { error: String, sent: bool },
     /// The client went away.
     Client(io::Error),
+}
+
+/// What a relay watches while no byte of the answer has reached the client yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// Nothing: wait for the server (a cursor fetch, housekeeping).
+    Nothing,
+    /// The monitor's verdict: a backend marked down ends the wait with an error.
+    Verdict,
+    /// A read that may run elsewhere: also a silent server past this long (`read_failover`).
+    Failover(Duration),
 }
 
 /// One login session on one backend server.
@@ -615,9 +626,11 @@ impl BackendConn {
         &mut self,
         client: &mut PacketStream<C>,
         scanner: &mut Scanner,
+        watch: Watch,
     ) -> Result<(), RelayError> {
         let mut pos = 0;
         let mut sent = false;
+        let started = std::time::Instant::now();
         loop {
             let step = scanner.scan(&mut self.io.rbuf[..], pos);
             let (upto, infile, done) = match step {
@@ -643,12 +656,54 @@ impl BackendConn {
                 scanner.after_infile();
                 continue;
             }
-            if let Err(e) = self.io.fill().await {
+            let filled = match watch {
+                Watch::Nothing => self.io.fill().await.map(drop).map_err(|e| e.to_string()),
+                _ if sent => self.io.fill().await.map(drop).map_err(|e| e.to_string()),
+                _ => self.fill_or_give_up(watch, started).await,
+            };
+            if let Err(error) = filled {
                 self.broken = true;
-                return Err(RelayError::Backend {
-                    error: e.to_string(),
-                    sent,
-                });
+                return Err(RelayError::Backend { error, sent });
+            }
+        }
+    }
+
+    /// Waits for more of an answer, before any of it reached the client, and gives up (Err)
+    /// when the backend should no longer be waited for: the monitor marked it down (a read
+    /// that may fail over: or lagging), or — for such a read — `read_failover` has passed
+    /// without an answer and the monitor has not heard from the server within that time
+    /// either (a silent server: SIGSTOP, a dead host whose TCP connections look open). A
+    /// backend that answers its health checks is only slow: the statement waits.
+    async fn fill_or_give_up(
+        &mut self,
+        watch: Watch,
+        started: std::time::Instant,
+    ) -> Result<(), String> {
+        let slice = match watch {
+            Watch::Failover(after) => {
+                (after / 4).clamp(Duration::from_millis(50), Duration::from_millis(500))
+            }
+            _ => Duration::from_millis(500),
+        };
+        loop {
+            match tokio::time::timeout(slice, self.io.fill()).await {
+                Ok(r) => return r.map(drop).map_err(|e| e.to_string()),
+                // Reading into the buffer is cancel-safe: nothing is lost by looking up.
+                Err(_) => {
+                    let state = self.backend.health.load().state;
+                    let failover = matches!(watch, Watch::Failover(_));
+                    if state == State::Down || (failover && state == State::Lagging) {
+                        return Err(format!(
+                            "marked {} by the monitor while the statement was running",
+                            state.as_str()
+                        ));
+                    }
+                    if let Watch::Failover(after) = watch {
+                        if started.elapsed() >= after && !self.backend.heard_within(after) {
+                            return Err(format!("no answer within read_failover ({after:?})"));
+                        }
+                    }
+                }
             }
         }
     }

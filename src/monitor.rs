@@ -73,6 +73,8 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
             if let Some(c) = conn.take() {
                 tokio::spawn(c.quit());
             }
+        } else {
+            backend.heard_from();
         }
         let old = backend.health.load_full();
         let new = decide(&old, role, result, max_lag, &cfg, &mut fails, &mut oks);
@@ -85,7 +87,12 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
                 reason = %new.reason,
                 "backend health changed"
             );
+            let down = new.state == State::Down;
             backend.health.store(Arc::new(new));
+            if down {
+                // Nobody may be handed a connection to it from the pool.
+                shared.pool.drop_backend(address);
+            }
             // Sessions re-pick their replica: a recovered one gets its share again.
             shared.version.send_modify(|v| *v += 1);
         } else if *old != new {

@@ -156,6 +156,28 @@ impl Pool {
         }
     }
 
+    /// The monitor found `address` down: its idle connections are closed (in the background:
+    /// a silent server must not stall the caller).
+    pub fn drop_backend(&self, address: &str) {
+        let dropped: Vec<BackendConn> = {
+            let mut idle = self.idle.lock().expect("pool lock");
+            let keys: Vec<PoolKey> = idle
+                .keys()
+                .filter(|k| k.address == address)
+                .cloned()
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| idle.remove(&k))
+                .flatten()
+                .map(|(c, _)| c)
+                .collect()
+        };
+        for mut conn in dropped {
+            conn.broken = true;
+            tokio::spawn(conn.quit());
+        }
+    }
+
     /// Idle connections per backend address (admin/metrics).
     pub fn idle_count(&self, address: &str) -> usize {
         idle_on(&self.idle.lock().expect("pool lock"), address)

@@ -33,6 +33,14 @@ impl Session {
                     if !tried.is_empty() && tried.contains(&topo.master.address) {
                         return Err(last);
                     }
+                    // The monitor's verdict: fail at once rather than each client waiting out
+                    // its own connect timeout on a silent master.
+                    if topo.master.health.load().state == State::Down {
+                        return Err(ConnectError::Unreachable(format!(
+                            "marked down by the monitor: {}",
+                            topo.master.health.load().reason
+                        )));
+                    }
                     topo.master.clone()
                 }
                 Target::Replica => {
@@ -179,15 +187,17 @@ impl Session {
                 c.broken = true;
             }
         }
-        // Drop a connection that broke, or whose backend left the topology. One that holds the
+        // Drop a connection that broke, whose backend the monitor found down (a silent server
+        // would hang the statement), or whose backend left the topology. One that holds the
         // open transaction is kept while it works (the transaction finishes where it started);
-        // if it broke, the transaction is gone and so is the client connection, as it would be
-        // with a direct connection: never a silent continuation on another server.
+        // if it broke or its server is down, the transaction is gone and so is the client
+        // connection, as it would be with a direct connection: never a silent continuation on
+        // another server.
         for t in [Target::Master, Target::Replica] {
             let holds_trx = self.routing.trx() == Some(t);
             let Some(c) = self.conn_mut(t) else { continue };
-            let broken = c.broken;
-            if !(broken || (!topo.contains(&c.backend) && !holds_trx)) {
+            let lost = c.broken || c.backend.health.load().state == State::Down;
+            if !(lost || (!topo.contains(&c.backend) && !holds_trx)) {
                 continue;
             }
             let addr = c.address().to_string();
@@ -284,10 +294,22 @@ impl Session {
                     return Ok(None);
                 }
             };
+            // A read that may run elsewhere does not wait for a silent replica
+            // (`[timeouts] read_failover`); nothing waits on past the monitor's verdict.
+            let failover = if retry.allowed
+                && t == Target::Replica
+                && self.routing.trx().is_none()
+            {
+                Watch::Failover(self.shared.topology.load().config.timeouts.read_failover)
+            } else {
+                Watch::Verdict
+            };
             let outcome = match &cmd {
-                Command::Relay { pkt, expect } => self.relay_attempt(t, pkt, *expect).await?,
+                Command::Relay { pkt, expect } => {
+                    self.relay_attempt(t, pkt, *expect, failover).await?
+                }
                 Command::Prepare { pkt } => self.prepare_attempt(t, pkt).await,
-                Command::Execute(plan) => self.execute_attempt(t, plan).await?,
+                Command::Execute(plan) => self.execute_attempt(t, plan, failover).await?,
             };
             match outcome {
                 Attempt::Done(answer) => return Ok(Some((t, answer))),
@@ -345,6 +367,7 @@ impl Session {
         t: Target,
         pkt: &[u8],
         expect: Expect,
+        failover: Watch,
     ) -> std::io::Result<Attempt> {
         let client_packets = (pkt.len() / MAX_CHUNK + 1) as u8;
         let Some(conn) = self.conn_mut(t) else {
@@ -353,7 +376,7 @@ impl Session {
         match conn.send_command(pkt).await {
             Ok(sent) => Ok(
                 match self
-                    .relay(t, expect, client_packets.wrapping_sub(sent))
+                    .relay(t, expect, client_packets.wrapping_sub(sent), failover)
                     .await?
                 {
                     Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
@@ -425,6 +448,7 @@ impl Session {
         target: Target,
         expect: Expect,
         seq_delta: u8,
+        failover: Watch,
     ) -> std::io::Result<Relayed> {
         let conn = match target {
             Target::Master => self.master.as_mut(),
@@ -433,7 +457,7 @@ impl Session {
         .expect("connected");
         let mut scanner = Scanner::new(expect, conn.deprecate_eof());
         scanner.seq_delta = seq_delta;
-        match conn.relay(&mut self.client, &mut scanner).await {
+        match conn.relay(&mut self.client, &mut scanner, failover).await {
             Ok(()) => {
                 self.status_from(target, scanner.status);
                 self.routing.last = Some(target);

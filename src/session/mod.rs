@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tracing::{debug, info, warn};
 
-use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError};
+use crate::backend::{BackendConn, BackendStmt, ConnectError, LoginParams, RelayError, Watch};
 use crate::classify::{self, Classification, Kind, Route};
 use crate::config::Consistency;
 use crate::gtid::GtidPos;
@@ -40,7 +40,7 @@ use crate::registry::SessionEntry;
 use crate::route::{self, Decision, Protocol, RoutingState, Target};
 use crate::shared::Shared;
 use crate::tls::Stream;
-use crate::topology::{Backend, Role};
+use crate::topology::{Backend, Role, State};
 
 /// A backend connection idle longer than this is checked for a server-side close before use.
 pub(super) const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);

@@ -243,6 +243,7 @@ impl Session {
         &mut self,
         t: Target,
         plan: &ExecPlan<'_>,
+        failover: Watch,
     ) -> std::io::Result<Attempt> {
         let bs = match self.ensure_prepared(t, plan.id).await {
             Ok(bs) => bs,
@@ -299,6 +300,7 @@ impl Session {
                     t,
                     Expect::Results { binary: true },
                     client_packets.wrapping_sub(sent),
+                    failover,
                 )
                 .await?
             {
@@ -419,7 +421,7 @@ impl Session {
                 ))
                 .await;
         }
-        if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0).await? {
+        if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0, Watch::Nothing).await? {
             let (addr, was_trx) = self.backend_failed(target);
             self.report_failure(target, &addr, &error, was_trx).await?;
         }

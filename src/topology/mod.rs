@@ -88,6 +88,8 @@ pub struct Backend {
     /// Client sessions holding a connection to it right now (see `Lease`): replicas are
     /// picked by fewest sessions per weight, so a handful of long-lived clients spread evenly.
     active: AtomicU32,
+    /// Unix time in ms of the monitor's last good check (0: never, or no monitor).
+    last_heard_ms: AtomicU64,
 }
 
 /// One session's hold on a backend, counted in `Backend::active` until dropped.
@@ -123,8 +125,23 @@ impl Backend {
             down_until_ms: AtomicU64::new(0),
             health: ArcSwap::from_pointee(Health::default()),
             active: AtomicU32::new(0),
+            last_heard_ms: AtomicU64::new(0),
         }
     }
+
+    /// The monitor got an answer from the backend just now.
+    pub fn heard_from(&self) {
+        self.last_heard_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Has the monitor had an answer from the backend within `window`? A backend that answers
+    /// its health checks is alive even when a statement on it is slow; one that does not (a
+    /// stopped process, a dead host with its TCP connections still open) is silent.
+    pub fn heard_within(&self, window: std::time::Duration) -> bool {
+        let last = self.last_heard_ms.load(Ordering::Relaxed);
+        last != 0 && now_ms().saturating_sub(last) <= window.as_millis() as u64
+    }
+
 
     /// May new work go here? Health says up, and no connect failed a moment ago.
     pub fn is_available(&self) -> bool {

@@ -219,8 +219,53 @@ impl PrivateCluster {
     }
 }
 
+/// A node made silent with SIGSTOP (its TCP connections stay open and nothing answers: what
+/// a dead cloud host looks like); SIGCONT when dropped, also when the test fails.
+pub struct Paused {
+    pid: String,
+}
+
+impl PrivateCluster {
+    fn node_pid(&self, node: &str) -> String {
+        std::fs::read_to_string(self.dir.join(node).join("mariadbd.pid"))
+            .expect("node pid file")
+            .trim()
+            .to_string()
+    }
+
+    pub fn pause_node(&self, node: &str) -> Paused {
+        let pid = self.node_pid(node);
+        let ok = Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -STOP {pid}");
+        // Stopped for sure before the test goes on (state T in /proc).
+        eventually("node stopped", Duration::from_secs(5), || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().starts_with('T')))
+                .unwrap_or(false)
+        });
+        Paused { pid }
+    }
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.pid]).status();
+    }
+}
+
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
+        // A node left stopped would not shut down.
+        for node in ["master", "replica1", "replica2"] {
+            if let Ok(pid) = std::fs::read_to_string(self.dir.join(node).join("mariadbd.pid")) {
+                let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
+            }
+        }
         let _ = Command::new(&self.script)
             .arg("down")
             .env("RWSPLIT_CLUSTER_DIR", &self.dir)

@@ -1,0 +1,156 @@
+//! A silent backend (SIGSTOP: TCP connections stay open, nothing answers — what a dead cloud
+//! host looks like) must not hang its clients: reads in flight fail over, writes get a clear
+//! error once the monitor has marked the master down, and writes work again when it is back.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use mysql_async::prelude::*;
+
+fn toml() -> String {
+    "[monitor]\nuser = \"monitor\"\npassword = \"monitorpass\"\ninterval = \"200ms\"\nconnect_timeout = \"300ms\"\nquery_timeout = \"300ms\"\nfail_after = 3\nrecover_after = 2\n\n[timeouts]\nread_failover = \"1s\"\nconnect = \"1s\"\n\n[routing]\nconsistency = \"eventual\"\n".to_string()
+}
+
+async fn conn(p: &Proxy, c: &Cluster) -> mysql_async::Conn {
+    let opts = mysql_async::OptsBuilder::from_opts(
+        mysql_async::Opts::from_url(&p.url(c, Some("rwtest"))).unwrap(),
+    )
+    .prefer_socket(false);
+    mysql_async::Conn::new(opts).await.unwrap()
+}
+
+fn node_of(c: &Cluster, server_id: i64) -> &'static str {
+    let ids = c.replica_ids();
+    if ids[0] == server_id.to_string() {
+        "replica1"
+    } else if ids[1] == server_id.to_string() {
+        "replica2"
+    } else {
+        "master"
+    }
+}
+
+/// Hang guard: a statement that does not come back in this long is the bug under test.
+const HANG: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_on_a_stopped_replica_is_answered_by_another_server() {
+    let pc = Cluster::private("silent_replica");
+    let c = pc.cluster.clone();
+    c.root_sql(
+        "master",
+        "CREATE TABLE rwtest.s (id INT PRIMARY KEY, v INT); INSERT INTO rwtest.s VALUES (1, 42)",
+    );
+    eventually("row replicated", Duration::from_secs(15), || {
+        c.replica_ports().iter().all(|p| {
+            mariadb(*p, c.user(), c.password(), "SELECT v FROM rwtest.s").stdout == b"42\n"
+        })
+    });
+    let p = Proxy::start(&c, &toml());
+    let mut a = conn(&p, &c).await;
+    let (_, sid): (i64, i64) = a
+        .query_first("SELECT v, @@server_id FROM s WHERE id = 1")
+        .await
+        .unwrap()
+        .unwrap();
+    let stopped = node_of(&c, sid);
+    assert_ne!(stopped, "master");
+    let paused = pc.pause_node(stopped);
+    // In flight on the stopped replica: the proxy's connection to it is open and silent.
+    let started = Instant::now();
+    let r: (i64, i64) = tokio::time::timeout(
+        HANG,
+        a.query_first("SELECT v, @@server_id FROM s WHERE id = 1"),
+    )
+    .await
+    .expect("the read came back")
+    .unwrap()
+    .unwrap();
+    eprintln!(
+        "read in flight on stopped {stopped} answered by server {} after {:?}",
+        r.1,
+        started.elapsed()
+    );
+    assert_eq!(r.0, 42, "the right answer");
+    assert_ne!(r.1, sid, "from another server");
+    // New reads do not go to the stopped replica either, and nothing waits for it.
+    for _ in 0..5 {
+        let r: (i64, i64) = tokio::time::timeout(
+            HANG,
+            a.query_first("SELECT v, @@server_id FROM s WHERE id = 1"),
+        )
+        .await
+        .expect("no hang")
+        .unwrap()
+        .unwrap();
+        assert_eq!(r.0, 42);
+        assert_ne!(r.1, sid);
+    }
+    let log = p.log();
+    assert!(
+        log.contains("retrying elsewhere"),
+        "{}",
+        tail(&log, 20)
+    );
+    drop(paused);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_fail_clearly_while_the_master_is_silent_and_work_after() {
+    let pc = Cluster::private("silent_master");
+    let c = pc.cluster.clone();
+    c.root_sql(
+        "master",
+        "CREATE TABLE rwtest.w (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+    );
+    let p = Proxy::start(&c, &toml());
+    let mut a = conn(&p, &c).await;
+    a.query_drop("INSERT INTO w (v) VALUES (1)").await.unwrap();
+    let paused = pc.pause_node("master");
+    // A write in flight on the silent master: a clear error once the monitor marks it down.
+    let r = tokio::time::timeout(HANG, a.query_drop("INSERT INTO w (v) VALUES (2)"))
+        .await
+        .expect("the in-flight write came back");
+    let e = r.expect_err("no OK from a stopped master");
+    eprintln!("in-flight write: {e}");
+    // Later writes on any connection fail at once with the proxy's 1429 while it is down.
+    let mut b = conn(&p, &c).await;
+    let e = tokio::time::timeout(HANG, b.query_drop("INSERT INTO w (v) VALUES (3)"))
+        .await
+        .expect("no hang")
+        .expect_err("master down");
+    assert!(e.to_string().contains("1429"), "{e}");
+    // Reads keep working from the replicas.
+    let n: Option<i64> = tokio::time::timeout(HANG, b.query_first("SELECT COUNT(*) FROM w"))
+        .await
+        .expect("no hang")
+        .unwrap();
+    assert!(n.is_some());
+    drop(paused);
+    // Back: writes work again on the same client connection.
+    let mut done = false;
+    for _ in 0..100 {
+        if b.query_drop("INSERT INTO w (v) VALUES (4)").await.is_ok() {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(done, "writes work again: {}", tail(&p.log(), 20));
+    let rows = String::from_utf8_lossy(
+        &mariadb(
+            c.master_port(),
+            c.user(),
+            c.password(),
+            "SELECT GROUP_CONCAT(v ORDER BY id) FROM rwtest.w",
+        )
+        .stdout,
+    )
+    .trim()
+    .to_string();
+    // The in-flight insert (2) was sent before the stop and may have run; 3 never reached the
+    // master; 1 and 4 did.
+    assert!(rows == "1,4" || rows == "1,2,4", "{rows}");
+}
