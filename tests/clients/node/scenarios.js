@@ -117,6 +117,8 @@ const scenarios = {};
 scenarios.basics = async () => {
   const conn = await connect();
   await q(conn, 'sql_mode has IGNORE_SPACE', "SELECT FIND_IN_SET('IGNORE_SPACE', @@sql_mode) > 0 AS ignore_space");
+  await q(conn, 'count with a space before any write', 'SELECT COUNT (*) AS c FROM information_schema.schemata WHERE schema_name = DATABASE()');
+  await x(conn, 'execute count with a space before any write', 'SELECT COUNT (*) AS c FROM information_schema.schemata WHERE schema_name = ?', ['no such schema']);
   await q(conn, 'drop', 'DROP TABLE IF EXISTS t');
   await q(conn, 'create', 'CREATE TABLE t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL, qty INT, price DECIMAL(8,2), seen DATETIME, UNIQUE KEY (name)) DEFAULT CHARSET=utf8mb4');
   await q(conn, 'insert one', "INSERT INTO t (name, qty, price, seen) VALUES ('apple', 3, 1.25, '2024-02-29 23:59:58')");
