@@ -90,7 +90,10 @@ impl Driver {
                     .map(|o| o.status.success())
                     .unwrap_or(false);
                 if !ok {
-                    return Some("node is not on PATH (scripts/test.sh installs nodejs npm with apt-get)".into());
+                    return Some(
+                        "node is not on PATH (scripts/test.sh installs nodejs npm with apt-get)"
+                            .into(),
+                    );
                 }
                 let module = clients().join("node/node_modules/mysql2/package.json");
                 if !module.exists() {
@@ -103,7 +106,10 @@ impl Driver {
             }
             Driver::ConnectorPython => {
                 let out = Command::new("python3")
-                    .args(["-c", "import mysql.connector; print(mysql.connector.__version__)"])
+                    .args([
+                        "-c",
+                        "import mysql.connector; print(mysql.connector.__version__)",
+                    ])
                     .output();
                 match out {
                     Ok(o) if o.status.success() => {
@@ -428,7 +434,10 @@ impl Logged {
     }
 
     fn on_replicas(&self, prefix: &str) -> usize {
-        self.replicas.iter().filter(|s| s.starts_with(prefix)).count()
+        self.replicas
+            .iter()
+            .filter(|s| s.starts_with(prefix))
+            .count()
     }
 
     fn on_master(&self, prefix: &str) -> usize {
@@ -647,11 +656,11 @@ fn mysql2_pool_reuses_two_connections() {
     // replica to apply it).
     r.log
         .assert_on_replicas_at_least("SELECT id, v FROM pt WHERE id = ", 30);
-    r.log
-        .assert_on_replicas_at_least("SELECT v + ", 20);
+    r.log.assert_on_replicas_at_least("SELECT v + ", 20);
     r.log
         .assert_on_replicas_at_least("SELECT v FROM pt WHERE id = ", 50);
-    r.log.assert_on_master("UPDATE pt SET v = v + 1 WHERE id = ");
+    r.log
+        .assert_on_master("UPDATE pt SET v = v + 1 WHERE id = ");
     assert_eq!(
         r.log.on_master("UPDATE pt SET v = v + 1 WHERE id = "),
         20,
@@ -694,7 +703,8 @@ fn mysql2_multiple_statements() {
     let Some((r, _)) = scenario_checked(Driver::Mysql2, "multi_statements", &[], "") else {
         return;
     };
-    r.log.assert_on_replica("SELECT 1 AS a; SELECT 2 AS b, 3 AS c");
+    r.log
+        .assert_on_replica("SELECT 1 AS a; SELECT 2 AS b, 3 AS c");
     for write in [
         "DROP TABLE IF EXISTS ms;",
         "INSERT INTO ms (v) VALUES ('d');",
@@ -725,7 +735,11 @@ fn connector_python_prepared_cursor() {
         r.replicas
     );
     r.log.assert_on_replicas_at_least("SELECT id, v, n", 1);
-    for write in ["INSERT INTO pt (v, n, d, t)", "UPDATE pt SET n = n + 10", "DELETE FROM pt"] {
+    for write in [
+        "INSERT INTO pt (v, n, d, t)",
+        "UPDATE pt SET n = n + 10",
+        "DELETE FROM pt",
+    ] {
         r.log.assert_on_master(write);
     }
 }
