@@ -851,3 +851,37 @@ fn connector_python_session_variables_read_prepared() {
         r.log.assert_on_replica(read);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The harness itself
+
+/// The write detector flags a write anywhere in a multi-statement, in any case, and leaves
+/// reads, SETs and SHOWs alone (no cluster needed).
+#[test]
+fn write_detector_of_the_harness() {
+    let log = Logged {
+        master: vec![],
+        replicas: [
+            "SELECT 1",
+            "SET @a = 1",
+            "SHOW WARNINGS",
+            "SELECT MASTER_GTID_WAIT('0-1-5', 0.100)",
+            "SELECT 1 AS a; SELECT 2 AS b",
+            "select 1; insert into t values (1)",
+            "  Update t SET v = 1",
+            "CALL p(@x)",
+            "COMMIT",
+        ]
+        .map(String::from)
+        .to_vec(),
+    };
+    assert_eq!(
+        log.writes_on_replicas(),
+        [
+            "select 1; insert into t values (1)",
+            "  Update t SET v = 1",
+            "CALL p(@x)",
+            "COMMIT"
+        ]
+    );
+}
