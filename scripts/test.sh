@@ -3,7 +3,9 @@
 #
 # 1. Installs MariaDB (server + client), sysbench, openssl, and PHP (php-cli, php-mysql: mysqli and
 #    PDO on mysqlnd) with WordPress and its default theme (tests/php.rs) with apt-get if any of
-#    them is missing.
+#    them is missing, and nodejs + npm if `node` or `npm` is missing. Then the drivers of
+#    tests/drivers.rs and the session tests: Node's mysql2 (`npm ci` in tests/clients/node, from
+#    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip).
 # 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
@@ -41,6 +43,13 @@ php_ready() {
 php_ready || missing+=(php-mysql/wordpress)
 packages=(mariadb-server mariadb-client sysbench openssl
     php-cli php-mysql wordpress wordpress-theme-twentytwentythree)
+# tests/drivers.rs: Node for the mysql2 scenarios (Debian 12's nodejs is 18, npm 9). Only when
+# missing: a machine with another Node build (one that bundles npm) keeps it.
+node_ready() { command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; }
+if ! node_ready; then
+    missing+=(node/npm)
+    packages+=(nodejs npm)
+fi
 
 as_root() {
     if [[ $(id -u) == 0 ]]; then
@@ -105,12 +114,37 @@ if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && ! php_ready; then
     echo "php (mysqli, pdo_mysql) or WordPress with $WP_THEME still missing after installation" >&2
     exit 1
 fi
+if [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]] && ! node_ready; then
+    echo "node or npm still missing after installation" >&2
+    exit 1
+fi
+
+# tests/drivers.rs: Node's mysql2, the version tests/clients/node/package-lock.json pins, into
+# tests/clients/node/node_modules (git-ignored). `npm ci` installs exactly the lock file.
+NODE_CLIENT=$ROOT/tests/clients/node
+if node_ready; then
+    want=$(cd "$NODE_CLIENT" && node -p "require('./package-lock.json').packages['node_modules/mysql2'].version")
+    have=$(cd "$NODE_CLIENT" && node -p "try { require('./node_modules/mysql2/package.json').version } catch (e) { '' }")
+    if [[ $have != "$want" ]]; then
+        phase "installing mysql2 $want (npm ci in tests/clients/node; found: ${have:-none})"
+        (cd "$NODE_CLIENT" && npm ci --no-audit --no-fund --loglevel=error) ||
+            { echo "npm ci in $NODE_CLIENT failed" >&2; exit 1; }
+    fi
+fi
 
 # PyMySQL: the second real client of the session-semantics tests (pure Python, from PyPI).
 if ! python3 -c 'import pymysql' >/dev/null 2>&1; then
     phase "installing PyMySQL"
     python3 -m pip install --quiet --disable-pip-version-check pymysql ||
         { echo "pip install pymysql failed" >&2; exit 1; }
+fi
+
+# mysql-connector-python: tests/drivers.rs, pure Python (use_pure=True; 9.x's C extension needs a
+# newer OpenSSL than Debian 12 has, and the scenarios pin this version's behaviour).
+if ! python3 -c 'import sys, mysql.connector; sys.exit(mysql.connector.__version__ != "8.4.0")' >/dev/null 2>&1; then
+    phase "installing mysql-connector-python 8.4.0"
+    python3 -m pip install --quiet --disable-pip-version-check mysql-connector-python==8.4.0 ||
+        { echo "pip install mysql-connector-python==8.4.0 failed" >&2; exit 1; }
 fi
 
 # --- 2. cluster ---------------------------------------------------------------------------------
