@@ -20,7 +20,7 @@ use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, ServerInfo};
 use crate::protocol::packet::PacketStream;
 use crate::protocol::CapabilityFlags;
-use crate::reload::{reload, Outcome};
+use crate::reload::{reload_off_thread, Outcome};
 use crate::shared::Shared;
 use crate::topology::{Role, State};
 
@@ -111,7 +111,26 @@ async fn session(
         let answer = match pkt.first() {
             Some(&COM_QUIT) | None => return Ok(()),
             Some(&COM_PING) | Some(&COM_INIT_DB) => Answer::Ok(String::new()),
-            Some(&COM_QUERY) => command(&String::from_utf8_lossy(&pkt[1..]), shared, path),
+            Some(&COM_QUERY) => {
+                let sql = String::from_utf8_lossy(&pkt[1..]).into_owned();
+                if sql
+                    .trim()
+                    .trim_end_matches(';')
+                    .eq_ignore_ascii_case("RELOAD")
+                {
+                    match reload_off_thread(shared, path).await {
+                        Ok(Outcome::Applied) => Answer::Ok("configuration reloaded".into()),
+                        Ok(Outcome::Unchanged) => Answer::Ok("configuration unchanged".into()),
+                        Err(problems) => Answer::Err(MyError::new(
+                            1105,
+                            b"HY000",
+                            format!("reload failed, running topology kept: {problems}"),
+                        )),
+                    }
+                } else {
+                    command(&sql, shared)
+                }
+            }
             Some(_) => Answer::Err(MyError::unknown_command()),
         };
         match answer {
@@ -199,7 +218,7 @@ fn queue_rows<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
 }
 
-fn command(sql: &str, shared: &Shared, path: &std::path::Path) -> Answer {
+fn command(sql: &str, shared: &Shared) -> Answer {
     let words: Vec<String> = sql
         .trim()
         .trim_end_matches(';')
@@ -212,11 +231,6 @@ fn command(sql: &str, shared: &Shared, path: &std::path::Path) -> Answer {
         ["SHOW", "SESSIONS"] | ["SHOW", "PROCESSLIST"] => show_sessions(shared),
         ["SHOW", "DIGESTS"] => show_digests(shared),
         ["SHOW", "CONFIG"] => show_config(shared),
-        ["RELOAD"] => match reload(shared, path) {
-            Ok(Outcome::Applied) => Answer::Ok("configuration reloaded".into()),
-            Ok(Outcome::Unchanged) => Answer::Ok("configuration unchanged".into()),
-            Err(problems) => Answer::Err(MyError::new(1105, b"HY000", format!("reload failed, running topology kept: {problems}"))),
-        },
         ["SET", "BACKEND", _, state @ ("OFFLINE" | "ONLINE")] => {
             let addr = sql.split_whitespace().nth(2).unwrap_or_default();
             set_backend(shared, addr, *state == "OFFLINE")

@@ -36,8 +36,24 @@ pub struct LoginParams<'a> {
     pub capabilities: CapabilityFlags,
     pub attributes: &'a [(String, String)],
     pub connect_timeout: Duration,
+    /// TCP keepalive idle time on the socket (`[timeouts] keepalive`), None = off.
+    pub keepalive: Option<Duration>,
     /// Whether and how to use TLS toward the server.
     pub tls: Arc<crate::tls::TlsSetup>,
+}
+
+/// Turns on TCP keepalive with `idle` before the first probe (then every `idle / 3`, three
+/// probes): a peer whose host died is found even on an idle connection. A stopped process on
+/// a live host still answers probes from its kernel; the monitor and `read_failover` cover that.
+pub fn set_keepalive(stream: &TcpStream, idle: Option<Duration>) {
+    let Some(idle) = idle else { return };
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(idle)
+        .with_interval((idle / 3).max(Duration::from_secs(1)))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(stream).set_tcp_keepalive(&ka) {
+        tracing::debug!(error = %e, "cannot set TCP keepalive");
+    }
 }
 
 /// Why a backend connection could not be made.
@@ -109,6 +125,31 @@ pub enum RelayError {
     Backend { error: String, sent: bool },
     /// The client went away.
     Client(io::Error),
+}
+
+/// Writes to a client that must take its result within `limit` (`[timeouts] client_write`):
+/// one that stops reading would otherwise hold a backend connection, and the locks of its
+/// statement, for as long as it likes. Most writes complete at once (the socket buffer has
+/// room), and those arm no timer.
+async fn write_within<C: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut PacketStream<C>,
+    bytes: &[u8],
+    limit: Duration,
+) -> io::Result<()> {
+    use std::future::Future;
+    use std::task::Poll;
+    let write = client.write_raw(bytes);
+    tokio::pin!(write);
+    if let Poll::Ready(r) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+        return r;
+    }
+    match tokio::time::timeout(limit, write).await {
+        Ok(r) => r,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the client did not read its result within client_write ({limit:?})"),
+        )),
+    }
 }
 
 /// What a relay watches while no byte of the answer has reached the client yet.
@@ -195,6 +236,7 @@ impl BackendConn {
                 Err(_) => return Err(unreachable("connect to", &"timed out")),
             };
         let _ = stream.set_nodelay(true);
+        set_keepalive(&stream, p.keepalive);
         let mut io = PacketStream::new(Stream::Plain(stream), BACKEND_MAX_PACKET);
         let login =
             tokio::time::timeout(p.connect_timeout, Self::login(&mut io, &backend.address, p))
@@ -627,6 +669,7 @@ impl BackendConn {
         client: &mut PacketStream<C>,
         scanner: &mut Scanner,
         watch: Watch,
+        client_write: Duration,
     ) -> Result<(), RelayError> {
         let mut pos = 0;
         let mut sent = false;
@@ -639,8 +682,7 @@ impl BackendConn {
                 Step::NeedMore(n) => (n, false, false),
             };
             if upto > 0 {
-                client
-                    .write_raw(&self.io.rbuf[..upto])
+                write_within(client, &self.io.rbuf[..upto], client_write)
                     .await
                     .map_err(RelayError::Client)?;
                 self.io.consume(upto);
@@ -768,6 +810,7 @@ pub async fn connect_monitor(
             | C::CLIENT_MULTI_RESULTS,
         attributes: &[],
         connect_timeout: cfg.connect_timeout,
+        keepalive: None,
         tls,
     };
     BackendConn::connect(backend, &params)

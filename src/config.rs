@@ -11,10 +11,8 @@
 //!    addresses and user names. All problems found are collected and reported together.
 //!
 //! Every problem is reported as `FILE:LINE:COLUMN: key `dotted.key`: message`, one per line.
-//! Keys of the contract that this version does not implement yet are either errors
-//! (`[[clusters]]`, `[[rules]]`: ignoring them would misroute statements) or, for the reserved
-//! `[timeouts]` keys, parsed and validated with a warning when set to a value other than their
-//! default (they have no effect yet).
+//! Keys of the contract that this version does not implement yet (`[[clusters]]`, `[[rules]]`)
+//! are errors: ignoring them would misroute statements.
 //! Password values never appear in a problem, nor in `Debug`/`Display` output of [`Secret`].
 //!
 //! Value formats:
@@ -317,28 +315,26 @@ pub struct Metrics {
     pub listen: String,
 }
 
-/// `[timeouts]`.
-///
-/// Only `connect` is enforced by this version. `query`, `read_failover`, `client_write` and
-/// `keepalive` are reserved: parsed and validated (so a file written for a later version is
-/// checked now), but nothing acts on them yet, and a file that sets one of them to a value
-/// other than its default gets a warning at load (see [`Config::from_file`]).
+/// `[timeouts]`: what keeps a silent backend or a client that stops reading from hanging a
+/// session (see `backend::BackendConn::relay` and `session::backends`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeouts {
     /// `connect` — default `"2s"`, must be > 0. Backend TCP connect plus login.
     pub connect: Duration,
-    /// `query` — default `"0s"` = no limit (`None`). Longest a statement may run on a backend
-    /// before it is killed there. Not enforced yet.
+    /// `query` — default `"0s"` = no limit (`None`). Longest a statement may run on a backend:
+    /// past it the proxy sends `KILL QUERY` for it on a connection of its own, and the server's
+    /// error reaches the client.
     pub query: Option<Duration>,
-    /// `read_failover` — default `"3s"`, must be > 0. A read that got no byte of its answer
-    /// from a replica within this time will be retried on another backend. Not enforced yet.
+    /// `read_failover` — default `"3s"`, must be > 0. A read that may run elsewhere and got
+    /// no byte of its answer from its replica within this time, while the monitor has not
+    /// heard from that server either, is retried on another backend.
     pub read_failover: Duration,
     /// `client_write` — default `"60s"`, must be > 0. A client that stops reading its result
-    /// for this long will be disconnected (so it cannot hold a backend connection forever).
-    /// Not enforced yet.
+    /// for this long is disconnected and its backend connections discarded (so it cannot hold
+    /// a backend connection and its locks forever).
     pub client_write: Duration,
-    /// `keepalive` — default `"60s"`; `"0s"` = off (`None`). TCP keepalive idle time that will
-    /// be set on client and backend sockets. Not enforced yet (no keepalive is set today).
+    /// `keepalive` — default `"60s"`; `"0s"` = off (`None`). TCP keepalive idle time on client
+    /// and backend sockets.
     pub keepalive: Option<Duration>,
 }
 
@@ -385,31 +381,10 @@ pub enum LogFormat {
 
 impl Config {
     /// Reads and validates the file at `path`; problems name the file as given.
-    ///
-    /// Warnings (see [`Config::from_file_with_warnings`]) are reported here, one line each:
-    /// logged with `tracing::warn!` when logging is already set up (a reload of the running
-    /// proxy), printed to stderr otherwise (at start, before logging is set up, and by
-    /// `rwsplit check-config`), the way the start reports configuration errors.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let (config, warnings) = Config::from_file_with_warnings(path)?;
-        for w in &warnings {
-            if tracing::dispatcher::has_been_set() {
-                tracing::warn!("{w}");
-            } else {
-                eprintln!("warning: {w}");
-            }
-        }
-        Ok(config)
-    }
-
-    /// Like [`Config::from_file`], but returns the warnings instead of reporting them: keys
-    /// that are valid but have no effect in this version (`[timeouts] query`,
-    /// `read_failover`, `client_write`, `keepalive` set to a value other than their default:
-    /// they are not enforced yet). In file order, formatted like problems.
-    pub fn from_file_with_warnings(path: &Path) -> Result<(Config, Vec<Problem>), ConfigError> {
         let origin = path.display().to_string();
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::from_str_with_warnings(&text, &origin, &|name| std::env::var(name)),
+            Ok(text) => Config::from_str_with_env(&text, &origin, &|name| std::env::var(name)),
             Err(e) => {
                 let message = if e.kind() == std::io::ErrorKind::InvalidData {
                     "cannot read the file: it is not valid UTF-8".to_string()
@@ -435,27 +410,15 @@ impl Config {
     }
 
     /// Like [`Config::from_str`], with `env` looking up the variables of `env:NAME` passwords.
-    /// Warnings are dropped (see [`Config::from_str_with_warnings`]).
     pub fn from_str_with_env(
         text: &str,
         origin: &str,
         env: &dyn Fn(&str) -> Result<String, std::env::VarError>,
     ) -> Result<Config, ConfigError> {
-        Config::from_str_with_warnings(text, origin, env).map(|(config, _)| config)
-    }
-
-    /// Like [`Config::from_str_with_env`], also returning the warnings (see
-    /// [`Config::from_file_with_warnings`]), in file order.
-    pub fn from_str_with_warnings(
-        text: &str,
-        origin: &str,
-        env: &dyn Fn(&str) -> Result<String, std::env::VarError>,
-    ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let mut cx = Ctx {
             text,
             env,
             problems: Vec::new(),
-            warnings: Vec::new(),
         };
         let config = parse(&mut cx);
         let located = |mut found: Vec<(usize, String, String)>| -> Vec<Problem> {
@@ -474,7 +437,7 @@ impl Config {
                 .collect()
         };
         match config {
-            Some(config) if cx.problems.is_empty() => Ok((config, located(cx.warnings))),
+            Some(config) if cx.problems.is_empty() => Ok(config),
             _ => Err(ConfigError {
                 problems: located(cx.problems),
             }),
@@ -518,8 +481,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// One problem: where, which key, what. Also used for warnings (see
-/// [`Config::from_file_with_warnings`]), which do not stop a file from loading.
+/// One problem: where, which key, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file name (the `origin` given to [`Config::from_str`]).
@@ -790,22 +752,16 @@ const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
 const DURATION_EXPECTED: &str =
     r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#;
 
-/// Collects problems (and warnings) as (byte offset, key path, message).
+/// Collects problems as (byte offset, key path, message).
 struct Ctx<'a> {
     text: &'a str,
     env: &'a dyn Fn(&str) -> Result<String, std::env::VarError>,
     problems: Vec<(usize, String, String)>,
-    warnings: Vec<(usize, String, String)>,
 }
 
 impl Ctx<'_> {
     fn problem(&mut self, offset: usize, key: impl Into<String>, message: impl Into<String>) {
         self.problems.push((offset, key.into(), message.into()));
-    }
-
-    /// Something that does not stop the file from loading but that its author should know.
-    fn warning(&mut self, offset: usize, key: impl Into<String>, message: impl Into<String>) {
-        self.warnings.push((offset, key.into(), message.into()));
     }
 
     /// Records a `toml` error (syntax or deserialization), finding the key path from its span.
@@ -1568,45 +1524,6 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             ),
         },
     };
-    // Reserved timeouts: nothing enforces them yet, so a value other than the default would
-    // silently do nothing; say so once per key. (An invalid value is an error above and has
-    // been replaced by the default here, so it gets no warning on top.)
-    if let Some(t) = raw.timeouts.as_ref().map(|t| t.get_ref()) {
-        let reserved = [
-            ("timeouts.query", &t.query, timeouts.query != defaults.query),
-            (
-                "timeouts.read_failover",
-                &t.read_failover,
-                timeouts.read_failover != defaults.read_failover,
-            ),
-            (
-                "timeouts.client_write",
-                &t.client_write,
-                timeouts.client_write != defaults.client_write,
-            ),
-            (
-                "timeouts.keepalive",
-                &t.keepalive,
-                timeouts.keepalive != defaults.keepalive,
-            ),
-        ];
-        for (key, field, differs) in reserved {
-            // A value that differs from the default is a valid duration, hence a string.
-            if let (Some(value), true) = (field, differs) {
-                if let Leaf::Str(written) = value.get_ref() {
-                    cx.warning(
-                        value.span().start,
-                        key,
-                        format!(
-                            "{written:?} is not enforced yet: this version of rwsplit parses \
-                             and validates the key but does not act on it"
-                        ),
-                    );
-                }
-            }
-        }
-    }
-
     // [log]
     let defaults = Log::default();
     let log = match raw.log.as_ref().map(|l| l.get_ref()) {
@@ -2449,19 +2366,8 @@ recover_after = 1
         assert_eq!((m.fail_after, m.recover_after), (5, 1));
     }
 
-    /// The warnings as (line, key, message); the text must be valid.
-    fn warnings(text: &str) -> Vec<(usize, String, String)> {
-        match Config::from_str_with_warnings(text, "proxy.toml", &test_env) {
-            Ok((_, ws)) => ws
-                .iter()
-                .map(|w| (w.location.unwrap().line, w.key.clone(), w.message.clone()))
-                .collect(),
-            Err(e) => panic!("expected a valid config, got:\n{e}"),
-        }
-    }
-
     #[test]
-    fn reserved_timeouts_parse() {
+    fn timeouts_parse() {
         let c = ok(&minimal_with(
             "[timeouts]\nread_failover = \"500ms\"\nclient_write = \"2m\"\nkeepalive = \"15s\"\n",
         ));
@@ -2494,7 +2400,7 @@ recover_after = 1
     }
 
     #[test]
-    fn reserved_timeouts_bad_values_name_file_line_column_and_key() {
+    fn timeouts_bad_values_name_file_line_column_and_key() {
         for (key, value, needle) in [
             ("read_failover", "\"3\"", "missing unit"),
             ("read_failover", "\"0s\"", "must be greater than zero"),
@@ -2521,60 +2427,6 @@ recover_after = 1
             "[timeouts]\nkeepalive = \"1s\"\nkeep_alive = \"1s\"\n",
         ));
         assert_eq!((line, key.as_str()), (9, "timeouts.keep_alive"));
-    }
-
-    #[test]
-    fn reserved_timeouts_warn_when_set_to_a_non_default_value() {
-        // Absent, or written with their default value (in any spelling): no warning.
-        assert!(warnings(MINIMAL).is_empty());
-        assert!(warnings(EXAMPLE).is_empty());
-        assert!(warnings(&minimal_with(
-            "[timeouts]\nconnect = \"9s\"\nquery = \"0\"\nread_failover = \"3000ms\"\n\
-             client_write = \"1m\"\nkeepalive = \"60s\"\n"
-        ))
-        .is_empty());
-        // Each one set otherwise: one warning naming its key, at its value, in file order.
-        let ws = warnings(&minimal_with(
-            "[timeouts]\nkeepalive = \"0s\"\nquery = \"30s\"\nconnect = \"9s\"\n\
-             read_failover = \"1s\"\nclient_write = \"5m\"\n",
-        ));
-        let got: Vec<(usize, &str)> = ws.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
-        assert_eq!(
-            got,
-            vec![
-                (8, "timeouts.keepalive"),
-                (9, "timeouts.query"),
-                (11, "timeouts.read_failover"),
-                (12, "timeouts.client_write"),
-            ]
-        );
-        assert_eq!(
-            ws[1].2,
-            "\"30s\" is not enforced yet: this version of rwsplit parses and validates the key \
-             but does not act on it"
-        );
-        let (_, w) = Config::from_str_with_warnings(
-            &minimal_with("[timeouts]\nquery = \"30s\"\n"),
-            "p.toml",
-            &test_env,
-        )
-        .unwrap();
-        assert_eq!(w.len(), 1);
-        assert!(
-            w[0].to_string()
-                .starts_with("p.toml:8:9: key `timeouts.query`: \"30s\" is not enforced yet"),
-            "{}",
-            w[0]
-        );
-        // A config with errors returns the errors only.
-        let err = Config::from_str_with_warnings(
-            &minimal_with("[timeouts]\nquery = \"30s\"\nkeepalive = \"x\"\n"),
-            "p.toml",
-            &test_env,
-        )
-        .unwrap_err();
-        assert_eq!(err.problems().len(), 1);
-        assert_eq!(err.problems()[0].key, "timeouts.keepalive");
     }
 
     #[test]
@@ -3214,20 +3066,8 @@ format = "yaml"
             err.starts_with(&format!("{}:8:10: key `log.format`", path.display())),
             "{err}"
         );
-        // Warnings come with the file's name; the file still loads.
         std::fs::write(&path, format!("{MINIMAL}[timeouts]\nkeepalive = \"0s\"\n")).unwrap();
-        let (c, w) = Config::from_file_with_warnings(&path).unwrap();
-        assert_eq!(c.timeouts.keepalive, None);
-        assert_eq!(w.len(), 1);
-        assert!(
-            w[0].to_string().starts_with(&format!(
-                "{}:8:13: key `timeouts.keepalive`: \"0s\" is not enforced yet",
-                path.display()
-            )),
-            "{}",
-            w[0]
-        );
-        assert_eq!(Config::from_file(&path).unwrap(), c);
+        assert_eq!(Config::from_file(&path).unwrap().timeouts.keepalive, None);
         std::fs::write(&path, b"\xff\xfe").unwrap();
         let err = Config::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("not valid UTF-8"), "{err}");

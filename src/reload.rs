@@ -27,19 +27,37 @@ pub enum Outcome {
     Unchanged,
 }
 
-/// Reads `path`, validates it, and swaps in the new topology if it is valid and different.
-pub fn reload(shared: &Shared, path: &Path) -> Result<Outcome, String> {
-    let mut config = match Config::from_file(path) {
-        Ok(c) => c,
-        Err(e) => {
-            shared.reloads_failed.fetch_add(1, Ordering::Relaxed);
-            error!(file = %path.display(), "reload failed, keeping the running topology:\n{e}");
-            return Err(e.to_string());
-        }
-    };
+/// Reads `path` and the certificate files it names (file I/O: call it off the event loop).
+fn load(path: &Path) -> Result<(Config, crate::tls::TlsSetup), String> {
+    let config = Config::from_file(path).map_err(|e| e.to_string())?;
     // Certificate files are read now, so a bad one keeps everything as it is.
-    let tls = match crate::tls::TlsSetup::load(config.tls.as_ref()) {
-        Ok(t) => t,
+    let tls = crate::tls::TlsSetup::load(config.tls.as_ref())?;
+    Ok((config, tls))
+}
+
+/// Reads `path`, validates it, and swaps in the new topology if it is valid and different.
+/// Blocking (file I/O); from async code use [`reload_off_thread`].
+pub fn reload(shared: &Shared, path: &Path) -> Result<Outcome, String> {
+    apply(shared, path, load(path))
+}
+
+/// [`reload`] with the files read on the blocking pool, so a slow disk or a large file never
+/// stalls the sessions on the event loop.
+pub async fn reload_off_thread(shared: &Shared, path: &Path) -> Result<Outcome, String> {
+    let p = path.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || load(&p))
+        .await
+        .unwrap_or_else(|e| Err(format!("reading the configuration failed: {e}")));
+    apply(shared, path, loaded)
+}
+
+fn apply(
+    shared: &Shared,
+    path: &Path,
+    loaded: Result<(Config, crate::tls::TlsSetup), String>,
+) -> Result<Outcome, String> {
+    let (mut config, tls) = match loaded {
+        Ok(x) => x,
         Err(e) => {
             shared.reloads_failed.fetch_add(1, Ordering::Relaxed);
             error!(file = %path.display(), "reload failed, keeping the running topology:\n{e}");
@@ -106,7 +124,7 @@ pub fn spawn_triggers(shared: Arc<Shared>, path: PathBuf, watch: bool) {
             // Collect the rest of a burst (editors and hooks write several events).
             tokio::time::sleep(DEBOUNCE).await;
             while rx.try_recv().is_ok() {}
-            let outcome = reload(&shared, &path);
+            let outcome = reload_off_thread(&shared, &path).await;
             if outcome == Ok(Outcome::Unchanged) {
                 tracing::debug!(trigger = why, "config file unchanged");
             }

@@ -27,7 +27,7 @@ pub struct Shared {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub reloads_ok: AtomicU64,
     /// The proxy's own master connection for reading the binlog position (consistency = "global").
-    pub gtid_probe: tokio::sync::Mutex<Option<crate::backend::BackendConn>>,
+    pub gtid_probe: std::sync::Mutex<Option<crate::backend::BackendConn>>,
     /// Application accounts loaded from the master (auth passthrough).
     pub accounts: crate::accounts::Accounts,
     /// Idle authenticated backend connections for the next client session.
@@ -61,7 +61,7 @@ impl Shared {
             writes_in_flight: Default::default(),
             pool: Default::default(),
             accounts: Default::default(),
-            gtid_probe: tokio::sync::Mutex::new(None),
+            gtid_probe: std::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
             tls: ArcSwap::from_pointee(tls),
         })

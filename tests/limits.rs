@@ -293,3 +293,29 @@ async fn slow_and_malformed_clients_are_dropped_and_reach_no_backend() {
     );
     normal.disconnect().await.unwrap();
 }
+
+/// Before authenticating, a client may send only a login-sized packet (16 KiB): a 20 KiB one
+/// is refused without reaching a backend.
+#[test]
+fn big_packets_before_login_are_refused() {
+    use std::io::{Read, Write};
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut greeting = [0u8; 4];
+    s.read_exact(&mut greeting).unwrap();
+    let len = u32::from_le_bytes([greeting[0], greeting[1], greeting[2], 0]) as usize;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).unwrap();
+    let payload = vec![b'a'; 20 * 1024];
+    let mut pkt = (payload.len() as u32).to_le_bytes()[..3].to_vec();
+    pkt.push(1);
+    pkt.extend_from_slice(&payload);
+    let _ = s.write_all(&pkt);
+    let mut rest = Vec::new();
+    let _ = s.read_to_end(&mut rest);
+    // Closed, possibly after an error packet (never an OK).
+    assert!(rest.len() < 4 || rest[4] == 0xFF, "{rest:?}");
+}

@@ -89,11 +89,7 @@ async fn a_read_on_a_stopped_replica_is_answered_by_another_server() {
         assert_ne!(r.1, sid);
     }
     let log = p.log();
-    assert!(
-        log.contains("retrying elsewhere"),
-        "{}",
-        tail(&log, 20)
-    );
+    assert!(log.contains("retrying elsewhere"), "{}", tail(&log, 20));
     drop(paused);
 }
 
@@ -153,4 +149,104 @@ async fn writes_fail_clearly_while_the_master_is_silent_and_work_after() {
     // The in-flight insert (2) was sent before the stop and may have run; 3 never reached the
     // master; 1 and 4 did.
     assert!(rows == "1,4" || rows == "1,2,4", "{rows}");
+}
+
+/// `[timeouts] query`: a statement running longer is killed on its backend, and the client gets
+/// the server's own answer (SLEEP() interrupted returns 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_timeout_kills_the_statement_on_its_backend() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[timeouts]\nquery = \"500ms\"\n");
+    let mut a = conn(&p, &c).await;
+    let slept: Result<Option<i64>, _> =
+        tokio::time::timeout(HANG, a.query_first("SELECT SLEEP(10)"))
+            .await
+            .expect("no hang");
+    // The server's own answer to KILL QUERY: SLEEP() returns 1, or the statement fails with
+    // 1317 "Query execution was interrupted" when the kill lands before the row is sent.
+    match slept {
+        Ok(v) => assert_eq!(v, Some(1), "SLEEP was interrupted by KILL QUERY"),
+        Err(e) => assert!(e.to_string().contains("1317"), "{e}"),
+    }
+    // The session goes on.
+    let one: Option<i64> = a.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1));
+    assert!(p.log().contains("killing it on its backend"));
+}
+
+/// `[timeouts] client_write`: a client that stops reading its result is disconnected, and its
+/// backend connection (with the statement on it) is discarded.
+#[test]
+fn a_client_that_stops_reading_is_disconnected() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[timeouts]\nclient_write = \"1s\"\n");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    // ~200 MB of result, never read.
+    raw.write_packet(
+        0,
+        b"\x03SELECT REPEAT('x', 1000000) FROM rwtest.seq_1_to_200 /* stalled-client */",
+    );
+    eventually("the proxy gave up on the client", HANG, || {
+        p.log()
+            .contains("did not read its result within client_write")
+    });
+    // Its statement is gone from the servers (the backend connection was closed).
+    eventually("statement gone", HANG, || {
+        c.replica_ports()
+            .iter()
+            .chain(std::iter::once(&c.master_port()))
+            .all(|port| {
+                let out = mariadb(
+                    *port,
+                    c.user(),
+                    c.password(),
+                    "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE '%stalled-client%' AND info NOT LIKE '%processlist%'",
+                );
+                String::from_utf8_lossy(&out.stdout).trim() == "0"
+            })
+    });
+}
+
+/// `[timeouts] keepalive` is set on client and backend sockets.
+#[test]
+fn keepalive_on_client_and_backend_sockets() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[timeouts]\nkeepalive = \"30s\"\n");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    raw.query_raw("SELECT 1");
+    // ss shows the keepalive timer when no other timer (a retransmit, a delayed ACK) is running.
+    let sockets = || {
+        let out = std::process::Command::new("ss")
+            .args(["-tnoH", "state", "established"])
+            .output()
+            .expect("ss (iproute2)");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let backend_ports: Vec<u16> = c
+        .replica_ports()
+        .into_iter()
+        .chain(std::iter::once(c.master_port()))
+        .collect();
+    let client_side = format!("127.0.0.1:{} ", p.port);
+    let mut last = String::new();
+    eventually("keepalive on both sides", Duration::from_secs(10), || {
+        last = sockets();
+        let client = last
+            .lines()
+            .any(|l| l.contains(&client_side) && l.contains("keepalive"));
+        // The proxy's own end of a backend connection: an ephemeral local port, the backend's
+        // port as the peer.
+        let backend = last.lines().any(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            cols.len() >= 5
+                && backend_ports
+                    .iter()
+                    .any(|bp| cols[3] == format!("127.0.0.1:{bp}"))
+                // Ours (30 s), not a server's default (about two hours).
+                && cols[4].contains("keepalive")
+                && cols[4].contains("sec")
+        });
+        client && backend
+    });
+    drop(raw);
 }

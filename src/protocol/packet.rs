@@ -66,6 +66,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         }
     }
 
+    /// The largest payload accepted from the peer from now on.
+    pub fn set_max_packet(&mut self, max_packet: usize) {
+        self.codec.max_allowed_packet = max_packet;
+    }
+
     /// Starts a new command exchange: the next packet carries sequence id 0.
     pub fn reset_seq(&mut self) {
         self.codec.reset_seq_id();

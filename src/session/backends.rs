@@ -13,6 +13,7 @@ impl Session {
             capabilities: self.login.capabilities,
             attributes: &self.login.attributes,
             connect_timeout,
+            keepalive: self.shared.topology.load().config.timeouts.keepalive,
             tls: self.shared.tls.load_full(),
         }
     }
@@ -296,9 +297,7 @@ impl Session {
             };
             // A read that may run elsewhere does not wait for a silent replica
             // (`[timeouts] read_failover`); nothing waits on past the monitor's verdict.
-            let failover = if retry.allowed
-                && t == Target::Replica
-                && self.routing.trx().is_none()
+            let failover = if retry.allowed && t == Target::Replica && self.routing.trx().is_none()
             {
                 Watch::Failover(self.shared.topology.load().config.timeouts.read_failover)
             } else {
@@ -450,6 +449,19 @@ impl Session {
         seq_delta: u8,
         failover: Watch,
     ) -> std::io::Result<Relayed> {
+        let topo = self.shared.topology.load_full();
+        let client_write = topo.config.timeouts.client_write;
+        // `[timeouts] query`: past it, the statement is killed on its backend by a connection
+        // of its own, and the server's own error (1317/1969) reaches the client.
+        let killer = match (topo.config.timeouts.query, self.conn_mut(target)) {
+            (Some(limit), Some(c)) => Some((limit, c.backend.clone(), c.thread_id)),
+            _ => None,
+        };
+        let killer = killer.map(|(limit, backend, thread)| {
+            let mut params = self.login_params(topo.config.timeouts.connect);
+            params.db = None;
+            (limit, KillQuery::new(backend, thread, &params))
+        });
         let conn = match target {
             Target::Master => self.master.as_mut(),
             Target::Replica => self.replica.as_mut(),
@@ -457,7 +469,23 @@ impl Session {
         .expect("connected");
         let mut scanner = Scanner::new(expect, conn.deprecate_eof());
         scanner.seq_delta = seq_delta;
-        match conn.relay(&mut self.client, &mut scanner, failover).await {
+        let peer = self.peer;
+        let relayed = {
+            let relay = conn.relay(&mut self.client, &mut scanner, failover, client_write);
+            tokio::pin!(relay);
+            match killer {
+                None => relay.await,
+                Some((limit, kill)) => tokio::select! {
+                    r = &mut relay => r,
+                    _ = tokio::time::sleep(limit) => {
+                        warn!(client = %peer, backend = %kill.backend.address, thread = kill.thread, ?limit, "statement ran past [timeouts] query; killing it on its backend");
+                        tokio::spawn(kill.run());
+                        relay.await
+                    }
+                },
+            }
+        };
+        match relayed {
             Ok(()) => {
                 self.status_from(target, scanner.status);
                 self.routing.last = Some(target);
@@ -578,5 +606,61 @@ impl Session {
                 shared.pool.give_back(key, conn, max_idle).await
             }
         });
+    }
+}
+
+/// `KILL QUERY` of one backend thread, sent on a short-lived connection of the session's own
+/// account (the session's connection is busy with the statement).
+pub(super) struct KillQuery {
+    backend: Arc<Backend>,
+    thread: u32,
+    user: String,
+    credential: Credential,
+    collation: u8,
+    connect_timeout: Duration,
+    tls: Arc<crate::tls::TlsSetup>,
+}
+
+impl KillQuery {
+    pub(super) fn new(backend: Arc<Backend>, thread: u32, p: &LoginParams<'_>) -> Self {
+        KillQuery {
+            backend,
+            thread,
+            user: p.user.to_string(),
+            credential: p.credential.clone(),
+            collation: p.collation,
+            connect_timeout: p.connect_timeout,
+            tls: p.tls.clone(),
+        }
+    }
+
+    pub(super) async fn run(self) {
+        use mysql_common::constants::CapabilityFlags as C;
+        let params = LoginParams {
+            user: &self.user,
+            credential: &self.credential,
+            db: None,
+            collation: self.collation,
+            capabilities: C::CLIENT_PROTOCOL_41
+                | C::CLIENT_SECURE_CONNECTION
+                | C::CLIENT_PLUGIN_AUTH
+                | C::CLIENT_TRANSACTIONS,
+            attributes: &[],
+            connect_timeout: self.connect_timeout,
+            keepalive: None,
+            tls: self.tls.clone(),
+        };
+        let sql = format!("KILL QUERY {}", self.thread);
+        match BackendConn::connect(self.backend.clone(), &params).await {
+            Ok((mut conn, _, _)) => {
+                if let Ok(Err(e)) = conn.run_query(sql.as_bytes()).await {
+                    warn!(backend = %self.backend.address, error = %e, "KILL QUERY refused");
+                }
+                conn.quit().await;
+            }
+            Err(e) => {
+                warn!(backend = %self.backend.address, error = %e, "cannot connect to kill a statement")
+            }
+        }
     }
 }

@@ -129,6 +129,10 @@ impl Session {
                 }
                 Ok(Ok(())) => match self.dispatch(&buf).await {
                     Ok(f) => f,
+                    Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                        info!(client = %self.peer, error = %e, "closing the client connection");
+                        Flow::Quit
+                    }
                     Err(e) => {
                         debug!(client = %self.peer, error = %e, "client write failed");
                         Flow::Quit

@@ -137,26 +137,52 @@ impl Session {
     /// all sessions). It includes every write committed before the call, this session's too.
     pub(super) async fn master_position(&self) -> Option<GtidPos> {
         let topo = self.shared.topology.load_full();
-        let mut probe = self.shared.gtid_probe.lock().await;
-        let usable = probe
-            .as_ref()
-            .is_some_and(|c| !c.broken && c.address() == topo.master.address);
-        if !usable {
-            let mut params = self.login_params(topo.config.timeouts.connect);
-            params.db = None;
-            *probe = BackendConn::connect(topo.master.clone(), &params)
-                .await
-                .ok()
-                .map(|(c, _, _)| c);
-        }
-        let conn = probe.as_mut()?;
-        match conn.query_rows("SELECT @@gtid_binlog_pos").await {
-            Ok(Ok(rows)) => GtidPos::parse(rows.rows.first()?.first()?.as_deref()?),
+        // The connection is taken out of the shared slot for the round trip: no lock is held
+        // while talking to the master, and sessions asking at the same time each use their
+        // own (the extra one is closed when put back).
+        let taken = self.shared.gtid_probe.lock().expect("probe lock").take();
+        let mut conn = match taken {
+            Some(c) if !c.broken && c.address() == topo.master.address => c,
             _ => {
-                conn.broken = true;
-                None
+                let mut params = self.login_params(topo.config.timeouts.connect);
+                params.db = None;
+                BackendConn::connect(topo.master.clone(), &params)
+                    .await
+                    .ok()?
+                    .0
+            }
+        };
+        // A silent master must not hold the session (and the client's OK) for long.
+        let wait = topo.config.timeouts.connect;
+        let pos =
+            match tokio::time::timeout(wait, conn.query_rows("SELECT @@gtid_binlog_pos")).await {
+                Ok(Ok(Ok(rows))) => rows
+                    .rows
+                    .first()
+                    .and_then(|r| r.first())
+                    .and_then(|v| v.as_deref())
+                    .and_then(GtidPos::parse),
+                _ => {
+                    conn.broken = true;
+                    None
+                }
+            };
+        if !conn.broken {
+            let extra = {
+                let mut slot = self.shared.gtid_probe.lock().expect("probe lock");
+                match *slot {
+                    None => {
+                        *slot = Some(conn);
+                        None
+                    }
+                    Some(_) => Some(conn),
+                }
+            };
+            if let Some(extra) = extra {
+                tokio::spawn(extra.quit());
             }
         }
+        pos
     }
 
     /// Under global consistency, a statement that may write holds a ticket from before it is

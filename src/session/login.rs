@@ -3,6 +3,10 @@
 
 use super::*;
 
+/// The largest packet a client may send before it has authenticated: a handshake response
+/// with TLS request, connection attributes and an auth answer fits many times over.
+pub(super) const PRE_AUTH_MAX_PACKET: usize = 16 * 1024;
+
 /// Checks a client's mysql_native_password answer: proxy.toml's users first; with auth
 /// passthrough, the accounts loaded from the master (reloaded once if nothing matches, so an
 /// account created a moment ago works).
@@ -36,10 +40,12 @@ impl Session {
         let _ = stream.set_nodelay(true);
         let topo = shared.topology.load_full();
         let cfg = &topo.config;
+        crate::backend::set_keepalive(&stream, cfg.timeouts.keepalive);
         let id = shared.next_connection_id();
         let max_packet = cfg.limits.max_packet_size as usize;
         let max_user_conns = cfg.limits.max_user_connections;
-        let mut client = PacketStream::new(Stream::Plain(stream), max_packet);
+        // Before it has authenticated, a client may send only a login-sized packet.
+        let mut client = PacketStream::new(Stream::Plain(stream), PRE_AUTH_MAX_PACKET);
         let tls = shared.tls.load_full();
         let host = handshake::host_label(&peer);
         let info = shared.server_info.load_full();
@@ -93,6 +99,7 @@ impl Session {
             },
         };
         let login = accepted.login;
+        client.set_max_packet(max_packet);
         // mysqlnd logs in without CLIENT_MULTI_STATEMENTS and turns them on per call.
         let multi_statements_off = !login
             .capabilities

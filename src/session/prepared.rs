@@ -421,7 +421,9 @@ impl Session {
                 ))
                 .await;
         }
-        if let Relayed::Failed { error } = self.relay(target, Expect::Rows, 0, Watch::Nothing).await? {
+        if let Relayed::Failed { error } =
+            self.relay(target, Expect::Rows, 0, Watch::Nothing).await?
+        {
             let (addr, was_trx) = self.backend_failed(target);
             self.report_failure(target, &addr, &error, was_trx).await?;
         }

@@ -142,7 +142,6 @@ impl Backend {
         last != 0 && now_ms().saturating_sub(last) <= window.as_millis() as u64
     }
 
-
     /// May new work go here? Health says up, and no connect failed a moment ago.
     pub fn is_available(&self) -> bool {
         self.health.load().state == State::Up

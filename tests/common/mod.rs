@@ -245,7 +245,11 @@ impl PrivateCluster {
         eventually("node stopped", Duration::from_secs(5), || {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
-                .and_then(|s| s.rsplit(')').next().map(|r| r.trim_start().starts_with('T')))
+                .and_then(|s| {
+                    s.rsplit(')')
+                        .next()
+                        .map(|r| r.trim_start().starts_with('T'))
+                })
                 .unwrap_or(false)
         });
         Paused { pid }
