@@ -307,7 +307,7 @@ impl Session {
                 Command::Relay { pkt, expect } => {
                     self.relay_attempt(t, pkt, *expect, failover).await?
                 }
-                Command::Prepare { pkt } => self.prepare_attempt(t, pkt).await,
+                Command::Prepare { pkt } => self.prepare_attempt(t, pkt, failover).await,
                 Command::Execute(plan) => self.execute_attempt(t, plan, failover).await?,
             };
             match outcome {
@@ -389,16 +389,29 @@ impl Session {
         }
     }
 
-    /// A prepare sends nothing to the client until the whole answer is in.
-    async fn prepare_attempt(&mut self, t: Target, pkt: &[u8]) -> Attempt {
+    /// A prepare sends nothing to the client until the whole answer is in. One that may run
+    /// elsewhere gives up on a replica that has not answered within `read_failover` (a prepare
+    /// is quick on a live server; the connection is not reused after that).
+    async fn prepare_attempt(&mut self, t: Target, pkt: &[u8], watch: Watch) -> Attempt {
         let Some(conn) = self.conn_mut(t) else {
             return Attempt::Failed("not connected".into());
         };
         let result = match conn.send_command(pkt).await {
-            Ok(_) => conn
-                .read_prepare_response()
-                .await
-                .map_err(|e| e.to_string()),
+            Ok(_) => match watch {
+                Watch::Failover(after) => {
+                    match tokio::time::timeout(after, conn.read_prepare_response()).await {
+                        Ok(r) => r.map_err(|e| e.to_string()),
+                        Err(_) => {
+                            conn.broken = true;
+                            Err(format!("no answer within read_failover ({after:?})"))
+                        }
+                    }
+                }
+                _ => conn
+                    .read_prepare_response()
+                    .await
+                    .map_err(|e| e.to_string()),
+            },
             Err(e) => Err(e.to_string()),
         };
         match result {
