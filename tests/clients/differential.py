@@ -1014,6 +1014,13 @@ class Admin:
                                          autocommit=True, charset="utf8mb4")
                          for p in args.replica_ports]
 
+    def close(self):
+        for c in [self.master] + self.replicas:
+            try:
+                c.close()
+            except Exception:
+                pass
+
     def exec_all(self, stmts):
         cur = self.master.cursor()
         cur.execute(";\n".join(stmts))
@@ -1246,6 +1253,56 @@ def parse_range(s):
     return [int(x) for x in s.split(",")]
 
 
+_ADMIN = None
+
+
+def _worker_init(args):
+    global _ADMIN
+    _ADMIN = Admin(args)
+    _worker_init.args = args
+
+
+def _worker_seed(seed):
+    return process_seed(_worker_init.args, _ADMIN, seed)
+
+
+def process_seed(args, admin, seed):
+    """Runs one seed; returns (seed, report text, group key or None, statements run)."""
+    opts, steps = Gen(seed, args.statements).generate()
+    lines = []
+    if args.show_script:
+        lines.append(f"== seed {seed}\n{script_text(opts, steps)}")
+    try:
+        out = run_script(args, admin, seed, opts, steps)
+    except (RuntimeError, pymysql.err.MySQLError) as e:
+        return seed, f"seed {seed}: setup/cleanup failed: {e}", "setup", 0
+    key = None
+    if out.diff is not None:
+        idx, step, rd, rp, sig = out.diff
+        key = (step.tag, sig)
+        lines.append(f"\nDIFFERENCE seed={seed} statement #{idx} [{step.tag}] {sig}")
+        lines.append(f"  statement: {step.text()}")
+        lines.append(f"  direct: {fmt_rec(rd)}")
+        lines.append(f"  proxy:  {fmt_rec(rp)}")
+        lines.append("  script:")
+        lines.append("    " + script_text(opts, out.executed, idx).replace("\n", "\n    "))
+        if args.minimize:
+            mopts, mini, trials = minimize(args, admin, seed, opts, out.executed[: idx + 1], sig)
+            if mini is None:
+                lines.append(f"  minimize: did not reproduce in isolation ({trials} runs)")
+            else:
+                lines.append(f"  minimal ({trials} runs):")
+                lines.append("    " + script_text(mopts, mini).replace("\n", "\n    "))
+    elif out.final_diff:
+        key = ("final_state", ("tables",) + tuple(out.final_diff))
+        lines.append(f"\nDIFFERENCE seed={seed} in the final table contents (all statements agreed):")
+        for k, (a, b) in out.final_diff.items():
+            lines.append(f"  {k}:\n    direct: {a}\n    proxy:  {b}")
+        lines.append("  script:")
+        lines.append("    " + script_text(opts, out.executed).replace("\n", "\n    "))
+    return seed, "\n".join(lines), key, out.statements
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--direct-port", type=int, required=True)
@@ -1261,6 +1318,7 @@ def main():
     ap.add_argument("--show-script", action="store_true", help="print each seed's script")
     ap.add_argument("--max-diffs", type=int, default=0, help="stop after this many differing seeds (0: no limit)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (worker processes)")
     args = ap.parse_args()
     args.replica_ports = [int(p) for p in args.replica_ports.split(",") if p]
 
@@ -1279,48 +1337,32 @@ def main():
     diffs = []
     total_statements = 0
     groups = {}
-    for n, seed in enumerate(seeds):
-        opts, steps = Gen(seed, args.statements).generate()
-        if args.show_script:
-            print(f"== seed {seed}\n{script_text(opts, steps)}")
-        try:
-            out = run_script(args, admin, seed, opts, steps)
-        except (RuntimeError, pymysql.err.MySQLError) as e:
-            print(f"seed {seed}: setup/cleanup failed: {e}", file=sys.stderr)
-            return 2
-        total_statements += out.statements
-        if out.diff is not None:
-            idx, step, rd, rp, sig = out.diff
-            diffs.append(seed)
-            key = (step.tag, sig)
-            groups.setdefault(key, []).append(seed)
-            print(f"\nDIFFERENCE seed={seed} statement #{idx} [{step.tag}] {sig}")
-            print(f"  statement: {step.text()}")
-            print(f"  direct: {fmt_rec(rd)}")
-            print(f"  proxy:  {fmt_rec(rp)}")
-            print("  script:")
-            print("    " + script_text(opts, out.executed, idx).replace("\n", "\n    "))
-            if args.minimize:
-                mopts, mini, trials = minimize(args, admin, seed, opts, out.executed[: idx + 1], sig)
-                if mini is None:
-                    print(f"  minimize: did not reproduce without auto SHOW WARNINGS / in isolation ({trials} runs)")
-                else:
-                    print(f"  minimal ({trials} runs):")
-                    print("    " + script_text(mopts, mini).replace("\n", "\n    "))
-            sys.stdout.flush()
-        elif out.final_diff:
-            diffs.append(seed)
-            groups.setdefault(("final_state", ("tables",) + tuple(out.final_diff)), []).append(seed)
-            print(f"\nDIFFERENCE seed={seed} in the final table contents (all statements agreed):")
-            for k, (a, b) in out.final_diff.items():
-                print(f"  {k}:\n    direct: {a}\n    proxy:  {b}")
-            print("  script:")
-            print("    " + script_text(opts, out.executed).replace("\n", "\n    "))
-        if not args.quiet and (n + 1) % 50 == 0:
-            print(f"... {n + 1}/{len(seeds)} seeds, {len(diffs)} differing, {time.time() - t0:.1f}s",
-                  file=sys.stderr)
-        if args.max_diffs and len(diffs) >= args.max_diffs:
-            break
+    if args.jobs > 1:
+        admin.close()
+        import multiprocessing
+        pool = multiprocessing.get_context("fork").Pool(args.jobs, initializer=_worker_init, initargs=(args,))
+        results = pool.imap(_worker_seed, seeds)
+    else:
+        results = (process_seed(args, admin, seed) for seed in seeds)
+    try:
+        for n, (seed, text, key, statements) in enumerate(results):
+            if text:
+                print(text)
+                sys.stdout.flush()
+            total_statements += statements
+            if key is not None:
+                if key == "setup":
+                    return 2
+                diffs.append(seed)
+                groups.setdefault(key, []).append(seed)
+            if not args.quiet and (n + 1) % 50 == 0:
+                print(f"... {n + 1}/{len(seeds)} seeds, {len(diffs)} differing, {time.time() - t0:.1f}s",
+                      file=sys.stderr)
+            if args.max_diffs and len(diffs) >= args.max_diffs:
+                break
+    finally:
+        if args.jobs > 1:
+            pool.terminate()
     el = time.time() - t0
     print(f"\n{len(seeds)} seeds, {total_statements} statements per side, {len(diffs)} seeds differing, {el:.1f}s")
     if groups:
