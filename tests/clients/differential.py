@@ -1035,6 +1035,26 @@ class Admin:
             stmts += setup_sql(s.db, s.db2)
         self.exec_all(stmts)
         self.wait_replicas()
+        if self.args.pause_replication:
+            self.pause_replication(True)
+
+    def sync_replicas(self):
+        """Lets the replicas catch up (consistency = "session" promises a session its own writes;
+        a new session is promised nothing about an earlier one's)."""
+        if self.args.pause_replication:
+            self.pause_replication(False)
+        self.wait_replicas()
+        if self.args.pause_replication:
+            self.pause_replication(True)
+
+    def pause_replication(self, on):
+        """--pause-replication: stop (on) or start the replicas' SQL threads as root over their
+        Unix sockets, so every read that must see the session's writes has to wait or go to the
+        master, and every lapse of read-your-writes shows deterministically."""
+        import subprocess
+        for sock in self.args.pause_replication:
+            subprocess.run(["mariadb", "--no-defaults", "-uroot", f"--socket={sock}", "-e",
+                            "STOP SLAVE SQL_THREAD" if on else "START SLAVE SQL_THREAD"], check=True)
 
     def wait_replicas(self):
         cur = self.master.cursor()
@@ -1049,6 +1069,8 @@ class Admin:
             time.sleep(0.2)
 
     def cleanup(self, sides):
+        if self.args.pause_replication:
+            self.pause_replication(False)
         stmts = []
         for s in sides:
             stmts += [f"DROP DATABASE IF EXISTS {s.db}", f"DROP DATABASE IF EXISTS {s.db2}"]
@@ -1101,6 +1123,7 @@ def run_script(args, admin, seed, opts, steps, auto_warnings=True, final_check=T
             if step.kind == "reconnect":
                 for s in sides:
                     s.close()
+                admin.sync_replicas()
                 try:
                     for s in sides:
                         s.connect(opts)
@@ -1229,6 +1252,8 @@ def run_verbose(args, admin, seed, opts, steps):
             if st.kind == "reconnect":
                 for s in sides:
                     s.close()
+                admin.sync_replicas()
+                for s in sides:
                     s.connect(opts)
                 print(f"#{j:<3} {st.text()}")
                 continue
@@ -1321,11 +1346,15 @@ def main():
     ap.add_argument("--show-script", action="store_true", help="print each seed's script")
     ap.add_argument("--max-diffs", type=int, default=0, help="stop after this many differing seeds (0: no limit)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--pause-replication", metavar="SOCK1,SOCK2",
+                    help="replica Unix sockets: stop their SQL threads (as root) while each script runs "
+                         "(by hand; needs --jobs 1)")
     ap.add_argument("--exclude-tags", help="regex: leave out generated statements whose tag matches "
                     "(to look past known differences by hand; never in CI)")
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (worker processes)")
     args = ap.parse_args()
     args.replica_ports = [int(p) for p in args.replica_ports.split(",") if p]
+    args.pause_replication = [p for p in (args.pause_replication or "").split(",") if p]
 
     try:
         admin = Admin(args)
