@@ -33,6 +33,10 @@ from pymysql.constants import CLIENT
 
 COM_RESET_CONNECTION = 0x1F
 
+# The file LOAD DATA LOCAL INFILE statements send ({CSV} in statements); written at start.
+CSV_PATH = f"/tmp/rwsplit-differential-{__import__('os').getuid()}.csv"
+CSV_TEXT = "1,csv-one\n2,csv-two\n77,csv-77\n"
+
 # Status flags worth comparing: in transaction, autocommit, more results, database dropped,
 # no-backslash-escapes, out params, read-only transaction, ANSI_QUOTES (MariaDB). (Index-use and slow-query flags depend
 # on each server's statistics and timing; SESSION_STATE_CHANGED is compared separately as "minor".)
@@ -258,6 +262,11 @@ class Gen:
 
     # -- statement families: each appends one or more steps --
     def add(self, sql, tag, dress=True):
+        if dress and self.r.random() < 0.03:
+            # routing hints as applications write them (a hint never makes a write or a
+            # session-dependent statement leave the master)
+            hint = self.c(["/* rwsplit:replica */ ", "/* rwsplit:replica */ ", "/* rwsplit:master */ "])
+            sql, tag = hint + sql, tag + "+hint_" + hint[11:-4]
         self.steps.append(Step("sql", self.dress(sql) if dress else sql, tag))
 
     def excluded(self, step):
@@ -304,6 +313,13 @@ class Gen:
             (f"SELECT * FROM t1 WHERE id IS NULL", "select_auto_is_null"),
             ("VALUES (1, 'a'), (2, 'b')", "select_values"),
             ("SELECT SLEEP(0)", "select_sleep"),
+            (f"SELECT id, s FROM t1 WHERE k = {self.uvar()} OR id = {self.uvar()} ORDER BY id", "select_uvar_where"),
+            ("SHOW CREATE PROCEDURE p_out", "show_create_procedure"),
+            ("CHECKSUM TABLE t1, t2", "checksum"),
+            ("SELECT _latin1'\xe9' = _utf8mb4'\xe9', CONVERT('zoë' USING latin1), _utf8mb4'Ab' COLLATE utf8mb4_bin = 'ab'",
+             "expr_introducer"),
+            ("SELECT id FROM t1 WHERE id = 1 /*!50000 FOR UPDATE */", "select_exec_comment_lock"),
+            ("SELECT SETVAL(s1, 500)", "sequence_setval"),
         ]
         sql, tag = self.c(forms)
         self.add(sql, tag)
@@ -463,7 +479,8 @@ class Gen:
 
     def g_nd_var(self):
         fn = self.c(["UUID()", "RAND()", "NOW(6)", "CONNECTION_ID()", "SYSDATE(6)", "UUID_SHORT()"])
-        self.add(f"SET @nd = {fn}", "set_nd_var")
+        # as a string: compared with the VARCHAR column without a warning that would quote it
+        self.add(f"SET @nd = CONCAT({fn})", "set_nd_var")
         if "@nd" not in self.nd_vars:
             self.nd_vars.append("@nd")
         if self.p(0.5):
@@ -703,6 +720,9 @@ class Gen:
             (lambda: self.api_autocommit(), None),
             (lambda: self.reconnect(), None),
             (lambda: self.backslash_trick(), None),
+            (lambda: self.add(self.c(["LOAD DATA LOCAL INFILE '{CSV}' INTO TABLE t2 FIELDS TERMINATED BY ',' (t1_id, note)",
+                                      "LOAD DATA LOCAL INFILE '{CSV}' IGNORE INTO TABLE t1 FIELDS TERMINATED BY ',' (k, s)",
+                                      "LOAD DATA LOCAL INFILE '/no/such/file.csv' INTO TABLE t2"]), "load_data_local"), None),
         ]
         f, _ = self.c(forms)
         f()
@@ -725,6 +745,14 @@ class Gen:
             self.add("HANDLER t1 CLOSE", "handler")
 
     def prepare(self):
+        if self.p(0.3):
+            self.add(self.c(["SET @q = 'SELECT COUNT(*), ? FROM t1'",
+                             "SET @q = 'UPDATE t1 SET d = d + 1 WHERE id = ?'"]), "set_uvar_sql")
+            self.uvars.append("@q")
+            self.add("PREPARE st FROM @q", "sql_prepare_from_var")
+            self.add(f"SET @pid = {self.idv()}", "set_uvar")
+            self.add("EXECUTE st USING @pid", "sql_execute")
+            return
         self.add(self.c(["PREPARE st FROM 'SELECT k, s FROM t1 WHERE id = ?'",
                          "PREPARE st FROM 'INSERT INTO t2 (t1_id, note) VALUES (?, ''ps'')'",
                          "PREPARE st FROM 'SELECT @@sql_mode, ?'"]), "sql_prepare")
@@ -842,14 +870,15 @@ class Side:
         self.conn = None
 
     def sub(self, sql):
-        return sql.replace("{DB2}", self.db2).replace("{DB}", self.db).replace("{LK}", self.lk)
+        return (sql.replace("{DB2}", self.db2).replace("{DB}", self.db).replace("{LK}", self.lk)
+                .replace("{CSV}", CSV_PATH))
 
     def connect(self, opts):
         flags = CLIENT.MULTI_STATEMENTS if opts.multi else 0
         self.conn = pymysql.connect(
             host="127.0.0.1", port=self.port, user=self.args.user, password=self.args.password,
             database=self.db, autocommit=opts.autocommit, charset="utf8mb4", client_flag=flags,
-            init_command=opts.init_command, sql_mode=opts.sql_mode, read_timeout=20,
+            init_command=opts.init_command, sql_mode=opts.sql_mode, read_timeout=20, local_infile=True,
             write_timeout=20, connect_timeout=10)
 
     def close(self):
@@ -1142,6 +1171,8 @@ def run_script(args, admin, seed, opts, steps, auto_warnings=True, final_check=T
                 # both sides lost the connection the same way: start over on both
                 for s in sides:
                     s.close()
+                admin.sync_replicas()
+                for s in sides:
                     s.connect(opts)
             elif auto_warnings and step.kind == "sql" and rd["results"] and \
                     rd["results"][-1].get("warnings") and wrng.random() < 0.5:
@@ -1356,6 +1387,8 @@ def main():
     args.replica_ports = [int(p) for p in args.replica_ports.split(",") if p]
     args.pause_replication = [p for p in (args.pause_replication or "").split(",") if p]
 
+    with open(CSV_PATH, "w", encoding="utf-8") as f:
+        f.write(CSV_TEXT)
     try:
         admin = Admin(args)
     except pymysql.err.MySQLError as e:
