@@ -185,7 +185,7 @@ class Gen:
     """Seeded script generator with a rough model of the session (transaction, temporary tables,
     current database, user variables) to keep most statements meaningful."""
 
-    def __init__(self, seed, count, exclude=None):
+    def __init__(self, seed, count, exclude=None, no_multi=False):
         self.exclude = re.compile(exclude) if exclude else None
         self.r = random.Random(seed)
         r = self.r
@@ -199,6 +199,8 @@ class Gen:
                                                 "SET SESSION group_concat_max_len = 16"]),
             sql_mode=r.choice([None] * 8 + ["STRICT_TRANS_TABLES", ""]),
         )
+        if no_multi:
+            self.opts.multi = False
         self.in_txn = not self.opts.autocommit
         self.autocommit = self.opts.autocommit
         self.temps = []
@@ -1327,7 +1329,7 @@ def _worker_seed(seed):
 
 def process_seed(args, admin, seed):
     """Runs one seed; returns (seed, report text, group key or None, statements run)."""
-    opts, steps = Gen(seed, args.statements, args.exclude_tags).generate()
+    opts, steps = Gen(seed, args.statements, args.exclude_tags, args.no_multi).generate()
     lines = []
     if args.show_script:
         lines.append(f"== seed {seed}\n{script_text(opts, steps)}")
@@ -1380,6 +1382,7 @@ def main():
     ap.add_argument("--pause-replication", metavar="SOCK1,SOCK2",
                     help="replica Unix sockets: stop their SQL threads (as root) while each script runs "
                          "(by hand; needs --jobs 1)")
+    ap.add_argument("--no-multi", action="store_true", help="no multi-statement connections (by hand)")
     ap.add_argument("--exclude-tags", help="regex: leave out generated statements whose tag matches "
                     "(to look past known differences by hand; never in CI)")
     ap.add_argument("--jobs", type=int, default=1, help="seeds run in parallel (worker processes)")
