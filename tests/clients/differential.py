@@ -1046,8 +1046,41 @@ class Admin:
         self.replicas = [pymysql.connect(host="127.0.0.1", port=p, user=args.user, password=args.password,
                                          autocommit=True, charset="utf8mb4")
                          for p in args.replica_ports]
+        # DROP DATABASE costs more than a whole script (file deletions, fsyncs): a thread of its
+        # own runs the drops on its own connection while the next seed is set up and run.
+        import queue
+        import threading
+        self.drops = queue.Queue()
+        self.drop_error = None
+        self.dropper = threading.Thread(target=self._drop_loop, daemon=True)
+        self.dropper.start()
+
+    def _drop_loop(self):
+        conn = None
+        while True:
+            stmts = self.drops.get()
+            if stmts is None:
+                break
+            try:
+                if conn is None:
+                    conn = pymysql.connect(host="127.0.0.1", port=self.args.direct_port, user=self.args.user,
+                                           password=self.args.password, autocommit=True,
+                                           client_flag=CLIENT.MULTI_STATEMENTS, charset="utf8mb4")
+                cur = conn.cursor()
+                cur.execute(";\n".join(stmts))
+                while cur.nextset():
+                    pass
+            except Exception as e:  # reported by close()
+                self.drop_error = e
+        if conn is not None:
+            conn.close()
 
     def close(self):
+        """Waits for the pending drops; closes the connections."""
+        if self.dropper is not None:
+            self.drops.put(None)
+            self.dropper.join()
+            self.dropper = None
         for c in [self.master] + self.replicas:
             try:
                 c.close()
@@ -1105,7 +1138,16 @@ class Admin:
         stmts = []
         for s in sides:
             stmts += [f"DROP DATABASE IF EXISTS {s.db}", f"DROP DATABASE IF EXISTS {s.db2}"]
-        self.exec_all(stmts)
+        self.drops.put(stmts)
+
+    def sweep(self, seeds):
+        """Drops every database the seeds may have left (a worker stopped early leaves some)."""
+        stmts = []
+        for seed in seeds:
+            for suffix in ("d", "d2", "p", "p2"):
+                stmts.append(f"DROP DATABASE IF EXISTS diff_{seed}_{suffix}")
+        for i in range(0, len(stmts), 200):
+            self.exec_all(stmts[i:i + 200])
 
     def snapshot(self, side):
         """The final contents of the side's tables, read on the master."""
@@ -1321,6 +1363,8 @@ def _worker_init(args):
     global _ADMIN
     _ADMIN = Admin(args)
     _worker_init.args = args
+    import multiprocessing.util
+    multiprocessing.util.Finalize(None, _ADMIN.close, exitpriority=10)
 
 
 def _worker_seed(seed):
@@ -1400,7 +1444,10 @@ def main():
 
     if args.script:
         opts, steps = parse_script(args.script)
-        return run_verbose(args, admin, 0, opts, steps)
+        try:
+            return run_verbose(args, admin, 0, opts, steps)
+        finally:
+            admin.close()
 
     t0 = time.time()
     seeds = parse_range(args.seeds)
@@ -1414,6 +1461,7 @@ def main():
         results = pool.imap(_worker_seed, seeds)
     else:
         results = (process_seed(args, admin, seed) for seed in seeds)
+    done = False
     try:
         for n, (seed, text, key, statements) in enumerate(results):
             if text:
@@ -1430,9 +1478,17 @@ def main():
                       file=sys.stderr)
             if args.max_diffs and len(diffs) >= args.max_diffs:
                 break
+        done = True
     finally:
         if args.jobs > 1:
-            pool.terminate()
+            if done:
+                pool.close()  # workers finish their pending drops
+                pool.join()
+            else:
+                pool.terminate()
+            admin = Admin(args)
+        admin.sweep(seeds)
+        admin.close()
     el = time.time() - t0
     print(f"\n{len(seeds)} seeds, {total_statements} statements per side, {len(diffs)} seeds differing, {el:.1f}s")
     if groups:
