@@ -38,6 +38,7 @@ fn direct_and_proxied_sessions_agree() {
         .args(["--replica-ports", &replicas.join(",")])
         .args(["--seeds", &seeds])
         .args(["--jobs", &jobs])
+        .args(["--detail", "25"])
         .arg("--quiet");
     if let Ok(n) = std::env::var("RWSPLIT_DIFF_STATEMENTS") {
         cmd.args(["--statements", &n]);

@@ -1423,6 +1423,8 @@ def main():
     ap.add_argument("--show-script", action="store_true", help="print each seed's script")
     ap.add_argument("--max-diffs", type=int, default=0, help="stop after this many differing seeds (0: no limit)")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--detail", type=int, default=0,
+                    help="print the script of only the first N differing seeds (0: all)")
     ap.add_argument("--pause-replication", metavar="SOCK1,SOCK2",
                     help="replica Unix sockets: stop their SQL threads (as root) while each script runs "
                          "(by hand; needs --jobs 1)")
@@ -1465,6 +1467,9 @@ def main():
     try:
         for n, (seed, text, key, statements) in enumerate(results):
             if text:
+                if key is not None and key != "setup" and args.detail and len(diffs) >= args.detail:
+                    # past --detail differing seeds: the difference itself, not the script
+                    text = "\n".join(text.split("\n")[:5])
                 print(text)
                 sys.stdout.flush()
             total_statements += statements
