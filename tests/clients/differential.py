@@ -1052,6 +1052,8 @@ class Admin:
         import threading
         self.drops = queue.Queue()
         self.drop_error = None
+        self.pending = set()  # databases queued for dropping
+        self.pending_cv = threading.Condition()
         self.dropper = threading.Thread(target=self._drop_loop, daemon=True)
         self.dropper.start()
 
@@ -1072,6 +1074,10 @@ class Admin:
                     pass
             except Exception as e:  # reported by close()
                 self.drop_error = e
+            with self.pending_cv:
+                for st in stmts:
+                    self.pending.discard(st.rsplit(" ", 1)[-1])
+                self.pending_cv.notify_all()
         if conn is not None:
             conn.close()
 
@@ -1094,6 +1100,11 @@ class Admin:
             pass
 
     def setup(self, sides):
+        # the same seed again (minimizing): its old databases must be gone before they are made
+        names = {n for s in sides for n in (s.db, s.db2)}
+        with self.pending_cv:
+            while self.pending & names:
+                self.pending_cv.wait()
         stmts = []
         for s in sides:
             stmts += setup_sql(s.db, s.db2)
@@ -1138,6 +1149,8 @@ class Admin:
         stmts = []
         for s in sides:
             stmts += [f"DROP DATABASE IF EXISTS {s.db}", f"DROP DATABASE IF EXISTS {s.db2}"]
+        with self.pending_cv:
+            self.pending.update(st.rsplit(" ", 1)[-1] for st in stmts)
         self.drops.put(stmts)
 
     def sweep(self, seeds):
