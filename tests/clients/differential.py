@@ -472,6 +472,12 @@ class Gen:
             (f"SELECT MAX(id), MIN(s) INTO {v}, {self.c(USER_VARS)} FROM t1", "select_into"),
             (f"SELECT @s := s, k FROM t1 ORDER BY id LIMIT 1", "select_assign"),
             (f"DO {v} := {r.randint(1, 9)}", "do_assign"),
+            ("SELECT id, @r := COALESCE(@r, 0) + 1 AS rn FROM t1 ORDER BY id", "select_assign_rownum"),
+            (f"SELECT id FROM t1 WHERE ({v} := id) > 3 ORDER BY id", "select_assign_where"),
+            (f"SELECT k FROM t1 WHERE id = {self.idv()} INTO {v}", "select_into_trailing"),
+            ("SET @`q v` = 3, @'w' = 'x'", "set_uvar_quoted"),
+            ("SELECT @`q v`, @'w', @W", "uvar_read_quoted"),
+            (f"SET {v.upper()} = {r.randint(1, 9)}", "set_uvar_case"),
         ]
         sql, tag = self.c(forms)
         for u in re.findall(r"@[a-z]+", sql):
