@@ -31,7 +31,8 @@ fn direct_and_proxied_sessions_agree() {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/differential.py");
     let replicas: Vec<String> = c.replica_ports().iter().map(u16::to_string).collect();
     let mut cmd = std::process::Command::new("python3");
-    cmd.arg(&script)
+    cmd.env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(&script)
         .args(["--direct-port", &c.master_port().to_string()])
         .args(["--proxy-port", &p.port.to_string()])
         .args(["--user", c.user(), "--password", c.password()])
