@@ -14,6 +14,9 @@
 //! A single seed again, by hand, against a running proxy:
 //!   python3 tests/clients/differential.py --direct-port MASTER --proxy-port PROXY \
 //!       --user app --password apppass --replica-ports R1,R2 --seeds 17..17 --minimize
+//! The differences found so far, one minimal statement sequence each, are in
+//! tests/clients/differential-findings/ (run one with --script FILE). The CI range takes ~35 s
+//! on an idle 2-core machine (2 worker processes; most of it is CREATE/DROP DATABASE).
 mod common;
 
 use common::*;

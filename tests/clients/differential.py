@@ -4,8 +4,12 @@ and through rwsplit, every result compared.
 
 Usage:
   differential.py --direct-port P --proxy-port Q --user U --password W --seeds A..B
-                  [--statements N] [--replica-ports R1,R2] [--minimize] [--show-script]
-                  [--max-diffs K] [--quiet]
+                  [--statements N] [--replica-ports R1,R2] [--jobs N] [--minimize]
+                  [--show-script] [--detail N] [--max-diffs K] [--quiet]
+  differential.py ... --script FILE          one hand-written script, every result printed
+By hand only: --exclude-tags REGEX (leave out statement families with known differences, to
+look past them), --no-multi, --pause-replication SOCK1,SOCK2 (stop the replicas' SQL threads
+while each script runs, so read-your-writes lapses show every time; --jobs 1).
 
 For each seed: databases diff_<seed>_d / diff_<seed>_d2 (direct side) and diff_<seed>_p /
 diff_<seed>_p2 (proxy side) are created on the master with the same schema and rows; one
@@ -16,7 +20,10 @@ warning count, OK info text and the transaction-related status flags are compare
 each side's database names back to the placeholders. The first difference of a seed ends that
 seed (what follows would only repeat it) and is printed with the seed, the statement index, both
 results and the statements that led there; with --minimize the script is then shrunk to a
-minimal sequence that still shows the same difference.
+minimal sequence that still shows the same difference (re-run 3 times: timing- or
+pool-dependent differences say so). After each script the final contents of the tables are
+compared too (read on the master). The grammar is in differential_gen.py; the differences
+found so far, one minimal script each, are in differential-findings/.
 
 Exit status: 0 when no seed differs, 1 when some did, 2 on a setup problem.
 """
