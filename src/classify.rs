@@ -41,8 +41,6 @@
 //!   `SELECT SQL_CALC_FOUND_ROWS ...` on a replica, then `SELECT FOUND_ROWS()`).
 //!   [`Classification::depends_on_previous`] is set for them so the caller can
 //!   treat them as [`Route::Last`].
-//! * `ALTER TABLE tmp RENAME ...` / `RENAME TABLE tmp TO ...` of a temporary table
-//!   is not reported as a [`TempTableOp`].
 //! * `SET @x = (SELECT ...)` is Current and recorded: a replay on another backend
 //!   re-runs the subquery there.
 //!
@@ -216,6 +214,9 @@ pub enum TempTableOp {
     /// because a plain `DROP TABLE t` drops the temporary `t` when one exists.
     /// Removing a name that is not in the session's set is a no-op.
     Drop(Vec<String>),
+    /// `ALTER TABLE a RENAME TO b`, `RENAME TABLE a TO b, c TO d`: (old, new) name pairs.
+    /// Renaming a name that is not in the session's set is a no-op.
+    Rename(Vec<(String, String)>),
 }
 
 /// The result of [`classify`].
@@ -291,6 +292,10 @@ pub struct Classification {
     /// The digest key (`SHOW DIGESTS`): statements that differ only in literals, letter case,
     /// comments and whitespace share it.
     pub digest: u64,
+    /// A SET that affects only the next statement or transaction on the connection it ran on
+    /// (`SET TRANSACTION ...` without SESSION, `SET insert_id`, `SET @@tx_isolation`...): the
+    /// next statement must run there too.
+    pub next_statement_only: bool,
 }
 
 const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -791,6 +796,10 @@ struct Reads {
     prev_dep: bool,
     /// FOUND_ROWS() (about the previous SELECT, not the previous statement).
     found_rows: bool,
+    /// Reads state of the master connection other than FOUND_ROWS()/ROW_COUNT()
+    /// (LAST_INSERT_ID(), @@identity, lock state, ...): the master answers it, whatever the
+    /// previous statement was.
+    master_read: bool,
     /// A value that differs between servers or between calls: UUID(), RAND(), NOW(),
     /// CONNECTION_ID(), server-identity variables, a subquery (data may lag on a replica).
     nondet: bool,
@@ -801,6 +810,11 @@ struct Reads {
 }
 
 impl Reads {
+    fn master_read(&mut self) {
+        self.session_read = true;
+        self.master_read = true;
+    }
+
     fn master(&self) -> bool {
         self.side_effect || self.session_read || self.user_assign
     }
@@ -893,14 +907,14 @@ impl<'a> Scan<'a> {
             Tok::Punct(b'.') => {
                 if self.p3 == Tok::AtAt {
                     if is_kw(self.p2, b"GLOBAL") {
-                        self.r.session_read = true;
+                        self.r.master_read();
                     }
                     self.sysvar(u);
                 }
                 // Oracle-mode sequence pseudo-columns `seq.NEXTVAL` / `seq.CURRVAL`.
                 match u {
                     b"NEXTVAL" => self.r.side_effect = true,
-                    b"CURRVAL" => self.r.session_read = true,
+                    b"CURRVAL" => self.r.master_read(),
                     _ => {}
                 }
                 return;
@@ -919,7 +933,7 @@ impl<'a> Scan<'a> {
             }
             // MariaDB sequences: NEXT VALUE FOR s / PREVIOUS VALUE FOR s.
             b"VALUE" if is_kw(self.p1, b"NEXT") => self.r.side_effect = true,
-            b"VALUE" if is_kw(self.p1, b"PREVIOUS") => self.r.session_read = true,
+            b"VALUE" if is_kw(self.p1, b"PREVIOUS") => self.r.master_read(),
             // In a SET value: a subquery, or a time read without parentheses.
             b"SELECT" | b"CURRENT_TIMESTAMP" | b"CURRENT_DATE" | b"CURRENT_TIME" | b"LOCALTIME"
             | b"LOCALTIMESTAMP" | b"UTC_TIMESTAMP" | b"UTC_DATE" | b"UTC_TIME"
@@ -945,10 +959,10 @@ impl<'a> Scan<'a> {
             | b"WAIT_FOR_EXECUTED_GTID_SET"
             | b"WAIT_UNTIL_SQL_THREAD_AFTER_GTIDS" => self.r.side_effect = true,
             b"IS_FREE_LOCK" | b"IS_USED_LOCK" | b"LAST_INSERT_ID" | b"LASTVAL" => {
-                self.r.session_read = true
+                self.r.master_read()
             }
             b"CONNECTION_ID" => {
-                self.r.session_read = true;
+                self.r.master_read();
                 self.r.conn_id = true;
             }
             b"UUID" | b"UUID_SHORT" | b"SYS_GUID" | b"RAND" | b"RANDOM_BYTES" | b"NOW"
@@ -976,8 +990,8 @@ impl<'a> Scan<'a> {
             // writes (an app that checks @@read_only must see the master's answer).
             // @@server_id / @@hostname are plain reads: they tell which server answered.
             b"IDENTITY" | b"LAST_INSERT_ID" | b"INSERT_ID" | b"LAST_GTID" | b"READ_ONLY"
-            | b"SUPER_READ_ONLY" | b"INNODB_READ_ONLY" => self.r.session_read = true,
-            _ if u.starts_with(b"GTID_") => self.r.session_read = true,
+            | b"SUPER_READ_ONLY" | b"INNODB_READ_ONLY" => self.r.master_read(),
+            _ if u.starts_with(b"GTID_") => self.r.master_read(),
             // Which server answers, or when: different on each backend.
             b"SERVER_ID" | b"HOSTNAME" | b"PORT" | b"SOCKET" | b"TIMESTAMP"
             | b"PSEUDO_THREAD_ID" | b"SERVER_UUID" => self.r.nondet = true,
@@ -1000,6 +1014,8 @@ struct Seg {
     parsed: bool,
     prev_dep: bool,
     found_rows: bool,
+    /// Reads master-connection state (see `Reads::master_read`): no hint sends it elsewhere.
+    master_read: bool,
     empty: bool,
     /// Changes data or server state, takes a lock, assigns a user variable, or is not
     /// understood: must run on the master whatever a hint or the previous statement says.
@@ -1011,6 +1027,7 @@ struct Seg {
     master_only_state: bool,
     record_key: Option<u64>,
     reads_vars: bool,
+    next_only: bool,
 }
 
 impl Seg {
@@ -1024,6 +1041,7 @@ impl Seg {
             parsed: false,
             prev_dep: false,
             found_rows: false,
+            master_read: false,
             empty: false,
             writes: route == Route::Master,
             read_only_start: false,
@@ -1033,6 +1051,7 @@ impl Seg {
             master_only_state: false,
             record_key: None,
             reads_vars: false,
+            next_only: false,
         }
     }
 
@@ -1050,8 +1069,10 @@ impl Seg {
         };
         let mut s = Seg::new(route, kind);
         s.user_var_write = r.user_assign;
-        s.prev_dep = r.prev_dep;
-        s.found_rows = r.found_rows;
+        // FOUND_ROWS()/ROW_COUNT() beside LAST_INSERT_ID() and the like: the master answers.
+        s.prev_dep = r.prev_dep && !r.master_read;
+        s.found_rows = r.found_rows && !r.master_read;
+        s.master_read = r.master_read;
         s.writes = r.writes();
         s.conn_id = r.conn_id;
         s
@@ -1144,20 +1165,9 @@ fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"REPLACE" => Seg::master(Kind::Replace),
         b"CREATE" => create(st),
         b"DROP" => drop_stmt(st),
-        b"ALTER" => {
-            for _ in 0..8 {
-                let t = st.next();
-                if t == Tok::Eof {
-                    break;
-                }
-                if is_kw(t, b"EVENT") || is_kw(t, b"PROCEDURE") || is_kw(t, b"FUNCTION") {
-                    st.compound = true;
-                    break;
-                }
-            }
-            Seg::master(Kind::Ddl)
-        }
-        b"TRUNCATE" | b"RENAME" => Seg::master(Kind::Ddl),
+        b"ALTER" => alter(st),
+        b"RENAME" => rename(st),
+        b"TRUNCATE" => Seg::master(Kind::Ddl),
         b"GRANT" | b"REVOKE" => Seg::master(Kind::Grant),
         b"LOAD" => Seg::master(Kind::Load),
         b"HANDLER" => Seg::master(Kind::Handler),
@@ -1235,6 +1245,92 @@ fn kill(st: &mut Stream<'_>) -> KillTarget {
         (Some(id), Tok::Eof) => KillTarget::Connection(id),
         _ => KillTarget::Unsupported,
     }
+}
+
+/// `ALTER ...`: stored-program bodies are tracked (their `;` do not split), and `ALTER TABLE
+/// a ... RENAME [TO | AS] b` reports a [`TempTableOp::Rename`] (a temporary table keeps being
+/// one under its new name).
+fn alter(st: &mut Stream<'_>) -> Seg {
+    let mut seg = Seg::master(Kind::Ddl);
+    let mut t = st.next();
+    while is_kw(t, b"ONLINE") || is_kw(t, b"IGNORE") {
+        t = st.next();
+    }
+    if !is_kw(t, b"TABLE") {
+        for _ in 0..8 {
+            if t == Tok::Eof {
+                break;
+            }
+            if is_kw(t, b"EVENT") || is_kw(t, b"PROCEDURE") || is_kw(t, b"FUNCTION") {
+                st.compound = true;
+                break;
+            }
+            t = st.next();
+        }
+        return seg;
+    }
+    let mut t = st.next();
+    if is_kw(t, b"IF") {
+        st.next(); // EXISTS
+        t = st.next();
+    }
+    let (Some(from), mut t) = qualified_name(st, t) else {
+        return seg;
+    };
+    while t != Tok::Eof {
+        if is_kw(t, b"RENAME") {
+            let mut n = st.next();
+            if is_kw(n, b"COLUMN") || is_kw(n, b"INDEX") || is_kw(n, b"KEY") {
+                t = st.next();
+                continue;
+            }
+            if is_kw(n, b"TO") || is_kw(n, b"AS") {
+                n = st.next();
+            }
+            if let (Some(to), _) = qualified_name(st, n) {
+                seg.temp = Some(TempTableOp::Rename(vec![(from, to)]));
+            }
+            return seg;
+        }
+        t = st.next();
+    }
+    seg
+}
+
+/// `RENAME TABLE a TO b [, c TO d]`: each pair as a [`TempTableOp::Rename`].
+fn rename(st: &mut Stream<'_>) -> Seg {
+    let mut seg = Seg::master(Kind::Ddl);
+    let t = st.next();
+    if !(is_kw(t, b"TABLE") || is_kw(t, b"TABLES")) {
+        return seg;
+    }
+    let mut pairs = Vec::new();
+    let mut t = st.next();
+    loop {
+        if is_kw(t, b"IF") {
+            st.next(); // EXISTS
+            t = st.next();
+        }
+        let (Some(from), to_kw) = qualified_name(st, t) else {
+            break;
+        };
+        if !is_kw(to_kw, b"TO") {
+            break;
+        }
+        let first = st.next();
+        let (Some(to), after) = qualified_name(st, first) else {
+            break;
+        };
+        pairs.push((from, to));
+        if after != Tok::Punct(b',') {
+            break;
+        }
+        t = st.next();
+    }
+    if !pairs.is_empty() {
+        seg.temp = Some(TempTableOp::Rename(pairs));
+    }
+    seg
 }
 
 /// MySQL 8 `TABLE t` / `VALUES ROW(...)`: plain reads that go to the master.
@@ -1343,6 +1439,26 @@ fn show(st: &mut Stream<'_>) -> Seg {
         // PROFILE(S), ENGINE ..., anything GLOBAL, anything unknown.
         _ => Route::Master,
     };
+    if route == Route::Replica && u == b"VARIABLES" {
+        // Session variables are replayed on replicas, but a few are the connection's own
+        // (LAST_INSERT_ID, warning counts, GTIDs): a listing that can show one of those is
+        // answered by the master.
+        t = st.next();
+        let shows_own = if is_kw(t, b"LIKE") {
+            t = st.next();
+            match t {
+                Tok::Str(pattern, _) => CONNECTION_VARIABLES
+                    .iter()
+                    .any(|name| like_matches(pattern, name.as_bytes())),
+                _ => true,
+            }
+        } else {
+            true // everything, or a WHERE the scan cannot judge
+        };
+        if shows_own {
+            route = Route::Master;
+        }
+    }
     let mut sc = Scan::new(t);
     sc.run(st);
     if route == Route::Replica && sc.r.master() {
@@ -1351,6 +1467,40 @@ fn show(st: &mut Stream<'_>) -> Seg {
     let mut seg = Seg::new(route, Kind::Show);
     seg.writes = sc.r.writes();
     seg
+}
+
+/// Session variables whose value belongs to the connection, not to what the session set.
+const CONNECTION_VARIABLES: &[&str] = &[
+    "identity",
+    "insert_id",
+    "last_insert_id",
+    "last_gtid",
+    "gtid_seq_no",
+    "pseudo_thread_id",
+    "warning_count",
+    "error_count",
+    "timestamp",
+    "rand_seed1",
+    "rand_seed2",
+    "in_transaction",
+];
+
+/// SQL LIKE (`%`, `_`, `\` escapes), ASCII case-insensitive, of `name` against `pattern`.
+fn like_matches(pattern: &[u8], name: &[u8]) -> bool {
+    fn go(p: &[u8], n: &[u8]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some((b'%', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some((b'_', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((b'\\', rest)) if !rest.is_empty() => {
+                !n.is_empty() && rest[0].eq_ignore_ascii_case(&n[0]) && go(&rest[1..], &n[1..])
+            }
+            Some((c, rest)) => !n.is_empty() && c.eq_ignore_ascii_case(&n[0]) && go(rest, &n[1..]),
+        }
+    }
+    // Bounded: a long pattern or one with many wildcards is taken to match (the master
+    // answers, which is only a read there).
+    pattern.len() > 64 || pattern.iter().filter(|&&b| b == b'%').count() > 4 || go(pattern, name)
 }
 
 /// EXPLAIN / DESCRIBE / DESC: a table name or a read is a replica statement;
@@ -1644,6 +1794,7 @@ fn set(st: &mut Stream<'_>) -> Seg {
     let mut seg = Seg::master(Kind::Set);
     seg.user_var_write = user || reads.user_assign;
     seg.conn_id = reads.conn_id;
+    seg.next_only = next_only && !bad;
     let unreplayable = reads.side_effect || reads.session_read || reads.nondet;
     if bad || special || global || next_only || unreplayable {
         seg.record = false;
@@ -1680,6 +1831,7 @@ fn merge_reads(acc: &mut Reads, r: Reads) {
     acc.user_assign |= r.user_assign;
     acc.prev_dep |= r.prev_dep;
     acc.found_rows |= r.found_rows;
+    acc.master_read |= r.master_read;
     acc.nondet |= r.nondet;
     acc.var_read |= r.var_read;
     acc.conn_id |= r.conn_id;
@@ -1809,6 +1961,8 @@ struct Run {
     saw_cond_exec: bool,
     /// Some statement writes (see `Seg::writes`).
     writes: bool,
+    /// Some statement reads master-connection state (see `Seg::master_read`).
+    master_read: bool,
 }
 
 fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
@@ -1836,6 +1990,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         record_key: None,
         reads_vars: false,
         digest: 0,
+        next_statement_only: false,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -1843,6 +1998,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     let mut all_last = true;
     let mut all_record = true;
     let mut writes = false;
+    let mut master_read = false;
     let mut n = 0usize;
     loop {
         if n > 0 {
@@ -1870,6 +2026,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             c.kinds.insert(seg.kind);
             c.connection_id |= seg.conn_id;
             c.master_only_state |= seg.master_only_state;
+            c.next_statement_only |= seg.next_only;
             c.reads_vars |= seg.reads_vars;
             all_empty &= seg.empty;
             all_replica &= seg.route == Route::Replica;
@@ -1877,6 +2034,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             all_last &= seg.route == Route::Last;
             all_record &= seg.record;
             writes |= seg.writes;
+            master_read |= seg.master_read;
             c.user_var_write |= seg.user_var_write;
             c.parsed |= seg.parsed;
             c.depends_on_previous |= seg.prev_dep;
@@ -1902,6 +2060,11 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         Route::Master
     };
     c.record = all_record && !all_empty;
+    if c.multi && c.kinds.contains(Kind::Begin) {
+        // Only a `START TRANSACTION READ ONLY` alone may be read as a non-write; in a
+        // multi-statement a transaction start belongs on the master with the rest.
+        writes = true;
+    }
     c.writes = writes;
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
@@ -1915,6 +2078,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         saw_bs_quote: st.lex.saw_bs_quote,
         saw_cond_exec: st.lex.saw_cond_exec,
         writes,
+        master_read,
     }
 }
 
@@ -1992,6 +2156,10 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
                 c.reads_found_rows |= a.c.reads_found_rows;
             }
         }
+    }
+    if r.master_read && c.hint == Some(Hint::Replica) {
+        // LAST_INSERT_ID(), @@identity, lock state: a replica would answer wrong.
+        c.hint = None;
     }
     if writes {
         // Whatever a hint says or where the previous statement ran, a write runs on the
@@ -2530,9 +2698,9 @@ mod tests {
             ("SHOW ENGINE INNODB MUTEX", M),
             ("SHOW SOMETHING_NEW", M),
             ("SHOW", M),
-            ("SHOW VARIABLES", R),
+            ("SHOW VARIABLES", M), // lists last_insert_id and the like: the connection's own
             ("SHOW VARIABLES LIKE 'max_allowed_packet'", R),
-            ("SHOW SESSION VARIABLES", R),
+            ("SHOW SESSION VARIABLES", M),
             ("SHOW TABLES", R),
             ("SHOW FULL TABLES FROM db LIKE 'wp_%'", R),
             ("SHOW DATABASES", R),
@@ -3102,10 +3270,17 @@ mod tests {
             let c = cl(sql);
             assert_eq!((c.route, c.hint), (M, None), "{sql:?}");
         }
-        // Reads keep it, also those that otherwise go to the master.
+        // Reads of the master connection's own state lose it: a replica would answer wrong.
+        for sql in [
+            "/* rwsplit:replica */ SELECT LAST_INSERT_ID()",
+            "/* rwsplit:replica */ SELECT IS_USED_LOCK('x')",
+            "/* rwsplit:replica */ SELECT @@identity",
+        ] {
+            assert_eq!(cl(sql).hint, None, "{sql:?}");
+        }
+        // Other reads keep it, also those that otherwise go to the master.
         for sql in [
             "/* rwsplit:replica */ SELECT 1",
-            "/* rwsplit:replica */ SELECT LAST_INSERT_ID()",
             "/* rwsplit:replica */ SHOW GLOBAL STATUS",
             "/* rwsplit:replica */ TABLE t",
             "/* rwsplit:replica */ SELECT 'a\\' -- '",
@@ -3772,5 +3947,51 @@ mod tests {
         assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
         assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
         assert_ne!(d("SELECT `a` FROM t"), d("SELECT `A` FROM t"));
+    }
+
+    #[test]
+    fn temporary_table_renames() {
+        let r = |s: &str| cl(s).temp_ops;
+        let pair = |a: &str, b: &str| vec![TempTableOp::Rename(vec![(a.into(), b.into())])];
+        assert_eq!(
+            r("ALTER TABLE tmp1 RENAME TO tmp1_r"),
+            pair("tmp1", "tmp1_r")
+        );
+        assert_eq!(r("alter table `tmp1` rename as db.x"), pair("tmp1", "x"));
+        assert_eq!(r("ALTER TABLE t ADD c INT, RENAME t2"), pair("t", "t2"));
+        assert!(r("ALTER TABLE t RENAME COLUMN a TO b").is_empty());
+        assert_eq!(
+            r("RENAME TABLE a TO b, c TO d"),
+            vec![TempTableOp::Rename(vec![
+                ("a".into(), "b".into()),
+                ("c".into(), "d".into())
+            ])]
+        );
+        assert!(r("ALTER EVENT e RENAME TO f").is_empty());
+    }
+
+    #[test]
+    fn show_variables_of_the_connection_go_to_the_master() {
+        let r = |s: &str| cl(s).route;
+        assert_eq!(r("SHOW VARIABLES LIKE 'sql_mode'"), R);
+        assert_eq!(r("SHOW SESSION VARIABLES LIKE 'character_set_%'"), R);
+        assert_eq!(r("SHOW VARIABLES LIKE 'last_insert_id'"), M);
+        assert_eq!(r("show variables like '%ID%'"), M);
+        assert_eq!(r("SHOW VARIABLES LIKE 'warning\\_count'"), M);
+        assert_eq!(r("SHOW VARIABLES"), M);
+        assert_eq!(
+            r("SHOW VARIABLES WHERE Variable_name = 'last_insert_id'"),
+            M
+        );
+        assert!(like_matches(b"a%c", b"abbbc") && !like_matches(b"a_c", b"abbc"));
+    }
+
+    #[test]
+    fn a_read_only_start_inside_a_multi_statement_is_not_a_read() {
+        let c = cl("SELECT SQL_CALC_FOUND_ROWS id FROM t1 LIMIT 1; SELECT FOUND_ROWS(); START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT");
+        assert!(c.writes && !c.depends_on_previous && c.route == M, "{c:?}");
+        let c = cl("SELECT 1; START TRANSACTION READ ONLY");
+        assert!(c.writes && c.route == M, "{c:?}");
+        assert!(!cl("START TRANSACTION READ ONLY").writes);
     }
 }

@@ -250,6 +250,12 @@ pub struct Routing {
     /// `multiplex_after` — default `"100ms"`. Idle time before such a connection is handed
     /// back; a busy session keeps its connections. `"0s"` hands them back at once.
     pub multiplex_after: Duration,
+    /// `read_only_transactions_on_replicas` — default `false`. With `true`, a `START
+    /// TRANSACTION READ ONLY` runs as a whole on one replica. Off by default because inside one
+    /// a replica answers differently from the master: a write gets 1290 (read-only server)
+    /// instead of 1792, a DDL's implicit commit fails, temporary tables and LAST_INSERT_ID() of
+    /// the session are not there.
+    pub read_only_transactions_on_replicas: bool,
 }
 
 impl Default for Routing {
@@ -261,6 +267,7 @@ impl Default for Routing {
             consistency_wait: Duration::from_millis(100),
             multiplex: true,
             multiplex_after: Duration::from_millis(100),
+            read_only_transactions_on_replicas: false,
         }
     }
 }
@@ -588,6 +595,7 @@ struct RawRouting {
     consistency_wait: Field,
     multiplex: Field,
     multiplex_after: Field,
+    read_only_transactions_on_replicas: Field,
 }
 
 #[derive(Deserialize)]
@@ -1386,6 +1394,11 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 "routing.multiplex_after",
                 defaults.multiplex_after,
                 true,
+            ),
+            read_only_transactions_on_replicas: cx.boolean(
+                r.read_only_transactions_on_replicas.as_ref(),
+                "routing.read_only_transactions_on_replicas",
+                defaults.read_only_transactions_on_replicas,
             ),
         },
     };
@@ -2211,6 +2224,7 @@ keepalive = "60s"             # TCP keepalive idle time on client and backend so
                 consistency_wait: Duration::from_millis(100),
                 multiplex: true,
                 multiplex_after: Duration::from_millis(100),
+                read_only_transactions_on_replicas: false,
             }
         );
         assert_eq!(c.monitor, None);
@@ -2344,6 +2358,7 @@ recover_after = 1
                 consistency_wait: Duration::from_secs(1),
                 multiplex: true,
                 multiplex_after: Duration::from_millis(100),
+                read_only_transactions_on_replicas: false,
             }
         );
         assert_eq!(

@@ -36,6 +36,9 @@ pub enum PinReason {
     /// the master can reproduce, a multi-statement mixing SETs with other work, a SET through
     /// a prepared statement). Lasts until COM_RESET_CONNECTION or COM_CHANGE_USER.
     MasterOnlyState,
+    /// `LOCK TABLES` holds table locks on the master connection: until `UNLOCK TABLES` the
+    /// server answers every statement in their light (1100 for a table not locked).
+    TableLocks,
 }
 
 /// Where the session stands, as far as routing is concerned.
@@ -61,6 +64,11 @@ pub struct RoutingState {
     autocommit: bool,
     /// State only the master holds; see [`PinReason::MasterOnlyState`].
     master_only_state: bool,
+    /// See [`PinReason::TableLocks`].
+    table_locks: bool,
+    /// Policy (`[routing] read_only_transactions_on_replicas`): may `START TRANSACTION READ
+    /// ONLY` run on a replica?
+    pub read_only_transactions_on_replicas: bool,
     /// User variables were assigned on the master in a way no replay reproduces (SELECT ...
     /// INTO @x, @x := ..., a CALL's OUT parameters, SET @x = UUID()): reads of `@vars` go there.
     pub user_vars_on_master: bool,
@@ -69,6 +77,9 @@ pub struct RoutingState {
     pub last: Option<Target>,
     /// The backend that ran the previous SELECT: FOUND_ROWS() is about it.
     pub last_select: Option<Target>,
+    /// A SET for the next statement or transaction only (`SET TRANSACTION READ ONLY`, `SET
+    /// insert_id`) ran here: the next statement, whatever it is, runs here too.
+    pub next_here: Option<Target>,
 }
 
 impl Default for RoutingState {
@@ -77,9 +88,12 @@ impl Default for RoutingState {
             trx: None,
             autocommit: true,
             master_only_state: false,
+            table_locks: false,
+            read_only_transactions_on_replicas: false,
             user_vars_on_master: false,
             last: None,
             last_select: None,
+            next_here: None,
         }
     }
 }
@@ -90,6 +104,8 @@ impl RoutingState {
             Placement::Transaction(t)
         } else if self.master_only_state {
             Placement::Pinned(PinReason::MasterOnlyState)
+        } else if self.table_locks {
+            Placement::Pinned(PinReason::TableLocks)
         } else if !self.autocommit {
             Placement::Pinned(PinReason::AutocommitOff)
         } else {
@@ -133,11 +149,17 @@ impl RoutingState {
         !std::mem::replace(&mut self.master_only_state, true)
     }
 
+    /// `LOCK TABLES` (true) or `UNLOCK TABLES` (false) succeeded on the master.
+    pub fn table_locks(&mut self, held: bool) {
+        self.table_locks = held;
+    }
+
     /// COM_RESET_CONNECTION / COM_CHANGE_USER: the servers start the session over.
     pub fn reset(&mut self) {
         *self = RoutingState {
             last: self.last,
             last_select: self.last_select,
+            read_only_transactions_on_replicas: self.read_only_transactions_on_replicas,
             ..RoutingState::default()
         };
     }
@@ -184,11 +206,14 @@ fn is_read_kind(k: Kind) -> bool {
 /// The routing function. Rules, in order (the first that applies decides):
 ///
 /// 1. Inside a transaction: its backend. Pinned (autocommit off, master-only state): master.
+///    After a SET for the next statement only (`SET TRANSACTION READ ONLY`): where it ran.
 /// 2. Anything that writes, locks, assigns a user variable or is not understood: master,
 ///    whatever a hint or the previous statement says.
 /// 3. A `rwsplit:master` hint; a statement naming one of the session's temporary tables; a
 ///    read of `@vars` once user variables live on the master: master.
-/// 4. `START TRANSACTION READ ONLY`: a replica (the whole transaction then follows rule 1).
+/// 4. `START TRANSACTION READ ONLY`, when `read_only_transactions_on_replicas` allows it: a
+///    replica (the whole transaction then follows rule 1). Otherwise it is a transaction like
+///    any other: master.
 /// 5. Statements about the previous statement (ROW_COUNT(), SHOW WARNINGS, GET DIAGNOSTICS):
 ///    where the previous statement ran, whatever it was; FOUND_ROWS(): where the previous
 ///    SELECT ran (the server keeps its count across other statements).
@@ -205,6 +230,9 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
         Placement::Pinned(_) => return Decision::to(Target::Master),
         Placement::Free => {}
     }
+    if let Some(t) = st.next_here {
+        return Decision::to(t);
+    }
     if c.writes {
         return Decision::to(Target::Master);
     }
@@ -215,7 +243,11 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
         return Decision::to(Target::Master);
     }
     if c.kind == Kind::Begin && c.read_only_start && !c.multi {
-        return Decision::to(Target::Replica);
+        return Decision::to(if st.read_only_transactions_on_replicas {
+            Target::Replica
+        } else {
+            Target::Master
+        });
     }
     if c.depends_on_previous || c.route == Route::Last {
         let previous = if c.reads_found_rows {
@@ -322,13 +354,19 @@ mod tests {
 
     #[test]
     fn read_only_start_is_read_by_the_lexer() {
+        let on = RoutingState {
+            read_only_transactions_on_replicas: true,
+            ..RoutingState::default()
+        };
+        assert_eq!(text("START TRANSACTION READ ONLY", &on), Target::Replica);
         assert_eq!(
-            text("START TRANSACTION READ ONLY", &free()),
+            text("START TRANSACTION /* x */ READ\nONLY", &on),
             Target::Replica
         );
         assert_eq!(
-            text("START TRANSACTION /* x */ READ\nONLY", &free()),
-            Target::Replica
+            text("START TRANSACTION READ ONLY", &free()),
+            Target::Master,
+            "a transaction like any other unless configured"
         );
         for s in [
             "START TRANSACTION",
@@ -338,7 +376,7 @@ mod tests {
             "START TRANSACTION /* READ ONLY */",
             "BEGIN",
         ] {
-            assert_eq!(text(s, &free()), Target::Master, "{s}");
+            assert_eq!(text(s, &on), Target::Master, "{s}");
         }
     }
 
@@ -362,6 +400,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_one_shot_set_takes_the_next_statement_with_it() {
+        let c = classify(b"SET TRANSACTION READ ONLY");
+        assert!(c.next_statement_only);
+        assert!(classify(b"SET insert_id = 5").next_statement_only);
+        assert!(!classify(b"SET SESSION TRANSACTION READ ONLY").next_statement_only);
+        let st = RoutingState {
+            next_here: Some(Target::Master),
+            ..RoutingState::default()
+        };
+        assert_eq!(text("SELECT 1", &st), Target::Master);
     }
 
     #[test]
@@ -415,6 +466,11 @@ mod tests {
         );
         assert_eq!(
             text("/* rwsplit:replica */ SELECT LAST_INSERT_ID()", &free()),
+            Target::Master,
+            "the master connection's own state"
+        );
+        assert_eq!(
+            text("/* rwsplit:replica */ SELECT @@hostname", &free()),
             Target::Replica
         );
         assert_eq!(

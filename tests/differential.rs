@@ -24,6 +24,16 @@ use common::*;
 /// The CI range: a few hundred scripts of 30-60 statements.
 const CI_SEEDS: &str = "1..200";
 
+/// Statement families whose difference from a direct connection is known and written down in
+/// README.md ("Known limitations"): user variables assigned from the diagnostics of the
+/// previous statement where that statement ran on a replica (`GET DIAGNOSTICS @x = ...`,
+/// `SET @x = ROW_COUNT()` / `FOUND_ROWS()`), and `@@warning_count` after a statement that
+/// touches no table (the server keeps the previous diagnostics then; the proxy may have sent
+/// the two to different backends), and a multi-statement that reads FOUND_ROWS() beside a
+/// part that must run on the master (it runs there, away from the SELECT it asks about).
+/// Everything else must agree. `RWSPLIT_DIFF_EXCLUDE=''` runs them too.
+const KNOWN_DIFFERENCES: &str = r"get_diagnostics|set_uvar_row_count|set_uvar_found_rows|var_warning_count|multi\[[^]]*found_rows";
+
 #[test]
 fn direct_and_proxied_sessions_agree() {
     let c = Cluster::shared();
@@ -44,6 +54,11 @@ fn direct_and_proxied_sessions_agree() {
         .args(["--jobs", &jobs])
         .args(["--detail", "25"])
         .arg("--quiet");
+    let exclude =
+        std::env::var("RWSPLIT_DIFF_EXCLUDE").unwrap_or_else(|_| KNOWN_DIFFERENCES.to_string());
+    if !exclude.is_empty() {
+        cmd.args(["--exclude-tags", &exclude]);
+    }
     if let Ok(n) = std::env::var("RWSPLIT_DIFF_STATEMENTS") {
         cmd.args(["--statements", &n]);
     }

@@ -85,6 +85,9 @@ const WRITES: &[&str] = &[
     "SELECT {v}; DELETE FROM {t}",
     "SELECT {v} FROM {t}; UPDATE {t} SET a = {v}",
     "SELECT FOUND_ROWS(); DELETE FROM {t} WHERE a = {v}",
+    "SELECT FOUND_ROWS(); START TRANSACTION READ ONLY",
+    "SELECT {v}; START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT",
+    "SELECT {v} FROM {t}; BEGIN",
 ];
 
 const IDENTS: &[&str] = &[

@@ -111,12 +111,50 @@ fn last_insert_id_found_rows_and_locks() {
 #[test]
 fn read_only_transaction_runs_on_one_replica() {
     let c = Cluster::shared();
-    let p = Proxy::start(&c, "");
-    let out = p.sql_ok(&c, "START TRANSACTION READ ONLY; SELECT @@server_id; SELECT @@server_id; SELECT @@in_transaction; COMMIT; SELECT @@in_transaction;");
+    let script = "START TRANSACTION READ ONLY; SELECT @@server_id; SELECT @@server_id; SELECT @@in_transaction; COMMIT; SELECT @@in_transaction;";
+    // Opt-in: [routing] read_only_transactions_on_replicas.
+    let p = Proxy::start(&c, "[routing]\nread_only_transactions_on_replicas = true\n");
+    let out = p.sql_ok(&c, script);
     assert!(is_replica(&c, &out[0]), "{out:?}");
     assert_eq!(out[0], out[1], "the whole transaction on one replica");
     assert_eq!(out[2], "1");
     assert_eq!(out[3], "0");
+    // By default a transaction like any other: on the master, as a whole.
+    let p = Proxy::start(&c, "");
+    let out = p.sql_ok(&c, script);
+    assert_eq!(out[0], c.master_id(), "{out:?}");
+    assert_eq!(out[0], out[1]);
+    assert_eq!(out[2], "1");
+    assert_eq!(out[3], "0");
+}
+
+/// `LOCK TABLES` keeps the session on the master until `UNLOCK TABLES`: the server answers
+/// reads of tables that are not locked with 1100, as it would to a direct client.
+#[test]
+fn lock_tables_keeps_the_session_on_the_master() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let t = format!("rwtest.lk_{}", std::process::id());
+    c.root_sql(
+        "master",
+        &format!(
+            "CREATE TABLE IF NOT EXISTS {t} (id INT); CREATE TABLE IF NOT EXISTS {t}_b (id INT)"
+        ),
+    );
+    let out = p.sql(
+        &c,
+        &format!("LOCK TABLES {t} READ; SELECT COUNT(*), @@server_id FROM {t}; SELECT COUNT(*) FROM {t}_b"),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ERROR 1100"), "{err}");
+    let lines = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(lines.contains(&format!("\t{}", c.master_id())), "{lines}");
+    let out = p.sql_ok(
+        &c,
+        &format!("LOCK TABLES {t} READ; UNLOCK TABLES; SELECT COUNT(*), @@server_id FROM {t}_b"),
+    );
+    let sid = out[0].split('\t').nth(1).unwrap().to_string();
+    assert!(is_replica(&c, &sid), "reads go to replicas again: {out:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,12 +16,22 @@ impl Session {
             None => false,
         };
         let (last_gone, select_gone) = (gone(self.routing.last), gone(self.routing.last_select));
+        if gone(self.routing.next_here) {
+            self.routing.next_here = None;
+        }
         if last_gone {
             self.routing.last = None;
         }
         if select_gone {
             self.routing.last_select = None;
         }
+        self.routing.read_only_transactions_on_replicas = self
+            .shared
+            .topology
+            .load()
+            .config
+            .routing
+            .read_only_transactions_on_replicas;
         &self.routing
     }
 
@@ -71,7 +81,10 @@ impl Session {
         scanner: &Scanner,
         proto: Protocol,
     ) {
-        if c.kinds.contains(Kind::Select) {
+        // A one-shot SET binds the next statement to where it ran; any statement uses it up.
+        self.routing.next_here = (c.next_statement_only && !scanner.error).then_some(used);
+        // A SELECT that failed (a syntax error) leaves the server's FOUND_ROWS() as it was.
+        if c.kinds.contains(Kind::Select) && !scanner.error {
             self.routing.last_select = Some(used);
         }
         // Read-your-writes first: a multi-statement may have written before an error.
@@ -82,6 +95,15 @@ impl Session {
             // OUT and INOUT parameters, and whatever the procedure SET, are user variables
             // on the master now; a replayed `SET @_p_out = 0` elsewhere would answer wrong.
             self.routing.user_vars_on_master = true;
+        }
+        if c.multi && c.kinds.contains(Kind::Lock) {
+            self.pin("LOCK TABLES inside a multi-statement");
+        } else if used == Target::Master && !scanner.error {
+            if c.kind == Kind::Lock {
+                self.routing.table_locks(true);
+            } else if c.kind == Kind::Unlock {
+                self.routing.table_locks(false);
+            }
         }
         if c.connection_id {
             if let Some(conn) = self.conn_mut(used) {
@@ -105,6 +127,15 @@ impl Session {
                 classify::TempTableOp::Drop(names) => {
                     self.temp_tables
                         .retain(|t| !names.iter().any(|n| n.eq_ignore_ascii_case(t)));
+                }
+                classify::TempTableOp::Rename(pairs) => {
+                    for (from, to) in pairs {
+                        for t in self.temp_tables.iter_mut() {
+                            if t.eq_ignore_ascii_case(from) {
+                                *t = to.clone();
+                            }
+                        }
+                    }
                 }
             }
         }

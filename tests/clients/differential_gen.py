@@ -814,5 +814,6 @@ class Gen:
                 else:
                     out.append(st)
                     i += 1
-            steps = out
+            # A glued statement can match an exclusion its parts did not (multi[...]).
+            steps = [st for st in out if not self.excluded(st)]
         return self.opts, steps
