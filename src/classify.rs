@@ -907,7 +907,9 @@ impl<'a> Scan<'a> {
             Tok::Punct(b'.') => {
                 if self.p3 == Tok::AtAt {
                     if is_kw(self.p2, b"GLOBAL") {
-                        self.r.master_read();
+                        // The server's state, not the connection's: a hint may still ask a
+                        // replica for it.
+                        self.r.session_read = true;
                     }
                     self.sysvar(u);
                 }
@@ -989,9 +991,9 @@ impl<'a> Scan<'a> {
             // Per-connection results of earlier writes, and whether the server takes
             // writes (an app that checks @@read_only must see the master's answer).
             // @@server_id / @@hostname are plain reads: they tell which server answered.
-            b"IDENTITY" | b"LAST_INSERT_ID" | b"INSERT_ID" | b"LAST_GTID" | b"READ_ONLY"
-            | b"SUPER_READ_ONLY" | b"INNODB_READ_ONLY" => self.r.master_read(),
-            _ if u.starts_with(b"GTID_") => self.r.master_read(),
+            b"IDENTITY" | b"LAST_INSERT_ID" | b"INSERT_ID" | b"LAST_GTID" => self.r.master_read(),
+            b"READ_ONLY" | b"SUPER_READ_ONLY" | b"INNODB_READ_ONLY" => self.r.session_read = true,
+            _ if u.starts_with(b"GTID_") => self.r.session_read = true,
             // Which server answers, or when: different on each backend.
             b"SERVER_ID" | b"HOSTNAME" | b"PORT" | b"SOCKET" | b"TIMESTAMP"
             | b"PSEUDO_THREAD_ID" | b"SERVER_UUID" => self.r.nondet = true,

@@ -185,11 +185,13 @@ impl Decision {
         }
     }
 
-    fn read(proto: Protocol) -> Self {
+    /// A read. Read-your-writes applies to a prepare too: preparing a statement on a replica
+    /// that has not seen this session's CREATE TABLE fails with 1146.
+    fn read() -> Self {
         Decision {
             target: Target::Replica,
             retry: true,
-            consistent_read: proto != Protocol::Prepare,
+            consistent_read: true,
         }
     }
 }
@@ -260,7 +262,7 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
     if c.route == Route::Replica
         || (c.hint == Some(Hint::Replica) && is_read_kind(c.kind) && !c.multi)
     {
-        return Decision::read(proto);
+        return Decision::read();
     }
     if c.route == Route::Current {
         if proto != Protocol::Text {

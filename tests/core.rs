@@ -115,9 +115,16 @@ fn locking_reads_and_hints() {
     assert_eq!(out[0], m, "LOCK IN SHARE MODE runs on the master");
     let out = p.sql_ok(&c, "/* rwsplit:master */ SELECT @@server_id");
     assert_eq!(out[0], m, "master hint");
+    // A replica hint sends a read the proxy would send to the master (server state) to a
+    // replica, but not a read of the master connection's own state (LAST_INSERT_ID()).
     let out = p.sql_ok(
         &c,
         "/* rwsplit:replica */ SELECT @@server_id, LAST_INSERT_ID()",
+    );
+    assert_eq!(out[0].split('\t').next().unwrap(), m, "{out:?}");
+    let out = p.sql_ok(
+        &c,
+        "/* rwsplit:replica */ SELECT @@server_id, @@global.max_connections",
     );
     assert!(
         c.replica_ids()

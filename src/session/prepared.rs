@@ -63,10 +63,17 @@ impl Session {
         // replica that fails can run again elsewhere, like a read.
         let retry = Retry {
             allowed: d.retry,
-            consistent: false,
+            consistent: d.consistent_read,
+        };
+        // Read-your-writes: a replica that has not seen this session's CREATE TABLE would
+        // refuse the prepare.
+        let wanted = if d.consistent_read {
+            self.consistent(d.target).await
+        } else {
+            d.target
         };
         let Some((target, Answer::Prepared { mut raw, ok })) = self
-            .run_command(d.target, Command::Prepare { pkt }, retry)
+            .run_command(wanted, Command::Prepare { pkt }, retry)
             .await?
         else {
             return Ok(());
