@@ -186,56 +186,6 @@ fn wait_replicas(c: &Cluster) {
     }
 }
 
-/// Several global status counters of one server, read in one statement.
-fn counters(c: &Cluster, port: u16, names: &[&str]) -> HashMap<String, i64> {
-    if names.is_empty() {
-        return HashMap::new();
-    }
-    let list = names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let out = mariadb(
-        port,
-        c.user(),
-        c.password(),
-        &format!("SHOW GLOBAL STATUS WHERE Variable_name IN ({list})"),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let map: HashMap<String, i64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.trim().parse().unwrap()))
-        .collect();
-    for n in names {
-        assert!(map.contains_key(*n), "no status counter {n}");
-    }
-    map
-}
-
-fn delta(before: &HashMap<String, i64>, after: &HashMap<String, i64>) -> HashMap<String, i64> {
-    after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before[k]))
-        .collect()
-}
-
-/// Counters summed over both replicas.
-fn replicas_counters(c: &Cluster, names: &[&str]) -> HashMap<String, i64> {
-    let mut total: HashMap<String, i64> = HashMap::new();
-    for port in c.replica_ports() {
-        for (k, v) in counters(c, port, names) {
-            *total.entry(k).or_default() += v;
-        }
-    }
-    total
-}
-
 /// Runs one scenario against 127.0.0.1:`port` in `db`; returns its JSON lines.
 fn run_scenario(c: &Cluster, driver: Driver, port: u16, db: &str, scenario: &str) -> Vec<String> {
     let started = Instant::now();
@@ -508,15 +458,15 @@ fn scenario_checked(
     fresh_db(&c, &db_proxy);
     let direct = run_scenario(&c, driver, c.master_port(), &db_direct, scenario);
     let (r0, m0) = (
-        replicas_counters(&c, names),
-        counters(&c, c.master_port(), names),
+        c.replica_status_counters(names),
+        c.status_counters(c.master_port(), names),
     );
     let general_log = GeneralLog::start(&c);
     let proxied = run_scenario(&c, driver, p.port, &db_proxy, scenario);
     let log = general_log.stop();
     let (r1, m1) = (
-        replicas_counters(&c, names),
-        counters(&c, c.master_port(), names),
+        c.replica_status_counters(names),
+        c.status_counters(c.master_port(), names),
     );
     assert_same(&format!("{driver:?} {scenario}"), &direct, &proxied, &p);
     let writes = log.writes_on_replicas();

@@ -107,55 +107,8 @@ fn wait_replicas(c: &Cluster) {
     }
 }
 
-/// Several global status counters of one server, read in one statement.
-fn counters(c: &Cluster, port: u16, names: &[&str]) -> HashMap<String, i64> {
-    let list = names
-        .iter()
-        .map(|n| format!("'{n}'"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let out = mariadb(
-        port,
-        c.user(),
-        c.password(),
-        &format!("SHOW GLOBAL STATUS WHERE Variable_name IN ({list})"),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let map: HashMap<String, i64> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .map(|(k, v)| (k.to_string(), v.trim().parse().unwrap()))
-        .collect();
-    for n in names {
-        assert!(map.contains_key(*n), "no status counter {n}");
-    }
-    map
-}
-
-fn delta(before: &HashMap<String, i64>, after: &HashMap<String, i64>) -> HashMap<String, i64> {
-    after
-        .iter()
-        .map(|(k, v)| (k.clone(), v - before[k]))
-        .collect()
-}
-
-/// Counters summed over both replicas.
-fn replicas_counters(c: &Cluster, names: &[&str]) -> HashMap<String, i64> {
-    let mut total: HashMap<String, i64> = HashMap::new();
-    for port in c.replica_ports() {
-        for (k, v) in counters(c, port, names) {
-            *total.entry(k).or_default() += v;
-        }
-    }
-    total
-}
-
 fn replicas_counter(c: &Cluster, name: &str) -> i64 {
-    replicas_counters(c, &[name])[name]
+    c.replica_status_counters(&[name])[name]
 }
 
 /// Runs one scenario against 127.0.0.1:`port` in `db`; returns its JSON lines.
@@ -239,13 +192,13 @@ fn scenario_checked(
     fresh_db(&c, &db_proxy);
     let direct = run_scenario(&c, c.master_port(), &db_direct, scenario);
     let (r0, m0) = (
-        replicas_counters(&c, names),
-        counters(&c, c.master_port(), names),
+        c.replica_status_counters(names),
+        c.status_counters(c.master_port(), names),
     );
     let proxied = run_scenario(&c, p.port, &db_proxy, scenario);
     let (r1, m1) = (
-        replicas_counters(&c, names),
-        counters(&c, c.master_port(), names),
+        c.replica_status_counters(names),
+        c.status_counters(c.master_port(), names),
     );
     assert_same(scenario, &direct, &proxied, &p);
     Some((delta(&r0, &r1), delta(&m0, &m1)))
@@ -870,8 +823,8 @@ fn wordpress_anonymous_page_views_leave_the_master_alone() {
         "Com_replace",
         "Connections",
     ];
-    let m0 = counters(&c, c.master_port(), &names);
-    let m1 = counters(&c, c.master_port(), &names); // what reading the counters costs
+    let m0 = c.status_counters(c.master_port(), &names);
+    let m1 = c.status_counters(c.master_port(), &names); // what reading the counters costs
     let replicas0 = replicas_counter(&c, "Com_select");
     let views = 50;
     for i in 0..views {
@@ -883,7 +836,7 @@ fn wordpress_anonymous_page_views_leave_the_master_alone() {
             excerpt(&r.body)
         );
     }
-    let m2 = counters(&c, c.master_port(), &names);
+    let m2 = c.status_counters(c.master_port(), &names);
     let replicas = replicas_counter(&c, "Com_select") - replicas0;
     let cost = delta(&m0, &m1);
     let seen = delta(&m1, &m2);

@@ -163,6 +163,50 @@ impl Cluster {
         );
     }
 
+    /// Several global status counters of one server, read in one statement (directly, not
+    /// through the proxy).
+    pub fn status_counters(&self, port: u16, names: &[&str]) -> HashMap<String, i64> {
+        if names.is_empty() {
+            return HashMap::new();
+        }
+        let list = names
+            .iter()
+            .map(|n| format!("'{n}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let out = mariadb(
+            port,
+            self.user(),
+            self.password(),
+            &format!("SHOW GLOBAL STATUS WHERE Variable_name IN ({list})"),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let map: HashMap<String, i64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(k, v)| (k.to_string(), v.trim().parse().unwrap()))
+            .collect();
+        for n in names {
+            assert!(map.contains_key(*n), "no status counter {n}");
+        }
+        map
+    }
+
+    /// Status counters summed over both replicas.
+    pub fn replica_status_counters(&self, names: &[&str]) -> HashMap<String, i64> {
+        let mut total: HashMap<String, i64> = HashMap::new();
+        for port in self.replica_ports() {
+            for (k, v) in self.status_counters(port, names) {
+                *total.entry(k).or_default() += v;
+            }
+        }
+        total
+    }
+
     /// `SHOW GLOBAL STATUS` counter of one server, read directly (not through the proxy).
     pub fn status_counter(&self, port: u16, name: &str) -> u64 {
         let out = mariadb(
@@ -539,4 +583,12 @@ impl RawClient {
             buf.extend_from_slice(&chunk[..n]);
         }
     }
+}
+
+/// `after - before`, counter by counter.
+pub fn delta(before: &HashMap<String, i64>, after: &HashMap<String, i64>) -> HashMap<String, i64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before[k]))
+        .collect()
 }
