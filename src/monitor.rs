@@ -44,6 +44,8 @@ pub fn spawn(shared: Arc<Shared>) {
 #[derive(Debug, Default)]
 struct Observation {
     io_running: bool,
+    /// The IO thread is (re)connecting to its master: `Slave_IO_Running: Connecting`.
+    io_connecting: bool,
     sql_running: bool,
     lag_seconds: Option<u64>,
     gtid: Option<String>,
@@ -52,6 +54,7 @@ struct Observation {
 async fn check_loop(shared: &Shared, address: &str, role: Role) {
     let mut conn: Option<BackendConn> = None;
     let (mut fails, mut oks) = (0u32, 0u32);
+    let mut connecting_since: Option<std::time::Instant> = None;
     loop {
         let topo = shared.topology.load_full();
         let (Some(backend), Some(cfg)) = (
@@ -76,8 +79,23 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
         } else {
             backend.heard_from();
         }
+        let connecting = matches!(&result, Ok(o) if o.io_connecting);
+        if !connecting {
+            connecting_since = None;
+        } else if connecting_since.is_none() {
+            connecting_since = Some(std::time::Instant::now());
+        }
+        let cx = Context {
+            max_lag,
+            connecting_for: connecting_since.map(|s| s.elapsed()),
+            // Two missed check intervals: the master is not answering the monitor either.
+            master_unreachable: topo.master.health.load().state == State::Down
+                || !topo
+                    .master
+                    .heard_within(cfg.interval * 2 + cfg.query_timeout),
+        };
         let old = backend.health.load_full();
-        let new = decide(&old, role, result, max_lag, &cfg, &mut fails, &mut oks);
+        let new = decide(&old, role, result, &cx, &cfg, &mut fails, &mut oks);
         if new.state != old.state {
             info!(
                 backend = address,
@@ -103,15 +121,25 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
 }
 
 /// The next health of a backend from the previous one and a check result.
+/// What the monitor knows besides one check's result.
+struct Context {
+    max_lag: Duration,
+    /// How long this replica's IO thread has been reconnecting to its master.
+    connecting_for: Option<Duration>,
+    /// The monitor has not heard from the master lately either.
+    master_unreachable: bool,
+}
+
 fn decide(
     old: &Health,
     role: Role,
     result: Result<Observation, String>,
-    max_lag: Duration,
+    cx: &Context,
     cfg: &MonitorConfig,
     fails: &mut u32,
     oks: &mut u32,
 ) -> Health {
+    let max_lag = cx.max_lag;
     let mut h = old.clone();
     match result {
         Err(reason) => {
@@ -129,6 +157,15 @@ fn decide(
             h.gtid = obs.gtid.clone();
             h.lag_seconds = obs.lag_seconds;
             let problem = if role == Role::Master {
+                None
+            } else if obs.io_connecting
+                && obs.sql_running
+                && (cx.master_unreachable || cx.connecting_for.is_some_and(|d| d <= max_lag))
+            {
+                // Its master went away: the replica has what the master sent. With the master
+                // unreachable from here too there are no newer writes to miss, so it keeps
+                // serving reads (a dead master must not take the reads with it); otherwise
+                // it is at most as stale as the time it has been reconnecting.
                 None
             } else if !obs.io_running || !obs.sql_running {
                 Some(format!(
@@ -197,6 +234,7 @@ async fn check(
             let r = rows(c.query_rows("SELECT @@gtid_binlog_pos AS gtid").await)?;
             Ok(Observation {
                 io_running: true,
+                io_connecting: false,
                 sql_running: true,
                 lag_seconds: Some(0),
                 gtid: r.get("gtid").map(str::to_string),
@@ -211,6 +249,9 @@ async fn check(
             let pos = rows(c.query_rows("SELECT @@gtid_slave_pos AS gtid").await)?;
             Ok(Observation {
                 io_running: yes("Slave_IO_Running"),
+                io_connecting: status
+                    .get("Slave_IO_Running")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("connecting")),
                 sql_running: yes("Slave_SQL_Running"),
                 lag_seconds: status
                     .get("Seconds_Behind_Master")
@@ -238,9 +279,18 @@ mod tests {
         }
     }
 
+    fn ctx(max_lag: u64) -> Context {
+        Context {
+            max_lag: Duration::from_secs(max_lag),
+            connecting_for: None,
+            master_unreachable: false,
+        }
+    }
+
     fn good(lag: u64) -> Result<Observation, String> {
         Ok(Observation {
             io_running: true,
+            io_connecting: false,
             sql_running: true,
             lag_seconds: Some(lag),
             gtid: None,
@@ -257,32 +307,16 @@ mod tests {
                 &h,
                 Role::Replica,
                 Err("refused".into()),
-                Duration::from_secs(10),
+                &ctx(10),
                 &c,
                 &mut f,
                 &mut o,
             );
             assert_eq!(h.state == State::Down, i == 3, "after {i} failures");
         }
-        h = decide(
-            &h,
-            Role::Replica,
-            good(0),
-            Duration::from_secs(10),
-            &c,
-            &mut f,
-            &mut o,
-        );
+        h = decide(&h, Role::Replica, good(0), &ctx(10), &c, &mut f, &mut o);
         assert_eq!(h.state, State::Down, "one good check is not enough");
-        h = decide(
-            &h,
-            Role::Replica,
-            good(0),
-            Duration::from_secs(10),
-            &c,
-            &mut f,
-            &mut o,
-        );
+        h = decide(&h, Role::Replica, good(0), &ctx(10), &c, &mut f, &mut o);
         assert_eq!(h.state, State::Up);
     }
 
@@ -294,7 +328,7 @@ mod tests {
             &Health::default(),
             Role::Replica,
             good(11),
-            Duration::from_secs(10),
+            &ctx(10),
             &c,
             &mut f,
             &mut o,
@@ -303,6 +337,7 @@ mod tests {
         assert!(h.reason.contains("lag 11s"));
         let stopped = Ok(Observation {
             io_running: false,
+            io_connecting: false,
             sql_running: true,
             lag_seconds: None,
             gtid: None,
@@ -311,7 +346,7 @@ mod tests {
             &Health::default(),
             Role::Replica,
             stopped,
-            Duration::from_secs(10),
+            &ctx(10),
             &c,
             &mut f,
             &mut o,
@@ -323,7 +358,7 @@ mod tests {
             &Health::default(),
             Role::Master,
             good(0),
-            Duration::from_secs(10),
+            &ctx(10),
             &c,
             &mut f,
             &mut o,
@@ -340,17 +375,71 @@ mod tests {
             ..Health::default()
         };
         assert_eq!(
-            decide(
-                &d,
-                Role::Replica,
-                good(0),
-                Duration::from_secs(10),
-                &c,
-                &mut f,
-                &mut o
-            )
-            .state,
+            decide(&d, Role::Replica, good(0), &ctx(10), &c, &mut f, &mut o).state,
             State::Draining
+        );
+    }
+
+    #[test]
+    fn a_replica_whose_master_went_away_keeps_serving() {
+        let c = cfg();
+        let connecting = || {
+            Ok(Observation {
+                io_running: false,
+                io_connecting: true,
+                sql_running: true,
+                lag_seconds: None,
+                gtid: None,
+            })
+        };
+        let (mut f, mut o) = (0, 0);
+        let up = Health {
+            state: State::Up,
+            ..Health::default()
+        };
+        // The master unreachable from the monitor too: up, however long.
+        let cx = Context {
+            max_lag: Duration::from_secs(10),
+            connecting_for: Some(Duration::from_secs(600)),
+            master_unreachable: true,
+        };
+        assert_eq!(
+            decide(&up, Role::Replica, connecting(), &cx, &c, &mut f, &mut o).state,
+            State::Up
+        );
+        // The master answers the monitor: up while the reconnect is shorter than the lag limit.
+        let cx = Context {
+            connecting_for: Some(Duration::from_secs(2)),
+            master_unreachable: false,
+            ..cx
+        };
+        assert_eq!(
+            decide(&up, Role::Replica, connecting(), &cx, &c, &mut f, &mut o).state,
+            State::Up
+        );
+        let cx = Context {
+            connecting_for: Some(Duration::from_secs(11)),
+            ..cx
+        };
+        assert_eq!(
+            decide(&up, Role::Replica, connecting(), &cx, &c, &mut f, &mut o).state,
+            State::Lagging
+        );
+        // A stopped SQL thread is lagging whatever the master does.
+        let stopped = Ok(Observation {
+            io_running: false,
+            io_connecting: true,
+            sql_running: false,
+            lag_seconds: None,
+            gtid: None,
+        });
+        let cx = Context {
+            master_unreachable: true,
+            ..cx
+        };
+        assert_eq!(
+            decide(&up, Role::Replica, stopped, &cx, &c, &mut f, &mut o).state,
+            State::Lagging
         );
     }
 }

@@ -62,3 +62,35 @@ fn master_down_reads_continue_writes_fail_clearly_then_recover() {
         "nothing written twice, nothing lost"
     );
 }
+
+/// With a monitor: a stopped master takes the replicas' replication down with it (their IO
+/// threads keep reconnecting), and they must keep serving reads rather than be marked lagging
+/// (which left no replica, and every read failed over to the dead master).
+#[test]
+fn reads_keep_working_with_a_monitor_while_the_master_is_down() {
+    let pc = Cluster::private("master-down-monitor");
+    let c = pc.cluster.clone();
+    let p = Proxy::start(
+        &c,
+        "[monitor]\nuser = \"monitor\"\npassword = \"monitorpass\"\ninterval = \"200ms\"\n\n[timeouts]\nconnect = \"1s\"\n",
+    );
+    p.sql_ok(&c, "SELECT 1");
+    pc.stop_node("master");
+    eventually(
+        "the monitor marks the master down",
+        Duration::from_secs(15),
+        || p.log().contains("to=\"down\""),
+    );
+    // Past the replicas' first failed reconnects and several monitor rounds.
+    std::thread::sleep(Duration::from_secs(2));
+    for _ in 0..10 {
+        let out = p.sql_ok(&c, "SELECT @@server_id");
+        assert!(c.replica_ids().contains(&out[0]), "{out:?}");
+    }
+    assert!(
+        !p.log().contains("to=\"lagging\""),
+        "{}",
+        tail(&p.log(), 20)
+    );
+    pc.start_node("master");
+}
