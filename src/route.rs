@@ -268,7 +268,15 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
         if proto != Protocol::Text {
             return Decision::to(Target::Master);
         }
-        return Decision::to(st.last.unwrap_or(Target::Replica));
+        // A session SET on a replica that fails before answering runs again elsewhere (it is
+        // recorded only once it succeeded): a driver's `SET NAMES` right after login must not
+        // wait for a silent replica.
+        let target = st.last.unwrap_or(Target::Replica);
+        return Decision {
+            target,
+            retry: target == Target::Replica,
+            consistent_read: false,
+        };
     }
     Decision::to(Target::Master)
 }
@@ -432,6 +440,17 @@ mod tests {
     #[test]
     fn session_sets_follow_the_session() {
         assert_eq!(text("SET NAMES utf8mb4", &free()), Target::Replica);
+        let d = decide(&classify(b"SET NAMES utf8mb4"), &free(), Protocol::Text);
+        assert!(
+            d.retry && !d.consistent_read,
+            "a SET on a replica may run elsewhere"
+        );
+        let d = decide(
+            &classify(b"SET NAMES utf8mb4"),
+            &after(Target::Master),
+            Protocol::Text,
+        );
+        assert!(!d.retry);
         assert_eq!(text("USE db", &free()), Target::Replica);
         assert_eq!(
             text("SET NAMES utf8mb4", &after(Target::Master)),

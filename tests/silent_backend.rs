@@ -57,7 +57,35 @@ async fn a_read_on_a_stopped_replica_is_answered_by_another_server() {
         .unwrap();
     let stopped = node_of(&c, sid);
     assert_ne!(stopped, "master");
+    // Another session on the same replica, to send it a session SET once it is stopped.
+    let mut others = Vec::new();
+    let mut b = None;
+    for _ in 0..6 {
+        let mut x = conn(&p, &c).await;
+        let (_, x_sid): (i64, i64) = x
+            .query_first("SELECT v, @@server_id FROM s WHERE id = 1")
+            .await
+            .unwrap()
+            .unwrap();
+        if x_sid == sid {
+            b = Some(x);
+            break;
+        }
+        others.push(x);
+    }
+    let mut b = b.expect("a second session on the same replica");
     let paused = pc.pause_node(stopped);
+    // A session SET (what drivers send right after login) on the stopped replica runs again
+    // elsewhere instead of waiting for it.
+    tokio::time::timeout(HANG, b.query_drop("SET NAMES utf8mb4"))
+        .await
+        .expect("the SET came back")
+        .expect("the SET ran elsewhere");
+    let cs: Option<String> = b
+        .query_first("SELECT @@character_set_client")
+        .await
+        .unwrap();
+    assert_eq!(cs.as_deref(), Some("utf8mb4"));
     // In flight on the stopped replica: the proxy's connection to it is open and silent.
     let started = Instant::now();
     let r: (i64, i64) = tokio::time::timeout(
