@@ -190,7 +190,8 @@ def main():
     w = o.append
     w(f"# rwsplit fault soak — {meta.get('date', '')}".rstrip(" —"))
     w("")
-    w(f"- rwsplit {meta['commit']}; {meta['version']}; {meta['mariadb']}; {meta['sysbench']}")
+    src = f" (last change to src: {meta['src_commit']})" if meta.get("src_commit") else ""
+    w(f"- rwsplit {meta['commit']}{src}; {meta['version']}; {meta['mariadb']}; {meta['sysbench']}")
     w(f"- machine: {meta['cpus']} CPUs ({meta['cpu_model']}); proxy, 3 servers and all clients share them")
     w(f"- {meta['soak_seconds']} s of load; a fault every {meta['fault_interval']} s from +20 s to -30 s; "
       f"replica frozen {meta['stop_seconds']} s, killed/master stopped {meta['down_seconds']} s, "
@@ -399,13 +400,20 @@ def main():
     w("Per master restart: the window is from the stop command to start-node returning (the master "
       "answers again); the write outage is from the first failed insert to the first OK after it.")
     w("")
-    w("| # | how | down window s | failed inserts | in flight | while down | ≤ 2 s after | later | write outage s | outage end − master back s |")
-    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    w("Failed reads (Python readers) near each restart, for comparison: the reads fail over the "
+      "same span as the writes (see Reads).")
+    w("")
+    w("| # | how | down window s | failed inserts | in flight | while down | ≤ 2 s after | later | write outage s | outage end − master back s | failed reads | reads failing from → to s (after the stop) |")
+    w("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for e in masters:
         i = events.index(e) + 1
         near = [r for r in ins if e["t1"] - 30 <= r[2] <= e["t2"] + 30]
         fails = [r for r in near if r[4] != "ok"]
         cl = collections.Counter(wclass(r[2], r[3], r[5]) for r in fails)
+        rfails = [r for name, rows in clients.items() if name != "writer" for r in rows
+                  if r[4] != "ok" and e["t1"] - 5 <= r[2] <= e["t2"] + 10]
+        span = (f"{min(r[2] for r in rfails) - e['t1']:.1f} → {max(r[3] for r in rfails) - e['t1']:.1f}"
+                if rfails else "—")
         outage = back = "n/a"
         if fails:
             first = min(r[2] for r in fails)
@@ -414,7 +422,8 @@ def main():
                 outage = f"{min(oks_after) - first:.1f}"
                 back = f"{min(oks_after) - e['t2']:+.1f}"
         w(f"| {i} | {e['detail'].split(' ')[0]} | {e['t2'] - e['t1']:.1f} | {len(fails)} | "
-          f"{cl[IN_FLIGHT]} | {cl[DURING]} | {cl[READMITTING]} | {cl[LATE]} | {outage} | {back} |")
+          f"{cl[IN_FLIGHT]} | {cl[DURING]} | {cl[READMITTING]} | {cl[LATE]} | {outage} | {back} | "
+          f"{len(rfails)} | {span} |")
     w("")
 
     # ---------------------------------------------------------------- resources
@@ -435,19 +444,24 @@ def main():
         start = under[0] if under else samples[0]
         end = under[-1] if under else samples[-1]
         idle1 = samples[-1]
-        w("| when | at s | VmRSS MiB | open fds | threads | client conns | backend conns (idle in pool) |")
-        w("|---|---:|---:|---:|---:|---:|---:|")
+        w("| when | at s | VmRSS MiB | open fds | threads | client conns | backend conns (idle in pool) | fds − conns |")
+        w("|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, s in (("idle, before the load", idle0), ("start (load, all backends up)", start),
                          ("end (load, all backends up)", end), ("idle, after the load", idle1)):
-            w(f"| {label} | {s[0] - t0:.0f} | {s[1] / 1024:.1f} | {s[2]} | {s[3]} | {s[4]} | {s[5]} ({s[6]}) |")
+            w(f"| {label} | {s[0] - t0:.0f} | {s[1] / 1024:.1f} | {s[2]} | {s[3]} | {s[4]} | {s[5]} ({s[6]}) | {s[2] - s[4] - s[5]} |")
         w(f"| max over the run | | {max(s[1] for s in samples) / 1024:.1f} | {max(s[2] for s in samples)} | "
-          f"{max(s[3] for s in samples)} | {max(s[4] for s in samples)} | {max(s[5] for s in samples)} |")
+          f"{max(s[3] for s in samples)} | {max(s[4] for s in samples)} | {max(s[5] for s in samples)} | |")
         w("")
         w(f"RSS every 5 s (MiB): {' '.join(f'{s[1] / 1024:.1f}' for s in samples)}")
         w("")
         w(f"fds every 5 s: {' '.join(str(s[2]) for s in samples)}")
         w("")
         w(f"backend connections every 5 s: {' '.join(str(s[5]) for s in samples)}")
+        w("")
+        rest = collections.Counter(s[2] - s[4] - s[5] for s in samples)
+        w("fds − (client + backend connections), over all samples (value ×count; the rest are the "
+          "listeners, the log, epoll and the like — a leak would make it grow): "
+          + ", ".join(f"{k} ×{v}" for k, v in sorted(rest.items())))
         w("")
 
     # ---------------------------------------------------------------- log

@@ -45,6 +45,9 @@
 # SOAK_KEEP=1 keeps the work directory (logs, configs, per-request logs),
 # SOAK_RESULTS_DIR [benches/results].
 #
+# benches/soak/repro.sh reproduces, alone and in seconds, the read failures the first soak found
+# (BENCHMARKS.md, "Fault soak").
+#
 # Only loopback addresses are used; every loop is bounded by time (and the clients by count).
 # Ctrl-C stops everything this script started (by pid) and tears the cluster down.
 set -euo pipefail
@@ -431,6 +434,7 @@ fi
 {
     echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "commit=$commit"
+    echo "src_commit=$(git -C "$ROOT" log -1 --format=%h -- src Cargo.toml Cargo.lock 2>/dev/null || echo unknown)"
     echo "version=$("$BIN" --version)"
     echo "mariadb=$(mariadbd --version | sed 's/^.*Ver /MariaDB /; s/ for .*//')"
     echo "sysbench=$(sysbench --version)"
