@@ -145,47 +145,6 @@ impl Driver {
     }
 }
 
-/// Drops and creates `db` on the master and waits until both replicas have it.
-fn fresh_db(c: &Cluster, db: &str) {
-    let out = mariadb(
-        c.master_port(),
-        c.user(),
-        c.password(),
-        &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"),
-    );
-    assert!(
-        out.status.success(),
-        "create {db}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    wait_replicas(c);
-}
-
-/// Waits until both replicas have applied everything the master has binlogged so far.
-fn wait_replicas(c: &Cluster) {
-    let pos = mariadb(
-        c.master_port(),
-        c.user(),
-        c.password(),
-        "SELECT @@gtid_binlog_pos",
-    );
-    let pos = String::from_utf8_lossy(&pos.stdout).trim().to_string();
-    for port in c.replica_ports() {
-        let w = mariadb(
-            port,
-            c.user(),
-            c.password(),
-            &format!("SELECT MASTER_GTID_WAIT('{pos}', 20)"),
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&w.stdout).trim(),
-            "0",
-            "replica {port} did not reach {pos}: {}",
-            String::from_utf8_lossy(&w.stderr)
-        );
-    }
-}
-
 /// Runs one scenario against 127.0.0.1:`port` in `db`; returns its JSON lines.
 fn run_scenario(c: &Cluster, driver: Driver, port: u16, db: &str, scenario: &str) -> Vec<String> {
     let started = Instant::now();
@@ -454,8 +413,8 @@ fn scenario_checked(
         format!("{}_{scenario}_direct", driver.prefix()),
         format!("{}_{scenario}_proxy", driver.prefix()),
     );
-    fresh_db(&c, &db_direct);
-    fresh_db(&c, &db_proxy);
+    c.fresh_db(&db_direct);
+    c.fresh_db(&db_proxy);
     let direct = run_scenario(&c, driver, c.master_port(), &db_direct, scenario);
     let (r0, m0) = (
         c.replica_status_counters(names),

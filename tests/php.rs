@@ -66,47 +66,6 @@ fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/php/scenarios.php")
 }
 
-/// Drops and creates `db` on the master and waits until both replicas have it.
-fn fresh_db(c: &Cluster, db: &str) {
-    let out = mariadb(
-        c.master_port(),
-        c.user(),
-        c.password(),
-        &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"),
-    );
-    assert!(
-        out.status.success(),
-        "create {db}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    wait_replicas(c);
-}
-
-/// Waits until both replicas have applied everything the master has binlogged so far.
-fn wait_replicas(c: &Cluster) {
-    let pos = mariadb(
-        c.master_port(),
-        c.user(),
-        c.password(),
-        "SELECT @@gtid_binlog_pos",
-    );
-    let pos = String::from_utf8_lossy(&pos.stdout).trim().to_string();
-    for port in c.replica_ports() {
-        let w = mariadb(
-            port,
-            c.user(),
-            c.password(),
-            &format!("SELECT MASTER_GTID_WAIT('{pos}', 20)"),
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&w.stdout).trim(),
-            "0",
-            "replica {port} did not reach {pos}: {}",
-            String::from_utf8_lossy(&w.stderr)
-        );
-    }
-}
-
 fn replicas_counter(c: &Cluster, name: &str) -> i64 {
     c.replica_status_counters(&[name])[name]
 }
@@ -188,8 +147,8 @@ fn scenario_checked(
         format!("php_{scenario}_direct"),
         format!("php_{scenario}_proxy"),
     );
-    fresh_db(&c, &db_direct);
-    fresh_db(&c, &db_proxy);
+    c.fresh_db(&db_direct);
+    c.fresh_db(&db_proxy);
     let direct = run_scenario(&c, c.master_port(), &db_direct, scenario);
     let (r0, m0) = (
         c.replica_status_counters(names),
@@ -376,7 +335,7 @@ impl WpSite {
             String::from_utf8_lossy(&out.stderr)
         );
         let db = format!("php_wp_{name}");
-        fresh_db(c, &db);
+        c.fresh_db(&db);
         // Debian's wp-config.php reads /etc/wordpress/config-*.php; ours is self-contained.
         let config = format!(
             r#"<?php
@@ -809,7 +768,7 @@ fn wordpress_anonymous_page_views_leave_the_master_alone() {
         let r = http.get("/");
         assert_eq!(r.status, 200, "{}", excerpt(&r.body));
     }
-    wait_replicas(&c);
+    c.wait_replicas();
 
     let names = [
         "Questions",

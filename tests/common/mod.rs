@@ -163,6 +163,47 @@ impl Cluster {
         );
     }
 
+    /// A new empty database `db` on the master, replicated to both replicas before it returns.
+    pub fn fresh_db(&self, db: &str) {
+        let out = mariadb(
+            self.master_port(),
+            self.user(),
+            self.password(),
+            &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"),
+        );
+        assert!(
+            out.status.success(),
+            "create {db}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.wait_replicas();
+    }
+
+    /// Waits until both replicas have applied everything the master has binlogged so far.
+    pub fn wait_replicas(&self) {
+        let pos = mariadb(
+            self.master_port(),
+            self.user(),
+            self.password(),
+            "SELECT @@gtid_binlog_pos",
+        );
+        let pos = String::from_utf8_lossy(&pos.stdout).trim().to_string();
+        for port in self.replica_ports() {
+            let w = mariadb(
+                port,
+                self.user(),
+                self.password(),
+                &format!("SELECT MASTER_GTID_WAIT('{pos}', 20)"),
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&w.stdout).trim(),
+                "0",
+                "replica {port} did not reach {pos}: {}",
+                String::from_utf8_lossy(&w.stderr)
+            );
+        }
+    }
+
     /// Several global status counters of one server, read in one statement (directly, not
     /// through the proxy).
     pub fn status_counters(&self, port: u16, names: &[&str]) -> HashMap<String, i64> {
