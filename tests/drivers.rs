@@ -182,69 +182,12 @@ fn run_scenario(c: &Cluster, driver: Driver, port: u16, db: &str, scenario: &str
         .collect()
 }
 
-/// Fails, listing every line that differs and then both outputs in full.
-fn assert_same(what: &str, direct: &[String], proxied: &[String], proxy: &Proxy) {
-    if direct == proxied {
-        return;
-    }
-    let mut diff = String::new();
-    let n = direct.len().max(proxied.len());
-    let mut differing = 0;
-    for i in 0..n {
-        let (a, b) = (direct.get(i), proxied.get(i));
-        if a != b {
-            differing += 1;
-            diff.push_str(&format!(
-                "line {}:\n  direct: {}\n  proxy:  {}\n",
-                i + 1,
-                a.map(String::as_str).unwrap_or("<missing>"),
-                b.map(String::as_str).unwrap_or("<missing>")
-            ));
-        }
-    }
-    panic!(
-        "{what}: {differing} of {n} lines differ between a direct connection and rwsplit\n\
-         {diff}\n--- direct, in full ---\n{}\n--- through rwsplit, in full ---\n{}\n--- proxy log tail ---\n{}",
-        direct.join("\n"),
-        proxied.join("\n"),
-        tail(&proxy.log(), 25)
-    );
-}
-
 /// What the proxied run did to the servers: counter deltas (summed over the replicas, and on
 /// the master) and the statements the app account sent each of them.
 struct Routing {
     replicas: HashMap<String, i64>,
     master: HashMap<String, i64>,
     log: Logged,
-}
-
-/// Runs SQL as root over a node's Unix socket and returns its rows (batch mode, tab-separated).
-fn root_rows(c: &Cluster, node: &str, sql: &str) -> Vec<String> {
-    let sock = c
-        .var(&format!("{}_SOCKET", node.to_ascii_uppercase()))
-        .to_string();
-    let out = Command::new("mariadb")
-        .args([
-            "--no-defaults",
-            "-uroot",
-            &format!("--socket={sock}"),
-            "-N",
-            "-B",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("mariadb CLI");
-    assert!(
-        out.status.success(),
-        "{node}: {sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 const NODES: [&str; 3] = ["master", "replica1", "replica2"];
@@ -269,8 +212,7 @@ impl<'a> GeneralLog<'a> {
         let log_output = NODES
             .iter()
             .map(|node| {
-                root_rows(
-                    c,
+                c.root_rows(
                     node,
                     "SELECT @@global.log_output; SET GLOBAL general_log = OFF; \
                      SET GLOBAL log_output = 'TABLE'; TRUNCATE TABLE mysql.general_log; \
@@ -290,8 +232,7 @@ impl<'a> GeneralLog<'a> {
     fn stop(mut self) -> Logged {
         let outputs = std::mem::take(&mut self.log_output); // Drop has nothing left to do
         let mut read = NODES.iter().zip(&outputs).map(|(node, output)| {
-            root_rows(
-                self.c,
+            self.c.root_rows(
                 node,
                 &format!(
                     "{}; SELECT CONVERT(argument USING utf8mb4) FROM mysql.general_log \

@@ -102,35 +102,6 @@ fn run_scenario(c: &Cluster, port: u16, db: &str, scenario: &str) -> Vec<String>
         .collect()
 }
 
-/// Fails, listing every line that differs and then both outputs in full.
-fn assert_same(scenario: &str, direct: &[String], proxied: &[String], proxy: &Proxy) {
-    if direct == proxied {
-        return;
-    }
-    let mut diff = String::new();
-    let n = direct.len().max(proxied.len());
-    let mut differing = 0;
-    for i in 0..n {
-        let (a, b) = (direct.get(i), proxied.get(i));
-        if a != b {
-            differing += 1;
-            diff.push_str(&format!(
-                "line {}:\n  direct: {}\n  proxy:  {}\n",
-                i + 1,
-                a.map(String::as_str).unwrap_or("<missing>"),
-                b.map(String::as_str).unwrap_or("<missing>")
-            ));
-        }
-    }
-    panic!(
-        "{scenario}: {differing} of {n} lines differ between a direct connection and rwsplit\n\
-         {diff}\n--- direct, in full ---\n{}\n--- through rwsplit, in full ---\n{}\n--- proxy log tail ---\n{}",
-        direct.join("\n"),
-        proxied.join("\n"),
-        tail(&proxy.log(), 25)
-    );
-}
-
 /// Runs a scenario both ways and compares; returns the counter deltas on the replicas (sum)
 /// and on the master over the proxied run, for the names given.
 fn scenario_checked(

@@ -143,6 +143,12 @@ impl Cluster {
     /// Runs SQL as root over the node's Unix socket (`master`, `replica1`, `replica2`): for
     /// what the app account may not do (replication control, global variables).
     pub fn root_sql(&self, node: &str, sql: &str) {
+        self.root_rows(node, sql);
+    }
+
+    /// Runs SQL as root over a node's Unix socket and returns its rows (batch mode,
+    /// tab-separated).
+    pub fn root_rows(&self, node: &str, sql: &str) -> Vec<String> {
         let sock = self
             .var(&format!("{}_SOCKET", node.to_ascii_uppercase()))
             .to_string();
@@ -151,6 +157,8 @@ impl Cluster {
                 "--no-defaults",
                 "-uroot",
                 &format!("--socket={sock}"),
+                "-N",
+                "-B",
                 "-e",
                 sql,
             ])
@@ -161,6 +169,10 @@ impl Cluster {
             "{node}: {sql}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// A new empty database `db` on the master, replicated to both replicas before it returns.
@@ -632,4 +644,33 @@ pub fn delta(before: &HashMap<String, i64>, after: &HashMap<String, i64>) -> Has
         .iter()
         .map(|(k, v)| (k.clone(), v - before[k]))
         .collect()
+}
+
+/// Fails, listing every line that differs and then both outputs in full.
+pub fn assert_same(scenario: &str, direct: &[String], proxied: &[String], proxy: &Proxy) {
+    if direct == proxied {
+        return;
+    }
+    let mut diff = String::new();
+    let n = direct.len().max(proxied.len());
+    let mut differing = 0;
+    for i in 0..n {
+        let (a, b) = (direct.get(i), proxied.get(i));
+        if a != b {
+            differing += 1;
+            diff.push_str(&format!(
+                "line {}:\n  direct: {}\n  proxy:  {}\n",
+                i + 1,
+                a.map(String::as_str).unwrap_or("<missing>"),
+                b.map(String::as_str).unwrap_or("<missing>")
+            ));
+        }
+    }
+    panic!(
+        "{scenario}: {differing} of {n} lines differ between a direct connection and rwsplit\n\
+         {diff}\n--- direct, in full ---\n{}\n--- through rwsplit, in full ---\n{}\n--- proxy log tail ---\n{}",
+        direct.join("\n"),
+        proxied.join("\n"),
+        tail(&proxy.log(), 25)
+    );
 }
