@@ -251,7 +251,7 @@ fn show_backends(shared: &Shared) -> Answer {
     let rows = std::iter::once(&topo.master)
         .chain(topo.replicas.iter())
         .map(|b| {
-            let h = b.health.load();
+            let h = b.health();
             vec![
                 Some(b.address.clone()),
                 Some(b.role.as_str().into()),
@@ -392,7 +392,7 @@ fn set_backend(shared: &Shared, address: &str, offline: bool) -> Answer {
         };
         return Answer::Err(MyError::new(1105, b"HY000", format!("{address}: {why}")));
     };
-    let mut h = (**b.health.load()).clone();
+    let mut h = (**b.health()).clone();
     if offline {
         h.state = State::Draining;
         h.reason = "set offline by admin".into();
@@ -400,9 +400,9 @@ fn set_backend(shared: &Shared, address: &str, offline: bool) -> Answer {
         h.state = State::Up;
         h.reason = "set online by admin".into();
     }
-    b.health.store(Arc::new(h));
+    b.set_health(Arc::new(h));
     info!(backend = address, offline, "backend state set by admin");
-    shared.version.send_modify(|v| *v += 1);
+    shared.topology_changed();
     Answer::Ok(format!(
         "{address} {}",
         if offline {

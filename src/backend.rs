@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,7 +176,7 @@ pub struct BackendConn {
     /// Multi-statements are off on this connection: it logged in without
     /// CLIENT_MULTI_STATEMENTS (mysqlnd does), or COM_SET_OPTION turned them off.
     pub multi_statements_off: bool,
-    pub stmts: HashMap<u32, BackendStmt>,
+    pub stmts: foldhash::HashMap<u32, BackendStmt>,
     /// Set when the connection is in an unknown protocol state and must not be reused.
     pub broken: bool,
     /// Some command since login may have left state on the server that the proxy does not
@@ -193,6 +194,10 @@ pub struct BackendConn {
     pub latency: prometheus::Histogram,
     /// Held while a client session uses the connection (replica choice counts these).
     pub lease: Option<crate::topology::Lease>,
+    /// Wakes a relay that waits for the first byte of an answer to look at the backend's
+    /// health (`fill_or_give_up`). Kept with the connection and only set again once it has
+    /// fired: a timer armed per statement costs more than relaying a point select.
+    watch_timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Drop for BackendConn {
@@ -259,7 +264,7 @@ impl BackendConn {
             db: p.db.map(str::to_string),
             applied: 0,
             multi_statements_off: !caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS),
-            stmts: HashMap::new(),
+            stmts: Default::default(),
             broken: false,
             dirty: false,
             dirty_before_last: false,
@@ -270,6 +275,7 @@ impl BackendConn {
                 .query_seconds
                 .with_label_values(&[&backend_addr]),
             lease: None,
+            watch_timer: None,
         };
         Ok((conn, ok, info))
     }
@@ -550,8 +556,9 @@ impl BackendConn {
     }
 
     /// How long since the last command was sent.
-    pub fn idle_for(&self) -> Duration {
-        self.last_used.elapsed()
+    /// How long the connection had been idle at `now` (a time the caller already read).
+    pub fn idle_at(&self, now: std::time::Instant) -> Duration {
+        now.saturating_duration_since(self.last_used)
     }
 
     /// The last command left nothing behind on the server that the proxy does not track: a
@@ -673,7 +680,8 @@ impl BackendConn {
     ) -> Result<(), RelayError> {
         let mut pos = 0;
         let mut sent = false;
-        let started = std::time::Instant::now();
+        // The command went out at `last_used` (`send_command`): no second clock read.
+        let started = self.last_used;
         loop {
             let step = scanner.scan(&mut self.io.rbuf[..], pos);
             let (upto, infile, done) = match step {
@@ -727,12 +735,24 @@ impl BackendConn {
             }
             _ => Duration::from_millis(500),
         };
+        // The timer may still run from an earlier statement and fire before `slice` is over:
+        // that only means one more look at the backend's health.
+        let due = started + slice;
+        let timer = self
+            .watch_timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due.into())));
+        if timer.is_elapsed() || timer.deadline() > due.into() {
+            timer.as_mut().reset(due.into());
+        }
         loop {
-            match tokio::time::timeout(slice, self.io.fill()).await {
-                Ok(r) => return r.map(drop).map_err(|e| e.to_string()),
+            let timer = self.watch_timer.as_mut().expect("armed above");
+            tokio::select! {
+                biased;
+                r = self.io.fill() => return r.map(drop).map_err(|e| e.to_string()),
                 // Reading into the buffer is cancel-safe: nothing is lost by looking up.
-                Err(_) => {
-                    let state = self.backend.health.load().state;
+                _ = timer.as_mut() => {
+                    timer.as_mut().reset(tokio::time::Instant::now() + slice);
+                    let state = self.backend.state();
                     let failover = matches!(watch, Watch::Failover(_));
                     if state == State::Down || (failover && state == State::Lagging) {
                         return Err(format!(

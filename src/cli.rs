@@ -263,7 +263,7 @@ fn run(cli: &Cli) -> ExitCode {
                 // Running statements finish; idle sessions close at once.
                 let active = shared.clients.load(std::sync::atomic::Ordering::Relaxed);
                 info!(active, drain_timeout_secs = cli.drain_timeout, "shutting down: draining client sessions");
-                shared.shutdown.send_replace(true);
+                shared.begin_shutdown();
                 let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(cli.drain_timeout);
                 while shared.clients.load(std::sync::atomic::Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
                     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

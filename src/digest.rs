@@ -2,7 +2,6 @@
 //! keywords lowercased) with count, total and max time, rows and route, in a bounded table.
 //! Normalizing hashes as it scans, so a statement already in the table costs no allocation.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -21,7 +20,7 @@ pub struct Entry {
 
 #[derive(Default)]
 pub struct Digests {
-    table: Mutex<HashMap<u64, Entry>>,
+    table: Mutex<foldhash::HashMap<u64, Entry>>,
 }
 
 impl Digests {

@@ -19,7 +19,7 @@ pub fn render(shared: &Shared) -> String {
     m.backend_state.reset();
     m.replication_lag.reset();
     for b in std::iter::once(&topo.master).chain(topo.replicas.iter()) {
-        let h = b.health.load();
+        let h = b.health();
         m.backend_idle
             .with_label_values(&[&b.address])
             .set(shared.pool.idle_count(&b.address) as i64);

@@ -89,12 +89,12 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
             max_lag,
             connecting_for: connecting_since.map(|s| s.elapsed()),
             // Two missed check intervals: the master is not answering the monitor either.
-            master_unreachable: topo.master.health.load().state == State::Down
+            master_unreachable: topo.master.state() == State::Down
                 || !topo
                     .master
                     .heard_within(cfg.interval * 2 + cfg.query_timeout),
         };
-        let old = backend.health.load_full();
+        let old = arc_swap::Guard::into_inner(backend.health());
         let new = decide(&old, role, result, &cx, &cfg, &mut fails, &mut oks);
         if new.state != old.state {
             info!(
@@ -106,15 +106,15 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
                 "backend health changed"
             );
             let down = new.state == State::Down;
-            backend.health.store(Arc::new(new));
+            backend.set_health(Arc::new(new));
             if down {
                 // Nobody may be handed a connection to it from the pool.
                 shared.pool.drop_backend(address);
             }
             // Sessions re-pick their replica: a recovered one gets its share again.
-            shared.version.send_modify(|v| *v += 1);
+            shared.topology_changed();
         } else if *old != new {
-            backend.health.store(Arc::new(new));
+            backend.set_health(Arc::new(new));
         }
         tokio::time::sleep(cfg.interval).await;
     }

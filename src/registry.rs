@@ -3,9 +3,42 @@
 //! the backend threads that serve them.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
+
+/// How other tasks get the attention of a session that waits for its client: one wake-up for
+/// everything that is not the client, so the wait polls one future besides the socket. `KILL`
+/// sets `killed`; reloads, health changes and shutdown only wake the session, which then reads
+/// their watch channels.
+#[derive(Debug, Default)]
+pub struct Attention {
+    notify: Notify,
+    killed: AtomicBool,
+}
+
+impl Attention {
+    /// `KILL CONNECTION`: the session closes its client connection.
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// Something the session should look at changed (it finds out what itself).
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Completes after the next `kill` or `wake` (at once if one came since the last wait).
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+}
 
 /// What another session needs to kill this one.
 #[derive(Debug, Clone)]
@@ -15,8 +48,8 @@ pub struct SessionEntry {
     pub client: String,
     /// (backend address, backend thread id) of every backend connection the session holds.
     pub backends: Vec<(String, u32)>,
-    /// Woken by `KILL CONNECTION`: the session closes its client connection.
-    pub killed: Arc<Notify>,
+    /// Woken by `KILL CONNECTION` (and by reloads and shutdown, see [`Attention`]).
+    pub attention: Arc<Attention>,
     /// Backend thread ids this session's `CONNECTION_ID()` calls returned: a client that
     /// pairs `SELECT CONNECTION_ID()` with `KILL` from another connection names one of these.
     pub shown: Vec<u32>,
@@ -148,6 +181,14 @@ impl Registry {
         found.map(|(id, e)| (id, e.clone()))
     }
 
+    /// Wakes every session (a topology change, shutdown): each checks what changed.
+    pub fn wake_all(&self) {
+        let sessions = self.sessions.lock().expect("registry lock");
+        for entry in sessions.by_id.values() {
+            entry.attention.wake();
+        }
+    }
+
     pub fn get(&self, id: u32) -> Option<SessionEntry> {
         self.sessions
             .lock()
@@ -189,7 +230,7 @@ mod tests {
             user: user.into(),
             client: "127.0.0.1:1".into(),
             backends: Vec::new(),
-            killed: Arc::new(Notify::new()),
+            attention: Arc::default(),
             shown: Vec::new(),
         }
     }

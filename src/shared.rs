@@ -70,7 +70,20 @@ impl Shared {
     /// Installs a new topology and tells the sessions.
     pub fn swap(&self, topology: Topology) {
         self.topology.store(Arc::new(topology));
+        self.topology_changed();
+    }
+
+    /// The topology or a backend's health changed: bumps the version (the monitor and the
+    /// sessions read it) and wakes the idle sessions so they re-pick their backends.
+    pub fn topology_changed(&self) {
         self.version.send_modify(|v| *v += 1);
+        self.registry.wake_all();
+    }
+
+    /// Starts the drain: sessions finish their running statement and close.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.registry.wake_all();
     }
 
     /// The proxy's own connection ids, shown to clients in the greeting.

@@ -13,7 +13,7 @@ impl Session {
             capabilities: self.login.capabilities,
             attributes: &self.login.attributes,
             connect_timeout,
-            keepalive: self.shared.topology.load().config.timeouts.keepalive,
+            keepalive: self.topo.config.timeouts.keepalive,
             tls: self.shared.tls.load_full(),
         }
     }
@@ -24,7 +24,7 @@ impl Session {
         target: Target,
         pooled: bool,
     ) -> Result<(BackendConn, Vec<u8>), ConnectError> {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         let timeout = topo.config.timeouts.connect;
         let mut tried: Vec<String> = Vec::new();
         let mut last = ConnectError::Unreachable("no backend configured".into());
@@ -36,10 +36,10 @@ impl Session {
                     }
                     // The monitor's verdict: fail at once rather than each client waiting out
                     // its own connect timeout on a silent master.
-                    if topo.master.health.load().state == State::Down {
+                    if topo.master.state() == State::Down {
                         return Err(ConnectError::Unreachable(format!(
                             "marked down by the monitor: {}",
-                            topo.master.health.load().reason
+                            topo.master.health().reason
                         )));
                     }
                     topo.master.clone()
@@ -132,7 +132,7 @@ impl Session {
     /// and re-pick the replica by the new weights (an added replica gets its share of reads).
     /// A connection holding an open transaction is kept until the transaction ends.
     pub(super) fn on_topology_change(&mut self) {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         let keep_replica = self.routing.trx() == Some(Target::Replica)
             || self
                 .prepared
@@ -179,11 +179,12 @@ impl Session {
     /// Reads fall back to the master when no replica can serve. Returns the target actually
     /// used, or the error for the client.
     pub(super) async fn ready(&mut self, target: Target) -> Result<Target, MyError> {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         // A connection the server closed while idle (wait_timeout) is found before use.
         let peer = self.peer;
+        let now = self.cmd_started;
         if let Some(c) = self.conn_mut(target) {
-            if c.idle_for() > IDLE_CHECK_AFTER && !c.check_alive() {
+            if c.idle_at(now) > IDLE_CHECK_AFTER && !c.check_alive() {
                 debug!(client = %peer, backend = %c.address(), "idle backend connection was closed by the server; reconnecting");
                 c.broken = true;
             }
@@ -197,7 +198,7 @@ impl Session {
         for t in [Target::Master, Target::Replica] {
             let holds_trx = self.routing.trx() == Some(t);
             let Some(c) = self.conn_mut(t) else { continue };
-            let lost = c.broken || c.backend.health.load().state == State::Down;
+            let lost = c.broken || c.backend.state() == State::Down;
             if !(lost || (!topo.contains(&c.backend) && !holds_trx)) {
                 continue;
             }
@@ -299,7 +300,7 @@ impl Session {
             // (`[timeouts] read_failover`); nothing waits on past the monitor's verdict.
             let failover = if retry.allowed && t == Target::Replica && self.routing.trx().is_none()
             {
-                Watch::Failover(self.shared.topology.load().config.timeouts.read_failover)
+                Watch::Failover(self.topo.config.timeouts.read_failover)
             } else {
                 Watch::Verdict
             };
@@ -462,7 +463,7 @@ impl Session {
         seq_delta: u8,
         failover: Watch,
     ) -> std::io::Result<Relayed> {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         let client_write = topo.config.timeouts.client_write;
         // `[timeouts] query`: past it, the statement is killed on its backend by a connection
         // of its own, and the server's own error (1317/1969) reaches the client.
@@ -604,7 +605,7 @@ impl Session {
     }
 
     pub(super) fn hand_back(&self, conn: BackendConn, keep_state: bool) {
-        let topo = self.shared.topology.load();
+        let topo = self.topo.clone();
         if conn.broken || !topo.contains(&conn.backend) || self.fatal {
             tokio::spawn(conn.quit());
             return;

@@ -29,51 +29,35 @@ impl Session {
             .config
             .limits
             .idle_client_timeout;
-        // One idle timer for the whole session, moved forward at most once a second: arming a
-        // timer per statement would cost more than routing the statement.
         let idle_or_never = idle.unwrap_or(Duration::from_secs(10 * 365 * 86400));
+        // What wakes the wait besides the client (KILL, reloads, shutdown): one future for
+        // the whole session, polled again only after it fired.
+        let attention = self.attention.clone();
+        let mut notified = std::pin::pin!(attention.notified());
+        // One timer for the whole session, for the idle timeout and for handing idle backend
+        // connections back (multiplexing). It is not moved per statement: when it fires, the
+        // time of the last command decides what is due, and it is set again from there. A
+        // busy session so pays at most one timer per `multiplex_after`, not one per statement.
         let mut last_active = tokio::time::Instant::now();
-        let mut deadline = last_active + idle_or_never;
-        let mut idle_timer = Box::pin(tokio::time::sleep_until(deadline));
+        let mut timer = Box::pin(tokio::time::sleep_until(last_active + idle_or_never));
+        if matches!(self.attend(), Flow::Quit) {
+            return;
+        }
         loop {
             self.client.reset_seq();
             let mut buf = std::mem::take(&mut self.buf);
-            if *self.shutdown_rx.borrow() {
-                debug!(client = %self.peer, "closing for shutdown");
-                self.buf = buf;
-                return;
-            }
-            let due = last_active + idle_or_never;
-            if due > deadline + Duration::from_secs(1) {
-                deadline = due;
-                idle_timer.as_mut().reset(deadline);
-            }
+            let idle_due = last_active + idle_or_never;
             // Wait for the client without holding a half-read packet, so a topology change or
             // a KILL can be handled in between (reading a packet is not cancel-safe).
             if self.client.rbuf.is_empty() {
-                let killed = self.killed.clone();
-                let mut shutdown = self.shutdown_rx.clone();
-                let mut topo = self.topo_rx.clone();
-                // Multiplexing: a timer only while there is a connection to hand back, so a
-                // busy session arms none. Settings as of now (a reload may change them).
-                let release_after = if self.any_releasable() {
-                    let r = &self.shared.topology.load().config.routing;
-                    r.multiplex.then_some(r.multiplex_after)
-                } else {
-                    None
-                };
-                let release_timer = async {
-                    match release_after {
-                        Some(after) => tokio::time::sleep(after).await,
-                        None => std::future::pending().await,
+                let release_due = self.release_after().map(|after| last_active + after);
+                if let Some(due) = release_due {
+                    if timer.deadline() > due {
+                        timer.as_mut().reset(due);
                     }
-                };
+                }
                 tokio::select! {
-                    _ = release_timer => {
-                        self.release_idle();
-                        self.buf = buf;
-                        continue;
-                    }
+                    biased;
                     // Reading into the buffer is cancel-safe; readiness of the socket would
                     // not do for TLS, whose layer may already hold decrypted bytes.
                     r = self.client.fill() => {
@@ -82,40 +66,54 @@ impl Session {
                             return;
                         }
                     }
-                    _ = &mut idle_timer => {
+                    _ = &mut notified => {
+                        notified.set(attention.notified());
                         self.buf = buf;
-                        if tokio::time::Instant::now() >= due {
+                        if matches!(self.attend(), Flow::Quit) {
+                            return;
+                        }
+                        continue;
+                    }
+                    _ = &mut timer => {
+                        self.buf = buf;
+                        let now = tokio::time::Instant::now();
+                        if now >= idle_due {
                             debug!(client = %self.peer, "idle timeout");
                             return;
                         }
-                        deadline = due;
-                        idle_timer.as_mut().reset(deadline);
-                        continue;
-                    }
-                    _ = shutdown.changed() => {
-                        debug!(client = %self.peer, "closing for shutdown");
-                        self.buf = buf;
-                        return;
-                    }
-                    _ = killed.notified() => {
-                        debug!(client = %self.peer, "killed by KILL CONNECTION");
-                        self.buf = buf;
-                        return;
-                    }
-                    _ = topo.changed() => {
-                        self.topo_rx.mark_unchanged();
-                        self.on_topology_change();
-                        self.buf = buf;
+                        if release_due.is_some_and(|due| now >= due) {
+                            self.release_idle();
+                        }
+                        let next = match self.release_after() {
+                            Some(after) if last_active + after > now => last_active + after,
+                            _ => idle_due,
+                        };
+                        timer.as_mut().reset(next);
                         continue;
                     }
                 }
             }
             // A packet that started arriving must finish within the idle timeout too.
-            let read: Result<Result<(), ReadError>, ()> = tokio::select! {
-                r = self.client.read_packet(&mut buf) => Ok(r),
-                _ = &mut idle_timer => Err(()),
+            let read: Result<Result<(), ReadError>, ()> = {
+                let packet = self.client.read_packet(&mut buf);
+                tokio::pin!(packet);
+                loop {
+                    tokio::select! {
+                        biased;
+                        r = &mut packet => break Ok(r),
+                        _ = &mut timer => {
+                            if tokio::time::Instant::now() >= idle_due {
+                                break Err(());
+                            }
+                            timer.as_mut().reset(idle_due);
+                        }
+                    }
+                }
             };
             last_active = tokio::time::Instant::now();
+            self.cmd_started = last_active.into_std();
+            // A change while the client kept sending (no wait above) is taken here.
+            self.refresh_topology();
             let flow = match read {
                 Err(()) => Flow::Quit,
                 Ok(Err(ReadError::Closed)) => Flow::Quit,
@@ -144,6 +142,42 @@ impl Session {
                 return;
             }
         }
+    }
+
+    /// The session was woken while waiting for its client: killed, shutting down, or the
+    /// topology changed (reload, health).
+    fn attend(&mut self) -> Flow {
+        if self.attention.is_killed() {
+            debug!(client = %self.peer, "killed by KILL CONNECTION");
+            return Flow::Quit;
+        }
+        if *self.shutdown_rx.borrow() {
+            debug!(client = %self.peer, "closing for shutdown");
+            return Flow::Quit;
+        }
+        self.refresh_topology();
+        Flow::Continue
+    }
+
+    /// Takes the newest topology if it changed since the last look, and re-picks backends.
+    fn refresh_topology(&mut self) {
+        if self.topo_rx.has_changed().unwrap_or(false) {
+            self.topo_rx.mark_unchanged();
+            self.topo = self.shared.topology.load_full();
+            self.on_topology_change();
+        }
+    }
+
+    /// Multiplexing: how long this session may idle before its clean backend connections go
+    /// back to the pool; None while it holds none that could (settings as of now: a reload
+    /// may change them).
+    fn release_after(&self) -> Option<Duration> {
+        if !self.any_releasable() {
+            return None;
+        }
+        let topo = self.topo.clone();
+        let r = &topo.config.routing;
+        r.multiplex.then_some(r.multiplex_after)
     }
 
     /// Handles one client command. Err means the client connection is gone.
@@ -209,7 +243,7 @@ impl Session {
             // Never forwarded as it is: a thread id means something else on each server.
             return self.kill_statement(kill).await;
         }
-        let started = Instant::now();
+        let started = self.cmd_started;
         if c.kind == Kind::Other && matches!(c.route, Route::Master) {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");

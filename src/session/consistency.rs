@@ -24,7 +24,7 @@ impl Session {
     /// applied them serves it; otherwise the read waits on the replica up to
     /// `consistency_wait` (MASTER_GTID_WAIT) and goes to the master if it is still behind.
     pub(super) async fn consistent(&mut self, target: Target) -> Target {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         let mode = topo.config.routing.consistency;
         if target != Target::Replica || mode == Consistency::Eventual {
             return target;
@@ -63,8 +63,7 @@ impl Session {
         if !self.rw.replica_pos.covers(&need) {
             if let Some(seen) = conn
                 .backend
-                .health
-                .load()
+                .health()
                 .gtid
                 .as_deref()
                 .and_then(GtidPos::parse)
@@ -136,7 +135,7 @@ impl Session {
     /// The master's binlog position, read on a connection the proxy keeps for that (shared by
     /// all sessions). It includes every write committed before the call, this session's too.
     pub(super) async fn master_position(&self) -> Option<GtidPos> {
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         // The connection is taken out of the shared slot for the round trip: no lock is held
         // while talking to the master, and sessions asking at the same time each use their
         // own (the extra one is closed when put back).
@@ -192,7 +191,7 @@ impl Session {
         c: &Classification,
         target: Target,
     ) -> Option<crate::writes_in_flight::Ticket> {
-        let global = self.shared.topology.load().config.routing.consistency == Consistency::Global;
+        let global = self.topo.config.routing.consistency == Consistency::Global;
         (global && target == Target::Master && (c.writes || self.rw.write_pending))
             .then(|| self.shared.writes_in_flight.begin())
     }
@@ -213,7 +212,7 @@ impl Session {
             return;
         }
         self.rw.write_pending = false;
-        let mode = self.shared.topology.load().config.routing.consistency;
+        let mode = self.topo.config.routing.consistency;
         match mode {
             Consistency::Eventual => {}
             Consistency::Session => self.rw.gtid_dirty = true,

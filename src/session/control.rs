@@ -48,7 +48,7 @@ impl Session {
             return Ok(Flow::Continue);
         }
         let own = session_id == self.id;
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         for (addr, thread) in &entry.backends {
             let sql = format!("KILL {}{thread}", if query_only { "QUERY " } else { "" });
             // Our own connection to that server if we have one, else a short-lived login.
@@ -98,7 +98,7 @@ impl Session {
             self.client.write_packet(&ok).await?;
             return Ok(Flow::Continue);
         }
-        entry.killed.notify_one();
+        entry.attention.kill();
         if own {
             self.send_error(&MyError::new(1927, b"70100", "Connection was killed"))
                 .await?;
@@ -180,7 +180,7 @@ impl Session {
         if self.client.read_packet(&mut resp).await.is_err() {
             return Ok(Flow::Quit);
         }
-        let topo = self.shared.topology.load_full();
+        let topo = self.topo.clone();
         let credential = super::login::verify_native(&self.shared, &user, &scramble, &resp).await;
         let Some(credential) = credential else {
             // As the server does: the old account and the session stay as they were.

@@ -108,6 +108,8 @@ impl Session {
         let replay = replay::Replay::new(login.db.clone(), multi_statements_off);
         let topo_rx = shared.version.subscribe();
         let shutdown_rx = shared.shutdown.subscribe();
+        // Loaded after subscribing: a change in between shows as a version not seen yet.
+        let topo = shared.topology.load_full();
         let mut s = Session {
             shared,
             id,
@@ -122,8 +124,10 @@ impl Session {
             replay,
             prepared: prepared::Prepared::default(),
             buf: Vec::with_capacity(1024),
-            killed: Arc::new(tokio::sync::Notify::new()),
+            cmd_started: Instant::now(),
+            attention: Arc::default(),
             fatal: false,
+            topo,
             topo_rx,
             shutdown_rx,
             rw: consistency::ReadYourWrites::default(),
@@ -133,7 +137,7 @@ impl Session {
             user: s.login.user.clone(),
             client: peer.to_string(),
             backends: Vec::new(),
-            killed: s.killed.clone(),
+            attention: s.attention.clone(),
             shown: Vec::new(),
         };
         if !s.shared.registry.insert(id, entry, max_user_conns) {
@@ -163,7 +167,7 @@ impl Session {
     /// Where a login is checked: a replica first when the topology has one (reads and the
     /// first SETs go there anyway), then the master.
     fn login_order(&self) -> &'static [Target] {
-        if self.shared.topology.load().replicas.is_empty() {
+        if self.topo.replicas.is_empty() {
             &[Target::Master]
         } else {
             &[Target::Replica, Target::Master]
@@ -194,7 +198,7 @@ impl Session {
                 Err(ConnectError::Unreachable(why)) => last_err = why,
             }
         }
-        let topo = self.shared.topology.load();
+        let topo = self.topo.clone();
         let e = MyError::backend_unavailable("master", &topo.master.address, &last_err);
         warn!(client = %self.peer, error = %e, "no backend reachable for login");
         Err(e.to_payload())

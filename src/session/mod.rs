@@ -15,7 +15,6 @@ mod prepared;
 mod replay;
 mod routing;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -40,7 +39,7 @@ use crate::registry::SessionEntry;
 use crate::route::{self, Decision, Protocol, RoutingState, Target};
 use crate::shared::Shared;
 use crate::tls::Stream;
-use crate::topology::{Backend, Role, State};
+use crate::topology::{Backend, Role, State, Topology};
 
 /// A backend connection idle longer than this is checked for a server-side close before use.
 pub(super) const IDLE_CHECK_AFTER: Duration = Duration::from_millis(500);
@@ -69,12 +68,18 @@ pub struct Session {
     /// Prepared statements by proxy id (`prepared`).
     prepared: prepared::Prepared,
     buf: Vec<u8>,
-    /// Woken when another session runs `KILL <this id>`.
-    killed: Arc<tokio::sync::Notify>,
+    /// When the command being handled arrived: its latency starts here, and the backend
+    /// idle checks measure from it (one clock read per command).
+    cmd_started: Instant,
+    /// Wakes the session waiting for its client: `KILL <this id>`, reloads, shutdown.
+    attention: Arc<crate::registry::Attention>,
     /// The session cannot go on (its transaction's backend died): close after this command.
     fatal: bool,
     /// Topology version last acted on (reloads, health changes).
     topo_rx: tokio::sync::watch::Receiver<u64>,
+    /// The topology as of that version: one snapshot per statement, without a load of the
+    /// shared one at every step (`refresh_topology`).
+    topo: Arc<Topology>,
     shutdown_rx: tokio::sync::watch::Receiver<bool>,
     /// Read-your-writes positions (`consistency`).
     rw: consistency::ReadYourWrites,

@@ -5,7 +5,7 @@ use super::*;
 
 /// The session's prepared statements, by the proxy's own ids.
 pub(super) struct Prepared {
-    pub(super) stmts: HashMap<u32, PreparedStmt>,
+    pub(super) stmts: foldhash::HashMap<u32, PreparedStmt>,
     pub(super) next_stmt_id: u32,
     /// The newest id (COM_STMT_EXECUTE with id -1 means it, as MariaDB allows).
     pub(super) last_prepared: Option<u32>,
@@ -16,7 +16,7 @@ pub(super) struct Prepared {
 impl Default for Prepared {
     fn default() -> Self {
         Prepared {
-            stmts: HashMap::new(),
+            stmts: Default::default(),
             next_stmt_id: 1,
             last_prepared: None,
             exec_buf: Vec::new(),
@@ -124,10 +124,6 @@ impl Session {
         target: Target,
         id: u32,
     ) -> Result<BackendStmt, MyError> {
-        let sql = match self.prepared.stmts.get(&id) {
-            Some(s) => s.sql.clone(),
-            None => return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute")),
-        };
         let Some(conn) = self.conn_mut(target) else {
             return Err(MyError::backend_unavailable(
                 conn_role_name(target),
@@ -138,9 +134,13 @@ impl Session {
         if let Some(bs) = conn.stmts.get(&id) {
             return Ok(*bs);
         }
-        let mut p = Vec::with_capacity(sql.len() + 1);
+        let Some(st) = self.prepared.stmts.get(&id) else {
+            return Err(MyError::unknown_stmt(id, "mysqld_stmt_execute"));
+        };
+        let mut p = Vec::with_capacity(st.sql.len() + 1);
         p.push(COM_STMT_PREPARE);
-        p.extend_from_slice(&sql);
+        p.extend_from_slice(&st.sql);
+        let conn = self.conn_mut(target).expect("checked above");
         let lost = |e: String| MyError::backend_lost(conn_role_name(target), "", &e);
         if let Err(e) = conn.send_command(&p).await {
             conn.broken = true;
@@ -165,9 +165,9 @@ impl Session {
     }
 
     pub(super) async fn execute(&mut self, pkt: &[u8]) -> std::io::Result<()> {
-        let wrong = MyError::wrong_arguments("mysqld_stmt_execute");
+        let wrong = || MyError::wrong_arguments("mysqld_stmt_execute");
         let Some(id) = self.stmt_id(pkt) else {
-            return self.send_error(&wrong).await;
+            return self.send_error(&wrong()).await;
         };
         let Some(st) = self.prepared.stmts.get_mut(&id) else {
             return self
@@ -176,7 +176,7 @@ impl Session {
         };
         let num_params = st.num_params as usize;
         let c = st.class.clone();
-        let started = Instant::now();
+        let started = self.cmd_started;
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.
         let flag_at = 10 + num_params.div_ceil(8);
@@ -187,10 +187,10 @@ impl Session {
                         st.param_types = Some(t.to_vec());
                         true
                     }
-                    None => return self.send_error(&wrong).await,
+                    None => return self.send_error(&wrong()).await,
                 },
                 Some(_) => false,
-                None => return self.send_error(&wrong).await,
+                None => return self.send_error(&wrong()).await,
             }
         } else {
             true
@@ -323,7 +323,7 @@ impl Session {
         let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else {
             return;
         };
-        let max = self.shared.topology.load().config.limits.max_packet_size as usize;
+        let max = self.topo.config.limits.max_packet_size as usize;
         if let Some(st) = self.prepared.stmts.get_mut(&id) {
             let data = &pkt[7..];
             if st.long_data_bytes + data.len() > max {

@@ -4,7 +4,7 @@
 //! lock; a reload builds a whole new snapshot and swaps it in. Per-backend health lives in the
 //! `Backend` objects so it survives reloads that keep the backend.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -83,8 +83,10 @@ pub struct Backend {
     pub weight: u32,
     /// Unix time in ms until which the backend is considered down after a failed connect.
     down_until_ms: AtomicU64,
-    /// Published by the monitor; read on every routing decision without a lock.
-    pub health: ArcSwap<Health>,
+    /// Published by the monitor (`set_health`); the whole verdict, with its reason and GTID.
+    health: ArcSwap<Health>,
+    /// `health`'s state alone, read on every statement with one atomic load.
+    state: AtomicU8,
     /// Client sessions holding a connection to it right now (see `Lease`): replicas are
     /// picked by fewest sessions per weight, so a handful of long-lived clients spread evenly.
     active: AtomicU32,
@@ -124,8 +126,29 @@ impl Backend {
             weight,
             down_until_ms: AtomicU64::new(0),
             health: ArcSwap::from_pointee(Health::default()),
+            state: AtomicU8::new(Health::default().state as u8),
             active: AtomicU32::new(0),
             last_heard_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The monitor's (or an operator's) latest verdict.
+    pub fn health(&self) -> arc_swap::Guard<Arc<Health>> {
+        self.health.load()
+    }
+
+    pub fn set_health(&self, health: Arc<Health>) {
+        self.state.store(health.state as u8, Ordering::Release);
+        self.health.store(health);
+    }
+
+    /// The state of the latest verdict.
+    pub fn state(&self) -> State {
+        match self.state.load(Ordering::Acquire) {
+            s if s == State::Up as u8 => State::Up,
+            s if s == State::Lagging as u8 => State::Lagging,
+            s if s == State::Down as u8 => State::Down,
+            _ => State::Draining,
         }
     }
 
@@ -144,8 +167,7 @@ impl Backend {
 
     /// May new work go here? Health says up, and no connect failed a moment ago.
     pub fn is_available(&self) -> bool {
-        self.health.load().state == State::Up
-            && self.down_until_ms.load(Ordering::Relaxed) <= now_ms()
+        self.state() == State::Up && self.down_until_ms.load(Ordering::Relaxed) <= now_ms()
     }
 
     /// A connect to this backend failed: give it no new sessions for a moment.
@@ -178,7 +200,7 @@ impl Topology {
                 // Same server, new weight: keep what the monitor knows about it.
                 Some(b) => {
                     let nb = Backend::new(addr, role, weight);
-                    nb.health.store(b.health.load_full());
+                    nb.set_health(b.health.load_full());
                     Arc::new(nb)
                 }
                 None => Arc::new(Backend::new(addr, role, weight)),
