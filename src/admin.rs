@@ -68,13 +68,12 @@ async fn session(
         version: format!("5.5.5-rwsplit-admin-{}", env!("CARGO_PKG_VERSION")).into_bytes(),
         ..ServerInfo::fallback()
     };
-    let host = handshake::host_label(&peer);
     let timeout = shared.topology.load().config.limits.handshake_timeout;
     // The admin interface takes TLS on the same terms as the client port.
     let tls = shared.tls.load_full();
     let login = tokio::time::timeout(
         timeout,
-        handshake::accept_login(&mut client, 0, &info, &host, &tls, |u| {
+        handshake::accept_login(&mut client, 0, &info, &peer, &tls, |u| {
             (u == cfg.user).then(|| cfg.password.expose().to_string())
         }),
     )
@@ -90,7 +89,7 @@ async fn session(
         handshake::refuse(
             &mut client,
             &accepted.login.user,
-            &host,
+            &peer,
             !accepted.answer.is_empty(),
         )
         .await;
@@ -300,7 +299,7 @@ fn show_sessions(shared: &Shared) -> Answer {
             vec![
                 Some(id.to_string()),
                 Some(e.user),
-                Some(e.client),
+                Some(e.client.to_string()),
                 Some(backends),
             ]
         })

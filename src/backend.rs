@@ -35,7 +35,8 @@ pub struct LoginParams<'a> {
     /// shape the wire format (EOF deprecation, session tracking, multi-results), so relayed
     /// bytes mean the same to the client.
     pub capabilities: CapabilityFlags,
-    pub attributes: &'a [(String, String)],
+    /// The client's connection attributes, as kept in `handshake::Login::attributes`.
+    pub attributes: &'a [u8],
     pub connect_timeout: Duration,
     /// TCP keepalive idle time on the socket (`[timeouts] keepalive`), None = off.
     pub keepalive: Option<Duration>,
@@ -349,15 +350,14 @@ impl BackendConn {
         }
         let scramble =
             auth::respond_with(&plugin, &nonce, p.credential).map_err(ConnectError::Unreachable)?;
-        let attrs: HashMap<String, String> = p
-            .attributes
-            .iter()
-            .cloned()
-            .chain(std::iter::once((
-                "_proxy".to_string(),
-                "rwsplit".to_string(),
-            )))
-            .collect();
+        let attrs: HashMap<String, String> =
+            crate::protocol::handshake::decode_attributes(p.attributes)
+                .into_iter()
+                .chain(std::iter::once((
+                    "_proxy".to_string(),
+                    "rwsplit".to_string(),
+                )))
+                .collect();
         let use_attrs = caps.contains(C::CLIENT_CONNECT_ATTRS);
         let resp = HandshakeResponse::new(
             Some(&scramble[..]),

@@ -253,13 +253,23 @@ fn run(cli: &Cli) -> ExitCode {
         if let Some(metrics) = topo.config.metrics.clone() {
             tokio::spawn(crate::metrics_http::serve(metrics.listen, shared.clone()));
         }
+        // The accept loop is a task of its own, not part of this `block_on` future: a wake-up
+        // of the `block_on` future goes through the runtime's eventfd (a write and an extra
+        // epoll round per accepted client), a task's does not.
+        let serving = tokio::spawn(crate::server::serve(listener, shared.clone()));
+        let abort_serving = serving.abort_handle();
         tokio::select! {
-            r = crate::server::serve(listener, shared.clone()) => {
-                if let Err(e) = r { error!(error = %e, "listener failed"); return ExitCode::FAILURE; }
+            r = serving => {
+                match r {
+                    Ok(Err(e)) => { error!(error = %e, "listener failed"); return ExitCode::FAILURE; }
+                    Err(e) => { error!(error = %e, "the accept loop ended"); return ExitCode::FAILURE; }
+                    Ok(Ok(())) => {}
+                }
                 ExitCode::SUCCESS
             }
             _ = shutdown_signal() => {
-                // The listener is dropped with the serve future: new connections are refused.
+                // The listener is dropped with the accept task: new connections are refused.
+                abort_serving.abort();
                 // Running statements finish; idle sessions close at once.
                 let active = shared.clients.load(std::sync::atomic::Ordering::Relaxed);
                 info!(active, drain_timeout_secs = cli.drain_timeout, "shutting down: draining client sessions");

@@ -10,7 +10,6 @@
 //! shape the wire format the raw relay passes through), and only after a non-blocking check
 //! that the server has not closed it in the meantime.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -34,7 +33,7 @@ pub struct PoolKey {
     pub state: u64,
 }
 
-type Idle = HashMap<PoolKey, Vec<(BackendConn, Instant)>>;
+type Idle = foldhash::HashMap<PoolKey, Vec<(BackendConn, Instant)>>;
 
 /// Idle connections to `address`, over all keys.
 fn idle_on(idle: &Idle, address: &str) -> usize {
@@ -78,19 +77,11 @@ impl Pool {
         if conn.broken {
             return;
         }
-        // Only logged in, or only plain reads since: nothing to reset (saves two round trips
-        // per short-lived client, e.g. PHP's connect-query-disconnect).
-        let clean = !conn.dirty
-            && conn.state_sig == 0
-            && conn.stmts.is_empty()
-            && conn.multi_statements_off == conn.login_multi_statements_off()
-            && conn.db == key.db;
-        if clean {
-            key.state = 0;
-            self.keep(key, conn, max_idle).await;
+        key.state = 0;
+        if Self::needs_no_reset(&key, &conn) {
+            self.keep_now(key, conn, max_idle).await;
             return;
         }
-        key.state = 0;
         match conn.run_simple(&[COM_RESET_CONNECTION]).await {
             Ok(Ok(_)) => {}
             _ => {
@@ -116,16 +107,31 @@ impl Pool {
         conn.applied = 0;
         conn.dirty = false;
         conn.state_sig = 0;
-        self.keep(key, conn, max_idle).await;
+        self.keep_now(key, conn, max_idle).await;
     }
 
-    /// Keeps a connection of a session that is still open but idle (multiplexing), with the
-    /// session state it carries (`key.state`). The caller has checked it is clean.
-    pub async fn park(&self, key: PoolKey, conn: BackendConn, max_idle: usize) {
-        self.keep(key, conn, max_idle).await;
+    /// Only logged in, or only plain reads since: nothing to reset (saves two round trips per
+    /// short-lived client, e.g. PHP's connect-query-disconnect), and no task to run it in.
+    pub fn needs_no_reset(key: &PoolKey, conn: &BackendConn) -> bool {
+        !conn.broken
+            && !conn.dirty
+            && conn.state_sig == 0
+            && conn.stmts.is_empty()
+            && conn.multi_statements_off == conn.login_multi_statements_off()
+            && conn.db == key.db
     }
 
-    async fn keep(&self, key: PoolKey, mut conn: BackendConn, max_idle: usize) {
+    async fn keep_now(&self, key: PoolKey, conn: BackendConn, max_idle: usize) {
+        for conn in self.keep(key, conn, max_idle) {
+            conn.quit().await;
+        }
+    }
+
+    /// Keeps a connection that needs no reset: one of a session that is still open but idle
+    /// (multiplexing) with the session state it carries (`key.state`; the caller has checked
+    /// it is clean), or one that `needs_no_reset`. Returns the connections to close: this
+    /// one if the backend has its share of idle connections, and any that expired.
+    pub fn keep(&self, key: PoolKey, mut conn: BackendConn, max_idle: usize) -> Vec<BackendConn> {
         conn.lease = None;
         let (extra, expired) = {
             let mut idle = self.idle.lock().expect("pool lock");
@@ -151,9 +157,7 @@ impl Pool {
                 (Some(conn), expired)
             }
         };
-        for conn in extra.into_iter().chain(expired) {
-            conn.quit().await;
-        }
+        extra.into_iter().chain(expired).collect()
     }
 
     /// The monitor found `address` down: its idle connections are closed (in the background:

@@ -45,7 +45,7 @@ impl Attention {
 pub struct SessionEntry {
     pub user: String,
     /// The client's address.
-    pub client: String,
+    pub client: std::net::SocketAddr,
     /// (backend address, backend thread id) of every backend connection the session holds.
     pub backends: Vec<(String, u32)>,
     /// Woken by `KILL CONNECTION` (and by reloads and shutdown, see [`Attention`]).
@@ -228,7 +228,7 @@ mod tests {
     fn entry(user: &str) -> SessionEntry {
         SessionEntry {
             user: user.into(),
-            client: "127.0.0.1:1".into(),
+            client: "127.0.0.1:1".parse().unwrap(),
             backends: Vec::new(),
             attention: Arc::default(),
             shown: Vec::new(),

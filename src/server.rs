@@ -62,7 +62,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
             } else {
                 m.clients_total.inc();
                 let _current = CurrentClient::count();
-                Session::run(shared, stream, peer).await;
+                // Boxed: the session future is large (~6 KiB) and would otherwise be copied
+                // several times as the task is created and finishes.
+                Box::pin(Session::run(shared, stream, peer)).await;
             }
             drop(slot);
         });

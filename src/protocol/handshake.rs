@@ -80,7 +80,28 @@ pub struct Login {
     pub db: Option<String>,
     pub capabilities: CapabilityFlags,
     pub collation: u8,
-    pub attributes: Vec<(String, String)>,
+    /// The client's connection attributes as it sent them (length-encoded key/value pairs,
+    /// checked well-formed): decoded only when a backend login passes them on, which a
+    /// session served from the pool never does.
+    pub attributes: Vec<u8>,
+}
+
+/// The (key, value) pairs of a connection attribute block kept in [`Login::attributes`].
+pub fn decode_attributes(raw: &[u8]) -> Vec<(String, String)> {
+    use mysql_common::misc::raw::bytes::LenEnc;
+    use mysql_common::misc::raw::RawBytes;
+    let mut buf = ParseBuf(raw);
+    let mut out = Vec::new();
+    while !buf.is_empty() {
+        let (Ok(k), Ok(v)) = (
+            buf.parse::<RawBytes<'_, LenEnc>>(()),
+            buf.parse::<RawBytes<'_, LenEnc>>(()),
+        ) else {
+            break;
+        };
+        out.push((k.as_str().into_owned(), v.as_str().into_owned()));
+    }
+    out
 }
 
 /// Why a login failed. `Refused` errors were already sent to the client.
@@ -124,7 +145,7 @@ pub async fn accept_login<F>(
     client: &mut PacketStream<Stream>,
     connection_id: u32,
     info: &ServerInfo,
-    host: &str,
+    peer: &std::net::SocketAddr,
     tls: &TlsSetup,
     password_of: F,
 ) -> Result<Accepted, LoginError>
@@ -206,7 +227,7 @@ where
         client.read_packet(&mut data).await?;
     } else if let (Some(AuthPlugin::CachingSha2Password), Some(pw)) = (&plugin, password) {
         if !auth::verify_sha2(&scramble, &pw, &data) {
-            return Err(refuse(client, &user, host, !data.is_empty()).await);
+            return Err(refuse(client, &user, peer, !data.is_empty()).await);
         }
         // fast_auth_success, then the caller's OK
         client.write_packet(&[0x01, 0x03]).await?;
@@ -239,10 +260,11 @@ pub struct Accepted {
 pub async fn refuse<S: AsyncRead + AsyncWrite + Unpin>(
     client: &mut PacketStream<S>,
     user: &str,
-    host: &str,
+    peer: &std::net::SocketAddr,
     with_password: bool,
 ) -> LoginError {
-    let e = MyError::access_denied(user, host, with_password);
+    // Formatted only here: a login that succeeds never needs the client's host as text.
+    let e = MyError::access_denied(user, &host_label(peer), with_password);
     match client.write_packet(&e.to_payload()).await {
         Ok(()) => LoginError::Refused(e),
         Err(io) => LoginError::Io(io),
@@ -278,10 +300,36 @@ pub fn is_tls_request(packet: &[u8]) -> bool {
 /// keeps only the capabilities both sides have that shape the wire format (TLS is a property
 /// of the connection, not of the login, so CLIENT_SSL is dropped).
 pub fn parse_response(packet: &[u8], offered: CapabilityFlags) -> Option<ClientResponse> {
-    let resp = HandshakeResponse::deserialize((), &mut ParseBuf(packet)).ok()?;
-    let caps = resp.capabilities();
+    use mysql_common::misc::raw::bytes::LenEnc;
+    use mysql_common::misc::raw::{RawBytes, RawInt};
+    let caps =
+        CapabilityFlags::from_bits_truncate(u32::from_le_bytes(packet.get(..4)?.try_into().ok()?));
+    // mysql_common decodes connection attributes into hash maps, which cost more than the rest
+    // of the login: it parses a copy without the attributes flag, and the attribute block left
+    // over is only checked here and kept as bytes.
+    let mut copy;
+    let unflagged = if caps.contains(CapabilityFlags::CLIENT_CONNECT_ATTRS) {
+        copy = packet.to_vec();
+        let without = caps - CapabilityFlags::CLIENT_CONNECT_ATTRS;
+        copy[..4].copy_from_slice(&without.bits().to_le_bytes());
+        &copy[..]
+    } else {
+        packet
+    };
+    let mut buf = ParseBuf(unflagged);
+    let resp = HandshakeResponse::deserialize((), &mut buf).ok()?;
     if !caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
         return None;
+    }
+    let mut attributes = Vec::new();
+    if caps.contains(CapabilityFlags::CLIENT_CONNECT_ATTRS) {
+        let len = buf.parse::<RawInt<LenEnc>>(()).ok()?.0 as usize;
+        let mut block: ParseBuf<'_> = buf.parse(len).ok()?;
+        attributes = block.0.to_vec();
+        while !block.is_empty() {
+            block.parse::<RawBytes<'_, LenEnc>>(()).ok()?;
+            block.parse::<RawBytes<'_, LenEnc>>(()).ok()?;
+        }
     }
     let db = resp
         .db_name()
@@ -292,10 +340,7 @@ pub fn parse_response(packet: &[u8], offered: CapabilityFlags) -> Option<ClientR
         db,
         capabilities: caps & offered & !CapabilityFlags::CLIENT_SSL,
         collation: resp.collation(),
-        attributes: resp
-            .connect_attributes()
-            .map(|m| m.into_iter().collect())
-            .unwrap_or_default(),
+        attributes,
     };
     Some(ClientResponse {
         login,
@@ -340,5 +385,70 @@ mod tests {
         );
         assert_eq!(parse_change_user(&p[..10]), None);
         assert_eq!(parse_change_user(b""), None);
+    }
+
+    /// A handshake response as mysql_common's client side writes it.
+    fn response(attrs: Option<&[(&str, &str)]>) -> Vec<u8> {
+        use std::collections::HashMap;
+        let caps = CapabilityFlags::CLIENT_PROTOCOL_41
+            | CapabilityFlags::CLIENT_SECURE_CONNECTION
+            | CapabilityFlags::CLIENT_PLUGIN_AUTH
+            | CapabilityFlags::CLIENT_CONNECT_WITH_DB
+            | CapabilityFlags::CLIENT_CONNECT_ATTRS;
+        let attrs: Option<HashMap<String, String>> = attrs.map(|a| {
+            a.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        });
+        let resp = HandshakeResponse::new(
+            Some(&[7u8; 20][..]),
+            (10, 11, 0),
+            Some(&b"app"[..]),
+            Some(&b"shop"[..]),
+            Some(AuthPlugin::from_bytes(NATIVE.as_bytes())),
+            caps,
+            attrs,
+            1 << 24,
+        );
+        let mut buf = Vec::new();
+        resp.serialize(&mut buf);
+        buf
+    }
+
+    #[test]
+    fn connection_attributes_are_kept_as_sent_and_decoded_on_demand() {
+        let offered = CapabilityFlags::all();
+        let attrs = [("_client_name", "libmariadb"), ("program_name", "php-fpm")];
+        let r = parse_response(&response(Some(&attrs)), offered).expect("parses");
+        assert_eq!(r.login.user, "app");
+        assert_eq!(r.login.db.as_deref(), Some("shop"));
+        assert_eq!(r.auth_data, vec![7u8; 20]);
+        assert!(r
+            .login
+            .capabilities
+            .contains(CapabilityFlags::CLIENT_CONNECT_ATTRS));
+        let mut got = decode_attributes(&r.login.attributes);
+        got.sort();
+        let want: Vec<(String, String)> = attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+
+        // No attributes: an empty block.
+        let r = parse_response(&response(None), offered).expect("parses");
+        assert!(decode_attributes(&r.login.attributes).is_empty());
+    }
+
+    #[test]
+    fn a_malformed_attribute_block_refuses_the_login() {
+        let mut p = response(Some(&[("k", "v")]));
+        // The last value claims more bytes than the packet has.
+        let n = p.len();
+        p[n - 2] = 40;
+        assert!(parse_response(&p, CapabilityFlags::all()).is_none());
+        // The block's length runs past the end.
+        let p = response(Some(&[("key", "value")]));
+        assert!(parse_response(&p[..p.len() - 3], CapabilityFlags::all()).is_none());
     }
 }

@@ -610,16 +610,26 @@ impl Session {
             tokio::spawn(conn.quit());
             return;
         }
-        let key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
+        let mut key = self.pool_key(conn.address(), conn.db.clone(), conn.state_sig);
         let max_idle = topo.config.limits.max_idle_backend_connections as usize;
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            if keep_state {
-                shared.pool.park(key, conn, max_idle).await
-            } else {
-                shared.pool.give_back(key, conn, max_idle).await
+        if !keep_state {
+            key.state = 0;
+        }
+        // A connection with nothing to reset goes straight back; only a reset round trip (and
+        // closing what the pool has no room for) runs in a task of its own.
+        if keep_state || crate::pool::Pool::needs_no_reset(&key, &conn) {
+            let closing = self.shared.pool.keep(key, conn, max_idle);
+            if !closing.is_empty() {
+                tokio::spawn(async move {
+                    for conn in closing {
+                        conn.quit().await;
+                    }
+                });
             }
-        });
+            return;
+        }
+        let shared = self.shared.clone();
+        tokio::spawn(async move { shared.pool.give_back(key, conn, max_idle).await });
     }
 }
 

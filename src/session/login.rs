@@ -47,12 +47,11 @@ impl Session {
         // Before it has authenticated, a client may send only a login-sized packet.
         let mut client = PacketStream::new(Stream::Plain(stream), PRE_AUTH_MAX_PACKET);
         let tls = shared.tls.load_full();
-        let host = handshake::host_label(&peer);
         let info = shared.server_info.load_full();
         let users = cfg.clone();
         let login = tokio::time::timeout(
             cfg.limits.handshake_timeout,
-            handshake::accept_login(&mut client, id, &info, &host, &tls, |u| {
+            handshake::accept_login(&mut client, id, &info, &peer, &tls, |u| {
                 users
                     .user(u.as_bytes())
                     .map(|u| u.password.expose().to_string())
@@ -89,7 +88,7 @@ impl Session {
                     let e = handshake::refuse(
                         &mut client,
                         &accepted.login.user,
-                        &host,
+                        &peer,
                         !accepted.answer.is_empty(),
                     )
                     .await;
@@ -135,7 +134,7 @@ impl Session {
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),
-            client: peer.to_string(),
+            client: peer,
             backends: Vec::new(),
             attention: s.attention.clone(),
             shown: Vec::new(),
