@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# benches/callgrind.sh — the proxy's instructions per query (or per connection), counted by
+# valgrind's callgrind: the same figure for the same binary and workload whatever else the
+# machine is doing, so two builds can be compared on a busy 2-core box where CPU seconds wobble.
+#
+#   scripts/cluster.sh up                                   # a cluster to run against
+#   benches/callgrind.sh                                    # oltp_point_select, binary protocol
+#   CG_WORKLOAD=connect_query CG_EVENTS=5000 benches/callgrind.sh
+#   CG_PS_MODE=disable benches/callgrind.sh                 # text protocol
+#   CG_BIN=/tmp/rwsplit.old benches/callgrind.sh            # another build
+#
+# What it does: prepares the sysbench tables on the cluster's master if they are missing (and
+# waits for the replicas), starts the binary (default target/release/rwsplit, built if missing)
+# under callgrind on a free loopback port, runs a warm-up of CG_EVENTS/10 events (logins,
+# pooled connections, prepared statements in place), zeroes the counters, runs CG_EVENTS
+# events with CG_THREADS sysbench threads, dumps, and prints instructions per event with the
+# top functions (self and inclusive). The profile stays in CG_OUT (default
+# /tmp/rwsplit-callgrind.out.1) for callgrind_annotate or kcachegrind.
+#
+# Instructions are user-space only: the kernel's share (socket calls) is not in them; count
+# syscalls with benches/load.sh (perf stat) or strace -c.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export RWSPLIT_CLUSTER_DIR=${RWSPLIT_CLUSTER_DIR:-$ROOT/.cluster}
+ENV_FILE=${RWSPLIT_CLUSTER_ENV:-$RWSPLIT_CLUSTER_DIR/env}
+[[ -f $ENV_FILE ]] || { echo "no cluster env at $ENV_FILE: run scripts/cluster.sh up first" >&2; exit 1; }
+# shellcheck disable=SC1090
+source "$ENV_FILE"
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+command -v sysbench >/dev/null || { echo "sysbench is not installed" >&2; exit 1; }
+
+WORKLOAD=${CG_WORKLOAD:-oltp_point_select}
+EVENTS=${CG_EVENTS:-20000}
+THREADS=${CG_THREADS:-4}
+PS_MODE=${CG_PS_MODE:-auto}
+OUT=${CG_OUT:-/tmp/rwsplit-callgrind.out}
+BIN=${CG_BIN:-}
+if [[ -z $BIN ]]; then
+    (cd "$ROOT" && cargo build --release --quiet --bin rwsplit)
+    BIN=$ROOT/target/release/rwsplit
+fi
+
+WORK=$(mktemp -d /tmp/rwsplit-cg.XXXXXX)
+PID=
+cleanup() {
+    [[ -z $PID ]] || kill -INT "$PID" 2>/dev/null || true
+    [[ -z $PID ]] || wait "$PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+PORT=
+for _ in $(seq 100); do
+    p=$((20000 + RANDOM % 12000))
+    if port_is_free "$p"; then PORT=$p; break; fi
+done
+[[ -n $PORT ]] || { echo "no free port" >&2; exit 1; }
+
+SB=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user="$APP_USER" --mysql-password="$APP_PASSWORD"
+    --mysql-db=sbtest --tables=4 --table-size=10000 --db-ps-mode="$PS_MODE")
+root_sql() {
+    mariadb --no-defaults --protocol=socket --socket="$1" -u "$ADMIN_USER" --batch --skip-column-names -e "$2"
+}
+if [[ $(root_sql "$MASTER_SOCKET" "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'sbtest'") -lt 4 ]]; then
+    echo "preparing sysbench tables on the master" >&2
+    root_sql "$MASTER_SOCKET" "CREATE DATABASE IF NOT EXISTS sbtest; GRANT ALL ON sbtest.* TO '$APP_USER'@'%'"
+    sysbench oltp_read_write "${SB[@]}" --mysql-port="$MASTER_PORT" --threads=4 prepare >"$WORK/prepare.log"
+fi
+gtid=$(root_sql "$MASTER_SOCKET" 'SELECT @@gtid_binlog_pos')
+for sock in "$REPLICA1_SOCKET" "$REPLICA2_SOCKET"; do
+    [[ $(root_sql "$sock" "SELECT MASTER_GTID_WAIT('$gtid', 120)") == 0 ]] || { echo "replica behind" >&2; exit 1; }
+done
+
+"$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$PORT" >"$WORK/proxy.toml"
+printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
+rm -f "$OUT" "$OUT".*
+APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
+    valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --config "$WORK/proxy.toml" --no-watch \
+    >"$WORK/valgrind.log" 2>&1 &
+PID=$!
+for _ in $(seq 100); do
+    port_is_free "$PORT" || break
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/valgrind.log" >&2; exit 1; }
+    sleep 0.2
+done
+
+test=$WORKLOAD
+args=()
+case $WORKLOAD in
+connect_query) test=$ROOT/benches/connect_query.lua ;;
+oltp_point_select | oltp_read_only) args=(--skip_trx=on) ;;
+esac
+run() {
+    sysbench "$test" "${SB[@]}" --mysql-port="$PORT" --threads="$THREADS" --events="$1" --time=0 \
+        "${args[@]}" run
+}
+run $((EVENTS / 10)) >/dev/null
+callgrind_control -z "$PID" >/dev/null
+report=$(run "$EVENTS")
+callgrind_control -d "$PID" >/dev/null
+sleep 1
+kill -INT "$PID"
+wait "$PID" 2>/dev/null || true
+PID=
+
+profile=$OUT.1
+total=$(callgrind_annotate "$profile" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
+queries=$(awk '/^ +queries:/ { print $2; exit }' <<<"$report")
+unit=query
+per=$EVENTS
+if [[ $WORKLOAD == connect_query ]]; then unit="event (connect, SELECT 1, disconnect)"; fi
+[[ $WORKLOAD == oltp_* && $WORKLOAD != oltp_point_select ]] && { per=$queries; }
+echo "binary:    $BIN ($("$BIN" --version))"
+echo "workload:  $WORKLOAD, --db-ps-mode=$PS_MODE, $THREADS threads, $EVENTS events ($queries queries)"
+echo "total:     $total instructions"
+echo "per $unit: $((total / per)) instructions"
+echo "profile:   $profile"
+echo
+short() { sed 's|/root/.cargo/registry/src/[^/]*/||; s|/rustc/[0-9a-f]*/||' | cut -c1-170; }
+echo "## top functions, self"
+callgrind_annotate --threshold=100 "$profile" 2>/dev/null | awk '/file:function/ { go = 1; next } go && NF' | head -30 | short
+echo
+echo "## top functions, inclusive"
+callgrind_annotate --threshold=100 --inclusive=yes "$profile" 2>/dev/null | awk '/file:function/ { go = 1; next } go && NF' | head -45 | short
