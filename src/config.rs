@@ -341,7 +341,7 @@ pub struct Timeouts {
     /// a backend connection and its locks forever).
     pub client_write: Duration,
     /// `keepalive` — default `"60s"`; `"0s"` = off (`None`). TCP keepalive idle time on client
-    /// and backend sockets.
+    /// and backend sockets (not on loopback clients: see `session::login::wants_keepalive`).
     pub keepalive: Option<Duration>,
 }
 

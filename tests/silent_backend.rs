@@ -235,9 +235,10 @@ fn a_client_that_stops_reading_is_disconnected() {
     });
 }
 
-/// `[timeouts] keepalive` is set on client and backend sockets.
+/// `[timeouts] keepalive` is set on backend sockets and on client sockets from other hosts,
+/// not on loopback clients.
 #[test]
-fn keepalive_on_client_and_backend_sockets() {
+fn keepalive_on_backend_sockets_not_on_loopback_clients() {
     let c = Cluster::shared();
     let p = Proxy::start(&c, "[timeouts]\nkeepalive = \"30s\"\n");
     let mut raw = RawClient::login(p.port, c.user(), c.password());
@@ -257,24 +258,35 @@ fn keepalive_on_client_and_backend_sockets() {
         .collect();
     let client_side = format!("127.0.0.1:{} ", p.port);
     let mut last = String::new();
-    eventually("keepalive on both sides", Duration::from_secs(10), || {
-        last = sockets();
-        let client = last
-            .lines()
-            .any(|l| l.contains(&client_side) && l.contains("keepalive"));
-        // The proxy's own end of a backend connection: an ephemeral local port, the backend's
-        // port as the peer.
-        let backend = last.lines().any(|l| {
-            let cols: Vec<&str> = l.split_whitespace().collect();
-            cols.len() >= 5
+    eventually(
+        "keepalive on the backend side",
+        Duration::from_secs(10),
+        || {
+            last = sockets();
+            // The proxy's own end of a backend connection: an ephemeral local port, the backend's
+            // port as the peer.
+            let backend = last.lines().any(|l| {
+                let cols: Vec<&str> = l.split_whitespace().collect();
+                cols.len() >= 5
                 && backend_ports
                     .iter()
                     .any(|bp| cols[3] == format!("127.0.0.1:{bp}"))
                 // Ours (30 s), not a server's default (about two hours).
                 && cols[4].contains("keepalive")
                 && cols[4].contains("sec")
-        });
-        client && backend
-    });
+            });
+            backend
+        },
+    );
+    // A loopback client gets none: its host is the proxy's, whose kernel closes its
+    // connections when it dies (unit test `keepalive_only_for_clients_on_other_hosts`).
+    let proxy_end = last
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(client_side.trim_end()))
+        .unwrap_or_else(|| panic!("the proxy's end of the client connection in:\n{last}"));
+    assert!(
+        !proxy_end.contains("keepalive"),
+        "keepalive on a loopback client connection: {proxy_end}"
+    );
     drop(raw);
 }

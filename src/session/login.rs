@@ -34,13 +34,30 @@ pub(super) async fn verify_native(
     None
 }
 
+/// Keepalive finds peers that vanished without closing (a host that died, a network that
+/// dropped them). A loopback client runs on the proxy's own host: when it dies its kernel —
+/// ours — closes the connection, so probes could never find anything, and setting them up
+/// costs four system calls per connection (a PHP client connects once per request).
+pub(super) fn wants_keepalive(peer: &SocketAddr) -> bool {
+    let ip = match peer.ip() {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(std::net::IpAddr::V4)
+            .unwrap_or(std::net::IpAddr::V6(v6)),
+        ip => ip,
+    };
+    !ip.is_loopback()
+}
+
 impl Session {
     /// Runs a client connection from greeting to goodbye.
     pub async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
         let _ = stream.set_nodelay(true);
         let topo = shared.topology.load_full();
         let cfg = &topo.config;
-        crate::backend::set_keepalive(&stream, cfg.timeouts.keepalive);
+        if wants_keepalive(&peer) {
+            crate::backend::set_keepalive(&stream, cfg.timeouts.keepalive);
+        }
         let id = shared.next_connection_id();
         let max_packet = cfg.limits.max_packet_size as usize;
         let max_user_conns = cfg.limits.max_user_connections;
@@ -225,5 +242,30 @@ struct Registered {
 impl Drop for Registered {
     fn drop(&mut self) {
         self.shared.registry.remove(self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_keepalive;
+
+    #[test]
+    fn keepalive_only_for_clients_on_other_hosts() {
+        for local in [
+            "127.0.0.1:5000",
+            "127.9.9.9:1",
+            "[::1]:5000",
+            "[::ffff:127.0.0.1]:5000",
+        ] {
+            assert!(!wants_keepalive(&local.parse().unwrap()), "{local}");
+        }
+        for remote in [
+            "10.0.0.7:5000",
+            "192.168.1.2:1",
+            "[2001:db8::1]:5000",
+            "[::ffff:10.0.0.7]:1",
+        ] {
+            assert!(wants_keepalive(&remote.parse().unwrap()), "{remote}");
+        }
     }
 }
