@@ -7,6 +7,9 @@
 //! mysql_common, panics on error codes outside 1000-1885 and has an unreleased packet-reader
 //! memory-safety fix.
 
+mod select;
+mod statement;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,6 +26,9 @@ use crate::protocol::CapabilityFlags;
 use crate::reload::{reload_off_thread, Outcome};
 use crate::shared::Shared;
 use crate::topology::{Role, State};
+
+use select::Table;
+use statement::{Statement, Value};
 
 /// Serves the admin interface until the runtime stops.
 pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) {
@@ -50,7 +56,7 @@ pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) 
 
 /// What an admin command answers.
 enum Answer {
-    Rows(Vec<&'static str>, Vec<Vec<Option<String>>>),
+    Rows(Table),
     Ok(String),
     Err(MyError),
 }
@@ -112,12 +118,8 @@ async fn session(
             Some(&COM_PING) | Some(&COM_INIT_DB) => Answer::Ok(String::new()),
             Some(&COM_QUERY) => {
                 let sql = String::from_utf8_lossy(&pkt[1..]).into_owned();
-                if sql
-                    .trim()
-                    .trim_end_matches(';')
-                    .eq_ignore_ascii_case("RELOAD")
-                {
-                    match reload_off_thread(shared, path).await {
+                match statement::parse(&sql) {
+                    Ok(Statement::Reload) => match reload_off_thread(shared, path).await {
                         Ok(Outcome::Applied) => Answer::Ok("configuration reloaded".into()),
                         Ok(Outcome::Unchanged) => Answer::Ok("configuration unchanged".into()),
                         Err(problems) => Answer::Err(MyError::new(
@@ -125,9 +127,9 @@ async fn session(
                             b"HY000",
                             format!("reload failed, running topology kept: {problems}"),
                         )),
-                    }
-                } else {
-                    command(&sql, shared)
+                    },
+                    Ok(st) => command(st, shared, &login.user, &peer),
+                    Err(e) => Answer::Err(syntax_error(&e)),
                 }
             }
             Some(_) => Answer::Err(MyError::unknown_command()),
@@ -135,7 +137,7 @@ async fn session(
         match answer {
             Answer::Ok(msg) => client.queue_packet(&ok_packet(&msg))?,
             Answer::Err(e) => client.queue_packet(&e.to_payload())?,
-            Answer::Rows(cols, rows) => queue_rows(&mut client, deprecate_eof, &cols, &rows)?,
+            Answer::Rows(t) => queue_rows(&mut client, deprecate_eof, &t.columns, &t.rows)?,
         }
         client.flush().await?;
     }
@@ -176,7 +178,7 @@ fn put_lenenc_str(p: &mut Vec<u8>, s: &[u8]) {
 fn queue_rows<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     client: &mut PacketStream<S>,
     deprecate_eof: bool,
-    cols: &[&str],
+    cols: &[String],
     rows: &[Vec<Option<String>>],
 ) -> std::io::Result<()> {
     let mut p = Vec::new();
@@ -217,35 +219,165 @@ fn queue_rows<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
 }
 
-fn command(sql: &str, shared: &Shared) -> Answer {
-    let words: Vec<String> = sql
-        .trim()
-        .trim_end_matches(';')
-        .split_whitespace()
-        .map(str::to_ascii_uppercase)
-        .collect();
-    let w: Vec<&str> = words.iter().map(String::as_str).collect();
-    match w.as_slice() {
-        ["SHOW", "BACKENDS"] => show_backends(shared),
-        ["SHOW", "SESSIONS"] | ["SHOW", "PROCESSLIST"] => show_sessions(shared),
-        ["SHOW", "DIGESTS"] => show_digests(shared),
-        ["SHOW", "CONFIG"] => show_config(shared),
-        ["SET", "BACKEND", _, state @ ("OFFLINE" | "ONLINE")] => {
-            let addr = sql.split_whitespace().nth(2).unwrap_or_default();
-            set_backend(shared, addr, *state == "OFFLINE")
+/// What the admin says to a statement it cannot parse: the server's 1064, with where it went
+/// wrong and what the admin understands.
+fn syntax_error(e: &statement::SyntaxError) -> MyError {
+    MyError::new(
+        1064,
+        b"42000",
+        format!(
+            "You have an error in your admin SQL near '{}'; the admin understands SHOW BACKENDS|SESSIONS|DIGESTS|CONFIG [LIKE '...' | WHERE ...], SELECT columns FROM backends|sessions|digests|config [WHERE ...] [ORDER BY ...] [LIMIT ...], RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
+            e.0
+        ),
+    )
+}
+
+fn command(st: Statement, shared: &Shared, user: &str, peer: &std::net::SocketAddr) -> Answer {
+    match st {
+        Statement::Reload => Answer::Ok(String::new()),
+        Statement::SetBackend { address, offline } => set_backend(shared, &address, offline),
+        Statement::SetSession | Statement::Use => Answer::Ok(String::new()),
+        Statement::ShowWarnings => {
+            Answer::Rows(Table::new(&["Level", "Code", "Message"], Vec::new()))
         }
-        ["SELECT", "@@VERSION_COMMENT", "LIMIT", "1"] => {
-            Answer::Rows(vec!["@@version_comment"], vec![vec![Some("rwsplit admin interface".into())]])
+        Statement::ShowVariables { like } => {
+            let rows = variables(shared)
+                .into_iter()
+                .filter(|(name, _)| {
+                    like.as_deref()
+                        .is_none_or(|p| select::like(name.as_bytes(), p.as_bytes()))
+                })
+                .map(|(n, v)| vec![Some(n.to_string()), Some(v)])
+                .collect();
+            Answer::Rows(Table::new(&["Variable_name", "Value"], rows))
         }
-        _ => Answer::Err(MyError::new(
-            1064,
-            b"42000",
-            "Unknown admin command; try SHOW BACKENDS, SHOW SESSIONS, SHOW DIGESTS, SHOW CONFIG, RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
-        )),
+        Statement::SelectValues(items) => {
+            let vars = variables(shared);
+            let mut columns = Vec::new();
+            let mut row = Vec::new();
+            for (value, name) in items {
+                let v = match value {
+                    Value::Literal(v) => v,
+                    Value::Variable(var) => {
+                        match vars.iter().find(|(n, _)| n.eq_ignore_ascii_case(&var)) {
+                            Some((_, v)) => Some(v.clone()),
+                            None => {
+                                return Answer::Err(MyError::new(
+                                    1193,
+                                    b"HY000",
+                                    format!("Unknown system variable '{var}'"),
+                                ))
+                            }
+                        }
+                    }
+                    Value::Function(f) => match f.as_str() {
+                        "database" | "schema" => None,
+                        "version" => Some(admin_version()),
+                        "user" | "current_user" | "session_user" | "system_user" => {
+                            Some(format!("{user}@{}", handshake::host_label(peer)))
+                        }
+                        "connection_id" => Some("0".into()),
+                        "now" | "current_timestamp" | "sysdate" => None,
+                        _ => {
+                            return Answer::Err(MyError::new(
+                                1305,
+                                b"42000",
+                                format!("FUNCTION admin.{f} does not exist"),
+                            ))
+                        }
+                    },
+                    Value::Column(c) => {
+                        return Answer::Err(MyError::new(
+                            1054,
+                            b"42S22",
+                            format!("Unknown column '{c}' in 'field list'"),
+                        ))
+                    }
+                };
+                columns.push(name);
+                row.push(v);
+            }
+            Answer::Rows(Table {
+                columns,
+                rows: vec![row],
+            })
+        }
+        Statement::Select(s) => {
+            let Some(table) = view(&s.view, shared) else {
+                return Answer::Err(MyError::new(
+                    1146,
+                    b"42S02",
+                    format!("Table 'admin.{}' doesn't exist", s.view),
+                ));
+            };
+            match select::run(&s, table) {
+                Ok(t) => Answer::Rows(t),
+                Err(e) => Answer::Err(e),
+            }
+        }
     }
 }
 
-fn show_backends(shared: &Shared) -> Answer {
+/// The version the admin greets with and reports.
+fn admin_version() -> String {
+    format!("5.5.5-rwsplit-admin-{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// The system variables drivers and tools read right after connecting, with the admin's own
+/// values (it is a server of its own, not a MariaDB).
+fn variables(shared: &Shared) -> Vec<(&'static str, String)> {
+    let tls = if shared.tls.load().acceptor.is_some() {
+        "YES"
+    } else {
+        "DISABLED"
+    };
+    [
+        ("version_comment", "rwsplit admin interface".to_string()),
+        ("version", admin_version()),
+        ("max_allowed_packet", (1u32 << 20).to_string()),
+        ("autocommit", "1".into()),
+        ("auto_increment_increment", "1".into()),
+        ("character_set_client", "utf8mb4".into()),
+        ("character_set_connection", "utf8mb4".into()),
+        ("character_set_results", "utf8mb4".into()),
+        ("character_set_server", "utf8mb4".into()),
+        ("collation_connection", "utf8mb4_general_ci".into()),
+        ("collation_server", "utf8mb4_general_ci".into()),
+        ("init_connect", String::new()),
+        ("interactive_timeout", "28800".into()),
+        ("license", env!("CARGO_PKG_LICENSE").to_string()),
+        ("lower_case_table_names", "0".into()),
+        ("net_buffer_length", "16384".into()),
+        ("net_write_timeout", "60".into()),
+        ("have_ssl", tls.into()),
+        ("performance_schema", "0".into()),
+        ("query_cache_size", "0".into()),
+        ("query_cache_type", "OFF".into()),
+        ("sql_mode", String::new()),
+        ("system_time_zone", "UTC".into()),
+        ("time_zone", "SYSTEM".into()),
+        ("transaction_isolation", "REPEATABLE-READ".into()),
+        ("tx_isolation", "REPEATABLE-READ".into()),
+        ("tx_read_only", "0".into()),
+        ("transaction_read_only", "0".into()),
+        ("wait_timeout", "28800".into()),
+    ]
+    .into_iter()
+    .collect()
+}
+
+/// A view by name, as a table.
+fn view(name: &str, shared: &Shared) -> Option<Table> {
+    Some(match name {
+        "backends" => show_backends(shared),
+        "sessions" => show_sessions(shared),
+        "digests" => show_digests(shared),
+        "config" => show_config(shared),
+        _ => return None,
+    })
+}
+
+fn show_backends(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
     let rows = std::iter::once(&topo.master)
         .chain(topo.replicas.iter())
@@ -269,8 +401,8 @@ fn show_backends(shared: &Shared) -> Answer {
             ]
         })
         .collect();
-    Answer::Rows(
-        vec![
+    Table::new(
+        &[
             "address",
             "role",
             "state",
@@ -284,7 +416,7 @@ fn show_backends(shared: &Shared) -> Answer {
     )
 }
 
-fn show_sessions(shared: &Shared) -> Answer {
+fn show_sessions(shared: &Shared) -> Table {
     let rows = shared
         .registry
         .snapshot()
@@ -304,10 +436,10 @@ fn show_sessions(shared: &Shared) -> Answer {
             ]
         })
         .collect();
-    Answer::Rows(vec!["id", "user", "client", "backends"], rows)
+    Table::new(&["id", "user", "client", "backends"], rows)
 }
 
-fn show_digests(shared: &Shared) -> Answer {
+fn show_digests(shared: &Shared) -> Table {
     let ms = |d: std::time::Duration| format!("{:.3}", d.as_secs_f64() * 1000.0);
     let rows = shared
         .digests
@@ -325,15 +457,15 @@ fn show_digests(shared: &Shared) -> Answer {
             ]
         })
         .collect();
-    Answer::Rows(
-        vec![
+    Table::new(
+        &[
             "digest", "count", "total_ms", "avg_ms", "max_ms", "rows", "route",
         ],
         rows,
     )
 }
 
-fn show_config(shared: &Shared) -> Answer {
+fn show_config(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
     let c = &topo.config;
     let mut kv: Vec<(String, String)> = vec![
@@ -376,7 +508,7 @@ fn show_config(shared: &Shared) -> Answer {
         .into_iter()
         .map(|(k, v)| vec![Some(k), Some(v)])
         .collect();
-    Answer::Rows(vec!["key", "value"], rows)
+    Table::new(&["key", "value"], rows)
 }
 
 /// Maintenance: OFFLINE drains a replica (no new reads; running statements finish; sessions

@@ -664,3 +664,80 @@ pub fn use_database(sql: &[u8]) -> Option<String> {
 pub fn mentions_any(sql: &[u8], names: &[String]) -> bool {
     !names.is_empty() && analyze(sql, names).mentions_named
 }
+
+/// One token of a statement, owned, for code that parses the proxy's own small SQL (the admin
+/// interface) with the lexer the classifier uses: comments, executable comments and quoting
+/// are read the way the server reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Token {
+    /// A keyword, identifier or number.
+    Word(String),
+    /// A backtick-quoted identifier.
+    Ident(String),
+    /// A string literal, escapes resolved (`\'`, `''`, `\\`, `\n`, ...).
+    Str(String),
+    /// `@@` (system variable).
+    AtAt,
+    /// `@` (user variable).
+    At,
+    /// Any other byte: `(`, `,`, `=`, `<`, `*`, `.`, `;` ...
+    Punct(u8),
+}
+
+/// The tokens of `sql`; None when a string, identifier or comment is not terminated.
+pub fn tokens(sql: &[u8]) -> Option<Vec<Token>> {
+    let mut lx = Lexer::new(sql, DEFAULT_MODE);
+    let mut out = Vec::new();
+    loop {
+        let t = match lx.next() {
+            Tok::Eof => break,
+            Tok::Word(w) => Token::Word(String::from_utf8_lossy(w).into_owned()),
+            Tok::QIdent(w) => Token::Ident(String::from_utf8_lossy(w).replace("``", "`")),
+            Tok::Str(s, q) => Token::Str(unescape(s, q)),
+            Tok::At => Token::At,
+            Tok::AtAt => Token::AtAt,
+            Tok::ColonEq => {
+                out.push(Token::Punct(b':'));
+                Token::Punct(b'=')
+            }
+            Tok::Punct(p) => Token::Punct(p),
+        };
+        out.push(t);
+    }
+    (!lx.broken).then_some(out)
+}
+
+/// A string literal's value: backslash escapes and a doubled quote resolved.
+fn unescape(raw: &[u8], quote: u8) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\\' if i + 1 < raw.len() => {
+                let c = match raw[i + 1] {
+                    b'n' => b'\n',
+                    b't' => b'\t',
+                    b'r' => b'\r',
+                    b'0' => 0,
+                    b'Z' => 0x1a,
+                    c => c,
+                };
+                // `\%` and `\_` keep their backslash: LIKE reads them as literal % and _.
+                if matches!(c, b'%' | b'_') {
+                    out.push(b'\\');
+                }
+                out.push(c);
+                i += 2;
+            }
+            c if c == quote && raw.get(i + 1) == Some(&quote) => {
+                out.push(quote);
+                i += 2;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
