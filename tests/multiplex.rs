@@ -214,3 +214,52 @@ async fn sessions_keep_their_meaning_across_idle_gaps() {
     drop(conn);
     pool.disconnect().await.unwrap();
 }
+
+/// `SELECT SQL_CALC_FOUND_ROWS ... LIMIT`, an idle gap, then `SELECT FOUND_ROWS()` (WordPress's
+/// pagination, with a slow page in between): the count belongs to the connection the SELECT
+/// ran on, so that connection is not handed back in between — another session using it
+/// would overwrite the count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn found_rows_after_sql_calc_found_rows_survives_an_idle_gap() {
+    let c = Cluster::shared();
+    let db = format!("mux_calc_{}", std::process::id());
+    c.fresh_db(&db);
+    let mk = mariadb(
+        c.master_port(),
+        c.user(),
+        c.password(),
+        &format!("CREATE TABLE {db}.t (id INT PRIMARY KEY); INSERT INTO {db}.t VALUES (1),(2),(3),(4),(5),(6),(7)"),
+    );
+    assert!(
+        mk.status.success(),
+        "{}",
+        String::from_utf8_lossy(&mk.stderr)
+    );
+    c.wait_replicas();
+    let (p, _) = start(&c, "multiplex = true\nmultiplex_after = \"0s\"");
+    let pool = p.pool(&c, Some(&db));
+    let mut page = pool.get_conn().await.unwrap();
+    let ids: Vec<i64> = page
+        .query(format!(
+            "SELECT SQL_CALC_FOUND_ROWS id FROM t ORDER BY id LIMIT 2"
+        ))
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![1, 2]);
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    // Other sessions take whatever the pool has and leave other counts on it.
+    let mut others = Vec::new();
+    for _ in 0..4 {
+        let mut o = pool.get_conn().await.unwrap();
+        let _: Vec<i64> = o.query("SELECT 1").await.unwrap();
+        others.push(o);
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let found: Option<i64> = page.query_first("SELECT FOUND_ROWS()").await.unwrap();
+    assert_eq!(
+        found,
+        Some(7),
+        "FOUND_ROWS() after SQL_CALC_FOUND_ROWS and an idle gap"
+    );
+    drop(others);
+}

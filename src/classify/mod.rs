@@ -257,6 +257,9 @@ pub struct Classification {
     /// Calls FOUND_ROWS(): its answer is about the previous SELECT (a DELETE or an INSERT in
     /// between does not change it on the server), so it runs where that SELECT ran.
     pub reads_found_rows: bool,
+    /// Uses `SQL_CALC_FOUND_ROWS`: the count it leaves on its connection is what the next
+    /// FOUND_ROWS() asks for, so the connection is not handed back in between.
+    pub calc_found_rows: bool,
     /// Some part may change data or server state, takes a lock, assigns a user variable or
     /// is not understood (a statement the server may have committed something for: after it,
     /// read-your-writes needs the master's position). Reads that merely go to the master
@@ -371,6 +374,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         parsed: false,
         depends_on_previous: false,
         reads_found_rows: false,
+        calc_found_rows: false,
         writes: false,
         kinds: KindSet::default(),
         read_only_start: false,
@@ -432,6 +436,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             c.parsed |= seg.parsed;
             c.depends_on_previous |= seg.prev_dep;
             c.reads_found_rows |= seg.found_rows;
+            c.calc_found_rows |= seg.calc_found_rows;
             if let Some(op) = seg.temp {
                 c.temp_ops.push(op);
             }
@@ -547,6 +552,7 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
                 c.parsed |= a.c.parsed;
                 c.depends_on_previous |= a.c.depends_on_previous;
                 c.reads_found_rows |= a.c.reads_found_rows;
+                c.calc_found_rows |= a.c.calc_found_rows;
             }
         }
     }

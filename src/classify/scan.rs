@@ -19,6 +19,8 @@ pub(super) struct Reads {
     pub(super) prev_dep: bool,
     /// FOUND_ROWS() (about the previous SELECT, not the previous statement).
     pub(super) found_rows: bool,
+    /// `SQL_CALC_FOUND_ROWS`: leaves a count on the connection for a later FOUND_ROWS().
+    pub(super) calc_found_rows: bool,
     /// Reads state of the master connection other than FOUND_ROWS()/ROW_COUNT()
     /// (LAST_INSERT_ID(), @@identity, lock state, ...): the master answers it, whatever the
     /// previous statement was.
@@ -116,6 +118,10 @@ impl<'a> Scan<'a> {
         // Fast path: in keyword position only 4- to 7-letter words matter here
         // (INTO, SHARE, VALUE, UPDATE, DELETE, INSERT, REPLACE).
         let keyword_position = !matches!(self.p1, Tok::AtAt | Tok::At | Tok::Punct(b'.'));
+        if w.len() == 19 && w.eq_ignore_ascii_case(b"SQL_CALC_FOUND_ROWS") {
+            self.r.calc_found_rows = true;
+            return;
+        }
         if keyword_position && !self.set_value && !(4..=7).contains(&w.len()) {
             return;
         }

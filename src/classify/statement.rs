@@ -13,6 +13,7 @@ pub(super) struct Seg {
     pub(super) parsed: bool,
     pub(super) prev_dep: bool,
     pub(super) found_rows: bool,
+    pub(super) calc_found_rows: bool,
     /// Reads master-connection state (see `Reads::master_read`): no hint sends it elsewhere.
     pub(super) master_read: bool,
     pub(super) empty: bool,
@@ -40,6 +41,7 @@ impl Seg {
             parsed: false,
             prev_dep: false,
             found_rows: false,
+            calc_found_rows: false,
             master_read: false,
             empty: false,
             writes: route == Route::Master,
@@ -71,6 +73,7 @@ impl Seg {
         // FOUND_ROWS()/ROW_COUNT() beside LAST_INSERT_ID() and the like: the master answers.
         s.prev_dep = r.prev_dep && !r.master_read;
         s.found_rows = r.found_rows && !r.master_read;
+        s.calc_found_rows = r.calc_found_rows;
         s.master_read = r.master_read;
         s.writes = r.writes();
         s.conn_id = r.conn_id;
@@ -830,6 +833,7 @@ pub(super) fn merge_reads(acc: &mut Reads, r: Reads) {
     acc.user_assign |= r.user_assign;
     acc.prev_dep |= r.prev_dep;
     acc.found_rows |= r.found_rows;
+    acc.calc_found_rows |= r.calc_found_rows;
     acc.master_read |= r.master_read;
     acc.nondet |= r.nondet;
     acc.var_read |= r.var_read;

@@ -275,6 +275,11 @@ fn found_rows_and_row_count_depend_on_previous() {
     assert!(cl("select row_count()").depends_on_previous);
     assert!(!cl("SELECT LAST_INSERT_ID()").depends_on_previous);
     assert!(!cl("SELECT SQL_CALC_FOUND_ROWS * FROM t LIMIT 10").depends_on_previous);
+    // The count it leaves is what a later FOUND_ROWS() reads: its connection keeps it.
+    assert!(cl("select sql_calc_found_rows * FROM t LIMIT 10").calc_found_rows);
+    assert!(cl("SELECT 1; SELECT SQL_CALC_FOUND_ROWS id FROM t LIMIT 1").calc_found_rows);
+    assert!(!cl("SELECT * FROM t LIMIT 10").calc_found_rows);
+    assert!(!cl("SELECT sql_calc_found_rows_x FROM t").calc_found_rows);
 }
 
 #[test]

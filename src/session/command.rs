@@ -4,7 +4,7 @@
 use super::*;
 
 /// A statement that leaves no trace on the connection it ran on: a single plain SELECT that
-/// assigned nothing and ended without warnings or error (either would fill the diagnostics
+/// assigned nothing, counted no SQL_CALC_FOUND_ROWS, and ended without warnings or error (either would fill the diagnostics
 /// area a later SHOW WARNINGS reads). Such a connection needs no reset before the next session.
 pub(super) fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
     c.kind == Kind::Select
@@ -12,6 +12,7 @@ pub(super) fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
         && !c.multi
         && !c.record
         && !c.user_var_write
+        && !c.calc_found_rows
         && c.temp_ops.is_empty()
         && !scanner.error
         && scanner.warnings == 0
@@ -110,8 +111,7 @@ impl Session {
                     }
                 }
             };
-            last_active = tokio::time::Instant::now();
-            self.cmd_started = last_active.into_std();
+            self.cmd_started = std::time::Instant::now();
             // A change while the client kept sending (no wait above) is taken here.
             self.refresh_topology();
             let flow = match read {
@@ -141,6 +141,9 @@ impl Session {
             if matches!(flow, Flow::Quit) || self.fatal {
                 return;
             }
+            // Idle from the end of the answer: a statement that ran for a while does not count
+            // toward the idle timeout or toward handing its connections back.
+            last_active = tokio::time::Instant::now();
         }
     }
 

@@ -217,6 +217,22 @@ class Gen:
         return sql
 
     # -- statement families: each appends one or more steps --
+    @staticmethod
+    def tag_found_rows_first(steps):
+        """FOUND_ROWS() before the session's first SELECT (since connect, reset or reconnect)
+        reads whatever the connection ran before the session: a fresh connection's history
+        when direct, a pooled connection's through the proxy (README, Known limitations).
+        Tagged `..._first` on the script as it will run."""
+        selected = False
+        for st in steps:
+            if st.kind in ("reset", "reconnect"):
+                selected = False
+            elif st.kind == "sql":
+                if "FOUND_ROWS()" in st.arg.upper() and not selected and "_first" not in st.tag:
+                    st.tag += "_first"
+                if "SELECT" in st.arg.upper():
+                    selected = True
+
     def add(self, sql, tag, dress=True):
         if dress and self.r.random() < 0.03:
             # routing hints as applications write them (a hint never makes a write or a
@@ -816,4 +832,11 @@ class Gen:
                     i += 1
             # A glued statement can match an exclusion its parts did not (multi[...]).
             steps = [st for st in out if not self.excluded(st)]
+        # On the script as it will run: an excluded statement may have been the SELECT before.
+        while True:
+            self.tag_found_rows_first(steps)
+            kept = [st for st in steps if not self.excluded(st)]
+            if len(kept) == len(steps):
+                break
+            steps = kept
         return self.opts, steps
