@@ -362,8 +362,6 @@ struct Run {
     saw_cond_exec: bool,
     /// Some statement writes (see `Seg::writes`).
     writes: bool,
-    /// Some statement reads master-connection state (see `Seg::master_read`).
-    master_read: bool,
 }
 
 fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
@@ -483,7 +481,6 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         saw_bs_quote: st.lex.saw_bs_quote,
         saw_cond_exec: st.lex.saw_cond_exec,
         writes,
-        master_read,
     }
 }
 

@@ -32,6 +32,10 @@ pub(super) struct Stream<'a> {
     /// FNV-1a over the normalized tokens (literals as `?`, words lower-cased, comments and
     /// whitespace left out): the statement's digest key, a by-product of the scan.
     pub(super) digest: u64,
+    /// The digest has just taken a number (1) or a number and a `.` (2): the lexer reads
+    /// `1.5` as `1`, `.`, `5`, and the digest text (`digest::normalize`, what SHOW DIGESTS
+    /// prints and `digest` rules are written from) shows one `?` for it, so the key does too.
+    pub(super) digest_number: u8,
     /// Where the scan stands in a table list (see [`TableRefs`]).
     pub(super) table_refs: TableRefs<'a>,
     /// Databases named as the qualifier of a table (`db.t` after FROM, JOIN, INTO, UPDATE,
@@ -110,6 +114,7 @@ impl<'a> Stream<'a> {
             mentions: false,
             user_var: false,
             digest: DIGEST_BASIS,
+            digest_number: 0,
             table_refs: TableRefs::Off,
             databases: Vec::new(),
         }
@@ -146,6 +151,18 @@ impl<'a> Stream<'a> {
     }
 
     pub(super) fn feed_digest(&mut self, t: Tok<'_>) {
+        let number = matches!(t, Tok::Word(w) if w[0].is_ascii_digit());
+        match (self.digest_number, t) {
+            (1, Tok::Punct(b'.')) => {
+                self.digest_number = 2;
+                return;
+            }
+            (2, _) if number => {
+                self.digest_number = 0;
+                return;
+            }
+            (_, _) => self.digest_number = u8::from(number),
+        }
         let mut h = self.digest;
         let mut put = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(DIGEST_PRIME);
         match t {

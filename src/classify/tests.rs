@@ -1654,6 +1654,8 @@ fn digest_is_a_by_product_of_the_scan() {
         d("select  c /* x */ from SBTEST1\n where id = 7")
     );
     assert_eq!(d("SELECT 'a'"), d("SELECT \"b\""));
+    assert_eq!(d("SELECT 1.5, 2."), d("SELECT ?, ?"), "a decimal is one literal");
+    assert_ne!(d("SELECT t.a"), d("SELECT t"));
     assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
     assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
     assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
