@@ -547,7 +547,12 @@ mod tests {
 
     #[test]
     fn a_master_rule_moves_reads_and_sets() {
-        for s in ["SELECT * FROM t", "SHOW TABLES", "SET NAMES utf8mb4", "USE db"] {
+        for s in [
+            "SELECT * FROM t",
+            "SHOW TABLES",
+            "SET NAMES utf8mb4",
+            "USE db",
+        ] {
             assert_eq!(text(s, &free()), Target::Replica, "{s} without the rule");
             assert_eq!(ruled(s, &free(), RouteTo::Master), Target::Master, "{s}");
         }
@@ -572,7 +577,10 @@ mod tests {
         st.on_status(Target::Replica, true, true); // START TRANSACTION READ ONLY on a replica
         assert_eq!(ruled("SELECT 1", &st, RouteTo::Master), Target::Replica);
         let st = after(Target::Replica);
-        assert_eq!(ruled("SHOW WARNINGS", &st, RouteTo::Master), Target::Replica);
+        assert_eq!(
+            ruled("SHOW WARNINGS", &st, RouteTo::Master),
+            Target::Replica
+        );
         let st = RoutingState {
             next_here: Some(Target::Replica),
             ..RoutingState::default()
@@ -622,7 +630,11 @@ mod tests {
         }
         let mut st = free();
         st.on_status(Target::Master, true, true);
-        assert_eq!(ruled("SELECT 1", &st, RouteTo::Replica), Target::Master, "trx");
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "trx"
+        );
         let mut st = free();
         st.on_status(Target::Master, false, false);
         assert_eq!(
@@ -632,15 +644,27 @@ mod tests {
         );
         let mut st = free();
         st.pin();
-        assert_eq!(ruled("SELECT 1", &st, RouteTo::Replica), Target::Master, "pinned");
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "pinned"
+        );
         let mut st = free();
         st.table_locks(true);
-        assert_eq!(ruled("SELECT 1", &st, RouteTo::Replica), Target::Master, "locks");
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "locks"
+        );
         let mut st = after(Target::Master);
         st.user_vars_on_master = true;
         assert_eq!(ruled("SELECT @o", &st, RouteTo::Replica), Target::Master);
         assert_eq!(
-            ruled("SELECT FOUND_ROWS()", &after(Target::Master), RouteTo::Replica),
+            ruled(
+                "SELECT FOUND_ROWS()",
+                &after(Target::Master),
+                RouteTo::Replica
+            ),
             Target::Master,
             "about the previous statement"
         );

@@ -88,7 +88,7 @@ pub struct RuleError {
 
 /// A compiled rule.
 #[derive(Debug)]
-struct Rule {
+pub struct Rule {
     spec: RuleSpec,
     pattern: Option<regex::bytes::Regex>,
     digest: Option<u64>,
@@ -96,7 +96,8 @@ struct Rule {
 }
 
 impl Rule {
-    fn compile(spec: RuleSpec) -> Result<Rule, RuleError> {
+    /// Builds the rule's regular expression and digest key: the only place either is made.
+    pub fn compile(spec: RuleSpec) -> Result<Rule, RuleError> {
         let pattern = match &spec.pattern {
             Some(p) => Some(regex::bytes::Regex::new(p).map_err(|e| RuleError {
                 key: "pattern",
@@ -132,11 +133,10 @@ impl Rule {
         if let Some(glob) = &self.spec.schema {
             let g = glob.as_bytes();
             let named = s.classification.databases.iter().map(String::as_str);
-            let mut touched = s
-                .db
-                .into_iter()
-                .chain(s.classification.use_db.as_deref())
-                .chain(named);
+            let mut touched =
+                s.db.into_iter()
+                    .chain(s.classification.use_db.as_deref())
+                    .chain(named);
             if !touched.any(|db| glob_match(g, db.as_bytes())) {
                 return false;
             }
@@ -202,9 +202,12 @@ impl Rules {
         })
     }
 
-    /// Compiles one rule alone: how configuration validation reports every bad rule.
-    pub fn check_spec(spec: &RuleSpec) -> Result<(), RuleError> {
-        Rule::compile(spec.clone()).map(|_| ())
+    /// The set of rules compiled one by one (configuration validation reports every bad
+    /// rule, not only the first).
+    pub fn new(rules: Vec<Rule>) -> Rules {
+        Rules {
+            rules: rules.into(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -328,7 +331,12 @@ mod tests {
         }
     }
 
-    fn subject<'a>(user: &'a str, db: Option<&'a str>, c: &'a Classification, sql: &'a str) -> Subject<'a> {
+    fn subject<'a>(
+        user: &'a str,
+        db: Option<&'a str>,
+        c: &'a Classification,
+        sql: &'a str,
+    ) -> Subject<'a> {
         Subject {
             user,
             db,
@@ -354,7 +362,10 @@ mod tests {
         assert!(m("*", "") && m("*", "anything") && m("", "") && !m("", "a"));
         assert!(m("a*b*c", "aXXbYYc") && !m("a*b*c", "aXXbYY"));
         assert!(m("*_log", "app_log") && !m("*_log", "app_logs"));
-        assert!(!m("Shop", "shop"), "case-sensitive like database names on Linux");
+        assert!(
+            !m("Shop", "shop"),
+            "case-sensitive like database names on Linux"
+        );
         assert!(m("a**", "a") && m("**a", "ba"));
     }
 
@@ -396,13 +407,20 @@ mod tests {
             Some((0, Action::Route(RouteTo::Replica))),
             "the database a USE selects"
         );
-        assert_eq!(check(&rules, "app", Some("shop_1"), sel), None, "user is exact");
+        assert_eq!(
+            check(&rules, "app", Some("shop_1"), sel),
+            None,
+            "user is exact"
+        );
         assert_eq!(check(&rules, "report", None, sel), None);
         assert_eq!(
             check(&rules, "app", None, "delete from WP_OPTIONS "),
             Some((2, Action::Block("no".into())))
         );
-        assert_eq!(check(&rules, "app", None, "DELETE FROM wp_options WHERE a=1"), None);
+        assert_eq!(
+            check(&rules, "app", None, "DELETE FROM wp_options WHERE a=1"),
+            None
+        );
         let hits: Vec<u64> = rules.list().map(|(_, h)| h).collect();
         assert_eq!(hits, vec![3, 1, 1]);
     }
@@ -410,7 +428,10 @@ mod tests {
     #[test]
     fn a_rule_without_match_keys_matches_everything() {
         let rules = Rules::compile(vec![spec(Action::Split)]).unwrap();
-        assert_eq!(check(&rules, "u", None, "SELECT 1"), Some((0, Action::Split)));
+        assert_eq!(
+            check(&rules, "u", None, "SELECT 1"),
+            Some((0, Action::Split))
+        );
         assert_eq!(check(&Rules::default(), "u", None, "SELECT 1"), None);
     }
 

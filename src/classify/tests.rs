@@ -1654,7 +1654,11 @@ fn digest_is_a_by_product_of_the_scan() {
         d("select  c /* x */ from SBTEST1\n where id = 7")
     );
     assert_eq!(d("SELECT 'a'"), d("SELECT \"b\""));
-    assert_eq!(d("SELECT 1.5, 2."), d("SELECT ?, ?"), "a decimal is one literal");
+    assert_eq!(
+        d("SELECT 1.5, 2."),
+        d("SELECT ?, ?"),
+        "a decimal is one literal"
+    );
     assert_ne!(d("SELECT t.a"), d("SELECT t"));
     assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
     assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
@@ -1712,7 +1716,10 @@ fn a_read_only_start_inside_a_multi_statement_is_not_a_read() {
 fn databases_named_as_table_qualifiers() {
     let dbs = |s: &str| cl(s).databases;
     let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    assert_eq!(dbs("SELECT * FROM blog_2.wp_posts WHERE id = 1"), v(&["blog_2"]));
+    assert_eq!(
+        dbs("SELECT * FROM blog_2.wp_posts WHERE id = 1"),
+        v(&["blog_2"])
+    );
     assert_eq!(
         dbs("select p.id from a.t1 p, c.t3 AS z, d.t4 w join `b``x`.t2 on p.id = t2.id"),
         v(&["a", "c", "d", "b`x"])
@@ -1739,8 +1746,15 @@ fn databases_named_as_table_qualifiers() {
     ] {
         assert!(dbs(s).is_empty(), "{s}: {:?}", dbs(s));
     }
-    assert_eq!(dbs("SELECT * FROM t WHERE a IN (SELECT y FROM k.z)"), v(&["k"]));
-    assert_eq!(dbs("SELECT * FROM db.from"), v(&["db"]), "a keyword as table name");
+    assert_eq!(
+        dbs("SELECT * FROM t WHERE a IN (SELECT y FROM k.z)"),
+        v(&["k"])
+    );
+    assert_eq!(
+        dbs("SELECT * FROM db.from"),
+        v(&["db"]),
+        "a keyword as table name"
+    );
     assert_eq!(dbs("SELECT * FROM a.t, a.u"), v(&["a"]), "each once");
 }
 
