@@ -229,6 +229,7 @@ fn command(sql: &str, shared: &Shared) -> Answer {
         ["SHOW", "BACKENDS"] => show_backends(shared),
         ["SHOW", "SESSIONS"] | ["SHOW", "PROCESSLIST"] => show_sessions(shared),
         ["SHOW", "DIGESTS"] => show_digests(shared),
+        ["SHOW", "RULES"] => show_rules(shared),
         ["SHOW", "CONFIG"] => show_config(shared),
         ["SET", "BACKEND", _, state @ ("OFFLINE" | "ONLINE")] => {
             let addr = sql.split_whitespace().nth(2).unwrap_or_default();
@@ -240,7 +241,7 @@ fn command(sql: &str, shared: &Shared) -> Answer {
         _ => Answer::Err(MyError::new(
             1064,
             b"42000",
-            "Unknown admin command; try SHOW BACKENDS, SHOW SESSIONS, SHOW DIGESTS, SHOW CONFIG, RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
+            "Unknown admin command; try SHOW BACKENDS, SHOW SESSIONS, SHOW DIGESTS, SHOW RULES, SHOW CONFIG, RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
         )),
     }
 }
@@ -328,6 +329,43 @@ fn show_digests(shared: &Shared) -> Answer {
     Answer::Rows(
         vec![
             "digest", "count", "total_ms", "avg_ms", "max_ms", "rows", "route",
+        ],
+        rows,
+    )
+}
+
+/// The running `[[rules]]` in the order they are checked: position (0-based, as in config
+/// problems `rules[N]`), match keys (NULL when not given), action, and hits since the rule
+/// was loaded (a reload keeps the count of a rule unchanged at the same position).
+fn show_rules(shared: &Shared) -> Answer {
+    use crate::rules::Action;
+    let topo = shared.topology.load_full();
+    let rows = topo
+        .config
+        .rules
+        .list()
+        .enumerate()
+        .map(|(i, (r, hits))| {
+            let action = match &r.action {
+                Action::Route(to) => format!("route={}", to.as_str()),
+                Action::Split => "split".to_string(),
+                Action::Block(message) => format!("block={message}"),
+            };
+            vec![
+                Some(i.to_string()),
+                r.schema.clone(),
+                r.user.clone(),
+                r.digest.clone(),
+                r.pattern.clone(),
+                r.cluster.clone(),
+                Some(action),
+                Some(hits.to_string()),
+            ]
+        })
+        .collect();
+    Answer::Rows(
+        vec![
+            "rule", "schema", "user", "digest", "pattern", "cluster", "action", "hits",
         ],
         rows,
     )

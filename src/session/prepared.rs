@@ -42,6 +42,11 @@ pub(super) struct PreparedStmt {
     /// The single scan of `sql`, made at prepare time: every execute is routed from it by the
     /// same function as a text query.
     pub(super) class: Arc<Classification>,
+    /// The route of the rule that matched the statement (`rules`), checked at prepare with its
+    /// text and again at the first execute after a reload brought other rules.
+    pub(super) rule: Option<crate::rules::RouteTo>,
+    /// The rule set `rule` came from.
+    pub(super) rules_of: crate::rules::Rules,
     pub(super) num_params: u16,
     /// Parameter types from the last execute that sent them, for backends that have not seen them.
     pub(super) param_types: Option<Vec<u8>>,
@@ -58,7 +63,13 @@ impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
         let c = Arc::new(classify::analyze(sql, &self.temp_tables));
-        let d = self.decide(&c, Protocol::Prepare);
+        // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
+        let rule = match self.rule_verdict(&c, sql) {
+            rules::Verdict::Run(rule) => rule,
+            rules::Verdict::Block(e) => return self.send_error(&e).await,
+        };
+        let rules_of = self.topo.config.rules.clone();
+        let d = self.decide_ruled(&c, Protocol::Prepare, rule);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
         let retry = Retry {
@@ -95,6 +106,8 @@ impl Session {
                 PreparedStmt {
                     sql: sql.to_vec(),
                     class: c,
+                    rule,
+                    rules_of,
                     num_params,
                     param_types: None,
                     long_data: Vec::new(),
@@ -176,6 +189,35 @@ impl Session {
         };
         let num_params = st.num_params as usize;
         let c = st.class.clone();
+        let mut rule = st.rule;
+        if !st.rules_of.same_as(&self.topo.config.rules) {
+            // Rules reloaded since the prepare (or the last such check): check them again.
+            let sql = std::mem::take(&mut st.sql);
+            let verdict = self.rule_verdict(&c, &sql);
+            let rules_of = self.topo.config.rules.clone();
+            let st = self.prepared.stmts.get_mut(&id).expect("looked up above");
+            st.sql = sql;
+            st.rules_of = rules_of;
+            match verdict {
+                rules::Verdict::Run(r) => {
+                    st.rule = r;
+                    rule = r;
+                }
+                rules::Verdict::Block(e) => {
+                    // The statement stays prepared: a later reload may let it run again.
+                    st.rule = None;
+                    st.rules_of = crate::rules::Rules::default();
+                    st.long_data.clear();
+                    st.long_data_bytes = 0;
+                    return self.send_error(&e).await;
+                }
+            }
+        }
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
+            return self
+                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
+                .await;
+        };
         let started = self.cmd_started;
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.
@@ -205,7 +247,7 @@ impl Session {
             client_sent_types,
             long_data,
         };
-        let d = self.decide(&c, Protocol::Execute);
+        let d = self.decide_ruled(&c, Protocol::Execute, rule);
         let _ticket = self.write_ticket(&c, d.target);
         let target = if d.consistent_read {
             self.consistent(d.target).await
