@@ -106,9 +106,11 @@ fn a_replica_rule_cannot_move_a_write_a_transaction_or_a_locking_read() {
         &format!("INSERT INTO rwtest.{t} VALUES (5); SELECT LAST_INSERT_ID(), @@server_id"),
     );
     assert!(out[0].ends_with(&format!("\t{}", c.master_id())), "{out:?}");
-    // Plain reads still go to replicas.
+    // Plain reads still go to replicas, and the rule is in force: a read the router alone
+    // keeps on the master moves.
     let ran = ran_on(&p, &c, "SELECT @@server_id");
     assert!(all_replicas(&c, &ran), "{ran:?}");
+    assert_eq!(p.sql_ok(&c, "SELECT @@global.read_only")[0], "1");
     p.sql_ok(&c, &format!("DROP TABLE rwtest.{t}"));
 }
 
