@@ -225,6 +225,17 @@ fn pattern_and_digest_rules() {
             "1\tNULL\tNULL\tselect @@server_id, ?, ?\tNULL\tmain\troute=master\t10",
         ]
     );
+    // The same counts on /metrics, by rule position.
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", mp)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut metrics = String::new();
+    s.read_to_string(&mut metrics).unwrap();
+    for rule in ["0", "1"] {
+        let line = format!("rwsplit_rule_hits{{rule=\"{rule}\"}} 10");
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
 }
 
 #[test]
