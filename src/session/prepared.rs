@@ -189,35 +189,6 @@ impl Session {
         };
         let num_params = st.num_params as usize;
         let c = st.class.clone();
-        let mut rule = st.rule;
-        if !st.rules_of.same_as(&self.topo.config.rules) {
-            // Rules reloaded since the prepare (or the last such check): check them again.
-            let sql = std::mem::take(&mut st.sql);
-            let verdict = self.rule_verdict(&c, &sql);
-            let rules_of = self.topo.config.rules.clone();
-            let st = self.prepared.stmts.get_mut(&id).expect("looked up above");
-            st.sql = sql;
-            st.rules_of = rules_of;
-            match verdict {
-                rules::Verdict::Run(r) => {
-                    st.rule = r;
-                    rule = r;
-                }
-                rules::Verdict::Block(e) => {
-                    // The statement stays prepared: a later reload may let it run again.
-                    st.rule = None;
-                    st.rules_of = crate::rules::Rules::default();
-                    st.long_data.clear();
-                    st.long_data_bytes = 0;
-                    return self.send_error(&e).await;
-                }
-            }
-        }
-        let Some(st) = self.prepared.stmts.get_mut(&id) else {
-            return self
-                .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_execute"))
-                .await;
-        };
         let started = self.cmd_started;
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.
@@ -246,6 +217,12 @@ impl Session {
             flag_at,
             client_sent_types,
             long_data,
+        };
+        let rule = match self.stmt_rule(id, &c) {
+            Ok(rule) => rule,
+            // Parameter types are kept above: a later execute, once a reload lets the statement
+            // run again, may not send them again.
+            Err(e) => return self.send_error(&e).await,
         };
         let d = self.decide_ruled(&c, Protocol::Execute, rule);
         let _ticket = self.write_ticket(&c, d.target);
@@ -283,6 +260,41 @@ impl Session {
         self.after_statement(&c, &[], used, &scanner, Protocol::Execute)
             .await;
         Ok(())
+    }
+
+    /// The rule route of prepared statement `id` for an execute: the one found at prepare,
+    /// unless a reload brought other rules since, which are then checked (and remembered).
+    /// Err: a rule now blocks it; the statement stays prepared, a later reload may free it.
+    fn stmt_rule(
+        &mut self,
+        id: u32,
+        c: &Classification,
+    ) -> Result<Option<crate::rules::RouteTo>, MyError> {
+        let current = self.topo.config.rules.clone();
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
+            return Ok(None);
+        };
+        if st.rules_of.same_as(&current) {
+            return Ok(st.rule);
+        }
+        let sql = std::mem::take(&mut st.sql);
+        let verdict = self.rule_verdict(c, &sql);
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
+            return Ok(None);
+        };
+        st.sql = sql;
+        match verdict {
+            rules::Verdict::Run(rule) => {
+                st.rule = rule;
+                st.rules_of = current;
+                Ok(rule)
+            }
+            rules::Verdict::Block(e) => {
+                // Not remembered: every execute under these rules is checked (and blocked).
+                st.rule = None;
+                Err(e)
+            }
+        }
     }
 
     /// One attempt of an execute on `t`: the statement is prepared there if it is not yet, and
