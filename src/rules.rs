@@ -455,6 +455,7 @@ mod tests {
             "INSERT INTO `T` (a) VALUES (1.5e3, \"s\", NULL)",
             "SELECT @x := 1, @@session.sql_mode FROM db.t LIMIT 10",
             "UPDATE t SET a = a + 1 WHERE id >= -5",
+            "SELECT x'ff', b'01', 0x1F, .5, 1e-3 FROM t",
         ] {
             let printed = crate::digest::normalize(sql.as_bytes());
             assert_eq!(

@@ -36,6 +36,9 @@ pub(super) struct Stream<'a> {
     /// `1.5` as `1`, `.`, `5`, and the digest text (`digest::normalize`, what SHOW DIGESTS
     /// prints and `digest` rules are written from) shows one `?` for it, so the key does too.
     pub(super) digest_number: u8,
+    /// The key before the last token when that token was `x`, `X`, `b` or `B`: a quote right
+    /// after it makes it a hex or bit literal (`x'ff'`), one `?` in the digest text.
+    pub(super) digest_before_prefix: Option<u64>,
     /// Where the scan stands in a table list (see [`TableRefs`]).
     pub(super) table_refs: TableRefs<'a>,
     /// Databases named as the qualifier of a table (`db.t` after FROM, JOIN, INTO, UPDATE,
@@ -111,6 +114,7 @@ impl<'a> Stream<'a> {
             user_var: false,
             digest: DIGEST_BASIS,
             digest_number: 0,
+            digest_before_prefix: None,
             table_refs: TableRefs::Off,
             databases: Vec::new(),
         }
@@ -160,6 +164,17 @@ impl<'a> Stream<'a> {
             (_, _) => self.digest_number = u8::from(number),
         }
         let mut h = self.digest;
+        let before_prefix = self.digest_before_prefix.take();
+        if let (Some(before), Tok::Str(raw, b'\'')) = (before_prefix, t) {
+            // `x'ff'` when the quote touches the letter (`x 'ff'` is a name and a string).
+            let at = (raw.as_ptr() as usize).wrapping_sub(self.lex.s.as_ptr() as usize);
+            if at >= 2 && self.lex.s.get(at - 2).is_some_and(|b| b"xXbB".contains(b)) {
+                h = before;
+            }
+        }
+        if matches!(t, Tok::Word([b'x' | b'X' | b'b' | b'B'])) {
+            self.digest_before_prefix = Some(h);
+        }
         let mut put = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(DIGEST_PRIME);
         match t {
             Tok::Word(w) if w[0].is_ascii_digit() => put(b'?'),

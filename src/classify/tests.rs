@@ -1660,6 +1660,12 @@ fn digest_is_a_by_product_of_the_scan() {
         "a decimal is one literal"
     );
     assert_ne!(d("SELECT t.a"), d("SELECT t"));
+    assert_eq!(
+        d("SELECT x'ff', B'01'"),
+        d("SELECT 1, 2"),
+        "hex and bit literals"
+    );
+    assert_ne!(d("SELECT x 'ff'"), d("SELECT 1"), "a name, then a string");
     assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
     assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
     assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
