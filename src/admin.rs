@@ -226,7 +226,7 @@ fn syntax_error(e: &statement::SyntaxError) -> MyError {
         1064,
         b"42000",
         format!(
-            "You have an error in your admin SQL near '{}'; the admin understands SHOW BACKENDS|SESSIONS|DIGESTS|CONFIG [LIKE '...' | WHERE ...], SELECT columns FROM backends|sessions|digests|config [WHERE ...] [ORDER BY ...] [LIMIT ...], RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
+            "You have an error in your admin SQL near '{}'; the admin understands SHOW BACKENDS|SESSIONS|DIGESTS|RULES|CONFIG [LIKE '...' | WHERE ...], SELECT columns FROM backends|sessions|digests|rules|config [WHERE ...] [ORDER BY ...] [LIMIT ...], RELOAD, SET BACKEND host:port OFFLINE|ONLINE",
             e.0
         ),
     )
@@ -372,6 +372,7 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
         "backends" => show_backends(shared),
         "sessions" => show_sessions(shared),
         "digests" => show_digests(shared),
+        "rules" => show_rules(shared),
         "config" => show_config(shared),
         _ => return None,
     })
@@ -460,6 +461,43 @@ fn show_digests(shared: &Shared) -> Table {
     Table::new(
         &[
             "digest", "count", "total_ms", "avg_ms", "max_ms", "rows", "route",
+        ],
+        rows,
+    )
+}
+
+/// The running `[[rules]]` in the order they are checked: position (0-based, as in config
+/// problems `rules[N]`), match keys (NULL when not given), action, and hits since the rule
+/// was loaded (a reload keeps the count of a rule unchanged at the same position).
+fn show_rules(shared: &Shared) -> Table {
+    use crate::rules::Action;
+    let topo = shared.topology.load_full();
+    let rows = topo
+        .config
+        .rules
+        .list()
+        .enumerate()
+        .map(|(i, (r, hits))| {
+            let action = match &r.action {
+                Action::Route(to) => format!("route={}", to.as_str()),
+                Action::Split => "split".to_string(),
+                Action::Block(message) => format!("block={message}"),
+            };
+            vec![
+                Some(i.to_string()),
+                r.schema.clone(),
+                r.user.clone(),
+                r.digest.clone(),
+                r.pattern.clone(),
+                r.cluster.clone(),
+                Some(action),
+                Some(hits.to_string()),
+            ]
+        })
+        .collect();
+    Table::new(
+        &[
+            "rule", "schema", "user", "digest", "pattern", "cluster", "action", "hits",
         ],
         rows,
     )

@@ -99,11 +99,12 @@ pub fn main() -> ExitCode {
             match checked {
                 Ok(c) => {
                     println!(
-                        "{}: OK (master {}, {} replica(s), {} user(s))",
+                        "{}: OK (master {}, {} replica(s), {} user(s), {} rule(s))",
                         path.display(),
                         c.master.address,
                         c.replicas.len(),
-                        c.users.len()
+                        c.users.len(),
+                        c.rules.len()
                     );
                     ExitCode::SUCCESS
                 }

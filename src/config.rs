@@ -11,8 +11,8 @@
 //!    addresses and user names. All problems found are collected and reported together.
 //!
 //! Every problem is reported as `FILE:LINE:COLUMN: key `dotted.key`: message`, one per line.
-//! Keys of the contract that this version does not implement yet (`[[clusters]]`, `[[rules]]`)
-//! are errors: ignoring them would misroute statements.
+//! Keys of the contract that this version does not implement yet (`[[clusters]]`, and a rule's
+//! `cluster` other than `"main"`) are errors: ignoring them would misroute statements.
 //! Password values never appear in a problem, nor in `Debug`/`Display` output of [`Secret`].
 //!
 //! Value formats:
@@ -38,6 +38,9 @@ use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
+
+mod rules;
+use rules::RawRule;
 
 // ---------------------------------------------------------------------------------------------
 // Defaults
@@ -97,6 +100,10 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `[log]` — logging. Optional; defaults apply when absent.
     pub log: Log,
+    /// `[[rules]]` — query rules, checked in order, the first match decides (see `rules`).
+    /// Compiled here (regular expressions, digest keys), once per load; equal when compiled
+    /// from the same rules, so a reload that changes none of them keeps the running set.
+    pub rules: crate::rules::Rules,
 }
 
 /// A backend server: the master or a replica.
@@ -737,25 +744,18 @@ impl<'de> Deserialize<'de> for Leaf {
 
 const TOP_LEVEL_KEYS: &[&str] = &[
     "listen", "master", "replicas", "users", "auth", "limits", "tls", "routing", "monitor",
-    "admin", "metrics", "timeouts", "log",
+    "admin", "metrics", "timeouts", "log", "rules",
 ];
 
 /// Top-level keys of the config contract (`shared/proxy.example.toml`) that this version
 /// recognizes but does not implement yet, with the error each one gets. They are errors, not
 /// ignored: ignoring `clusters` would send a sharded schema's statements to the wrong master,
 /// ignoring `rules` would let through what a rule blocks and route what it pins elsewhere.
-const NOT_YET_SUPPORTED: &[(&str, &str)] = &[
-    (
-        "clusters",
-        "more than one cluster is not supported by this version of rwsplit yet; \
+const NOT_YET_SUPPORTED: &[(&str, &str)] = &[(
+    "clusters",
+    "more than one cluster is not supported by this version of rwsplit yet; \
          remove the [[clusters]] tables ([master] and [[replicas]] are the only cluster)",
-    ),
-    (
-        "rules",
-        "routing rules are not supported by this version of rwsplit yet; \
-         remove the [[rules]] tables (no statement would be routed or blocked as they say)",
-    ),
-];
+)];
 
 const DURATION_EXPECTED: &str =
     r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#;
@@ -1088,6 +1088,7 @@ struct RawDoc {
     metrics: Option<Spanned<RawMetrics>>,
     timeouts: Option<Spanned<RawTimeouts>>,
     log: Option<Spanned<RawLog>>,
+    rules: Vec<Option<Spanned<RawRule>>>,
 }
 
 /// Parses and validates. A `Some` return is only used when no problem was recorded.
@@ -1120,6 +1121,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             "metrics" => raw.metrics = cx.section(root, v, key),
             "timeouts" => raw.timeouts = cx.section(root, v, key),
             "log" => raw.log = cx.section(root, v, key),
+            "rules" => raw.rules = cx.array_of(root, v, key),
             other => match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
                 // Part of the contract but not implemented: an error, never ignored.
                 Some((name, why)) => cx.problem(k.span().start, *name, *why),
@@ -1563,6 +1565,8 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
         },
     };
 
+    let rules = rules::rules(cx, &raw.rules);
+
     Some(Config {
         listen,
         master: master?,
@@ -1577,6 +1581,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
         metrics,
         timeouts,
         log,
+        rules,
     })
 }
 
@@ -1902,7 +1907,8 @@ mod tests {
     use super::*;
 
     /// A copy of shared/proxy.example.toml (the config contract) without its `[[clusters]]` and
-    /// `[[rules]]` tables, which this version rejects (see `clusters_and_rules_are_errors`).
+    /// `[[rules]]` tables: this version rejects the first and a rule naming one of them (see
+    /// `clusters_are_errors`).
     const EXAMPLE: &str = r#"# rwsplit configuration — the product's config contract.
 # Every key below is part of the format users will write; implement them with these names and
 # meanings (add keys where an issue needs them, keep these). Durations are strings like "500ms", "10s".
@@ -2105,7 +2111,8 @@ keepalive = "60s"             # TCP keepalive idle time on client and backend so
     }
 
     /// The problems of a config-contract text other than the known not-yet-supported keys
-    /// (`NOT_YET_SUPPORTED`, reported with exactly their message): a new unknown key, a bad
+    /// (`NOT_YET_SUPPORTED`, reported with exactly their message, and a rule's `cluster` naming
+    /// a cluster other than "main"): a new unknown key, a bad
     /// value, a missing required key, a syntax error. Every `env:NAME` is set.
     fn unexpected_contract_problems(text: &str) -> Vec<Problem> {
         let env = |name: &str| -> Result<String, std::env::VarError> { Ok(format!("x-{name}")) };
@@ -2115,9 +2122,13 @@ keepalive = "60s"             # TCP keepalive idle time on client and backend so
                 .problems()
                 .iter()
                 .filter(|p| {
-                    !NOT_YET_SUPPORTED
-                        .iter()
-                        .any(|(name, why)| p.key == *name && p.message == *why)
+                    let rule_names_a_cluster = p.key.starts_with("rules[")
+                        && p.key.ends_with("].cluster")
+                        && p.message.contains("several clusters are not supported");
+                    !rule_names_a_cluster
+                        && !NOT_YET_SUPPORTED
+                            .iter()
+                            .any(|(name, why)| p.key == *name && p.message == *why)
                 })
                 .cloned()
                 .collect(),
@@ -2126,7 +2137,7 @@ keepalive = "60s"             # TCP keepalive idle time on client and backend so
 
     /// The shared contract file itself, when this checkout has it next to it: every key it
     /// uses must be understood, except the ones this version knowingly rejects as not
-    /// supported yet (`clusters`, `rules`). Catches the contract growing without this module:
+    /// supported yet (`clusters`, a rule's `cluster` other than "main"). Catches the contract growing without this module:
     /// any other problem (a new key, a value this module rejects) fails it.
     #[test]
     fn shared_example_on_disk_parses_if_present() {
@@ -2445,7 +2456,7 @@ recover_after = 1
     }
 
     #[test]
-    fn clusters_and_rules_are_errors() {
+    fn clusters_are_errors() {
         let clusters =
             "[[clusters]]\nname = \"blogs2\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
                         replicas = [{ address = \"10.0.1.11:3306\", weight = 1 }]\n";
@@ -2458,27 +2469,11 @@ recover_after = 1
             ),
             "{err}"
         );
-        let rules = "[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n\
-                     [[rules]]\npattern = \"(?i)^DELETE\"\nblock = \"no\"\n";
-        let err = parse(&minimal_with(rules)).unwrap_err();
-        assert_eq!(
-            err.problems().len(),
-            1,
-            "one problem for the key, not per table: {err}"
-        );
-        assert!(
-            err.to_string().starts_with(
-                "proxy.toml:7:3: key `rules`: routing rules are not supported by this version of \
-                 rwsplit yet"
-            ),
-            "{err}"
-        );
-        // Any form of the keys, even empty: never silently accepted.
-        let (line, key, _) = one_problem(&format!("rules = []\n{MINIMAL}"));
-        assert_eq!((line, key.as_str()), (1, "rules"));
+        // Any form of the key, even empty: never silently accepted.
         let (line, key, _) = one_problem(&format!("clusters = 1\n{MINIMAL}"));
         assert_eq!((line, key.as_str()), (1, "clusters"));
         // Listed with the other problems, in file order (as `rwsplit check-config` shows them).
+        let rules = "[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n";
         let ps = problems(&minimal_with(&format!(
             "{clusters}{rules}[timeouts]\nread_failover = \"soon\"\n"
         )));
@@ -2487,16 +2482,116 @@ recover_after = 1
             got,
             vec![
                 (7, "clusters"),
-                (11, "rules"),
-                (18, "timeouts.read_failover")
+                (13, "rules[0].cluster"),
+                (15, "timeouts.read_failover")
             ]
         );
-        // They are not offered as valid keys in the unknown-key message.
+        // Not offered as a valid key in the unknown-key message.
         let (_, _, msg) = one_problem(&format!("cluster = 1\n{MINIMAL}"));
-        assert!(
-            !msg.contains("`clusters`") && !msg.contains("`rules`"),
-            "{msg}"
+        assert!(!msg.contains("`clusters`"), "{msg}");
+    }
+
+    #[test]
+    fn rules_parse_in_order() {
+        use crate::rules::{Action, RouteTo};
+        let c = ok(&minimal_with(
+            "[[rules]]\nschema = \"blog_2*\"\ncluster = \"main\"\n\
+             [[rules]]\nuser = \"reports\"\nroute = \"replica\"\n\
+             [[rules]]\npattern = \"(?i)^\\\\s*DELETE\\\\s+FROM\\\\s+wp_options\\\\s*$\"\n\
+             block = \"DELETE without WHERE on wp_options is blocked\"\n\
+             [[rules]]\ndigest = \"select * from t where id = ?\"\nroute = \"master\"\n\
+             cluster = \"main\"\n",
+        ));
+        let got: Vec<_> = c.rules.list().map(|(r, _)| r.clone()).collect();
+        assert_eq!(got.len(), 4);
+        assert_eq!(
+            (
+                got[0].schema.as_deref(),
+                got[0].cluster.as_deref(),
+                &got[0].action
+            ),
+            (Some("blog_2*"), Some("main"), &Action::Split)
         );
+        assert_eq!(
+            (got[1].user.as_deref(), &got[1].action),
+            (Some("reports"), &Action::Route(RouteTo::Replica))
+        );
+        assert_eq!(
+            got[2].pattern.as_deref(),
+            Some(r"(?i)^\s*DELETE\s+FROM\s+wp_options\s*$")
+        );
+        assert_eq!(
+            got[2].action,
+            Action::Block("DELETE without WHERE on wp_options is blocked".into())
+        );
+        assert_eq!(got[3].action, Action::Route(RouteTo::Master));
+        assert!(ok(MINIMAL).rules.is_empty());
+        assert!(ok(&format!("rules = []\n{MINIMAL}")).rules.is_empty());
+        // The same rules compare equal (a reload that changes none of them is no change).
+        assert_eq!(
+            ok(&minimal_with(
+                "[[rules]]\nuser = \"a\"\nroute = \"master\"\n"
+            )),
+            ok(&minimal_with(
+                "[[rules]]\nuser = \"a\"\nroute = \"master\"\n"
+            ))
+        );
+        assert_ne!(
+            ok(&minimal_with(
+                "[[rules]]\nuser = \"a\"\nroute = \"master\"\n"
+            )),
+            ok(&minimal_with(
+                "[[rules]]\nuser = \"b\"\nroute = \"master\"\n"
+            ))
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_reported_at_their_key() {
+        let err = |extra: &str| parse(&minimal_with(extra)).unwrap_err().to_string();
+        assert_eq!(
+            err("[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n"),
+            "proxy.toml:9:11: key `rules[0].cluster`: unknown cluster \"blogs2\": several clusters \
+             are not supported by this version of rwsplit yet; only \"main\" ([master] and \
+             [[replicas]]) exists"
+        );
+        assert_eq!(
+            err("[[rules]]\nuser = \"reports\"\n"),
+            "proxy.toml:7:1: key `rules[0]`: a rule needs an action: `route = \"master\"` or \
+             `\"replica\"`, `block = \"message\"`, or `cluster = \"main\"`"
+        );
+        assert_eq!(
+            err("[[rules]]\nuser = \"a\"\nroute = \"master\"\n\n[[rules]]\npattern = \"^DELETE (\"\nblock = \"no\"\n"),
+            "proxy.toml:12:11: key `rules[1].pattern`: invalid regular expression: unclosed group"
+        );
+        assert_eq!(
+            err("[[rules]]\nuser = \"a\"\nroute = \"primary\"\n"),
+            "proxy.toml:9:9: key `rules[0].route`: expected one of master, replica, got \"primary\""
+        );
+        assert_eq!(
+            err("[[rules]]\nblock = \"no\"\nroute = \"master\"\n"),
+            "proxy.toml:8:9: key `rules[0].block`: a blocking rule has no other action: remove \
+             `route` and `cluster`, or `block`"
+        );
+        assert_eq!(
+            err("[[rules]]\nuser = \"\"\nblock = \"no\"\n"),
+            "proxy.toml:8:8: key `rules[0].user`: must not be empty"
+        );
+        assert_eq!(
+            err("[[rules]]\nuser = 5\nblock = \"no\"\n"),
+            "proxy.toml:8:8: key `rules[0].user`: expected a user name string, got an integer (5)"
+        );
+        let e = err("[[rules]]\nuser = \"a\"\nroute = \"master\"\nregex = \"x\"\n");
+        assert!(
+            e.starts_with("proxy.toml:10:1: key `rules[0].regex`: unknown field `regex`"),
+            "{e}"
+        );
+        // Every bad rule is reported, not only the first.
+        let ps = problems(&minimal_with(
+            "[[rules]]\npattern = \"(\"\nroute = \"master\"\n[[rules]]\ncluster = \"x\"\n",
+        ));
+        let keys: Vec<&str> = ps.iter().map(|(_, k, _)| k.as_str()).collect();
+        assert_eq!(keys, vec!["rules[0].pattern", "rules[1].cluster"]);
     }
 
     #[test]

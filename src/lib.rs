@@ -2,15 +2,16 @@
 //!
 //! A query's path through the modules: `server` (accept) → `session::login` (with
 //! `protocol::handshake`) → `session::command` (the command loop) → `classify` (one scan of the
-//! statement) → `route` (the routing decision, pure) → `session::backends` (make the connection
+//! statement) → `rules` (the operator's `[[rules]]`: block, or a route) → `route` (the routing
+//! decision, pure) → `session::backends` (make the connection
 //! ready: `session::replay`, `session::consistency`) → `backend` (relay the answer as raw bytes)
 //! → `metrics`.
 //!
 //! Beside it: `topology` (backend types and the immutable topology snapshot), `shared` (the
 //! runtime state every session uses), `tls`, `pool` (backend connections kept between sessions
 //! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http` and
-//! `admin`. No import cycles: `topology`, `metrics`, `classify`, `route`, `gtid`, `registry` and
-//! `digest` depend on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
+//! `admin`. No import cycles: `topology`, `metrics`, `classify`, `rules`, `route`, `gtid`,
+//! `registry` and `digest` depend on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
 
 pub mod accounts;
 pub mod admin;
@@ -28,6 +29,7 @@ pub mod protocol;
 pub mod registry;
 pub mod reload;
 pub mod route;
+pub mod rules;
 pub mod server;
 pub mod session;
 pub mod shared;

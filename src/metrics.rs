@@ -38,6 +38,10 @@ pub struct Metrics {
     pub replication_lag: IntGaugeVec,
     pub backend_connections: IntGaugeVec,
     pub backend_idle: IntGaugeVec,
+    /// Statements each `[[rules]]` entry matched (label: its 0-based position), copied from the
+    /// rules' own counters at scrape time: no per-statement cost, and a gauge because a reload
+    /// that changes a rule starts its count again.
+    pub rule_hits: IntGaugeVec,
     pub read_retries: IntCounter,
     pub unclassified: IntCounter,
     pub reloads: IntCounterVec,
@@ -149,6 +153,11 @@ impl Metrics {
                 "rwsplit_backend_connections_idle",
                 "Backend connections idle in the pool, by backend",
                 &["backend"],
+            ),
+            rule_hits: gauge_vec(
+                "rwsplit_rule_hits",
+                "Statements matched by each [[rules]] entry since it was loaded, by position",
+                &["rule"],
             ),
             read_retries: counter(
                 "rwsplit_read_retries_total",

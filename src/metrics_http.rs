@@ -36,6 +36,12 @@ pub fn render(shared: &Shared) -> String {
             }
         }
     }
+    m.rule_hits.reset();
+    for (i, (_, hits)) in topo.config.rules.list().enumerate() {
+        m.rule_hits
+            .with_label_values(&[&i.to_string()])
+            .set(i64::try_from(hits).unwrap_or(i64::MAX));
+    }
     m.reloads.with_label_values(&["ok"]).reset();
     m.reloads
         .with_label_values(&["ok"])

@@ -77,6 +77,8 @@ fn apply(
     if *old.config == config {
         return Ok(Outcome::Unchanged);
     }
+    // A rule unchanged at its position keeps counting where it was.
+    config.rules.inherit_hits(&old.config.rules);
     let new = Topology::from_config(Arc::new(config), Some(&old));
     if new.master.address != old.master.address {
         info!(old = %old.master.address, new = %new.master.address, "master changed: new writes go to the new master");

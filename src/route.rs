@@ -7,6 +7,7 @@
 //! the text and binary protocols cannot disagree about a statement.
 
 use crate::classify::{Classification, Hint, Kind, Route};
+use crate::rules::RouteTo;
 
 /// A backend of the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -227,6 +228,30 @@ fn is_read_kind(k: Kind) -> bool {
 ///    record and replay) they run on the master.
 /// 8. Everything else: master.
 pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decision {
+    decide_with_rule(c, st, proto, None)
+}
+
+/// [`decide`] with the route of the operator's rule that matched the statement, if any
+/// (`[[rules]] route`; see `rules`). A rule acts only where the session is free to choose:
+///
+/// - rules 1 and 2 come first: a transaction keeps its backend, a pinned session stays on the
+///   master, a one-shot SET takes the next statement with it, and a write, a locking read or
+///   anything not understood runs on the master, whatever a rule says;
+/// - `route = "master"` then sends everything else to the master (reads, session SETs, a
+///   `START TRANSACTION READ ONLY`), except statements about the previous statement (SHOW
+///   WARNINGS, FOUND_ROWS()), which must still run where it ran;
+/// - `route = "replica"` sends a single read (SELECT, SHOW, DESCRIBE, EXPLAIN) to a replica —
+///   like a `/* rwsplit:replica */` hint, of which it has every limit: not a read of the master
+///   connection's own state (LAST_INSERT_ID(), @@identity, lock state), of the session's
+///   temporary tables, of user variables that live on the master, nor one with a
+///   `/* rwsplit:master */` hint (the application asked for fresh data). Anything else
+///   routes as without the rule.
+pub fn decide_with_rule(
+    c: &Classification,
+    st: &RoutingState,
+    proto: Protocol,
+    rule: Option<RouteTo>,
+) -> Decision {
     match st.placement() {
         Placement::Transaction(t) => return Decision::to(t),
         Placement::Pinned(_) => return Decision::to(Target::Master),
@@ -237,6 +262,22 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
     }
     if c.writes {
         return Decision::to(Target::Master);
+    }
+    let about_previous = c.depends_on_previous || c.route == Route::Last;
+    match rule {
+        Some(RouteTo::Master) if !about_previous => return Decision::to(Target::Master),
+        Some(RouteTo::Replica)
+            if is_read_kind(c.kind)
+                && !c.multi
+                && !about_previous
+                && !c.master_read
+                && c.hint != Some(Hint::Master)
+                && !c.mentions_named
+                && !(st.user_vars_on_master && c.user_var_read) =>
+        {
+            return Decision::read();
+        }
+        _ => {}
     }
     if c.hint == Some(Hint::Master)
         || c.mentions_named
@@ -251,7 +292,7 @@ pub fn decide(c: &Classification, st: &RoutingState, proto: Protocol) -> Decisio
             Target::Master
         });
     }
-    if c.depends_on_previous || c.route == Route::Last {
+    if about_previous {
         let previous = if c.reads_found_rows {
             st.last_select.or(st.last)
         } else {
@@ -498,5 +539,138 @@ mod tests {
             text("/* rwsplit:replica */ SELECT * FROM t FOR UPDATE", &free()),
             Target::Master
         );
+    }
+
+    fn ruled(sql: &str, st: &RoutingState, rule: RouteTo) -> Target {
+        decide_with_rule(&classify(sql.as_bytes()), st, Protocol::Text, Some(rule)).target
+    }
+
+    #[test]
+    fn a_master_rule_moves_reads_and_sets() {
+        for s in [
+            "SELECT * FROM t",
+            "SHOW TABLES",
+            "SET NAMES utf8mb4",
+            "USE db",
+        ] {
+            assert_eq!(text(s, &free()), Target::Replica, "{s} without the rule");
+            assert_eq!(ruled(s, &free(), RouteTo::Master), Target::Master, "{s}");
+        }
+        let on = RoutingState {
+            read_only_transactions_on_replicas: true,
+            ..RoutingState::default()
+        };
+        assert_eq!(
+            ruled("START TRANSACTION READ ONLY", &on, RouteTo::Master),
+            Target::Master
+        );
+        for proto in [Protocol::Prepare, Protocol::Execute] {
+            let c = classify(b"SELECT 1");
+            let d = decide_with_rule(&c, &free(), proto, Some(RouteTo::Master));
+            assert_eq!(d.target, Target::Master);
+        }
+    }
+
+    #[test]
+    fn a_master_rule_cannot_break_a_transaction_or_the_previous_statement() {
+        let mut st = free();
+        st.on_status(Target::Replica, true, true); // START TRANSACTION READ ONLY on a replica
+        assert_eq!(ruled("SELECT 1", &st, RouteTo::Master), Target::Replica);
+        let st = after(Target::Replica);
+        assert_eq!(
+            ruled("SHOW WARNINGS", &st, RouteTo::Master),
+            Target::Replica
+        );
+        let st = RoutingState {
+            next_here: Some(Target::Replica),
+            ..RoutingState::default()
+        };
+        assert_eq!(ruled("SELECT 1", &st, RouteTo::Master), Target::Replica);
+    }
+
+    #[test]
+    fn a_replica_rule_moves_reads_only() {
+        for s in [
+            "SELECT @@global.read_only",
+            "SHOW GLOBAL STATUS",
+            "SELECT 1 FROM t",
+        ] {
+            let d = decide_with_rule(
+                &classify(s.as_bytes()),
+                &free(),
+                Protocol::Text,
+                Some(RouteTo::Replica),
+            );
+            assert_eq!(d, Decision::read(), "{s}");
+        }
+        // Whatever the rule says: writes, locking reads, transactions, pins, the master
+        // connection's own state, temporary tables, variables living on the master.
+        for s in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET a = 1",
+            "DELETE FROM t",
+            "CREATE TABLE t2 (a INT)",
+            "SELECT * FROM t FOR UPDATE",
+            "SELECT * FROM t LOCK IN SHARE MODE",
+            "SELECT GET_LOCK('a', 1)",
+            "SELECT LAST_INSERT_ID()",
+            "SELECT @@identity",
+            "SELECT @x := 1",
+            "SELECT 1 INTO @x",
+            "BEGIN",
+            "START TRANSACTION READ ONLY",
+            "SELECT 1; INSERT INTO t VALUES (1)",
+            "/* rwsplit:master */ SELECT 1",
+            "CALL p()",
+            "LOCK TABLES t READ",
+            "SET autocommit = 0",
+            "SELECT NEXTVAL(s)",
+        ] {
+            assert_eq!(ruled(s, &free(), RouteTo::Replica), Target::Master, "{s}");
+        }
+        let mut st = free();
+        st.on_status(Target::Master, true, true);
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "trx"
+        );
+        let mut st = free();
+        st.on_status(Target::Master, false, false);
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "autocommit=0"
+        );
+        let mut st = free();
+        st.pin();
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "pinned"
+        );
+        let mut st = free();
+        st.table_locks(true);
+        assert_eq!(
+            ruled("SELECT 1", &st, RouteTo::Replica),
+            Target::Master,
+            "locks"
+        );
+        let mut st = after(Target::Master);
+        st.user_vars_on_master = true;
+        assert_eq!(ruled("SELECT @o", &st, RouteTo::Replica), Target::Master);
+        assert_eq!(
+            ruled(
+                "SELECT FOUND_ROWS()",
+                &after(Target::Master),
+                RouteTo::Replica
+            ),
+            Target::Master,
+            "about the previous statement"
+        );
+        let names = vec!["tmp1".to_string()];
+        let c = crate::classify::analyze(b"SELECT * FROM tmp1", &names);
+        let d = decide_with_rule(&c, &free(), Protocol::Text, Some(RouteTo::Replica));
+        assert_eq!(d.target, Target::Master, "a temporary table");
     }
 }

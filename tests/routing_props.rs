@@ -6,12 +6,14 @@
 //! "Routed to a replica" is what the proxy's own routing function (`rwsplit::route::decide`,
 //! the one the session calls for text queries, prepares and executes) answers, for a session
 //! in each state a write could meet outside a transaction: fresh, after a statement on a
-//! replica (previous-statement rules follow it there), with user variables on the master.
+//! replica (previous-statement rules follow it there), with user variables on the master —
+//! and under every route an operator's `[[rules]]` entry can give (`decide_with_rule`).
 
 use proptest::prelude::*;
 use proptest::sample::select;
 use rwsplit::classify::{classify, Classification};
-use rwsplit::route::{decide, Protocol, RoutingState, Target};
+use rwsplit::route::{decide, decide_with_rule, Protocol, RoutingState, Target};
+use rwsplit::rules::RouteTo;
 
 /// Could the session send a statement with this classification to a replica?
 fn may_reach_replica(c: &Classification) -> bool {
@@ -23,7 +25,12 @@ fn may_reach_replica(c: &Classification) -> bool {
     [fresh, after_replica, vars_on_master].iter().any(|st| {
         [Protocol::Text, Protocol::Prepare, Protocol::Execute]
             .into_iter()
-            .any(|p| decide(c, st, p).target == Target::Replica)
+            .any(|p| {
+                decide(c, st, p).target == Target::Replica
+                    || [RouteTo::Master, RouteTo::Replica]
+                        .into_iter()
+                        .any(|r| decide_with_rule(c, st, p, Some(r)).target == Target::Replica)
+            })
     })
 }
 

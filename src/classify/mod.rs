@@ -292,6 +292,14 @@ pub struct Classification {
     /// A recorded SET whose value reads variables (`SET @saved = @@sql_mode`): replaying it
     /// depends on what was set before it, so earlier SETs may not be dropped from the list.
     pub reads_vars: bool,
+    /// Databases the statement names as the qualifier of a table (`db.t` where a table is
+    /// expected: after FROM, JOIN, INTO, UPDATE, TABLE, ... and in the comma lists that follow),
+    /// unquoted, each once, in order; `alias.column` elsewhere is not one. Empty, and not
+    /// allocated, when there are none. Rules match their `schema` against these.
+    pub databases: Vec<String>,
+    /// Reads state of the master connection itself (`LAST_INSERT_ID()`, `@@identity`, lock
+    /// state, sequences' current values): no hint or rule may send it to a replica.
+    pub master_read: bool,
     /// The digest key (`SHOW DIGESTS`): statements that differ only in literals, letter case,
     /// comments and whitespace share it.
     pub digest: u64,
@@ -357,8 +365,6 @@ struct Run {
     saw_cond_exec: bool,
     /// Some statement writes (see `Seg::writes`).
     writes: bool,
-    /// Some statement reads master-connection state (see `Seg::master_read`).
-    master_read: bool,
 }
 
 fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
@@ -386,6 +392,8 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         master_only_state: false,
         record_key: None,
         reads_vars: false,
+        databases: Vec::new(),
+        master_read: false,
         digest: 0,
         next_statement_only: false,
     };
@@ -467,6 +475,8 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
     c.digest = st.digest;
+    c.databases = std::mem::take(&mut st.databases);
+    c.master_read = master_read;
     let broken = st.lex.broken;
     Run {
         c,
@@ -476,7 +486,6 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         saw_bs_quote: st.lex.saw_bs_quote,
         saw_cond_exec: st.lex.saw_cond_exec,
         writes,
-        master_read,
     }
 }
 
@@ -539,6 +548,7 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
             writes |= a.writes || a.broken;
             c.mentions_named |= a.c.mentions_named;
             c.user_var_read |= a.c.user_var_read;
+            c.master_read |= a.c.master_read;
             if r.broken
                 || a.broken
                 || a.c.route != c.route
@@ -556,7 +566,7 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
             }
         }
     }
-    if r.master_read && c.hint == Some(Hint::Replica) {
+    if c.master_read && c.hint == Some(Hint::Replica) {
         // LAST_INSERT_ID(), @@identity, lock state: a replica would answer wrong.
         c.hint = None;
     }

@@ -1659,6 +1659,18 @@ fn digest_is_a_by_product_of_the_scan() {
         d("select  c /* x */ from SBTEST1\n where id = 7")
     );
     assert_eq!(d("SELECT 'a'"), d("SELECT \"b\""));
+    assert_eq!(
+        d("SELECT 1.5, 2."),
+        d("SELECT ?, ?"),
+        "a decimal is one literal"
+    );
+    assert_ne!(d("SELECT t.a"), d("SELECT t"));
+    assert_eq!(
+        d("SELECT x'ff', B'01'"),
+        d("SELECT 1, 2"),
+        "hex and bit literals"
+    );
+    assert_ne!(d("SELECT x 'ff'"), d("SELECT 1"), "a name, then a string");
     assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
     assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
     assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
@@ -1709,4 +1721,57 @@ fn a_read_only_start_inside_a_multi_statement_is_not_a_read() {
     let c = cl("SELECT 1; START TRANSACTION READ ONLY");
     assert!(c.writes && c.route == M, "{c:?}");
     assert!(!cl("START TRANSACTION READ ONLY").writes);
+}
+
+#[test]
+fn databases_named_as_table_qualifiers() {
+    let dbs = |s: &str| cl(s).databases;
+    let v = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        dbs("SELECT * FROM blog_2.wp_posts WHERE id = 1"),
+        v(&["blog_2"])
+    );
+    assert_eq!(
+        dbs("select p.id from a.t1 p, c.t3 AS z, d.t4 w join `b``x`.t2 on p.id = t2.id"),
+        v(&["a", "c", "d", "b`x"])
+    );
+    assert_eq!(dbs("INSERT INTO shop.orders VALUES (1)"), v(&["shop"]));
+    assert_eq!(dbs("UPDATE shop.orders SET a.b = 1"), v(&["shop"]));
+    assert_eq!(dbs("DELETE FROM shop.orders WHERE x.y = 2"), v(&["shop"]));
+    assert_eq!(dbs("REPLACE INTO s.t SELECT * FROM s.u"), v(&["s"]));
+    assert_eq!(dbs("CREATE TABLE x.t (a INT)"), v(&["x"]));
+    assert_eq!(dbs("RENAME TABLE a.t TO b.t"), v(&["a", "b"]));
+    assert_eq!(dbs("DESCRIBE info.t"), v(&["info"]));
+    assert_eq!(dbs("CALL app.proc(1)"), v(&["app"]));
+    assert_eq!(dbs("SELECT 1 FROM t; SELECT 2 FROM q.t"), v(&["q"]));
+    assert_eq!(dbs("SELECT * FROM /*!50000 e.t */ x"), v(&["e"]));
+    // Not databases: alias.column, numbers, system variables, strings, unqualified tables.
+    for s in [
+        "SELECT t.a, t.b FROM t WHERE t.c = 1.5",
+        "SELECT @@session.sql_mode",
+        "SELECT 'a.b' FROM t",
+        "SELECT * FROM t1 JOIN t2 ON t1.id = t2.id",
+        "SELECT a.b FROM t ORDER BY a.c DESC, a.d",
+        "SELECT 1.5 FROM dual",
+        "SELECT * FROM t WHERE a IN (SELECT x.y FROM z)",
+    ] {
+        assert!(dbs(s).is_empty(), "{s}: {:?}", dbs(s));
+    }
+    assert_eq!(
+        dbs("SELECT * FROM t WHERE a IN (SELECT y FROM k.z)"),
+        v(&["k"])
+    );
+    assert_eq!(
+        dbs("SELECT * FROM db.from"),
+        v(&["db"]),
+        "a keyword as table name"
+    );
+    assert_eq!(dbs("SELECT * FROM a.t, a.u"), v(&["a"]), "each once");
+}
+
+#[test]
+fn master_read_is_reported() {
+    assert!(cl("SELECT LAST_INSERT_ID()").master_read);
+    assert!(cl("SELECT @@identity").master_read);
+    assert!(!cl("SELECT 1").master_read);
 }

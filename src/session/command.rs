@@ -242,6 +242,13 @@ impl Session {
     pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
         let c = classify::analyze(sql, &self.temp_tables);
+        let rule = match self.rule_verdict(&c, sql) {
+            rules::Verdict::Run(rule) => rule,
+            rules::Verdict::Block(e) => {
+                self.send_error(&e).await?;
+                return Ok(Flow::Continue);
+            }
+        };
         if let Some(kill) = c.kill {
             // Never forwarded as it is: a thread id means something else on each server.
             return self.kill_statement(kill).await;
@@ -251,7 +258,7 @@ impl Session {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");
         }
-        let d = self.decide(&c, Protocol::Text);
+        let d = self.decide_ruled(&c, Protocol::Text, rule);
         let mut target = d.target;
         if d.consistent_read {
             // Read-your-writes: only a replica that has this session's writes.

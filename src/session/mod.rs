@@ -3,7 +3,8 @@
 //!
 //! The path of a query: `server` accepts → `login` (with `protocol::handshake`) → `command`
 //! reads and dispatches it → `classify` scans it once → `routing` decides where it runs →
-//! `backends` makes that connection ready (`replay`, `consistency`) and relays the answer.
+//! `backends` makes that connection ready (`replay`, `consistency`) and relays the answer;
+//! `rules` applies the operator's query rules between the scan and the decision.
 //! Prepared statements and the control commands (KILL, CHANGE USER, RESET) have their own files.
 
 mod backends;
@@ -14,6 +15,7 @@ mod login;
 mod prepared;
 mod replay;
 mod routing;
+mod rules;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

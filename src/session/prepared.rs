@@ -42,6 +42,11 @@ pub(super) struct PreparedStmt {
     /// The single scan of `sql`, made at prepare time: every execute is routed from it by the
     /// same function as a text query.
     pub(super) class: Arc<Classification>,
+    /// The route of the rule that matched the statement (`rules`), checked at prepare with its
+    /// text and again at the first execute after a reload brought other rules.
+    pub(super) rule: Option<crate::rules::RouteTo>,
+    /// The rule set `rule` came from.
+    pub(super) rules_of: crate::rules::Rules,
     pub(super) num_params: u16,
     /// Parameter types from the last execute that sent them, for backends that have not seen them.
     pub(super) param_types: Option<Vec<u8>>,
@@ -58,7 +63,13 @@ impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
         let c = Arc::new(classify::analyze(sql, &self.temp_tables));
-        let d = self.decide(&c, Protocol::Prepare);
+        // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
+        let rule = match self.rule_verdict(&c, sql) {
+            rules::Verdict::Run(rule) => rule,
+            rules::Verdict::Block(e) => return self.send_error(&e).await,
+        };
+        let rules_of = self.topo.config.rules.clone();
+        let d = self.decide_ruled(&c, Protocol::Prepare, rule);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
         let retry = Retry {
@@ -95,6 +106,8 @@ impl Session {
                 PreparedStmt {
                     sql: sql.to_vec(),
                     class: c,
+                    rule,
+                    rules_of,
                     num_params,
                     param_types: None,
                     long_data: Vec::new(),
@@ -205,7 +218,13 @@ impl Session {
             client_sent_types,
             long_data,
         };
-        let d = self.decide(&c, Protocol::Execute);
+        let rule = match self.stmt_rule(id, &c) {
+            Ok(rule) => rule,
+            // Parameter types are kept above: a later execute, once a reload lets the statement
+            // run again, may not send them again.
+            Err(e) => return self.send_error(&e).await,
+        };
+        let d = self.decide_ruled(&c, Protocol::Execute, rule);
         let _ticket = self.write_ticket(&c, d.target);
         let target = if d.consistent_read {
             self.consistent(d.target).await
@@ -241,6 +260,41 @@ impl Session {
         self.after_statement(&c, &[], used, &scanner, Protocol::Execute)
             .await;
         Ok(())
+    }
+
+    /// The rule route of prepared statement `id` for an execute: the one found at prepare,
+    /// unless a reload brought other rules since, which are then checked (and remembered).
+    /// Err: a rule now blocks it; the statement stays prepared, a later reload may free it.
+    fn stmt_rule(
+        &mut self,
+        id: u32,
+        c: &Classification,
+    ) -> Result<Option<crate::rules::RouteTo>, MyError> {
+        let current = self.topo.config.rules.clone();
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
+            return Ok(None);
+        };
+        if st.rules_of.same_as(&current) {
+            return Ok(st.rule);
+        }
+        let sql = std::mem::take(&mut st.sql);
+        let verdict = self.rule_verdict(c, &sql);
+        let Some(st) = self.prepared.stmts.get_mut(&id) else {
+            return Ok(None);
+        };
+        st.sql = sql;
+        match verdict {
+            rules::Verdict::Run(rule) => {
+                st.rule = rule;
+                st.rules_of = current;
+                Ok(rule)
+            }
+            rules::Verdict::Block(e) => {
+                // Not remembered: every execute under these rules is checked (and blocked).
+                st.rule = None;
+                Err(e)
+            }
+        }
     }
 
     /// One attempt of an execute on `t`: the statement is prepared there if it is not yet, and

@@ -40,6 +40,16 @@ impl Session {
         route::decide(c, self.routing_now(), proto)
     }
 
+    /// Where one statement runs, with the route of the rule that matched it (`rules`).
+    pub(super) fn decide_ruled(
+        &mut self,
+        c: &Classification,
+        proto: Protocol,
+        rule: Option<crate::rules::RouteTo>,
+    ) -> Decision {
+        route::decide_with_rule(c, self.routing_now(), proto, rule)
+    }
+
     /// The backend for commands that follow the session rather than a statement
     /// (COM_INIT_DB, COM_SET_OPTION, COM_PING, COM_STATISTICS, COM_RESET_CONNECTION): the
     /// one the previous statement ran on; a replica before any statement of a free session.
