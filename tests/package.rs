@@ -337,6 +337,19 @@ fn dpkg_install_init_script_remove_purge() {
     assert!(read.status.success(), "still serves: {}", text(&read));
     std::fs::write(config, &one_replica).unwrap();
 
+    // Reinstall (an upgrade to the same version) over the running proxy: the edited conffile
+    // is kept as it is, without a prompt, and the proxy serves afterwards (restarted by
+    // postinst, or left running where a policy-rc.d forbids service actions).
+    let o = run("dpkg", &["-i", "--force-confold", deb.to_str().unwrap()]);
+    assert!(o.status.success(), "dpkg -i again: {}", text(&o));
+    assert_eq!(std::fs::read_to_string(config).unwrap(), one_replica);
+    assert_eq!(mode_owner(config), (0o640, "root".into(), "rwsplit".into()));
+    eventually("serves after reinstall", Duration::from_secs(10), || {
+        mariadb(port, c.user(), c.password(), "SELECT 1")
+            .status
+            .success()
+    });
+
     let (rc, out) = init("stop");
     assert_eq!(rc, 0, "stop: {out}");
     let (rc, out) = init("status");
