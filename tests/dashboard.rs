@@ -266,6 +266,21 @@ fn dashboard_is_a_grafana_dashboard() {
     assert!(panels.len() >= 10, "only {} panels", panels.len());
     let mut ids = BTreeSet::new();
     let mut queries = 0;
+    let mut cells = BTreeMap::new();
+    for p in &panels {
+        let g = &p["gridPos"];
+        let at = |k: &str| {
+            g[k].as_u64()
+                .unwrap_or_else(|| panic!("{}: gridPos.{k}", p["title"]))
+        };
+        for x in at("x")..at("x") + at("w") {
+            for y in at("y")..at("y") + at("h") {
+                if let Some(other) = cells.insert((x, y), &p["title"]) {
+                    panic!("panels {} and {other} overlap", p["title"]);
+                }
+            }
+        }
+    }
     for p in &panels {
         let title = &p["title"];
         let kind = p["type"].as_str().expect("panel type");
