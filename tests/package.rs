@@ -194,9 +194,13 @@ fn package_contents() {
 /// Purges the package (after stopping the proxy) when the test ends, failed or not.
 struct Installed;
 
+/// The test's settings for the init script (not a file of the package).
+const DEFAULTS: &str = "/etc/default/rwsplit";
+
 impl Drop for Installed {
     fn drop(&mut self) {
         let _ = run("/etc/init.d/rwsplit", &["stop"]);
+        let _ = std::fs::remove_file(DEFAULTS);
         let o = run("dpkg", &["--purge", "rwsplit"]);
         if !o.status.success() {
             eprintln!("cleanup: dpkg --purge rwsplit: {}", text(&o));
@@ -250,6 +254,10 @@ fn dpkg_install_init_script_remove_purge() {
         }
     }
 
+    assert!(
+        !Path::new(DEFAULTS).exists(),
+        "{DEFAULTS} exists: this test would overwrite it"
+    );
     let guard = Installed;
     let o = run("dpkg", &["-i", deb.to_str().unwrap()]);
     assert!(o.status.success(), "dpkg -i: {}", text(&o));
@@ -273,9 +281,44 @@ fn dpkg_install_init_script_remove_purge() {
         mode_owner("/etc/rwsplit/rwsplit.env"),
         (0o640, "root".into(), "rwsplit".into())
     );
-    // Installed, not started: the shipped config names placeholder backends.
+    // Installed, not started, and registered but not enabled for sysvinit: the shipped config
+    // names placeholder backends.
     let (rc, out) = init("status");
     assert_eq!(rc, 3, "not running after install: {out}");
+    let rc_links = || -> Vec<String> {
+        std::fs::read_dir("/etc")
+            .unwrap()
+            .flatten()
+            .filter(|d| {
+                let n = d.file_name().to_string_lossy().into_owned();
+                n.starts_with("rc") && n.ends_with(".d")
+            })
+            .flat_map(|d| std::fs::read_dir(d.path()).unwrap().flatten())
+            .map(|l| l.file_name().to_string_lossy().into_owned())
+            .filter(|l| l.ends_with("rwsplit"))
+            .collect()
+    };
+    let links = rc_links();
+    assert!(!links.is_empty(), "update-rc.d registered the script");
+    assert!(
+        links.iter().all(|l| l.starts_with('K')),
+        "not enabled: {links:?}"
+    );
+    // The units load (systemd-analyze checks syntax and that the binary exists).
+    if let Ok(o) = Command::new("systemd-analyze")
+        .args(["verify", "/usr/lib/systemd/system/rwsplit.service"])
+        .args(["/usr/lib/systemd/system/rwsplit-config.path"])
+        .args(["/usr/lib/systemd/system/rwsplit-config-reload.service"])
+        .output()
+    {
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "systemd-analyze verify: {}",
+            text(&o)
+        );
+    } else {
+        eprintln!("no systemd-analyze: the units are not verified");
+    }
     let out = ok(
         "runuser",
         &[
@@ -289,16 +332,21 @@ fn dpkg_install_init_script_remove_purge() {
     );
     assert!(out.contains("OK"), "{out}");
 
-    // Point the installed config at the test cluster (same file: owner and mode stay).
+    // Point the installed config at the test cluster (same file: owner and mode stay). No
+    // file watch (set through /etc/default/rwsplit, which the script reads): every reload
+    // below comes from a SIGHUP.
     let port = free_port();
     let config = "/etc/rwsplit/proxy.toml";
     std::fs::write(config, c.proxy_toml(port, "")).unwrap();
+    std::fs::write(DEFAULTS, "DAEMON_ARGS=\"--no-watch\"\n").unwrap();
     let (rc, out) = init("start");
     assert_eq!(rc, 0, "start: {out}");
     let (rc, out) = init("status");
     assert_eq!(rc, 0, "status: {out}");
     assert!(out.contains("is running"), "{out}");
     let pid = std::fs::read_to_string("/run/rwsplit/rwsplit.pid").unwrap();
+    let cmdline = std::fs::read_to_string(format!("/proc/{}/cmdline", pid.trim())).unwrap();
+    assert!(cmdline.contains("--no-watch"), "{cmdline:?}");
     let user = ok("ps", &["-o", "user=", "-p", pid.trim()]);
     assert_eq!(user.trim(), "rwsplit", "the proxy runs as rwsplit");
     let exe = std::fs::read_link(format!("/proc/{}/exe", pid.trim())).unwrap();
@@ -311,6 +359,33 @@ fn dpkg_install_init_script_remove_purge() {
         "a read on a replica, got {id}"
     );
     let log = "/var/log/rwsplit/rwsplit.log";
+    let reloads = || {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .matches("configuration reloaded")
+            .count()
+    };
+
+    // The installed hooks find the installed binary and the pid file by their defaults, edit
+    // the config in place (owner and mode kept) and make the proxy reload.
+    let r2 = format!("127.0.0.1:{}", c.replica_ports()[1]);
+    for (hook, present) in [("host-down.sh", false), ("host-up.sh", true)] {
+        let before = reloads();
+        let o = Command::new(format!("/usr/share/rwsplit/hooks/{hook}"))
+            .arg(&r2)
+            .env("RWSPLIT_HOOK_SYSLOG", "0")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{hook}: {}", text(&o));
+        let now = std::fs::read_to_string(config).unwrap();
+        assert_eq!(now.contains(&r2), present, "{hook}: {now}");
+        assert_eq!(mode_owner(config), (0o640, "root".into(), "rwsplit".into()));
+        eventually(
+            &format!("reload after {hook}"),
+            Duration::from_secs(5),
+            || reloads() > before,
+        );
+    }
 
     // reload: check-config, then SIGHUP; the proxy picks the new file up.
     let one_replica = c.proxy_toml(port, "").replace(
@@ -321,13 +396,10 @@ fn dpkg_install_init_script_remove_purge() {
         "",
     );
     std::fs::write(config, &one_replica).unwrap();
+    let before = reloads();
     let (rc, out) = init("reload");
     assert_eq!(rc, 0, "reload: {out}");
-    eventually("reloaded", Duration::from_secs(5), || {
-        std::fs::read_to_string(log)
-            .unwrap_or_default()
-            .contains("configuration reloaded")
-    });
+    eventually("reloaded", Duration::from_secs(5), || reloads() > before);
     // A broken file: reload fails before any signal, and the proxy keeps serving.
     std::fs::write(config, format!("{one_replica}\n[master\n")).unwrap();
     let (rc, out) = init("reload");
@@ -378,6 +450,7 @@ fn dpkg_install_init_script_remove_purge() {
     );
 
     // purge: every file of the package and of its maintainer scripts goes.
+    std::fs::remove_file(DEFAULTS).unwrap();
     let o = run("dpkg", &["--purge", "rwsplit"]);
     assert!(o.status.success(), "dpkg --purge: {}", text(&o));
     std::mem::forget(guard);
@@ -394,13 +467,9 @@ fn dpkg_install_init_script_remove_purge() {
     ] {
         assert!(!Path::new(gone).exists(), "{gone} left after purge");
     }
-    for rc_dir in std::fs::read_dir("/etc").unwrap().flatten() {
-        let name = rc_dir.file_name().to_string_lossy().into_owned();
-        if name.starts_with("rc") && name.ends_with(".d") {
-            for link in std::fs::read_dir(rc_dir.path()).unwrap().flatten() {
-                let l = link.file_name().to_string_lossy().into_owned();
-                assert!(!l.ends_with("rwsplit"), "/etc/{name}/{l} left after purge");
-            }
-        }
-    }
+    assert_eq!(
+        rc_links(),
+        Vec::<String>::new(),
+        "rc links left after purge"
+    );
 }
