@@ -5,12 +5,12 @@
 #    PDO on mysqlnd) with WordPress and its default theme (tests/php.rs) with apt-get if any of
 #    them is missing, and nodejs + npm if `node` or `npm` is missing. Then the drivers of
 #    tests/drivers.rs and the session tests: Node's mysql2 (`npm ci` in tests/clients/node, from
-#    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip).
+#    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip). Builds the Debian
+#    package with cargo-deb (installs cargo-deb 3.8.0 if missing) for tests/package.rs and
+#    exports its path as RWSPLIT_DEB.
 # 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
-#    Builds the Debian package with cargo-deb (installs cargo-deb 3.8.0 if missing) for
-#    tests/package.rs and exports its path as RWSPLIT_DEB.
 # 3. Runs `cargo nextest run --no-fail-fast` if cargo-nextest is installed, else `cargo test`.
 # 4. Always tears the cluster down, and exits with the tests' status.
 #
@@ -155,7 +155,8 @@ fi
 # ~/.cargo/bin) and named to the tests in RWSPLIT_DEB. RWSPLIT_DEB_PROFILE picks the cargo profile:
 # `dev` (default) reuses the binary the tests build anyway (seconds); `deb` is what a release
 # ships (`cargo deb` alone: optimized, stripped; ~5 min more on 2 cores). The packaging checked
-# is the same either way.
+# is the same either way. (cargo-deb 3.8 warns that the dev profile "will be a hard error in the
+# future": a newer cargo-deb would need a custom profile that inherits dev, built separately.)
 CARGO_DEB_VERSION=3.8.0
 if [[ ${RWSPLIT_SKIP_DEB:-} != 1 ]]; then
     if ! cargo deb --version >/dev/null 2>&1 && [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]]; then
