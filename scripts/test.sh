@@ -5,7 +5,9 @@
 #    PDO on mysqlnd) with WordPress and its default theme (tests/php.rs) with apt-get if any of
 #    them is missing, and nodejs + npm if `node` or `npm` is missing. Then the drivers of
 #    tests/drivers.rs and the session tests: Node's mysql2 (`npm ci` in tests/clients/node, from
-#    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip).
+#    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip). Builds the Debian
+#    package with cargo-deb (installs cargo-deb 3.8.0 if missing) for tests/package.rs and
+#    exports its path as RWSPLIT_DEB.
 # 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
@@ -18,6 +20,8 @@
 #   RWSPLIT_TEST_CMD      run this shell command (plus the extra args) instead of cargo
 #   RWSPLIT_SKIP_INSTALL  1 = never call apt-get
 #   RWSPLIT_FORCE_INSTALL 1 = call apt-get install even if everything is on PATH
+#   RWSPLIT_SKIP_DEB      1 = don't build the Debian package (tests/package.rs skips; fails in CI)
+#   RWSPLIT_DEB_PROFILE   cargo profile of that package: dev (default, reuses the test build) or deb
 set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -145,6 +149,34 @@ if ! python3 -c 'import sys, mysql.connector; sys.exit(mysql.connector.__version
     phase "installing mysql-connector-python 8.4.0"
     python3 -m pip install --quiet --disable-pip-version-check mysql-connector-python==8.4.0 ||
         { echo "pip install mysql-connector-python==8.4.0 failed" >&2; exit 1; }
+fi
+
+# tests/package.rs: the Debian package, built with cargo-deb (pinned; installed once into
+# ~/.cargo/bin) and named to the tests in RWSPLIT_DEB. RWSPLIT_DEB_PROFILE picks the cargo profile:
+# `dev` (default) reuses the binary the tests build anyway (seconds); `deb` is what a release
+# ships (`cargo deb` alone: optimized, stripped; ~5 min more on 2 cores). The packaging checked
+# is the same either way. (cargo-deb 3.8 warns that the dev profile "will be a hard error in the
+# future": a newer cargo-deb would need a custom profile that inherits dev, built separately.)
+CARGO_DEB_VERSION=3.8.0
+if [[ ${RWSPLIT_SKIP_DEB:-} != 1 ]]; then
+    if ! cargo deb --version >/dev/null 2>&1 && [[ ${RWSPLIT_SKIP_INSTALL:-} != 1 ]]; then
+        phase "installing cargo-deb $CARGO_DEB_VERSION"
+        cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --quiet ||
+            { echo "cargo install cargo-deb failed" >&2; exit 1; }
+    fi
+    if cargo deb --version >/dev/null 2>&1; then
+        deb_profile=${RWSPLIT_DEB_PROFILE:-dev}
+        deb_args=(--locked --profile "$deb_profile" --output "${CARGO_TARGET_DIR:-$ROOT/target}/debian-test/")
+        [[ $deb_profile == dev ]] && deb_args+=(--fast)
+        phase "building the Debian package: cargo deb ${deb_args[*]}"
+        rm -rf "${CARGO_TARGET_DIR:-$ROOT/target}/debian-test"
+        deb_out=$(cargo deb "${deb_args[@]}") || { echo "cargo deb failed" >&2; exit 1; }
+        RWSPLIT_DEB=$(printf '%s\n' "$deb_out" | tail -n1)
+        export RWSPLIT_DEB
+        echo "RWSPLIT_DEB=$RWSPLIT_DEB"
+    else
+        echo "cargo-deb not installed (RWSPLIT_SKIP_INSTALL=1): tests/package.rs will skip, or fail in CI" >&2
+    fi
 fi
 
 # --- 2. cluster ---------------------------------------------------------------------------------
