@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use common::*;
@@ -11,12 +10,8 @@ use mysql_async::prelude::*;
 
 /// Open backend connections of the proxy (in sessions and in the pool), from /metrics.
 fn backend_connections(metrics_port: u16) -> f64 {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", metrics_port)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    resp.lines()
+    let (_, body) = metrics_http(metrics_port);
+    body.lines()
         .filter(|l| l.starts_with("rwsplit_backend_connections{"))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
@@ -240,9 +235,7 @@ async fn found_rows_after_sql_calc_found_rows_survives_an_idle_gap() {
     let pool = p.pool(&c, Some(&db));
     let mut page = pool.get_conn().await.unwrap();
     let ids: Vec<i64> = page
-        .query(format!(
-            "SELECT SQL_CALC_FOUND_ROWS id FROM t ORDER BY id LIMIT 2"
-        ))
+        .query("SELECT SQL_CALC_FOUND_ROWS id FROM t ORDER BY id LIMIT 2")
         .await
         .unwrap();
     assert_eq!(ids, vec![1, 2]);

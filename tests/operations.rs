@@ -18,13 +18,7 @@ fn ops_toml(admin_port: u16, metrics_port: u16) -> String {
 /// Scrapes /metrics and parses the Prometheus text format strictly enough to catch garbage:
 /// every sample line is `name{labels} value` with a float value, and every metric has TYPE.
 fn scrape(port: u16) -> HashMap<String, f64> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    let (head, body) = resp.split_once("\r\n\r\n").expect("HTTP response");
-    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (head, body) = metrics_http(port);
     assert!(head.contains("text/plain; version=0.0.4"));
     let mut typed = std::collections::HashSet::new();
     let mut samples = HashMap::new();
