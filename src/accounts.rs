@@ -81,7 +81,7 @@ async fn load(
         .monitor
         .as_ref()
         .ok_or("[monitor] is required for auth passthrough")?;
-    let mut conn = crate::backend::connect_monitor(topo.master.clone(), m, tls).await?;
+    let mut conn = crate::backend::connect_monitor(topo.main().master.clone(), m, tls).await?;
     let rows = conn
         .query_rows("SELECT User, Password FROM mysql.user")
         .await

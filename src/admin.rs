@@ -373,6 +373,7 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
         "sessions" => show_sessions(shared),
         "digests" => show_digests(shared),
         "rules" => show_rules(shared),
+        "clusters" => show_clusters(shared),
         "config" => show_config(shared),
         _ => return None,
     })
@@ -380,8 +381,8 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
 
 fn show_backends(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
-    let rows = std::iter::once(&topo.master)
-        .chain(topo.replicas.iter())
+    let rows = topo
+        .backends()
         .map(|b| {
             let h = b.health();
             vec![
@@ -394,11 +395,12 @@ fn show_backends(shared: &Shared) -> Table {
                 Some(
                     METRICS
                         .backend_connections
-                        .with_label_values(&[&b.address])
+                        .with_label_values(&[&*b.cluster, &b.address])
                         .get()
                         .to_string(),
                 ),
                 h.gtid.clone(),
+                Some(b.cluster.to_string()),
             ]
         })
         .collect();
@@ -412,6 +414,56 @@ fn show_backends(shared: &Shared) -> Table {
             "weight",
             "connections",
             "gtid",
+            "cluster",
+        ],
+        rows,
+    )
+}
+
+/// The clusters in routing order ("main" first, then `[[clusters]]` as in the file): each
+/// one's master and its state, its replicas and how many of them take reads now, and the
+/// client sessions working on it (a session counts in the cluster its last statement ran on).
+fn show_clusters(shared: &Shared) -> Table {
+    let topo = shared.topology.load_full();
+    let sessions = shared.registry.sessions_by_cluster();
+    let rows = topo
+        .clusters
+        .iter()
+        .map(|c| {
+            let serving = c
+                .replicas
+                .iter()
+                .filter(|r| r.is_available() && r.weight > 0);
+            vec![
+                Some(c.name.to_string()),
+                Some(c.master.address.clone()),
+                Some(c.master.state().as_str().into()),
+                Some(
+                    c.replicas
+                        .iter()
+                        .map(|r| r.address.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                Some(serving.count().to_string()),
+                Some(
+                    sessions
+                        .get(&*c.name)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+            ]
+        })
+        .collect();
+    Table::new(
+        &[
+            "cluster",
+            "master",
+            "master_state",
+            "replicas",
+            "replicas_up",
+            "sessions",
         ],
         rows,
     )
@@ -514,6 +566,18 @@ fn show_config(shared: &Shared) -> Table {
         kv.push((format!("replicas[{i}].address"), r.address.clone()));
         kv.push((format!("replicas[{i}].weight"), r.weight.to_string()));
     }
+    for (i, cl) in c.clusters.iter().enumerate() {
+        kv.push((format!("clusters[{i}].name"), cl.name.clone()));
+        kv.push((
+            format!("clusters[{i}].master.address"),
+            cl.master.address.clone(),
+        ));
+        for (j, r) in cl.replicas.iter().enumerate() {
+            let at = format!("clusters[{i}].replicas[{j}]");
+            kv.push((format!("{at}.address"), r.address.clone()));
+            kv.push((format!("{at}.weight"), r.weight.to_string()));
+        }
+    }
     for (i, u) in c.users.iter().enumerate() {
         kv.push((format!("users[{i}].name"), u.name.clone()));
         kv.push((format!("users[{i}].password"), u.password.to_string()));
@@ -554,7 +618,7 @@ fn show_config(shared: &Shared) -> Table {
 fn set_backend(shared: &Shared, address: &str, offline: bool) -> Answer {
     let topo = shared.topology.load_full();
     let Some(b) = topo.find(address, Role::Replica) else {
-        let why = if topo.master.address == address {
+        let why = if topo.clusters.iter().any(|c| c.master.address == address) {
             "the master cannot be set offline (writes need it); change the master with `rwsplit topology set-master`"
         } else {
             "no such replica"

@@ -205,7 +205,7 @@ impl Drop for BackendConn {
     fn drop(&mut self) {
         crate::metrics::METRICS
             .backend_connections
-            .with_label_values(&[&self.backend.address])
+            .with_label_values(&[&*self.backend.cluster, &self.backend.address])
             .dec();
     }
 }
@@ -254,9 +254,11 @@ impl BackendConn {
         };
         crate::metrics::METRICS
             .backend_connections
-            .with_label_values(&[&backend.address])
+            .with_label_values(&[&*backend.cluster, &backend.address])
             .inc();
-        let backend_addr = backend.address.clone();
+        let latency = crate::metrics::METRICS
+            .query_seconds
+            .with_label_values(&[&*backend.cluster, &backend.address]);
         let conn = BackendConn {
             backend,
             io,
@@ -272,9 +274,7 @@ impl BackendConn {
             state_sig: 0,
             scratch: Vec::new(),
             last_used: std::time::Instant::now(),
-            latency: crate::metrics::METRICS
-                .query_seconds
-                .with_label_values(&[&backend_addr]),
+            latency,
             lease: None,
             watch_timer: None,
         };

@@ -11,8 +11,8 @@
 //!    addresses and user names. All problems found are collected and reported together.
 //!
 //! Every problem is reported as `FILE:LINE:COLUMN: key `dotted.key`: message`, one per line.
-//! Keys of the contract that this version does not implement yet (`[[clusters]]`, and a rule's
-//! `cluster` other than `"main"`) are errors: ignoring them would misroute statements.
+//! A key this version does not know is an error, never ignored: ignoring one would misroute
+//! statements.
 //! Password values never appear in a problem, nor in `Debug`/`Display` output of [`Secret`].
 //!
 //! Value formats:
@@ -39,7 +39,9 @@ use serde::{Deserialize, Deserializer};
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::Spanned;
 
+mod clusters;
 mod rules;
+use clusters::RawCluster;
 use rules::RawRule;
 
 // ---------------------------------------------------------------------------------------------
@@ -104,6 +106,27 @@ pub struct Config {
     /// Compiled here (regular expressions, digest keys), once per load; equal when compiled
     /// from the same rules, so a reload that changes none of them keeps the running set.
     pub rules: crate::rules::Rules,
+    /// `[[clusters]]` — further master/replica clusters (sharding), in file order. The
+    /// top-level `[master]` and `[[replicas]]` are the cluster named [`MAIN_CLUSTER`], which is
+    /// not in this list; rules send statements to the others (`cluster = NAME`).
+    pub clusters: Vec<Cluster>,
+}
+
+/// The name of the cluster made of the top-level `[master]` and `[[replicas]]`: where every
+/// statement goes unless a rule names another cluster.
+pub const MAIN_CLUSTER: &str = "main";
+
+/// One `[[clusters]]` entry: a master with its replicas, the same keys and meaning as the
+/// top-level `[master]` and `[[replicas]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// `name` — what rules and the hook CLI call it: letters, digits, `_` and `-`; unique;
+    /// not `"main"` (the top-level cluster's name).
+    pub name: String,
+    /// `master` — the cluster's write target, `{ address = "host:port" }`.
+    pub master: Backend,
+    /// `replicas` — its read targets, `[{ address = "host:port", weight = 1 }, ...]`.
+    pub replicas: Vec<Backend>,
 }
 
 /// A backend server: the master or a replica.
@@ -744,18 +767,8 @@ impl<'de> Deserialize<'de> for Leaf {
 
 const TOP_LEVEL_KEYS: &[&str] = &[
     "listen", "master", "replicas", "users", "auth", "limits", "tls", "routing", "monitor",
-    "admin", "metrics", "timeouts", "log", "rules",
+    "admin", "metrics", "timeouts", "log", "rules", "clusters",
 ];
-
-/// Top-level keys of the config contract (`shared/proxy.example.toml`) that this version
-/// recognizes but does not implement yet, with the error each one gets. They are errors, not
-/// ignored: ignoring `clusters` would send a sharded schema's statements to the wrong master,
-/// ignoring `rules` would let through what a rule blocks and route what it pins elsewhere.
-const NOT_YET_SUPPORTED: &[(&str, &str)] = &[(
-    "clusters",
-    "more than one cluster is not supported by this version of rwsplit yet; \
-         remove the [[clusters]] tables ([master] and [[replicas]] are the only cluster)",
-)];
 
 const DURATION_EXPECTED: &str =
     r#"a duration string with a unit, like "500ms", "10s", "1m" or "8h""#;
@@ -1089,6 +1102,7 @@ struct RawDoc {
     timeouts: Option<Spanned<RawTimeouts>>,
     log: Option<Spanned<RawLog>>,
     rules: Vec<Option<Spanned<RawRule>>>,
+    clusters: Vec<Option<Spanned<RawCluster>>>,
 }
 
 /// Parses and validates. A `Some` return is only used when no problem was recorded.
@@ -1122,20 +1136,17 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             "timeouts" => raw.timeouts = cx.section(root, v, key),
             "log" => raw.log = cx.section(root, v, key),
             "rules" => raw.rules = cx.array_of(root, v, key),
-            other => match NOT_YET_SUPPORTED.iter().find(|(name, _)| *name == other) {
-                // Part of the contract but not implemented: an error, never ignored.
-                Some((name, why)) => cx.problem(k.span().start, *name, *why),
-                None => {
-                    let mut path = String::new();
-                    push_key(&mut path, other);
-                    let expected = TOP_LEVEL_KEYS.join("`, `");
-                    cx.problem(
-                        k.span().start,
-                        path,
-                        format!("unknown key, expected one of `{expected}`"),
-                    );
-                }
-            },
+            "clusters" => raw.clusters = cx.array_of(root, v, key),
+            other => {
+                let mut path = String::new();
+                push_key(&mut path, other);
+                let expected = TOP_LEVEL_KEYS.join("`, `");
+                cx.problem(
+                    k.span().start,
+                    path,
+                    format!("unknown key, expected one of `{expected}`"),
+                );
+            }
         }
     }
     let section_at = |name: &str| root.get(name).map_or(0, |v| v.span().start);
@@ -1164,23 +1175,13 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
     });
 
     // [[replicas]]
-    let mut replicas = Vec::new();
-    for (i, r) in raw.replicas.iter().enumerate() {
-        let Some(r) = r else { continue };
-        let key = format!("replicas[{i}].address");
-        let address = cx.required(&r.get_ref().address, r.span().start, &key);
-        let address = address.map(|a| cx.address(a, &key)).unwrap_or_default();
-        let weight_key = format!("replicas[{i}].weight");
-        let weight = cx.int(
-            r.get_ref().weight.as_ref(),
-            &weight_key,
-            DEFAULT_WEIGHT,
-            0..=MAX_WEIGHT,
-        );
-        replicas.push(Backend { address, weight });
-    }
+    let replicas = replica_list(cx, &raw.replicas, "replicas");
 
-    // Duplicate backend addresses (master + replicas), compared after normalization.
+    // [[clusters]], after the main cluster's backends (their addresses are compared).
+    let clusters = clusters::clusters(cx, &raw.clusters);
+
+    // Duplicate backend addresses (master + replicas of every cluster), compared after
+    // normalization: one server in two roles or two clusters would be routed to twice.
     {
         let master_addr = raw
             .master
@@ -1191,8 +1192,11 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
             let a = r.as_ref()?.get_ref().address.as_ref()?;
             Some((a, format!("replicas[{i}].address")))
         });
+        let all = master_addr
+            .chain(replica_addrs)
+            .chain(clusters::addresses(&raw.clusters));
         let mut seen: HashMap<(String, u16), (String, usize)> = HashMap::new();
-        for (addr, key) in master_addr.chain(replica_addrs) {
+        for (addr, key) in all {
             let Leaf::Str(s) = addr.get_ref() else {
                 continue;
             };
@@ -1565,7 +1569,7 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
         },
     };
 
-    let rules = rules::rules(cx, &raw.rules);
+    let rules = rules::rules(cx, &raw.rules, &clusters);
 
     Some(Config {
         listen,
@@ -1582,7 +1586,31 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
         timeouts,
         log,
         rules,
+        clusters,
     })
+}
+
+/// `[[replicas]]` of the main cluster or `replicas` of a `[[clusters]]` entry (`key` is the
+/// path of the array): each needs an address; the weight defaults to 1.
+fn replica_list(cx: &mut Ctx<'_>, raw: &[Option<Spanned<RawReplica>>], key: &str) -> Vec<Backend> {
+    let mut replicas = Vec::new();
+    for (i, r) in raw.iter().enumerate() {
+        let Some(r) = r else { continue };
+        let address_key = format!("{key}[{i}].address");
+        let address = cx.required(&r.get_ref().address, r.span().start, &address_key);
+        let address = address
+            .map(|a| cx.address(a, &address_key))
+            .unwrap_or_default();
+        let weight_key = format!("{key}[{i}].weight");
+        let weight = cx.int(
+            r.get_ref().weight.as_ref(),
+            &weight_key,
+            DEFAULT_WEIGHT,
+            0..=MAX_WEIGHT,
+        );
+        replicas.push(Backend { address, weight });
+    }
+    replicas
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ impl Metrics {
                 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                 1.0, 2.5, 5.0, 10.0,
             ]),
-            &["backend"],
+            &["cluster", "backend"],
         )
         .expect("valid metric");
         reg(Box::new(query_seconds.clone()));
@@ -137,22 +137,22 @@ impl Metrics {
             backend_state: gauge_vec(
                 "rwsplit_backend_state",
                 "1 for the backend's current health state",
-                &["backend", "role", "state"],
+                &["cluster", "backend", "role", "state"],
             ),
             replication_lag: gauge_vec(
                 "rwsplit_replication_lag_seconds",
                 "Seconds_Behind_Master of each replica",
-                &["backend"],
+                &["cluster", "backend"],
             ),
             backend_connections: gauge_vec(
                 "rwsplit_backend_connections",
                 "Backend connections open, by backend",
-                &["backend"],
+                &["cluster", "backend"],
             ),
             backend_idle: gauge_vec(
                 "rwsplit_backend_connections_idle",
                 "Backend connections idle in the pool, by backend",
-                &["backend"],
+                &["cluster", "backend"],
             ),
             rule_hits: gauge_vec(
                 "rwsplit_rule_hits",

@@ -18,20 +18,20 @@ pub fn render(shared: &Shared) -> String {
     let topo = shared.topology.load_full();
     m.backend_state.reset();
     m.replication_lag.reset();
-    for b in std::iter::once(&topo.master).chain(topo.replicas.iter()) {
+    for b in topo.backends() {
         let h = b.health();
         m.backend_idle
-            .with_label_values(&[&b.address])
+            .with_label_values(&[&*b.cluster, &b.address])
             .set(shared.pool.idle_count(&b.address) as i64);
         for s in [State::Up, State::Lagging, State::Down, State::Draining] {
             m.backend_state
-                .with_label_values(&[&b.address, b.role.as_str(), s.as_str()])
+                .with_label_values(&[&*b.cluster, &b.address, b.role.as_str(), s.as_str()])
                 .set((h.state == s) as i64);
         }
         if let Some(lag) = h.lag_seconds {
             if b.role == crate::topology::Role::Replica {
                 m.replication_lag
-                    .with_label_values(&[&b.address])
+                    .with_label_values(&[&*b.cluster, &b.address])
                     .set(lag as i64);
             }
         }

@@ -22,7 +22,7 @@ pub fn spawn(shared: Arc<Shared>) {
         loop {
             let topo = shared.topology.load_full();
             if topo.config.monitor.is_some() {
-                for b in std::iter::once(&topo.master).chain(topo.replicas.iter()) {
+                for b in topo.backends() {
                     let key = (b.address.clone(), b.role);
                     if running.lock().expect("monitor set").insert(key.clone()) {
                         let (shared, running) = (shared.clone(), running.clone());
@@ -85,12 +85,16 @@ async fn check_loop(shared: &Shared, address: &str, role: Role) {
         } else if connecting_since.is_none() {
             connecting_since = Some(std::time::Instant::now());
         }
+        // The master of this backend's own cluster: a replica's lag is about that one.
+        let Some(cluster) = topo.clusters.iter().find(|c| c.name == backend.cluster) else {
+            return;
+        };
         let cx = Context {
             max_lag,
             connecting_for: connecting_since.map(|s| s.elapsed()),
             // Two missed check intervals: the master is not answering the monitor either.
-            master_unreachable: topo.master.state() == State::Down
-                || !topo
+            master_unreachable: cluster.master.state() == State::Down
+                || !cluster
                     .master
                     .heard_within(cfg.interval * 2 + cfg.query_timeout),
         };

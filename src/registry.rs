@@ -53,6 +53,8 @@ pub struct SessionEntry {
     /// Backend thread ids this session's `CONNECTION_ID()` calls returned: a client that
     /// pairs `SELECT CONNECTION_ID()` with `KILL` from another connection names one of these.
     pub shown: Vec<u32>,
+    /// The cluster the session works on (admin SHOW CLUSTERS); None before its first backend.
+    pub cluster: Option<Arc<str>>,
 }
 
 /// How many `CONNECTION_ID()` answers a session keeps (the most recent ones).
@@ -132,7 +134,7 @@ impl Registry {
         true
     }
 
-    pub fn set_backends(&self, id: u32, backends: Vec<(String, u32)>) {
+    pub fn set_backends(&self, id: u32, cluster: &Arc<str>, backends: Vec<(String, u32)>) {
         if let Some(e) = self
             .sessions
             .lock()
@@ -141,7 +143,22 @@ impl Registry {
             .get_mut(&id)
         {
             e.backends = backends;
+            if e.cluster.as_ref() != Some(cluster) {
+                e.cluster = Some(cluster.clone());
+            }
         }
+    }
+
+    /// How many sessions work on each cluster now.
+    pub fn sessions_by_cluster(&self) -> std::collections::HashMap<Arc<str>, usize> {
+        let s = self.sessions.lock().expect("registry lock");
+        let mut counts = std::collections::HashMap::new();
+        for e in s.by_id.values() {
+            if let Some(c) = &e.cluster {
+                *counts.entry(c.clone()).or_default() += 1;
+            }
+        }
+        counts
     }
 
     /// Remembers that session `id` showed backend thread id `thread` to its client.
@@ -232,6 +249,7 @@ mod tests {
             backends: Vec::new(),
             attention: Arc::default(),
             shown: Vec::new(),
+            cluster: None,
         }
     }
 

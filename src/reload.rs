@@ -80,17 +80,28 @@ fn apply(
     // A rule unchanged at its position keeps counting where it was.
     config.rules.inherit_hits(&old.config.rules);
     let new = Topology::from_config(Arc::new(config), Some(&old));
-    if new.master.address != old.master.address {
-        info!(old = %old.master.address, new = %new.master.address, "master changed: new writes go to the new master");
-    }
-    for r in &new.replicas {
-        if !old.replicas.iter().any(|o| o.address == r.address) {
-            info!(replica = %r.address, weight = r.weight, "replica added");
+    for c in &new.clusters {
+        let Some(o) = old.clusters.iter().find(|o| o.name == c.name) else {
+            info!(cluster = %c.name, master = %c.master.address, replicas = c.replicas.len(), "cluster added");
+            continue;
+        };
+        if c.master.address != o.master.address {
+            info!(cluster = %c.name, old = %o.master.address, new = %c.master.address, "master changed: new writes go to the new master");
+        }
+        for r in &c.replicas {
+            if !o.replicas.iter().any(|x| x.address == r.address) {
+                info!(cluster = %c.name, replica = %r.address, weight = r.weight, "replica added");
+            }
+        }
+        for r in &o.replicas {
+            if !c.replicas.iter().any(|n| n.address == r.address) {
+                info!(cluster = %c.name, replica = %r.address, "replica removed: draining (no new reads, running statements finish)");
+            }
         }
     }
-    for r in &old.replicas {
-        if !new.replicas.iter().any(|n| n.address == r.address) {
-            info!(replica = %r.address, "replica removed: draining (no new reads, running statements finish)");
+    for o in &old.clusters {
+        if !new.clusters.iter().any(|c| c.name == o.name) {
+            info!(cluster = %o.name, "cluster removed: its sessions move at their next statement; open transactions finish where they are");
         }
     }
     shared.swap(new);

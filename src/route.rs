@@ -140,6 +140,14 @@ impl RoutingState {
         }
     }
 
+    /// The session moves to another cluster where this state was its routing state: what
+    /// is the session's rather than a connection's comes along — autocommit (replayed there
+    /// with the session's SETs) and the routing policy.
+    pub fn carry_session(&mut self, from: &RoutingState) {
+        self.autocommit = from.autocommit;
+        self.read_only_transactions_on_replicas = from.read_only_transactions_on_replicas;
+    }
+
     /// The transaction's backend was lost: the transaction is gone with it.
     pub fn transaction_lost(&mut self) {
         self.trx = None;

@@ -48,10 +48,10 @@ impl RouteTo {
 /// What a matching rule does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Action {
-    /// `route = ...` (alone or with `cluster = "main"`).
+    /// `route = ...`, on the rule's cluster (`cluster = NAME`, "main" without one).
     Route(RouteTo),
-    /// `cluster = "main"` alone: the main cluster with read/write splitting, as if no rule
-    /// matched — but the rules after it are not checked.
+    /// `cluster = NAME` alone: that cluster with read/write splitting (for "main", as if no
+    /// rule matched — but the rules after it are not checked).
     Split,
     /// `block = "message"`: the client gets error 1148 (SQLSTATE 42000) with this message;
     /// nothing reaches a backend.
@@ -74,7 +74,8 @@ pub struct RuleSpec {
     /// `pattern`: a regular expression (the `regex` crate's syntax) searched in the statement
     /// text.
     pub pattern: Option<String>,
-    /// `cluster`: only `"main"` for now.
+    /// `cluster`: the cluster the statement runs on — "main" (the top-level `[master]` and
+    /// `[[replicas]]`) or a `[[clusters]]` name; `None` is "main".
     pub cluster: Option<String>,
     pub action: Action,
 }
@@ -132,11 +133,10 @@ impl Rule {
         }
         if let Some(glob) = &self.spec.schema {
             let g = glob.as_bytes();
-            let named = s.classification.databases.iter().map(String::as_str);
-            let mut touched =
-                s.db.into_iter()
-                    .chain(s.classification.use_db.as_deref())
-                    .chain(named);
+            let c = s.classification;
+            let named = c.databases.iter().map(String::as_str);
+            let named = c.use_db.as_deref().into_iter().chain(named);
+            let mut touched = s.db.into_iter().chain(named.filter(|_| s.named));
             if !touched.any(|db| glob_match(g, db.as_bytes())) {
                 return false;
             }
@@ -177,6 +177,9 @@ pub struct Subject<'a> {
     pub user: &'a str,
     /// The session's current database.
     pub db: Option<&'a str>,
+    /// Whether the databases the statement names (`USE db`, `db.table`) count as touched
+    /// too; false asks about `db` alone (which cluster owns a database).
+    pub named: bool,
     /// The classifier's scan of the statement.
     pub classification: &'a Classification,
     /// The statement text.
@@ -218,11 +221,26 @@ impl Rules {
         self.rules.len()
     }
 
-    /// The first rule that matches (its 0-based position and action), counting the hit.
-    pub fn check(&self, s: &Subject<'_>) -> Option<(usize, &Action)> {
+    /// The first rule that matches (its 0-based position and what it says), counting the hit.
+    pub fn check(&self, s: &Subject<'_>) -> Option<(usize, &RuleSpec)> {
         let (i, rule) = self.rules.iter().enumerate().find(|(_, r)| r.matches(s))?;
         rule.hits.fetch_add(1, Ordering::Relaxed);
-        Some((i, &rule.spec.action))
+        Some((i, &rule.spec))
+    }
+
+    /// [`Rules::check`] without counting a hit: a question about the rules, not a statement
+    /// routed by them.
+    pub fn find(&self, s: &Subject<'_>) -> Option<(usize, &RuleSpec)> {
+        let (i, rule) = self.rules.iter().enumerate().find(|(_, r)| r.matches(s))?;
+        Some((i, &rule.spec))
+    }
+
+    /// True if any rule names `cluster` (a cluster a rule sends statements to cannot be
+    /// removed).
+    pub fn name_cluster(&self, cluster: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.spec.cluster.as_deref() == Some(cluster))
     }
 
     /// The rules as written, with their hit counts (admin `SHOW RULES`).
@@ -340,6 +358,7 @@ mod tests {
         Subject {
             user,
             db,
+            named: true,
             classification: c,
             sql: sql.as_bytes(),
         }
@@ -349,7 +368,7 @@ mod tests {
         let c = classify::classify(sql.as_bytes());
         rules
             .check(&subject(user, db, &c, sql))
-            .map(|(i, a)| (i, a.clone()))
+            .map(|(i, r)| (i, r.action.clone()))
     }
 
     #[test]
@@ -423,6 +442,33 @@ mod tests {
         );
         let hits: Vec<u64> = rules.list().map(|(_, h)| h).collect();
         assert_eq!(hits, vec![3, 1, 1]);
+    }
+
+    #[test]
+    fn find_asks_about_one_database_and_counts_nothing() {
+        let rules = Rules::compile(vec![RuleSpec {
+            schema: Some("blog_2*".into()),
+            cluster: Some("blogs2".into()),
+            ..spec(Action::Split)
+        }])
+        .unwrap();
+        let c = classify::classify(b"SELECT * FROM blog_21.posts");
+        let about = |db: Option<&'static str>, named: bool| Subject {
+            user: "app",
+            db,
+            named,
+            classification: &c,
+            sql: b"SELECT * FROM blog_21.posts",
+        };
+        assert!(rules.find(&about(None, true)).is_some(), "db.table counts");
+        assert!(
+            rules.find(&about(None, false)).is_none(),
+            "named databases left out"
+        );
+        assert!(rules.find(&about(Some("main_db"), false)).is_none());
+        assert!(rules.find(&about(Some("blog_22"), false)).is_some());
+        assert_eq!(rules.list().map(|(_, h)| h).sum::<u64>(), 0);
+        assert!(rules.name_cluster("blogs2") && !rules.name_cluster("main"));
     }
 
     #[test]

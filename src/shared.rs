@@ -26,16 +26,12 @@ pub struct Shared {
     /// Set on SIGTERM/SIGINT: sessions close after their running statement.
     pub shutdown: tokio::sync::watch::Sender<bool>,
     pub reloads_ok: AtomicU64,
-    /// The proxy's own master connection for reading the binlog position (consistency = "global").
-    pub gtid_probe: std::sync::Mutex<Option<crate::backend::BackendConn>>,
     /// Application accounts loaded from the master (auth passthrough).
     pub accounts: crate::accounts::Accounts,
     /// Idle authenticated backend connections for the next client session.
     pub pool: crate::pool::Pool,
-    /// Newest GTID committed through this proxy by any session (consistency = "global").
-    pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
-    /// Writes sent whose position is not in `global_gtid` yet (consistency = "global").
-    pub writes_in_flight: crate::writes_in_flight::WritesInFlight,
+    /// Read-your-writes positions of each cluster, by cluster name (`cluster_positions`).
+    positions: std::sync::Mutex<foldhash::HashMap<Arc<str>, Arc<Positions>>>,
     /// Normalized statements with their timings (admin SHOW DIGESTS).
     pub digests: crate::digest::Digests,
     pub reloads_failed: AtomicU64,
@@ -57,11 +53,9 @@ impl Shared {
             shutdown: tokio::sync::watch::Sender::new(false),
             reloads_ok: AtomicU64::new(0),
             digests: Default::default(),
-            global_gtid: Default::default(),
-            writes_in_flight: Default::default(),
+            positions: Default::default(),
             pool: Default::default(),
             accounts: Default::default(),
-            gtid_probe: std::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
             tls: ArcSwap::from_pointee(tls),
         })
@@ -86,8 +80,27 @@ impl Shared {
         self.registry.wake_all();
     }
 
+    /// The shared read-your-writes positions of the cluster called `name` (created at first
+    /// use; kept across reloads, also when its master changes: GTIDs carry over a failover).
+    /// One per cluster: GTIDs of two clusters' masters are not comparable.
+    pub fn cluster_positions(&self, name: &Arc<str>) -> Arc<Positions> {
+        let mut map = self.positions.lock().expect("positions lock");
+        map.entry(name.clone()).or_default().clone()
+    }
+
     /// The proxy's own connection ids, shown to clients in the greeting.
     pub fn next_connection_id(&self) -> u32 {
         self.next_connection_id.fetch_add(1, Ordering::Relaxed)
     }
+}
+
+/// What read-your-writes shares between the sessions of one cluster (consistency = "global").
+#[derive(Default)]
+pub struct Positions {
+    /// Newest GTID committed through this proxy by any session.
+    pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
+    /// Writes sent whose position is not in `global_gtid` yet.
+    pub writes_in_flight: crate::writes_in_flight::WritesInFlight,
+    /// The proxy's own connection to the cluster's master for reading its binlog position.
+    pub gtid_probe: std::sync::Mutex<Option<crate::backend::BackendConn>>,
 }

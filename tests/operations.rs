@@ -100,7 +100,7 @@ async fn metrics_count_what_was_sent() {
             > get(&before, "rwsplit_client_bytes_sent_total")
     );
     let up = format!(
-        r#"rwsplit_backend_state{{backend="127.0.0.1:{}",role="master",state="up"}}"#,
+        r#"rwsplit_backend_state{{backend="127.0.0.1:{}",cluster="main",role="master",state="up"}}"#,
         c.master_port()
     );
     assert_eq!(get(&after, &up), 1.0, "master state gauge");

@@ -97,7 +97,9 @@ pub enum Op {
 pub struct SyntaxError(pub String);
 
 /// The views, by the names SHOW uses for them.
-pub const VIEWS: &[&str] = &["backends", "sessions", "digests", "rules", "config"];
+pub const VIEWS: &[&str] = &[
+    "backends", "sessions", "digests", "rules", "clusters", "config",
+];
 
 pub fn parse(sql: &str) -> Result<Statement, SyntaxError> {
     // SET BACKEND takes an address whose dots and colon the SQL lexer would split up.

@@ -5,11 +5,7 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Ctx, Field};
-
-/// The one cluster a rule may name until several are supported: the file's own [master]
-/// and [[replicas]].
-const MAIN_CLUSTER: &str = "main";
+use super::{Cluster, Ctx, Field, MAIN_CLUSTER};
 
 #[derive(Deserialize)]
 #[serde(
@@ -27,9 +23,14 @@ pub(super) struct RawRule {
     cluster: Field,
 }
 
-/// `[[rules]]`: each rule validated on its own (types, exactly one action, the cluster name,
-/// the regular expression, every problem at its key), then the set compiled.
-pub(super) fn rules(cx: &mut Ctx<'_>, raw: &[Option<Spanned<RawRule>>]) -> crate::rules::Rules {
+/// `[[rules]]`: each rule validated on its own (types, exactly one action, the cluster name
+/// against `clusters`, the regular expression, every problem at its key), then the set
+/// compiled.
+pub(super) fn rules(
+    cx: &mut Ctx<'_>,
+    raw: &[Option<Spanned<RawRule>>],
+    clusters: &[Cluster],
+) -> crate::rules::Rules {
     use crate::rules::{Action, RouteTo, Rule, RuleSpec, Rules};
     let mut compiled = Vec::new();
     let mut broken = false;
@@ -57,13 +58,18 @@ pub(super) fn rules(cx: &mut Ctx<'_>, raw: &[Option<Spanned<RawRule>>]) -> crate
         let block = text(cx, &r.block, "block", "the error message string");
         let cluster = text(cx, &r.cluster, "cluster", "a cluster name string");
         if let (Some(name), Some(value)) = (&cluster, &r.cluster) {
-            if name != MAIN_CLUSTER {
+            if name != MAIN_CLUSTER && !clusters.iter().any(|c| &c.name == name) {
+                let known: Vec<String> = std::iter::once(MAIN_CLUSTER)
+                    .chain(clusters.iter().map(|c| c.name.as_str()))
+                    .map(|n| format!("{n:?}"))
+                    .collect();
                 cx.problem(
                     value.span().start,
                     format!("rules[{i}].cluster"),
                     format!(
-                        "unknown cluster {name:?}: several clusters are not supported by this \
-                         version of rwsplit yet; only \"main\" ([master] and [[replicas]]) exists"
+                        "unknown cluster {name:?}: the clusters are {} (\"main\" is [master] \
+                         and [[replicas]], the others [[clusters]] entries)",
+                        known.join(", ")
                     ),
                 );
             }
@@ -93,7 +99,7 @@ pub(super) fn rules(cx: &mut Ctx<'_>, raw: &[Option<Spanned<RawRule>>]) -> crate
                     at,
                     format!("rules[{i}]"),
                     "a rule needs an action: `route = \"master\"` or `\"replica\"`, \
-                     `block = \"message\"`, or `cluster = \"main\"`",
+                     `block = \"message\"`, or `cluster = \"NAME\"`",
                 );
                 None
             }

@@ -1,9 +1,7 @@
-
 use super::*;
 
 /// A copy of shared/proxy.example.toml (the config contract) without its `[[clusters]]` and
-/// `[[rules]]` tables: this version rejects the first and a rule naming one of them (see
-/// `clusters_are_errors`).
+/// `[[rules]]` tables (tested on their own).
 const EXAMPLE: &str = r#"# rwsplit configuration — the product's config contract.
 # Every key below is part of the format users will write; implement them with these names and
 # meanings (add keys where an issue needs them, keep these). Durations are strings like "500ms", "10s".
@@ -206,35 +204,19 @@ fn example_file_values() {
     assert_eq!(c.log, Log::default());
 }
 
-/// The problems of a config-contract text other than the known not-yet-supported keys
-/// (`NOT_YET_SUPPORTED`, reported with exactly their message, and a rule's `cluster` naming
-/// a cluster other than "main"): a new unknown key, a bad
-/// value, a missing required key, a syntax error. Every `env:NAME` is set.
+/// The problems of a config-contract text (every `env:NAME` is set): a new unknown key, a bad
+/// value, a missing required key, a syntax error.
 fn unexpected_contract_problems(text: &str) -> Vec<Problem> {
     let env = |name: &str| -> Result<String, std::env::VarError> { Ok(format!("x-{name}")) };
     match Config::from_str_with_env(text, "proxy.example.toml", &env) {
         Ok(_) => Vec::new(),
-        Err(e) => e
-            .problems()
-            .iter()
-            .filter(|p| {
-                let rule_names_a_cluster = p.key.starts_with("rules[")
-                    && p.key.ends_with("].cluster")
-                    && p.message.contains("several clusters are not supported");
-                !rule_names_a_cluster
-                    && !NOT_YET_SUPPORTED
-                        .iter()
-                        .any(|(name, why)| p.key == *name && p.message == *why)
-            })
-            .cloned()
-            .collect(),
+        Err(e) => e.problems().to_vec(),
     }
 }
 
-/// The shared contract file itself, when this checkout has it next to it: every key it
-/// uses must be understood, except the ones this version knowingly rejects as not
-/// supported yet (`clusters`, a rule's `cluster` other than "main"). Catches the contract growing without this module:
-/// any other problem (a new key, a value this module rejects) fails it.
+/// The shared contract file itself, when this checkout has it next to it: every key it uses
+/// must be understood (`[[clusters]]` and `[[rules]]` included). Catches the contract growing
+/// without this module: any problem (a new key, a value this module rejects) fails it.
 #[test]
 fn shared_example_on_disk_parses_if_present() {
     let candidates = [
@@ -251,14 +233,18 @@ fn shared_example_on_disk_parses_if_present() {
     let shown: Vec<String> = unexpected.iter().map(|p| p.to_string()).collect();
     assert!(
         unexpected.is_empty(),
-        "shared/proxy.example.toml has problems besides the keys not supported yet:\n{}",
+        "shared/proxy.example.toml has problems:\n{}",
         shown.join("\n")
     );
+    let c = Config::from_str_with_env(&text, "proxy.example.toml", &|n: &str| Ok(format!("x-{n}")))
+        .unwrap();
+    assert_eq!(c.clusters.len(), 1);
+    assert_eq!(c.clusters[0].name, "blogs2");
 }
 
-/// The check above can fail: only the known not-yet-supported keys are let through.
+/// The check above can fail.
 #[test]
-fn contract_check_lets_through_only_the_not_yet_supported_keys() {
+fn contract_check_reports_any_problem() {
     let with = |extra: &str| format!("{EXAMPLE}{extra}");
     let clusters = "[[clusters]]\nname = \"b\"\nmaster = { address = \"10.0.1.10:3306\" }\n";
     let rules = "[[rules]]\nuser = \"reports\"\nroute = \"replica\"\n";
@@ -278,7 +264,7 @@ fn contract_check_lets_through_only_the_not_yet_supported_keys() {
     let ps = unexpected_contract_problems(&with("[[shards]]\nname = \"x\"\n"));
     assert_eq!(ps.len(), 1, "{ps:#?}");
     assert_eq!(ps[0].key, "shards");
-    // A value this module rejects, next to the tolerated keys.
+    // A value this module rejects.
     let ps = unexpected_contract_problems(&format!(
         "{}{rules}",
         EXAMPLE.replace("read_failover = \"3s\"", "read_failover = \"3 s\"")
@@ -552,38 +538,99 @@ fn timeouts_bad_values_name_file_line_column_and_key() {
 }
 
 #[test]
-fn clusters_are_errors() {
-    let clusters = "[[clusters]]\nname = \"blogs2\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
-                        replicas = [{ address = \"10.0.1.11:3306\", weight = 1 }]\n";
-    let err = parse(&minimal_with(clusters)).unwrap_err();
-    assert_eq!(err.problems().len(), 1, "{err}");
-    assert!(
-        err.to_string().starts_with(
-            "proxy.toml:7:3: key `clusters`: more than one cluster is not supported by this \
-                 version of rwsplit yet"
-        ),
-        "{err}"
+fn clusters_parse_in_both_table_forms() {
+    let c = ok(&minimal_with(
+        "[[clusters]]\nname = \"blogs2\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
+         replicas = [{ address = \"10.0.1.11:3306\", weight = 2 }, { address = \"10.0.1.12:3306\" }]\n\
+         [[clusters]]\nname = \"shop-eu_1\"\n[clusters.master]\naddress = \"10.0.2.10:3306\"\n\
+         [[clusters.replicas]]\naddress = \"10.0.2.11:3306\"\n\
+         [[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n\
+         [[rules]]\nuser = \"shop\"\ncluster = \"shop-eu_1\"\nroute = \"master\"\n",
+    ));
+    let b = |a: &str, w: u32| Backend {
+        address: a.into(),
+        weight: w,
+    };
+    assert_eq!(
+        c.clusters,
+        vec![
+            Cluster {
+                name: "blogs2".into(),
+                master: b("10.0.1.10:3306", 1),
+                replicas: vec![b("10.0.1.11:3306", 2), b("10.0.1.12:3306", 1)],
+            },
+            Cluster {
+                name: "shop-eu_1".into(),
+                master: b("10.0.2.10:3306", 1),
+                replicas: vec![b("10.0.2.11:3306", 1)],
+            },
+        ]
     );
-    // Any form of the key, even empty: never silently accepted.
-    let (line, key, _) = one_problem(&format!("clusters = 1\n{MINIMAL}"));
-    assert_eq!((line, key.as_str()), (1, "clusters"));
-    // Listed with the other problems, in file order (as `rwsplit check-config` shows them).
-    let rules = "[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n";
-    let ps = problems(&minimal_with(&format!(
-        "{clusters}{rules}[timeouts]\nread_failover = \"soon\"\n"
-    )));
+    let rules: Vec<_> = c.rules.list().map(|(r, _)| r.cluster.clone()).collect();
+    assert_eq!(rules, vec![Some("blogs2".into()), Some("shop-eu_1".into())]);
+    // Without [[clusters]]: none (the top-level cluster is "main").
+    assert!(ok(MINIMAL).clusters.is_empty());
+    // A cluster without replicas reads from its master.
+    let c = ok(&minimal_with(
+        "[[clusters]]\nname = \"x\"\nmaster = { address = \"10.0.1.10:3306\" }\n",
+    ));
+    assert!(c.clusters[0].replicas.is_empty());
+}
+
+#[test]
+fn cluster_problems_are_reported_at_their_keys() {
+    let cl = |body: &str| minimal_with(&format!("[[clusters]]\n{body}"));
+    // Line 7 is the [[clusters]] header, line 8 the first key.
+    let (line, key, msg) = one_problem(&cl("master = { address = \"10.0.1.10:3306\" }\n"));
+    assert_eq!((line, key.as_str()), (7, "clusters[0].name"), "{msg}");
+    let (line, key, msg) = one_problem(&cl("name = \"x\"\n"));
+    assert_eq!((line, key.as_str()), (7, "clusters[0].master"), "{msg}");
+    let (line, key, msg) = one_problem(&cl(
+        "name = \"main\"\nmaster = { address = \"10.0.1.10:3306\" }\n",
+    ));
+    assert_eq!((line, key.as_str()), (8, "clusters[0].name"));
+    assert!(msg.contains("top-level"), "{msg}");
+    let (_, key, msg) = one_problem(&cl(
+        "name = \"a b\"\nmaster = { address = \"10.0.1.10:3306\" }\n",
+    ));
+    assert_eq!(key, "clusters[0].name");
+    assert!(msg.contains("' '"), "{msg}");
+    let (_, key, _) = one_problem(&cl("name = \"x\"\nmaster = { address = \"nope\" }\n"));
+    assert_eq!(key, "clusters[0].master.address");
+    let (_, key, _) = one_problem(&cl(
+        "name = \"x\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
+         replicas = [{ address = \"10.0.1.11:3306\", weight = 5000 }]\n",
+    ));
+    assert_eq!(key, "clusters[0].replicas[0].weight");
+    let (_, key, msg) = one_problem(&cl(
+        "name = \"x\"\nmaster = { address = \"10.0.1.10:3306\" }\nshards = 2\n",
+    ));
+    assert!(key.starts_with("clusters"), "{key}: {msg}");
+    // Duplicate names, and an address used by two clusters (or by the main one).
+    let ps = problems(&minimal_with(
+        "[[clusters]]\nname = \"x\"\nmaster = { address = \"10.0.1.10:3306\" }\n\
+         [[clusters]]\nname = \"x\"\nmaster = { address = \"db.internal:3306\" }\n\
+         replicas = [{ address = \"10.0.1.10:3306\" }]\n",
+    ));
     let got: Vec<(usize, &str)> = ps.iter().map(|(l, k, _)| (*l, k.as_str())).collect();
     assert_eq!(
         got,
         vec![
-            (7, "clusters"),
-            (13, "rules[0].cluster"),
-            (15, "timeouts.read_failover")
-        ]
+            (11, "clusters[1].name"),
+            (12, "clusters[1].master.address"),
+            (13, "clusters[1].replicas[0].address")
+        ],
+        "{ps:#?}"
     );
-    // Not offered as a valid key in the unknown-key message.
-    let (_, _, msg) = one_problem(&format!("cluster = 1\n{MINIMAL}"));
-    assert!(!msg.contains("`clusters`"), "{msg}");
+    assert!(ps[0].2.contains("duplicate cluster \"x\""), "{ps:#?}");
+    assert!(ps[1].2.contains("`master.address`"), "{ps:#?}");
+    assert!(ps[2].2.contains("`clusters[0].master.address`"), "{ps:#?}");
+    // A rule naming a cluster that does not exist.
+    let (line, key, msg) = one_problem(&minimal_with(
+        "[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n",
+    ));
+    assert_eq!((line, key.as_str()), (9, "rules[0].cluster"));
+    assert!(msg.contains("unknown cluster \"blogs2\""), "{msg}");
 }
 
 #[test]
@@ -646,14 +693,13 @@ fn bad_rules_are_reported_at_their_key() {
     let err = |extra: &str| parse(&minimal_with(extra)).unwrap_err().to_string();
     assert_eq!(
         err("[[rules]]\nschema = \"blog_2*\"\ncluster = \"blogs2\"\n"),
-        "proxy.toml:9:11: key `rules[0].cluster`: unknown cluster \"blogs2\": several clusters \
-             are not supported by this version of rwsplit yet; only \"main\" ([master] and \
-             [[replicas]]) exists"
+        "proxy.toml:9:11: key `rules[0].cluster`: unknown cluster \"blogs2\": the clusters are \
+             \"main\" (\"main\" is [master] and [[replicas]], the others [[clusters]] entries)"
     );
     assert_eq!(
         err("[[rules]]\nuser = \"reports\"\n"),
         "proxy.toml:7:1: key `rules[0]`: a rule needs an action: `route = \"master\"` or \
-             `\"replica\"`, `block = \"message\"`, or `cluster = \"main\"`"
+             `\"replica\"`, `block = \"message\"`, or `cluster = \"NAME\"`"
     );
     assert_eq!(
             err("[[rules]]\nuser = \"a\"\nroute = \"master\"\n\n[[rules]]\npattern = \"^DELETE (\"\nblock = \"no\"\n"),

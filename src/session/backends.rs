@@ -8,7 +8,7 @@ impl Session {
         LoginParams {
             user: &self.login.user,
             credential: &self.credential,
-            db: self.replay.db.as_deref(),
+            db: self.conn_db(),
             collation: self.login.collation,
             capabilities: self.login.capabilities,
             attributes: &self.login.attributes,
@@ -25,28 +25,29 @@ impl Session {
         pooled: bool,
     ) -> Result<(BackendConn, Vec<u8>), ConnectError> {
         let topo = self.topo.clone();
+        let cluster = &topo.clusters[self.cluster];
         let timeout = topo.config.timeouts.connect;
         let mut tried: Vec<String> = Vec::new();
         let mut last = ConnectError::Unreachable("no backend configured".into());
         loop {
             let backend: Arc<Backend> = match target {
                 Target::Master => {
-                    if !tried.is_empty() && tried.contains(&topo.master.address) {
+                    if !tried.is_empty() && tried.contains(&cluster.master.address) {
                         return Err(last);
                     }
                     // The monitor's verdict: fail at once rather than each client waiting out
                     // its own connect timeout on a silent master.
-                    if topo.master.state() == State::Down {
+                    if cluster.master.state() == State::Down {
                         return Err(ConnectError::Unreachable(format!(
                             "marked down by the monitor: {}",
-                            topo.master.health().reason
+                            cluster.master.health().reason
                         )));
                     }
-                    topo.master.clone()
+                    cluster.master.clone()
                 }
                 Target::Replica => {
                     let ex: Vec<&str> = tried.iter().map(String::as_str).collect();
-                    match topo.pick_replica(&ex) {
+                    match cluster.pick_replica(&ex) {
                         Some(b) => b,
                         None => return Err(last),
                     }
@@ -60,7 +61,7 @@ impl Session {
                     .pool
                     .take(&self.pool_key(
                         &backend.address,
-                        self.replay.db.clone(),
+                        self.conn_db().map(str::to_string),
                         self.replay.state_sig,
                     ))
                     .or_else(|| {
@@ -68,7 +69,7 @@ impl Session {
                         (self.replay.state_sig != 0).then(|| {
                             self.shared.pool.take(&self.pool_key(
                                 &backend.address,
-                                self.replay.db.clone(),
+                                self.conn_db().map(str::to_string),
                                 0,
                             ))
                         })?
@@ -132,6 +133,7 @@ impl Session {
     /// and re-pick the replica by the new weights (an added replica gets its share of reads).
     /// A connection holding an open transaction is kept until the transaction ends.
     pub(super) fn on_topology_change(&mut self) {
+        self.relocate_cluster();
         let topo = self.topo.clone();
         let keep_replica = self.routing.trx() == Some(Target::Replica)
             || self
@@ -163,9 +165,12 @@ impl Session {
         let backends = [self.master.as_ref(), self.replica.as_ref()]
             .into_iter()
             .flatten()
+            .chain(self.parked.iter().flat_map(|p| p.conns()))
             .map(|c| (c.address().to_string(), c.thread_id))
             .collect();
-        self.shared.registry.set_backends(self.id, backends);
+        self.shared
+            .registry
+            .set_backends(self.id, &self.cluster_name, backends);
     }
 
     pub(super) fn conn_mut(&mut self, target: Target) -> Option<&mut BackendConn> {
@@ -227,7 +232,8 @@ impl Session {
             match self.connect(Target::Replica, true).await {
                 Ok((conn, _)) => self.set_conn(conn),
                 Err(ConnectError::Unreachable(why)) => {
-                    if !topo.config.routing.fallback_to_master && !topo.replicas.is_empty() {
+                    let no_replicas = topo.clusters[self.cluster].replicas.is_empty();
+                    if !topo.config.routing.fallback_to_master && !no_replicas {
                         return Err(MyError::backend_unavailable("replica", "(any)", &why));
                     }
                     target = Target::Master;
@@ -248,14 +254,16 @@ impl Session {
                             MyError::from_payload(&p).unwrap_or_else(|| {
                                 MyError::backend_unavailable(
                                     "master",
-                                    &topo.master.address,
+                                    &topo.clusters[self.cluster].master.address,
                                     "refused",
                                 )
                             })
                         }
-                        ConnectError::Unreachable(why) => {
-                            MyError::backend_unavailable("master", &topo.master.address, &why)
-                        }
+                        ConnectError::Unreachable(why) => MyError::backend_unavailable(
+                            "master",
+                            &topo.clusters[self.cluster].master.address,
+                            &why,
+                        ),
                     })
                 }
             }
@@ -558,7 +566,7 @@ impl Session {
             && ((c.applied == self.replay.rec_seq && c.state_sig == self.replay.state_sig)
                 || (c.applied == 0 && c.state_sig == 0))
             && c.stmts.is_empty()
-            && c.db == self.replay.db
+            && c.db.as_deref() == self.conn_db()
     }
 
     pub(super) fn any_releasable(&self) -> bool {
@@ -590,6 +598,7 @@ impl Session {
         {
             self.release(conn);
         }
+        self.leave_parked();
     }
 
     /// Lets go of a backend connection: back to the pool if it is healthy and its backend is

@@ -241,7 +241,7 @@ impl Session {
 
     pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
-        let c = classify::analyze(sql, &self.temp_tables);
+        let mut c = classify::analyze(sql, &self.temp_tables);
         let rule = match self.rule_verdict(&c, sql) {
             rules::Verdict::Run(rule) => rule,
             rules::Verdict::Block(e) => {
@@ -253,12 +253,23 @@ impl Session {
             // Never forwarded as it is: a thread id means something else on each server.
             return self.kill_statement(kill).await;
         }
+        match self.place_statement(&c, sql, &rule) {
+            // On another cluster: its temporary tables are the ones that count.
+            Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
+                c = classify::analyze(sql, &self.temp_tables);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.send_error(&e).await?;
+                return Ok(Flow::Continue);
+            }
+        }
         let started = self.cmd_started;
         if c.kind == Kind::Other && matches!(c.route, Route::Master) {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");
         }
-        let d = self.decide_ruled(&c, Protocol::Text, rule);
+        let d = self.decide_ruled(&c, Protocol::Text, rule.route);
         let mut target = d.target;
         if d.consistent_read {
             // Read-your-writes: only a replica that has this session's writes.

@@ -35,7 +35,7 @@ impl Session {
         }
         if mode == Consistency::Global
             && !self
-                .shared
+                .positions
                 .writes_in_flight
                 .settle(topo.config.routing.consistency_wait)
                 .await
@@ -46,7 +46,7 @@ impl Session {
         }
         let mut need = self.rw.gtid_need.clone();
         if mode == Consistency::Global {
-            need.merge(&self.shared.global_gtid.lock().expect("gtid lock"));
+            need.merge(&self.positions.global_gtid.lock().expect("gtid lock"));
         }
         if need.is_empty() {
             return Target::Replica;
@@ -99,7 +99,7 @@ impl Session {
     /// everyone's, must see at least that.
     pub(super) fn note_write(&mut self, pos: &GtidPos) {
         self.rw.gtid_need.merge(pos);
-        self.shared
+        self.positions
             .global_gtid
             .lock()
             .expect("gtid lock")
@@ -136,16 +136,17 @@ impl Session {
     /// all sessions). It includes every write committed before the call, this session's too.
     pub(super) async fn master_position(&self) -> Option<GtidPos> {
         let topo = self.topo.clone();
+        let cluster = &topo.clusters[self.cluster];
         // The connection is taken out of the shared slot for the round trip: no lock is held
         // while talking to the master, and sessions asking at the same time each use their
         // own (the extra one is closed when put back).
-        let taken = self.shared.gtid_probe.lock().expect("probe lock").take();
+        let taken = self.positions.gtid_probe.lock().expect("probe lock").take();
         let mut conn = match taken {
-            Some(c) if !c.broken && c.address() == topo.master.address => c,
+            Some(c) if !c.broken && c.address() == cluster.master.address => c,
             _ => {
                 let mut params = self.login_params(topo.config.timeouts.connect);
                 params.db = None;
-                BackendConn::connect(topo.master.clone(), &params)
+                BackendConn::connect(cluster.master.clone(), &params)
                     .await
                     .ok()?
                     .0
@@ -168,7 +169,7 @@ impl Session {
             };
         if !conn.broken {
             let extra = {
-                let mut slot = self.shared.gtid_probe.lock().expect("probe lock");
+                let mut slot = self.positions.gtid_probe.lock().expect("probe lock");
                 match *slot {
                     None => {
                         *slot = Some(conn);
@@ -193,7 +194,7 @@ impl Session {
     ) -> Option<crate::writes_in_flight::Ticket> {
         let global = self.topo.config.routing.consistency == Consistency::Global;
         (global && target == Target::Master && (c.writes || self.rw.write_pending))
-            .then(|| self.shared.writes_in_flight.begin())
+            .then(|| self.positions.writes_in_flight.begin())
     }
 
     /// A statement finished on the master. Whenever the master ran anything that may write

@@ -64,12 +64,14 @@ impl Session {
                     .await
                     .map(|r| r.map(|_| ())),
                 None => {
-                    let role = if *addr == topo.master.address {
-                        Role::Master
-                    } else {
-                        Role::Replica
+                    let known = topo
+                        .find(addr, Role::Master)
+                        .or_else(|| topo.find(addr, Role::Replica));
+                    let backend = match known {
+                        Some(b) => b.clone(),
+                        // Left the topology since: the kill still reaches the thread.
+                        None => Arc::new(Backend::new(&self.cluster_name, addr, Role::Replica, 1)),
                     };
-                    let backend = Arc::new(Backend::new(addr, role, 1));
                     match BackendConn::connect(
                         backend,
                         &self.login_params(topo.config.timeouts.connect),
@@ -145,6 +147,8 @@ impl Session {
                 // A reset keeps the multi-statement option (COM_SET_OPTION) as it was.
                 let multi_off = self.replay.multi_statements_off;
                 self.forget_session_state();
+                // The clusters the session left are reset too (in the pool).
+                self.leave_parked();
                 self.replay.multi_statements_off = multi_off;
                 let seq = self.replay.rec_seq;
                 for t in [Target::Master, Target::Replica] {
@@ -201,6 +205,7 @@ impl Session {
         {
             tokio::spawn(conn.quit());
         }
+        self.leave_parked();
         self.login.user = user;
         self.credential = credential;
         if let Some(c) = collation {

@@ -126,6 +126,8 @@ impl Session {
         let shutdown_rx = shared.shutdown.subscribe();
         // Loaded after subscribing: a change in between shows as a version not seen yet.
         let topo = shared.topology.load_full();
+        let cluster_name = topo.main().name.clone();
+        let positions = shared.cluster_positions(&cluster_name);
         let mut s = Session {
             shared,
             id,
@@ -148,6 +150,11 @@ impl Session {
             shutdown_rx,
             rw: consistency::ReadYourWrites::default(),
             replica_released: false,
+            cluster: crate::topology::MAIN,
+            cluster_name,
+            parked: Vec::new(),
+            db_here: true,
+            positions,
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),
@@ -155,6 +162,7 @@ impl Session {
             backends: Vec::new(),
             attention: s.attention.clone(),
             shown: Vec::new(),
+            cluster: None,
         };
         if !s.shared.registry.insert(id, entry, max_user_conns) {
             let e = MyError::too_many_user_connections(&s.login.user);
@@ -183,7 +191,7 @@ impl Session {
     /// Where a login is checked: a replica first when the topology has one (reads and the
     /// first SETs go there anyway), then the master.
     fn login_order(&self) -> &'static [Target] {
-        if self.topo.replicas.is_empty() {
+        if self.topo.clusters[self.cluster].replicas.is_empty() {
             &[Target::Master]
         } else {
             &[Target::Replica, Target::Master]
@@ -195,6 +203,8 @@ impl Session {
     /// a real server. A read-only page view never touches the master. Returns the payload for
     /// the client: the backend's OK, or its refusal, or the proxy's 1429 when none answers.
     pub(super) async fn first_backend(&mut self) -> Result<Vec<u8>, Vec<u8>> {
+        // The cluster that owns the database the client logs in to checks the login.
+        self.start_on_db_cluster();
         let mut last_err = String::new();
         // An account known only from the master's user table (auth passthrough) is checked by
         // a real server at every login: a pooled connection would let a dropped account or a
@@ -215,7 +225,8 @@ impl Session {
             }
         }
         let topo = self.topo.clone();
-        let e = MyError::backend_unavailable("master", &topo.master.address, &last_err);
+        let master = &topo.clusters[self.cluster].master;
+        let e = MyError::backend_unavailable("master", &master.address, &last_err);
         warn!(client = %self.peer, error = %e, "no backend reachable for login");
         Err(e.to_payload())
     }

@@ -4,10 +4,12 @@
 //! The path of a query: `server` accepts → `login` (with `protocol::handshake`) → `command`
 //! reads and dispatches it → `classify` scans it once → `routing` decides where it runs →
 //! `backends` makes that connection ready (`replay`, `consistency`) and relays the answer;
-//! `rules` applies the operator's query rules between the scan and the decision.
+//! `rules` applies the operator's query rules between the scan and the decision, and `clusters`
+//! moves the session to the cluster a statement belongs to.
 //! Prepared statements and the control commands (KILL, CHANGE USER, RESET) have their own files.
 
 mod backends;
+mod clusters;
 mod command;
 mod consistency;
 mod control;
@@ -89,6 +91,17 @@ pub struct Session {
     /// session was idle (multiplexing): statements about "the last statement" (SHOW WARNINGS)
     /// still belong on a replica connection, and any clean one answers as that one would.
     replica_released: bool,
+    /// The cluster the session works on (`clusters`): its position in `topo` and its name
+    /// (the position may change with a reload). `master`, `replica`, `routing`,
+    /// `temp_tables` and `rw` are this cluster's.
+    cluster: usize,
+    cluster_name: Arc<str>,
+    /// Clusters the session worked on and left, with their connections and state.
+    parked: Vec<clusters::Parked>,
+    /// The current cluster owns the session's database (connections there select it).
+    db_here: bool,
+    /// The current cluster's shared read-your-writes positions.
+    positions: Arc<crate::shared::Positions>,
 }
 
 /// What one attempt of `Session::run_command` sends to the chosen backend.

@@ -42,9 +42,12 @@ pub(super) struct PreparedStmt {
     /// The single scan of `sql`, made at prepare time: every execute is routed from it by the
     /// same function as a text query.
     pub(super) class: Arc<Classification>,
-    /// The route of the rule that matched the statement (`rules`), checked at prepare with its
+    /// What the rule that matched the statement says (`rules`), checked at prepare with its
     /// text and again at the first execute after a reload brought other rules.
-    pub(super) rule: Option<crate::rules::RouteTo>,
+    pub(super) rule: rules::Ruled,
+    /// The cluster it was prepared on, and where every execute runs: the statement belongs
+    /// to the databases of the moment it was prepared, as on a server.
+    pub(super) cluster: Arc<str>,
     /// The rule set `rule` came from.
     pub(super) rules_of: crate::rules::Rules,
     pub(super) num_params: u16,
@@ -62,14 +65,21 @@ pub(super) struct PreparedStmt {
 impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
-        let c = Arc::new(classify::analyze(sql, &self.temp_tables));
+        let mut c = Arc::new(classify::analyze(sql, &self.temp_tables));
         // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
         let rule = match self.rule_verdict(&c, sql) {
             rules::Verdict::Run(rule) => rule,
             rules::Verdict::Block(e) => return self.send_error(&e).await,
         };
+        match self.place_statement(&c, sql, &rule) {
+            Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
+                c = Arc::new(classify::analyze(sql, &self.temp_tables));
+            }
+            Ok(_) => {}
+            Err(e) => return self.send_error(&e).await,
+        }
         let rules_of = self.topo.config.rules.clone();
-        let d = self.decide_ruled(&c, Protocol::Prepare, rule);
+        let d = self.decide_ruled(&c, Protocol::Prepare, rule.route);
         // A prepare sends nothing to the client until the whole answer is in, so one on a
         // replica that fails can run again elsewhere, like a read.
         let retry = Retry {
@@ -107,6 +117,7 @@ impl Session {
                     sql: sql.to_vec(),
                     class: c,
                     rule,
+                    cluster: self.cluster_name.clone(),
                     rules_of,
                     num_params,
                     param_types: None,
@@ -224,6 +235,9 @@ impl Session {
             // run again, may not send them again.
             Err(e) => return self.send_error(&e).await,
         };
+        if let Err(e) = self.enter_stmt_cluster(id) {
+            return self.send_error(&e).await;
+        }
         let d = self.decide_ruled(&c, Protocol::Execute, rule);
         let _ticket = self.write_ticket(&c, d.target);
         let target = if d.consistent_read {
@@ -275,7 +289,7 @@ impl Session {
             return Ok(None);
         };
         if st.rules_of.same_as(&current) {
-            return Ok(st.rule);
+            return Ok(st.rule.route);
         }
         let sql = std::mem::take(&mut st.sql);
         let verdict = self.rule_verdict(c, &sql);
@@ -285,15 +299,38 @@ impl Session {
         st.sql = sql;
         match verdict {
             rules::Verdict::Run(rule) => {
+                let route = rule.route;
                 st.rule = rule;
                 st.rules_of = current;
-                Ok(rule)
+                Ok(route)
             }
             rules::Verdict::Block(e) => {
                 // Not remembered: every execute under these rules is checked (and blocked).
-                st.rule = None;
+                st.rule = rules::Ruled::NONE;
                 Err(e)
             }
+        }
+    }
+
+    /// An execute runs on the cluster its statement was prepared on (see `clusters`).
+    fn enter_stmt_cluster(&mut self, id: u32) -> Result<(), MyError> {
+        if self.topo.clusters.len() == 1 && self.cluster == crate::topology::MAIN {
+            return Ok(());
+        }
+        let Some(st) = self.prepared.stmts.get(&id) else {
+            return Ok(());
+        };
+        match self.topo.cluster_index(&st.cluster) {
+            Some(to) => self.enter_cluster(to),
+            None => Err(MyError::new(
+                1105,
+                b"HY000",
+                format!(
+                    "rwsplit: cluster {:?}, where this statement was prepared, was removed; \
+                     prepare it again",
+                    st.cluster
+                ),
+            )),
         }
     }
 
@@ -395,15 +432,16 @@ impl Session {
         if self.prepared.stmts.remove(&id).is_none() {
             return;
         }
-        for t in [Target::Master, Target::Replica] {
-            if let Some(conn) = self.conn_mut(t) {
-                if let Some(bs) = conn.stmts.remove(&id) {
-                    let mut p = vec![COM_STMT_CLOSE];
-                    p.extend_from_slice(&bs.id.to_le_bytes());
-                    // No response: it rides along with the next command on that connection.
-                    if conn.queue_command(&p).is_err() {
-                        conn.broken = true;
-                    }
+        // Wherever it was prepared, also on the connections of clusters the session left.
+        let here = [self.master.as_mut(), self.replica.as_mut()].into_iter();
+        let parked = self.parked.iter_mut().flat_map(|p| p.conns_mut());
+        for conn in here.flatten().chain(parked) {
+            if let Some(bs) = conn.stmts.remove(&id) {
+                let mut p = vec![COM_STMT_CLOSE];
+                p.extend_from_slice(&bs.id.to_le_bytes());
+                // No response: it rides along with the next command on that connection.
+                if conn.queue_command(&p).is_err() {
+                    conn.broken = true;
                 }
             }
         }
@@ -436,6 +474,9 @@ impl Session {
         };
         st.long_data.clear();
         st.long_data_bytes = 0;
+        if let Err(e) = self.enter_stmt_cluster(id) {
+            return self.send_error(&e).await;
+        }
         // Where the statement last ran; if that backend cannot serve any more, wherever
         // `ready` falls back to (the statement is prepared there first).
         let wanted = self.stmt_target(id).unwrap_or(Target::Master);
@@ -459,6 +500,9 @@ impl Session {
                 .send_error(&MyError::wrong_arguments("mysqld_stmt_fetch"))
                 .await;
         };
+        if let Err(e) = self.enter_stmt_cluster(id) {
+            return self.send_error(&e).await;
+        }
         let Some(target) = self.stmt_target(id) else {
             return self
                 .send_error(&MyError::unknown_stmt(id, "mysqld_stmt_fetch"))

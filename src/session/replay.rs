@@ -71,13 +71,13 @@ impl Session {
             if let Some(c) = conn {
                 if c.applied == self.replay.rec_seq
                     && c.multi_statements_off == self.replay.multi_statements_off
-                    && (self.replay.db.is_none() || c.db == self.replay.db)
+                    && (self.conn_db().is_none() || c.db.as_deref() == self.conn_db())
                 {
                     return Ok(());
                 }
             }
         }
-        let db = self.replay.db.clone();
+        let db = self.conn_db().map(str::to_string);
         let rec_seq = self.replay.rec_seq;
         let state_sig = self.replay.state_sig;
         let multi_off = self.replay.multi_statements_off;
@@ -171,11 +171,20 @@ impl Session {
     }
 
     pub(super) async fn init_db(&mut self, pkt: &[u8]) -> std::io::Result<()> {
+        let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
+        if self.topo.clusters.len() > 1 {
+            // Like `USE db`: the session moves to the cluster that owns the database.
+            let c = classify::classify(b"");
+            let to = self.cluster_of_db(&db, &c, b"");
+            if let Err(e) = self.enter_cluster(to) {
+                return self.send_error(&e).await;
+            }
+        }
         let target = self.current();
         if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
             if !scanner.error {
-                let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
                 self.replay.db = Some(db.clone());
+                self.db_here = self.db_owned_here();
                 if let Some(conn) = self.conn_mut(used) {
                     conn.db = Some(db);
                 }

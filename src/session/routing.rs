@@ -172,6 +172,7 @@ impl Session {
         }
         if let Some(db) = &c.use_db {
             self.replay.db = Some(db.clone());
+            self.db_here = self.db_owned_here();
             if let Some(conn) = self.conn_mut(used) {
                 conn.db = Some(db.clone());
             }

@@ -8,10 +8,27 @@ use crate::rules::{Action, RouteTo, Subject, BLOCK_ERROR_CODE, BLOCK_SQLSTATE};
 
 /// What the rules say about one statement.
 pub(super) enum Verdict {
-    /// Route as the router decides, with this rule route if any.
-    Run(Option<RouteTo>),
+    /// Route as the router decides, on this cluster and with this rule route.
+    Run(Ruled),
     /// A block rule matched: this error is the client's answer; nothing reaches a backend.
     Block(MyError),
+}
+
+/// Where the rule that matched a statement sends it (no rule: "main", the router's choice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Ruled {
+    /// The rule's cluster, by name ("main" without one): a name, not a position, because a
+    /// prepared statement keeps it across reloads that may reorder the clusters.
+    pub(super) cluster: Option<Arc<str>>,
+    pub(super) route: Option<RouteTo>,
+}
+
+impl Ruled {
+    /// No rule matched: the main cluster, read/write splitting.
+    pub(super) const NONE: Ruled = Ruled {
+        cluster: None,
+        route: None,
+    };
 }
 
 impl Session {
@@ -19,25 +36,54 @@ impl Session {
     pub(super) fn rule_verdict(&self, c: &Classification, sql: &[u8]) -> Verdict {
         let rules = &self.topo.config.rules;
         if rules.is_empty() {
-            return Verdict::Run(None);
+            return Verdict::Run(Ruled::NONE);
         }
         let subject = Subject {
             user: &self.login.user,
             db: self.replay.db.as_deref(),
+            named: true,
             classification: c,
             sql,
         };
-        match rules.check(&subject) {
-            None | Some((_, Action::Split)) => Verdict::Run(None),
-            Some((_, Action::Route(to))) => Verdict::Run(Some(*to)),
-            Some((i, Action::Block(message))) => {
+        let Some((i, spec)) = rules.check(&subject) else {
+            return Verdict::Run(Ruled::NONE);
+        };
+        let route = match &spec.action {
+            Action::Split => None,
+            Action::Route(to) => Some(*to),
+            Action::Block(message) => {
                 debug!(client = %self.peer, rule = i, "statement blocked by a rule");
-                Verdict::Block(MyError::new(
+                return Verdict::Block(MyError::new(
                     BLOCK_ERROR_CODE,
                     BLOCK_SQLSTATE,
                     message.clone(),
-                ))
+                ));
             }
+        };
+        let cluster = spec.cluster.as_deref().and_then(|name| {
+            let i = self.topo.cluster_index(name)?;
+            (i != crate::topology::MAIN).then(|| self.topo.clusters[i].name.clone())
+        });
+        Verdict::Run(Ruled { cluster, route })
+    }
+
+    /// Moves the session to the cluster a statement belongs to (see `clusters`): the rule's,
+    /// or the one owning the databases it names. True if the session moved (the statement's
+    /// scan then has to be redone against that cluster's temporary tables); the error is the
+    /// client's answer.
+    pub(super) fn place_statement(
+        &mut self,
+        c: &Classification,
+        sql: &[u8],
+        ruled: &Ruled,
+    ) -> Result<bool, MyError> {
+        if self.topo.clusters.len() == 1 {
+            return Ok(false);
         }
+        let ruled = self.cluster_index(ruled.cluster.as_deref());
+        let to = self.statement_cluster(c, sql, ruled)?;
+        let moved = to != self.cluster;
+        self.enter_cluster(to)?;
+        Ok(moved)
     }
 }

@@ -79,6 +79,9 @@ impl Default for Health {
 #[derive(Debug)]
 pub struct Backend {
     pub address: String,
+    /// The cluster it serves ("main" or a `[[clusters]]` name): a metrics label, and what
+    /// tells two clusters' backends apart when a reload moves an address.
+    pub cluster: Arc<str>,
     pub role: Role,
     pub weight: u32,
     /// Unix time in ms until which the backend is considered down after a failed connect.
@@ -119,9 +122,10 @@ fn now_ms() -> u64 {
 }
 
 impl Backend {
-    pub fn new(address: &str, role: Role, weight: u32) -> Self {
+    pub fn new(cluster: &Arc<str>, address: &str, role: Role, weight: u32) -> Self {
         Backend {
             address: address.to_string(),
+            cluster: cluster.clone(),
             role,
             weight,
             down_until_ms: AtomicU64::new(0),
@@ -181,42 +185,109 @@ impl Backend {
     }
 }
 
-/// An immutable view of the cluster.
+/// One master with its replicas: the main cluster (`[master]`, `[[replicas]]`) or a
+/// `[[clusters]]` entry.
 #[derive(Debug)]
-pub struct Topology {
+pub struct Cluster {
+    pub name: Arc<str>,
     pub master: Arc<Backend>,
     pub replicas: Vec<Arc<Backend>>,
+}
+
+/// An immutable view of the clusters.
+#[derive(Debug)]
+pub struct Topology {
+    /// The main cluster first, then the `[[clusters]]` in file order.
+    pub clusters: Vec<Cluster>,
     pub config: Arc<Config>,
 }
 
+/// Index of the main cluster in [`Topology::clusters`].
+pub const MAIN: usize = 0;
+
 impl Topology {
     /// Builds a snapshot from a config, reusing the backend objects of `previous` that have the
-    /// same address and role so their health carries over.
+    /// same address, role and cluster so their health carries over.
     pub fn from_config(config: Arc<Config>, previous: Option<&Topology>) -> Self {
-        let reuse = |addr: &str, role: Role, weight: u32| -> Arc<Backend> {
-            let old = previous.and_then(|p| p.find(addr, role));
+        let reuse = |cluster: &Arc<str>, addr: &str, role: Role, weight: u32| -> Arc<Backend> {
+            let old = previous
+                .and_then(|p| p.find(addr, role))
+                .filter(|b| b.cluster == *cluster);
             match old {
                 Some(b) if b.weight == weight => b.clone(),
                 // Same server, new weight: keep what the monitor knows about it.
                 Some(b) => {
-                    let nb = Backend::new(addr, role, weight);
+                    let nb = Backend::new(cluster, addr, role, weight);
                     nb.set_health(b.health.load_full());
                     Arc::new(nb)
                 }
-                None => Arc::new(Backend::new(addr, role, weight)),
+                None => Arc::new(Backend::new(cluster, addr, role, weight)),
             }
         };
+        let cluster =
+            |name: &str, master: &crate::config::Backend, replicas: &[crate::config::Backend]| {
+                // The name is shared with the previous snapshot's cluster when there is one, so
+                // sessions compare names by pointer first.
+                let name: Arc<str> = previous
+                    .and_then(|p| p.clusters.iter().find(|c| &*c.name == name))
+                    .map_or_else(|| Arc::from(name), |c| c.name.clone());
+                Cluster {
+                    master: reuse(&name, &master.address, Role::Master, 1),
+                    replicas: replicas
+                        .iter()
+                        .map(|r| reuse(&name, &r.address, Role::Replica, r.weight))
+                        .collect(),
+                    name,
+                }
+            };
+        let main = cluster(
+            crate::config::MAIN_CLUSTER,
+            &config.master,
+            &config.replicas,
+        );
+        let others = config
+            .clusters
+            .iter()
+            .map(|c| cluster(&c.name, &c.master, &c.replicas));
         Topology {
-            master: reuse(&config.master.address, Role::Master, 1),
-            replicas: config
-                .replicas
-                .iter()
-                .map(|r| reuse(&r.address, Role::Replica, r.weight))
-                .collect(),
+            clusters: std::iter::once(main).chain(others).collect(),
             config,
         }
     }
 
+    /// The main cluster (`[master]` and `[[replicas]]`).
+    pub fn main(&self) -> &Cluster {
+        &self.clusters[MAIN]
+    }
+
+    /// The position of the cluster called `name`.
+    pub fn cluster_index(&self, name: &str) -> Option<usize> {
+        self.clusters.iter().position(|c| &*c.name == name)
+    }
+
+    /// Every backend of every cluster, masters first within each cluster.
+    pub fn backends(&self) -> impl Iterator<Item = &Arc<Backend>> {
+        self.clusters
+            .iter()
+            .flat_map(|c| std::iter::once(&c.master).chain(c.replicas.iter()))
+    }
+
+    /// The backend object currently known under `address` in `role`, in any cluster
+    /// (addresses are unique across clusters).
+    pub fn find(&self, address: &str, role: Role) -> Option<&Arc<Backend>> {
+        self.backends()
+            .find(|b| b.address == address && b.role == role)
+    }
+
+    /// True if `backend` is still part of this topology in the same role and cluster.
+    pub fn contains(&self, backend: &Backend) -> bool {
+        self.clusters
+            .iter()
+            .any(|c| c.name == backend.cluster && c.contains(backend))
+    }
+}
+
+impl Cluster {
     /// Picks an available replica, skipping `exclude`: the one with the fewest sessions per
     /// unit of weight (a random pick would leave eight clients split 6/2 as often as 4/4),
     /// ties broken at random.
@@ -242,14 +313,7 @@ impl Topology {
         best.map(|(b, _, _)| b.clone())
     }
 
-    /// The backend object currently known under `address` in `role`.
-    pub fn find(&self, address: &str, role: Role) -> Option<&Arc<Backend>> {
-        std::iter::once(&self.master)
-            .chain(self.replicas.iter())
-            .find(|b| b.address == address && b.role == role)
-    }
-
-    /// True if `backend` is still part of this topology in the same role.
+    /// True if `backend` is this cluster's master or one of its replicas (with a weight).
     pub fn contains(&self, backend: &Backend) -> bool {
         match backend.role {
             Role::Master => self.master.address == backend.address,

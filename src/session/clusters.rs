@@ -1,0 +1,274 @@
+//! Sessions across clusters (`[[clusters]]`): which cluster a statement belongs to, and moving
+//! the session there.
+//!
+//! A session works on one cluster at a time: `master`, `replica`, the routing state, the
+//! temporary tables and the read-your-writes positions are that cluster's. Moving to another
+//! cluster parks them (`Parked`) and takes out that cluster's, so what lives on a cluster's
+//! connections — temporary tables, user variables, prepared statements, table locks — stays
+//! there and is found again when the session comes back. What the proxy replays (SETs, the
+//! character set, the current database where that cluster owns it) follows the session.
+//!
+//! A transaction is bound to the cluster it started on: a statement for another cluster
+//! inside it is refused, never run as a second, silent transaction. A statement naming
+//! databases of two clusters (a cross-shard join) is refused too: no server could answer it.
+
+use super::*;
+use crate::topology::MAIN;
+
+/// ER_UNKNOWN_ERROR / HY000: what the server itself answers for conditions without a code of
+/// their own. The message says what rwsplit refused and why.
+const CLUSTER_ERROR: u16 = 1105;
+
+/// Databases every server has, answering about that server: naming them does not tie a
+/// statement to a cluster (`information_schema.tables` on the shard the session works on).
+const SYSTEM_SCHEMAS: &[&str] = &["information_schema", "performance_schema", "mysql", "sys"];
+
+/// A cluster the session worked on and left, with what lives there.
+pub(super) struct Parked {
+    name: Arc<str>,
+    master: Option<BackendConn>,
+    replica: Option<BackendConn>,
+    routing: RoutingState,
+    temp_tables: Vec<String>,
+    rw: consistency::ReadYourWrites,
+    replica_released: bool,
+}
+
+impl Parked {
+    fn fresh(name: Arc<str>) -> Self {
+        Parked {
+            name,
+            master: None,
+            replica: None,
+            routing: RoutingState::default(),
+            temp_tables: Vec::new(),
+            rw: Default::default(),
+            replica_released: false,
+        }
+    }
+
+    /// Its backend connections (KILL, closing).
+    pub(super) fn conns(&self) -> impl Iterator<Item = &BackendConn> {
+        self.master.iter().chain(self.replica.iter())
+    }
+
+    pub(super) fn conns_mut(&mut self) -> impl Iterator<Item = &mut BackendConn> {
+        self.master.iter_mut().chain(self.replica.iter_mut())
+    }
+}
+
+impl Session {
+    /// The cluster a database belongs to: where the rules send a statement that touches only
+    /// it (no hit is counted).
+    pub(super) fn cluster_of_db(&self, db: &str, c: &Classification, sql: &[u8]) -> usize {
+        let subject = crate::rules::Subject {
+            user: &self.login.user,
+            db: Some(db),
+            named: false,
+            classification: c,
+            sql,
+        };
+        let spec = self.topo.config.rules.find(&subject).map(|(_, r)| r);
+        self.cluster_index(spec.and_then(|r| r.cluster.as_deref()))
+    }
+
+    /// The position of a rule's cluster in the session's topology snapshot ("main" without
+    /// one; the configuration only lets rules name clusters that exist).
+    pub(super) fn cluster_index(&self, name: Option<&str>) -> usize {
+        name.and_then(|n| self.topo.cluster_index(n))
+            .unwrap_or(MAIN)
+    }
+
+    /// The cluster one statement runs on. `ruled` is the cluster of the rule that matched it
+    /// (with the session's current database). A statement that names databases (`USE db`,
+    /// `db.table`) runs where those databases live: all on one cluster, or refused.
+    pub(super) fn statement_cluster(
+        &self,
+        c: &Classification,
+        sql: &[u8],
+        ruled: usize,
+    ) -> Result<usize, MyError> {
+        if self.topo.clusters.len() == 1 {
+            return Ok(MAIN);
+        }
+        let named = c
+            .use_db
+            .iter()
+            .chain(c.databases.iter())
+            .filter(|db| !SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s)));
+        let mut found: Option<(usize, &str)> = None;
+        for db in named {
+            let here = self.cluster_of_db(db, c, sql);
+            match found {
+                None => found = Some((here, db)),
+                Some((there, other)) if there != here => {
+                    let name = |i: usize| self.topo.clusters[i].name.clone();
+                    return Err(MyError::new(
+                        CLUSTER_ERROR,
+                        b"HY000",
+                        format!(
+                            "rwsplit: the statement names databases of two clusters \
+                             ({other} on {:?}, {db} on {:?}); one statement runs on one cluster",
+                            name(there),
+                            name(here)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(found.map_or(ruled, |(i, _)| i))
+    }
+
+    /// Moves the session's next statements to cluster `to`: the current cluster's connections
+    /// and state are parked (clean connections go back to the pool), `to`'s are taken out.
+    /// Refused inside a transaction, and when the session holds state only its current
+    /// master has (see `route::PinReason::MasterOnlyState`): the other cluster cannot have it.
+    pub(super) fn enter_cluster(&mut self, to: usize) -> Result<(), MyError> {
+        if to == self.cluster {
+            return Ok(());
+        }
+        let (from_name, to_name) = (
+            self.cluster_name.clone(),
+            self.topo.clusters[to].name.clone(),
+        );
+        let refuse = |why: String| Err(MyError::new(CLUSTER_ERROR, b"HY000", why));
+        if self.routing.trx().is_some() {
+            return refuse(format!(
+                "rwsplit: this statement belongs to cluster {to_name:?}, but the open \
+                 transaction runs on cluster {from_name:?}; a transaction cannot span clusters \
+                 (end it first)"
+            ));
+        }
+        if self.routing.master_only_state() {
+            return refuse(format!(
+                "rwsplit: this statement belongs to cluster {to_name:?}, but this session holds \
+                 state that only the master of cluster {from_name:?} has and rwsplit cannot \
+                 carry over; use a new connection for cluster {to_name:?}"
+            ));
+        }
+        debug!(client = %self.peer, from = %from_name, to = %to_name, "session moves to another cluster");
+        // Clean connections go back to the pool now; the others hold this cluster's state.
+        self.release_idle();
+        let incoming = match self.parked.iter().position(|p| p.name == to_name) {
+            Some(i) => self.parked.swap_remove(i),
+            None => Parked::fresh(to_name.clone()),
+        };
+        let mut incoming = incoming;
+        // Session-wide facts the new cluster's routing must know: autocommit is replayed
+        // there with the session's SETs.
+        incoming.routing.carry_session(&self.routing);
+        let outgoing = Parked {
+            name: std::mem::replace(&mut self.cluster_name, to_name),
+            master: std::mem::replace(&mut self.master, incoming.master),
+            replica: std::mem::replace(&mut self.replica, incoming.replica),
+            routing: std::mem::replace(&mut self.routing, incoming.routing),
+            temp_tables: std::mem::replace(&mut self.temp_tables, incoming.temp_tables),
+            rw: std::mem::replace(&mut self.rw, incoming.rw),
+            replica_released: std::mem::replace(
+                &mut self.replica_released,
+                incoming.replica_released,
+            ),
+        };
+        if outgoing.master.is_some()
+            || outgoing.replica.is_some()
+            || !outgoing.temp_tables.is_empty()
+            || outgoing.routing != RoutingState::default()
+        {
+            self.parked.push(outgoing);
+        }
+        self.cluster = to;
+        self.positions = self.shared.cluster_positions(&self.cluster_name);
+        self.db_here = self.db_owned_here();
+        self.publish_backends();
+        Ok(())
+    }
+
+    /// The session's current database, if the current cluster owns it (a connection to
+    /// another cluster has no database selected rather than a name that is not there).
+    pub(super) fn conn_db(&self) -> Option<&str> {
+        self.replay.db.as_deref().filter(|_| self.db_here)
+    }
+
+    /// Does the current cluster own the session's database (or is there none)?
+    pub(super) fn db_owned_here(&self) -> bool {
+        match self.replay.db.as_deref() {
+            None => true,
+            Some(_) if self.topo.clusters.len() == 1 => true,
+            Some(db) => {
+                let c = classify::classify(b"");
+                self.cluster_of_db(db, &c, b"") == self.cluster
+            }
+        }
+    }
+
+    /// At login (and COM_CHANGE_USER), with no connection yet: the session starts on the
+    /// cluster that owns its database ("main" without one).
+    pub(super) fn start_on_db_cluster(&mut self) {
+        let to = match self.replay.db.as_deref() {
+            Some(db) if self.topo.clusters.len() > 1 => {
+                let c = classify::classify(b"");
+                self.cluster_of_db(db, &c, b"")
+            }
+            _ => MAIN,
+        };
+        self.cluster = to;
+        self.cluster_name = self.topo.clusters[to].name.clone();
+        self.positions = self.shared.cluster_positions(&self.cluster_name);
+        self.db_here = true;
+    }
+
+    /// After a reload: the current cluster's position in the new snapshot (it may have
+    /// moved); a removed cluster leaves the session on "main" (its connections are let go
+    /// like those of any removed backend), and parked clusters that are gone are dropped.
+    pub(super) fn relocate_cluster(&mut self) {
+        match self.topo.cluster_index(&self.cluster_name) {
+            Some(i) => self.cluster = i,
+            None if self.routing.trx().is_some() => {
+                // The transaction finishes on its connection; the session moves at the next
+                // statement outside it.
+            }
+            None => {
+                self.cluster = MAIN;
+                self.cluster_name = self.topo.main().name.clone();
+                self.positions = self.shared.cluster_positions(&self.cluster_name);
+            }
+        }
+        let topo = self.topo.clone();
+        let gone: Vec<Parked> = {
+            let (keep, gone) = std::mem::take(&mut self.parked)
+                .into_iter()
+                .partition(|p| topo.cluster_index(&p.name).is_some());
+            self.parked = keep;
+            gone
+        };
+        for p in gone {
+            for conn in p.master.into_iter().chain(p.replica) {
+                tokio::spawn(conn.quit());
+            }
+        }
+        // A parked connection whose backend left its cluster goes too (its state with it,
+        // as a direct connection's would with its server).
+        for p in &mut self.parked {
+            for slot in [&mut p.master, &mut p.replica] {
+                if slot.as_ref().is_some_and(|c| !topo.contains(&c.backend)) {
+                    if let Some(conn) = slot.take() {
+                        tokio::spawn(conn.quit());
+                    }
+                }
+            }
+        }
+        self.db_here = self.db_owned_here();
+    }
+
+    /// Every parked cluster's connections go (back to the pool, reset there) and its state
+    /// is forgotten: the session ended, or it was reset (COM_RESET_CONNECTION,
+    /// COM_CHANGE_USER).
+    pub(super) fn leave_parked(&mut self) {
+        for p in std::mem::take(&mut self.parked) {
+            for conn in p.master.into_iter().chain(p.replica) {
+                self.release(conn);
+            }
+        }
+    }
+}
