@@ -110,6 +110,20 @@ fn a_schema_rule_sends_a_database_to_its_cluster_and_the_rest_to_main() {
         rows(&c, m2, &format!("SELECT t FROM {db}.posts")),
         vec!["hello"]
     );
+    let (_, r3) = second(&c);
+    eventually(
+        "the second replica has the row",
+        Duration::from_secs(10),
+        || {
+            let out = mariadb(
+                r3,
+                c.user(),
+                c.password(),
+                &format!("SELECT t FROM {db}.posts"),
+            );
+            String::from_utf8_lossy(&out.stdout).trim() == "hello"
+        },
+    );
     for _ in 0..5 {
         let got = p.sql_ok(&c, &format!("SELECT @@server_id, t FROM {db}.posts"));
         let (id, t) = got[0].split_once('\t').unwrap();
@@ -445,4 +459,43 @@ fn moving_a_database_with_a_reload_under_load() {
     for port in [c.master_port(), m2] {
         rows(&c, port, &format!("DROP DATABASE {db}"));
     }
+}
+
+/// Read-your-writes on the second cluster: its replica stops applying, and a session's read
+/// right after its write still sees it (the position comes from that cluster's master and
+/// is compared with that cluster's replica).
+#[test]
+fn read_your_writes_holds_on_the_second_cluster() {
+    let c = Cluster::shared();
+    let (m2, r3) = second(&c);
+    let p = Proxy::start(&c, &two_clusters(&c, ""));
+    let db = uniq("blog_2r");
+    p.sql_ok(&c, &format!("CREATE DATABASE {db}"));
+    p.sql_ok(&c, &format!("CREATE TABLE {db}.t (a INT)"));
+    eventually("the table replicated", Duration::from_secs(10), || {
+        mariadb(r3, c.user(), c.password(), &format!("SELECT * FROM {db}.t"))
+            .status
+            .success()
+    });
+    c.root_sql("replica3", "STOP SLAVE SQL_THREAD");
+    let seen = rt().block_on(async {
+        let pool = p.pool(&c, Some(&db));
+        let mut conn = pool.get_conn().await.unwrap();
+        conn.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
+        let n: Option<u64> = conn.query_first("SELECT COUNT(*) FROM t").await.unwrap();
+        drop(conn);
+        pool.disconnect().await.unwrap();
+        n
+    });
+    c.root_sql("replica3", "START SLAVE SQL_THREAD");
+    assert_eq!(
+        seen,
+        Some(1),
+        "the session's own write, read right after it"
+    );
+    assert_eq!(
+        rows(&c, m2, &format!("SELECT COUNT(*) FROM {db}.t")),
+        vec!["1"]
+    );
+    p.sql_ok(&c, &format!("DROP DATABASE {db}"));
 }
