@@ -21,13 +21,7 @@ fn second(c: &Cluster) -> (u16, u16) {
 }
 
 fn server_id(c: &Cluster, port: u16) -> String {
-    let out = mariadb(port, c.user(), c.password(), "SELECT @@server_id");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    rows(c, port, "SELECT @@server_id").remove(0)
 }
 
 /// Server ids of the main cluster and of the second one.
@@ -60,18 +54,17 @@ fn uniq(prefix: &str) -> String {
 
 /// Does the server on `port` have database `db`?
 fn has_db(c: &Cluster, port: u16, db: &str) -> bool {
-    let out = mariadb(
-        port,
-        c.user(),
-        c.password(),
-        &format!("SHOW DATABASES LIKE '{db}'"),
-    );
-    assert!(out.status.success());
-    !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+    !rows(c, port, &format!("SHOW DATABASES LIKE '{db}'")).is_empty()
 }
 
+/// The rows of `sql` run with the application account directly on the server at `port`.
 fn rows(c: &Cluster, port: u16, sql: &str) -> Vec<String> {
-    let out = mariadb(port, c.user(), c.password(), sql);
+    lines(port, c.user(), c.password(), sql)
+}
+
+/// The rows (tab-separated lines) of `sql` run with the mariadb CLI; it must succeed.
+fn lines(port: u16, user: &str, password: &str, sql: &str) -> Vec<String> {
+    let out = mariadb(port, user, password, sql);
     assert!(
         out.status.success(),
         "{sql}: {}",
@@ -293,18 +286,7 @@ fn admin_and_metrics_show_each_cluster() {
     let p = Proxy::start(&c, &two_clusters(&c, &extra));
     let db = uniq("blog_2m");
     p.sql_ok(&c, &format!("CREATE DATABASE {db}"));
-    let admin = |sql: &str| {
-        let out = mariadb(admin_port, "admin", "adminpw", sql);
-        assert!(
-            out.status.success(),
-            "{sql}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(str::to_string)
-            .collect::<Vec<_>>()
-    };
+    let admin = |sql: &str| lines(admin_port, "admin", "adminpw", sql);
     eventually(
         "the monitor checked the second cluster",
         Duration::from_secs(10),
