@@ -481,3 +481,55 @@ fn read_your_writes_holds_on_the_second_cluster() {
     );
     p.sql_ok(&c, &format!("DROP DATABASE {db}"));
 }
+
+/// A reload that removes a cluster: a session idle there moves to main at its next statement;
+/// a transaction open there finishes on it (its rows commit on that master), then the session
+/// moves; the proxy keeps serving.
+#[test]
+fn removing_a_cluster_by_reload_moves_its_sessions_to_main() {
+    let c = Cluster::shared();
+    let (m2, _) = second(&c);
+    let (main_ids, second_ids) = ids(&c);
+    let p = Proxy::start(&c, &two_clusters(&c, ""));
+    let db = uniq("blog_2d");
+    p.sql_ok(&c, &format!("CREATE DATABASE {db}"));
+    p.sql_ok(&c, &format!("CREATE TABLE {db}.t (a INT)"));
+    let config = p.dir.join("proxy.toml");
+    rt().block_on(async {
+        let pool = p.pool(&c, None);
+        let (mut idle, mut trx) = (
+            pool.get_conn().await.unwrap(),
+            pool.get_conn().await.unwrap(),
+        );
+        for conn in [&mut idle, &mut trx] {
+            conn.query_drop(format!("USE {db}")).await.unwrap();
+            let id: Option<u32> = conn.query_first("SELECT @@server_id").await.unwrap();
+            assert!(second_ids.contains(&id.unwrap().to_string()));
+        }
+        trx.query_drop("BEGIN").await.unwrap();
+        trx.query_drop("INSERT INTO t VALUES (1)").await.unwrap();
+        // The cluster and its rule go.
+        std::fs::write(&config, c.proxy_toml(p.port, "")).unwrap();
+        p.send_signal("HUP");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        trx.query_drop("INSERT INTO t VALUES (2)").await.unwrap();
+        trx.query_drop("COMMIT").await.unwrap();
+        // Its database is not on main: the statement gets the server's own answer for that,
+        // and a USE of a database main has works as on a server.
+        let e = idle.query_drop("SELECT @@server_id").await.unwrap_err();
+        assert!(e.to_string().contains("1049"), "{e}");
+        for conn in [&mut trx, &mut idle] {
+            conn.query_drop("USE mysql").await.unwrap();
+            let id: Option<u32> = conn.query_first("SELECT @@server_id").await.unwrap();
+            assert!(main_ids.contains(&id.unwrap().to_string()), "{id:?}");
+        }
+        drop((idle, trx));
+        pool.disconnect().await.unwrap();
+    });
+    assert_eq!(
+        rows(&c, m2, &format!("SELECT a FROM {db}.t ORDER BY a")),
+        vec!["1", "2"]
+    );
+    assert!(!p.log().contains("panicked"), "{}", tail(&p.log(), 30));
+    rows(&c, m2, &format!("DROP DATABASE {db}"));
+}

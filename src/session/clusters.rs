@@ -229,6 +229,12 @@ impl Session {
         sql: &[u8],
         ruled: &rules::Ruled,
     ) -> Result<bool, MyError> {
+        if !Arc::ptr_eq(&self.topo.clusters[self.cluster].name, &self.cluster_name)
+            && self.routing.trx().is_none()
+        {
+            // Its cluster was removed while a transaction ran there; that one has ended.
+            self.relocate_cluster();
+        }
         if self.topo.clusters.len() == 1 && self.cluster == MAIN {
             return Ok(false);
         }
@@ -274,15 +280,20 @@ impl Session {
     /// like those of any removed backend), and parked clusters that are gone are dropped.
     pub(super) fn relocate_cluster(&mut self) {
         match self.topo.cluster_index(&self.cluster_name) {
-            Some(i) => self.cluster = i,
-            None if self.routing.trx().is_some() => {
-                // The transaction finishes on its connection; the session moves at the next
-                // statement outside it.
+            Some(i) => {
+                self.cluster = i;
+                // The snapshot's own name: `place_statement` compares by pointer.
+                self.cluster_name = self.topo.clusters[i].name.clone();
             }
             None => {
+                // The position must stay valid; the session works on "main" from now on.
                 self.cluster = MAIN;
-                self.cluster_name = self.topo.main().name.clone();
-                self.positions = self.shared.cluster_positions(&self.cluster_name);
+                if self.routing.trx().is_none() {
+                    self.cluster_name = self.topo.main().name.clone();
+                    self.positions = self.shared.cluster_positions(&self.cluster_name);
+                }
+                // Inside a transaction the name stays: the transaction finishes on its
+                // connection, and `place_statement` moves the session once it ended.
             }
         }
         let topo = self.topo.clone();
