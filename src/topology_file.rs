@@ -1,7 +1,9 @@
 //! Editing the topology part of `proxy.toml` from lifecycle hooks (`rwsplit topology ...`).
 //!
 //! Orchestrators call these hooks when a server appears, disappears or is promoted, often
-//! several at once and sometimes twice for the same event. So an edit here:
+//! several at once and sometimes twice for the same event. The topology is the top-level
+//! `[master]` / `[[replicas]]` (the cluster "main") and the `[[clusters]]` entries, which hooks
+//! add and remove whole, or edit server by server like "main". So an edit here:
 //!
 //! - is **serialized**: every writer takes an exclusive lock on a sidecar file `<file>.lock`
 //!   first. The config file itself cannot carry the lock, because it is replaced by a rename
