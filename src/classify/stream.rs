@@ -69,6 +69,9 @@ pub(super) enum TableRefs<'a> {
     Alias1,
     /// After two (`AS alias`).
     Alias2,
+    /// After `DATABASE` or `SCHEMA` (`CREATE DATABASE [IF NOT EXISTS] db`, `DROP SCHEMA`,
+    /// `ALTER DATABASE`): the next name, past `IF [NOT] EXISTS`, is a database.
+    DbName,
 }
 
 /// Keywords after which a table name is expected (case-insensitive). Runs for every word of
@@ -85,6 +88,20 @@ fn introduces_table(w: &[u8]) -> bool {
         _ => return false,
     };
     candidates.iter().any(|k| k.eq_ignore_ascii_case(w))
+}
+
+/// `DATABASE` or `SCHEMA`: a database name follows (`SELECT DATABASE()` is followed by `(`,
+/// which ends the expectation).
+fn introduces_database(w: &[u8]) -> bool {
+    (w.len() == 8 && w.eq_ignore_ascii_case(b"DATABASE"))
+        || (w.len() == 6 && w.eq_ignore_ascii_case(b"SCHEMA"))
+}
+
+/// `IF`, `NOT`, `EXISTS` between `DATABASE` and its name.
+fn is_if_exists_word(w: &[u8]) -> bool {
+    [&b"IF"[..], b"NOT", b"EXISTS"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(w))
 }
 
 /// An identifier that can be a database name: a backticked one, or a word that is not a
@@ -129,7 +146,13 @@ impl<'a> Stream<'a> {
                 self.add_database(q);
                 After
             }
+            (DbName, Tok::Word(w)) if is_if_exists_word(w) => DbName,
+            (DbName, t) if qualifier_name(t) => {
+                self.add_database(t);
+                Off
+            }
             (_, Tok::Word(w)) if introduces_table(w) => Expect,
+            (_, Tok::Word(w)) if introduces_database(w) => DbName,
             (Expect, t) if qualifier_name(t) => Name(t),
             (Name(q), Tok::Punct(b'.')) => Dot(q),
             (Name(_) | After | Alias1 | Alias2, Tok::Punct(b',')) => Expect,

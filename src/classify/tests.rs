@@ -1767,6 +1767,18 @@ fn databases_named_as_table_qualifiers() {
         "a keyword as table name"
     );
     assert_eq!(dbs("SELECT * FROM a.t, a.u"), v(&["a"]), "each once");
+    // Statements about a database itself.
+    assert_eq!(dbs("CREATE DATABASE blog_21"), v(&["blog_21"]));
+    assert_eq!(dbs("create schema if not exists `b``x`"), v(&["b`x"]));
+    assert_eq!(dbs("DROP DATABASE IF EXISTS blog_22"), v(&["blog_22"]));
+    assert_eq!(
+        dbs("ALTER DATABASE shop CHARACTER SET utf8mb4"),
+        v(&["shop"])
+    );
+    assert_eq!(dbs("SHOW CREATE DATABASE shop"), v(&["shop"]));
+    assert!(dbs("SELECT DATABASE()").is_empty());
+    assert!(dbs("SELECT SCHEMA(), 1").is_empty());
+    assert!(dbs("SHOW DATABASES").is_empty());
 }
 
 #[test]

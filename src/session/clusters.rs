@@ -61,14 +61,27 @@ impl Session {
     /// The cluster a database belongs to: where the rules send a statement that touches only
     /// it (no hit is counted).
     pub(super) fn cluster_of_db(&self, db: &str, c: &Classification, sql: &[u8]) -> usize {
+        self.cluster_by(&self.topo.config.rules, Some(db), false, c, sql)
+    }
+
+    /// Where `rules` send a statement, asked about the session's database and the ones the
+    /// statement names (`named`), or about `db` alone.
+    fn cluster_by(
+        &self,
+        rules: &crate::rules::Rules,
+        db: Option<&str>,
+        named: bool,
+        c: &Classification,
+        sql: &[u8],
+    ) -> usize {
         let subject = crate::rules::Subject {
             user: &self.login.user,
-            db: Some(db),
-            named: false,
+            db,
+            named,
             classification: c,
             sql,
         };
-        let spec = self.topo.config.rules.find(&subject).map(|(_, r)| r);
+        let spec = rules.find(&subject).map(|(_, r)| r);
         self.cluster_index(spec.and_then(|r| r.cluster.as_deref()))
     }
 
@@ -79,11 +92,12 @@ impl Session {
             .unwrap_or(MAIN)
     }
 
-    /// The cluster one statement runs on. `ruled` is the cluster of the rule that matched it
-    /// (with the session's current database). A statement that names databases (`USE db`,
-    /// `db.table`) runs where those databases live: all on one cluster, or refused.
+    /// The cluster one statement runs on, by `rules`. `ruled` is the cluster of the rule that
+    /// matched it (with the session's current database). A statement that names databases
+    /// (`USE db`, `db.table`) runs where those databases live: all on one cluster, or refused.
     pub(super) fn statement_cluster(
         &self,
+        rules: &crate::rules::Rules,
         c: &Classification,
         sql: &[u8],
         ruled: usize,
@@ -98,7 +112,7 @@ impl Session {
             .filter(|db| !SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s)));
         let mut found: Option<(usize, &str)> = None;
         for db in named {
-            let here = self.cluster_of_db(db, c, sql);
+            let here = self.cluster_by(rules, Some(db), false, c, sql);
             match found {
                 None => found = Some((here, db)),
                 Some((there, other)) if there != here => {
@@ -202,6 +216,49 @@ impl Session {
         }
     }
 
+    /// Moves the session to the cluster a statement belongs to: the rule's, or the one owning
+    /// the databases it names. Inside a transaction that is decided by the rules in force
+    /// when the transaction began: a reload that moves a database between clusters (the
+    /// resharding step) lets open transactions finish where they are, while a statement
+    /// that was for another cluster all along is refused. True if the session moved (the
+    /// statement's scan then has to be redone against that cluster's temporary tables); the
+    /// error is the client's answer.
+    pub(super) fn place_statement(
+        &mut self,
+        c: &Classification,
+        sql: &[u8],
+        ruled: &rules::Ruled,
+    ) -> Result<bool, MyError> {
+        if !Arc::ptr_eq(&self.topo.clusters[self.cluster].name, &self.cluster_name)
+            && self.routing.trx().is_none()
+        {
+            // Its cluster was removed while a transaction ran there; that one has ended.
+            self.relocate_cluster();
+        }
+        if self.topo.clusters.len() == 1 && self.cluster == MAIN {
+            return Ok(false);
+        }
+        let current = self.topo.config.rules.clone();
+        let in_trx = self.routing.trx().is_some();
+        let rules = match &self.trx_rules {
+            Some(r) if in_trx => r.clone(),
+            _ => {
+                // The rules a transaction this statement may begin is placed by.
+                self.trx_rules = Some(current.clone());
+                current.clone()
+            }
+        };
+        let ruled = if rules.same_as(&current) {
+            self.cluster_index(ruled.cluster.as_deref())
+        } else {
+            self.cluster_by(&rules, self.replay.db.as_deref(), true, c, sql)
+        };
+        let to = self.statement_cluster(&rules, c, sql, ruled)?;
+        let moved = to != self.cluster;
+        self.enter_cluster(to)?;
+        Ok(moved)
+    }
+
     /// At login (and COM_CHANGE_USER), with no connection yet: the session starts on the
     /// cluster that owns its database ("main" without one).
     pub(super) fn start_on_db_cluster(&mut self) {
@@ -223,15 +280,20 @@ impl Session {
     /// like those of any removed backend), and parked clusters that are gone are dropped.
     pub(super) fn relocate_cluster(&mut self) {
         match self.topo.cluster_index(&self.cluster_name) {
-            Some(i) => self.cluster = i,
-            None if self.routing.trx().is_some() => {
-                // The transaction finishes on its connection; the session moves at the next
-                // statement outside it.
+            Some(i) => {
+                self.cluster = i;
+                // The snapshot's own name: `place_statement` compares by pointer.
+                self.cluster_name = self.topo.clusters[i].name.clone();
             }
             None => {
+                // The position must stay valid; the session works on "main" from now on.
                 self.cluster = MAIN;
-                self.cluster_name = self.topo.main().name.clone();
-                self.positions = self.shared.cluster_positions(&self.cluster_name);
+                if self.routing.trx().is_none() {
+                    self.cluster_name = self.topo.main().name.clone();
+                    self.positions = self.shared.cluster_positions(&self.cluster_name);
+                }
+                // Inside a transaction the name stays: the transaction finishes on its
+                // connection, and `place_statement` moves the session once it ended.
             }
         }
         let topo = self.topo.clone();

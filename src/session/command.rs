@@ -276,10 +276,19 @@ impl Session {
             target = self.consistent(target).await;
         }
         let _ticket = self.write_ticket(&c, target);
-        let Some((used, scanner)) = self
+        // `USE db` needs no database selected first: the current one may not exist where it
+        // runs (dropped, or left behind on a cluster removed by a reload), as on a server.
+        let selects_db = c.use_db.is_some();
+        if selects_db {
+            self.db_here = false;
+        }
+        let forwarded = self
             .forward(target, pkt, Expect::Results { binary: false }, d.retry)
-            .await?
-        else {
+            .await;
+        if selects_db {
+            self.db_here = self.db_owned_here();
+        }
+        let Some((used, scanner)) = forwarded? else {
             return Ok(Flow::Continue);
         };
         self.account(

@@ -155,6 +155,7 @@ impl Session {
             parked: Vec::new(),
             db_here: true,
             positions,
+            trx_rules: None,
         };
         let entry = SessionEntry {
             user: s.login.user.clone(),

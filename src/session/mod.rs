@@ -102,6 +102,9 @@ pub struct Session {
     db_here: bool,
     /// The current cluster's shared read-your-writes positions.
     positions: Arc<crate::shared::Positions>,
+    /// The rules in force at the last statement placed outside a transaction: an open
+    /// transaction's statements are placed by them (`clusters::place_statement`).
+    trx_rules: Option<crate::rules::Rules>,
 }
 
 /// What one attempt of `Session::run_command` sends to the chosen backend.

@@ -181,7 +181,11 @@ impl Session {
             }
         }
         let target = self.current();
-        if let Some((used, scanner)) = self.forward(target, pkt, Expect::Single, false).await? {
+        // As for `USE db`: the current database need not be selected first.
+        self.db_here = false;
+        let forwarded = self.forward(target, pkt, Expect::Single, false).await;
+        self.db_here = self.db_owned_here();
+        if let Some((used, scanner)) = forwarded? {
             if !scanner.error {
                 self.replay.db = Some(db.clone());
                 self.db_here = self.db_owned_here();

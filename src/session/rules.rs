@@ -66,24 +66,4 @@ impl Session {
         });
         Verdict::Run(Ruled { cluster, route })
     }
-
-    /// Moves the session to the cluster a statement belongs to (see `clusters`): the rule's,
-    /// or the one owning the databases it names. True if the session moved (the statement's
-    /// scan then has to be redone against that cluster's temporary tables); the error is the
-    /// client's answer.
-    pub(super) fn place_statement(
-        &mut self,
-        c: &Classification,
-        sql: &[u8],
-        ruled: &Ruled,
-    ) -> Result<bool, MyError> {
-        if self.topo.clusters.len() == 1 {
-            return Ok(false);
-        }
-        let ruled = self.cluster_index(ruled.cluster.as_deref());
-        let to = self.statement_cluster(c, sql, ruled)?;
-        let moved = to != self.cluster;
-        self.enter_cluster(to)?;
-        Ok(moved)
-    }
 }
