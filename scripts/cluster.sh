@@ -1,22 +1,31 @@
 #!/usr/bin/env bash
 # Local MariaDB GTID replication cluster for rwsplit's integration tests.
 #
-#   scripts/cluster.sh up                     start master + replica1 + replica2, write $CLUSTER_DIR/env
+#   scripts/cluster.sh up                     start both clusters (all five nodes, in parallel),
+#                                             write $CLUSTER_DIR/env
 #   scripts/cluster.sh down                   stop all nodes, remove $CLUSTER_DIR
 #   scripts/cluster.sh status                 ports, liveness, replica thread state
 #   scripts/cluster.sh stop-node NAME [--graceful]   SIGKILL (or SIGTERM) one node
 #   scripts/cluster.sh start-node NAME        restart a stopped node with the same config
 #   scripts/cluster.sh env                    print the env file
-#   scripts/cluster.sh proxy-toml LISTEN      print a proxy.toml for this cluster listening on
-#                                             LISTEN (passwords as env:APP_DB_PASSWORD and
-#                                             env:RWSPLIT_MONITOR_PASSWORD)
+#   scripts/cluster.sh proxy-toml LISTEN [--clusters]
+#                                             print a proxy.toml for the first cluster listening
+#                                             on LISTEN (passwords as env:APP_DB_PASSWORD and
+#                                             env:RWSPLIT_MONITOR_PASSWORD); with --clusters also
+#                                             a [[clusters]] entry "second" for the second one
 #
-# NAME is master|replica1|replica2. Everything lives under $RWSPLIT_CLUSTER_DIR (default: the
-# directory of $RWSPLIT_CLUSTER_ENV if set, else $PWD/.cluster); no system service is touched.
-# All nodes listen on 127.0.0.1 on free ports chosen at `up`. Server ids: master 1, replica1 2,
-# replica2 3. Replicas are read_only=ON and replicate with MASTER_USE_GTID=slave_pos.
+# Two clusters, for the proxy's several-clusters (sharding) support:
+#   first:  master (server id 1) with replica1 (2) and replica2 (3); env MASTER_PORT,
+#           REPLICA1_PORT, REPLICA2_PORT (and _SOCKET, _SERVER_ID)
+#   second: master2 (server id 4) with replica3 (5); env MASTER2_PORT, REPLICA3_PORT (and
+#           _SOCKET, _SERVER_ID)
+# NAME is master|replica1|replica2|master2|replica3. Everything lives under $RWSPLIT_CLUSTER_DIR
+# (default: the directory of $RWSPLIT_CLUSTER_ENV if set, else $PWD/.cluster); no system service
+# is touched. All nodes listen on 127.0.0.1 on free ports chosen at `up`. Replicas are
+# read_only=ON and replicate from their own cluster's master with MASTER_USE_GTID=slave_pos.
+# Only the first cluster has the databases rwtest and sbtest.
 #
-# Accounts (created on the master, replicated to the replicas):
+# Accounts (created on each master, replicated to its replicas):
 #   repl/replpass       REPLICATION SLAVE
 #   app/apppass         everything except SUPER and READ_ONLY ADMIN (writes on a read_only replica
 #                       fail with 1290)
@@ -26,8 +35,12 @@ set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 
-NODES=(master replica1 replica2)
-declare -A SERVER_ID=([master]=1 [replica1]=2 [replica2]=3)
+NODES=(master replica1 replica2 master2 replica3)
+declare -A SERVER_ID=([master]=1 [replica1]=2 [replica2]=3 [master2]=4 [replica3]=5)
+# Each replica's master; a node not listed here is a master.
+declare -A MASTER_OF=([replica1]=master [replica2]=master [replica3]=master2)
+MASTERS=(master master2)
+REPLICAS=(replica1 replica2 replica3)
 
 APP_USER=app
 APP_PASSWORD=apppass
@@ -82,11 +95,11 @@ node_port() {
 }
 
 check_node_name() {
-    case ${1:-} in
-    master | replica1 | replica2) ;;
-    *) die "unknown node '${1:-}' (expected master|replica1|replica2)" ;;
-    esac
+    [[ -n ${1:-} && -n ${SERVER_ID[${1:-}]:-} ]] ||
+        die "unknown node '${1:-}' (expected $(IFS='|'; echo "${NODES[*]}"))"
 }
+
+is_replica() { [[ -n ${MASTER_OF[$1]:-} ]]; }
 
 # mariadb client as the node's administrative (unix_socket) account.
 sql_admin() {
@@ -192,7 +205,7 @@ write_cnf() {
         echo "ssl-ca=$CLUSTER_DIR/tls/ca.pem"
         echo "ssl-cert=$CLUSTER_DIR/tls/server.pem"
         echo "ssl-key=$CLUSTER_DIR/tls/server.key"
-        if [[ $node != master ]]; then
+        if is_replica "$node"; then
             echo "read_only=ON"
         fi
     } >"$(node_cnf "$node")"
@@ -314,19 +327,22 @@ cmd_down() {
 }
 
 wait_replicas_caught_up() {
-    local pos node r deadline
-    pos=$(sql_admin master -e 'SELECT @@gtid_binlog_pos')
-    for node in replica1 replica2; do
-        r=$(sql_admin "$node" -e "SELECT MASTER_GTID_WAIT('$pos', 30)")
+    local node r deadline
+    local -A pos=()
+    for node in "${MASTERS[@]}"; do
+        pos[$node]=$(sql_admin "$node" -e 'SELECT @@gtid_binlog_pos')
+    done
+    for node in "${REPLICAS[@]}"; do
+        r=$(sql_admin "$node" -e "SELECT MASTER_GTID_WAIT('${pos[${MASTER_OF[$node]}]}', 30)")
         if [[ $r != 0 ]]; then
-            log "$node did not reach GTID $pos within 30s; replica status:"
+            log "$node did not reach GTID ${pos[${MASTER_OF[$node]}]} of ${MASTER_OF[$node]} within 30s; replica status:"
             sql_admin "$node" -e 'SHOW SLAVE STATUS\G' >&2 || true
             return 1
         fi
     done
     # Belt and braces: the app account must be usable on each replica.
     deadline=$((SECONDS + 10))
-    for node in replica1 replica2; do
+    for node in "${REPLICAS[@]}"; do
         until [[ $(sql_admin "$node" -e "SELECT COUNT(*) FROM mysql.user WHERE user='$APP_USER'") == 1 ]]; do
             ((SECONDS < deadline)) || die "$node: user $APP_USER did not replicate"
             sleep 0.1
@@ -344,8 +360,10 @@ sql_app() {
 
 verify_cluster() {
     local node port out
-    sql_app "$(node_port master)" -e 'SELECT 1' >/dev/null || die "app cannot log in on master"
-    for node in replica1 replica2; do
+    for node in "${MASTERS[@]}"; do
+        sql_app "$(node_port "$node")" -e 'SELECT 1' >/dev/null || die "app cannot log in on $node"
+    done
+    for node in "${REPLICAS[@]}"; do
         port=$(node_port "$node")
         sql_app "$port" -e 'SELECT 1' >/dev/null || die "app cannot log in on $node"
         # A write by the app user on a read_only replica must fail with ER_OPTION_PREVENTS_STATEMENT.
@@ -422,16 +440,19 @@ do_up() {
     done
     log "all nodes answer ping ($((SECONDS - t0))s)"
 
-    # Replication account first; the replicas replay the master's binlog from its very start
-    # (empty gtid_slave_pos), which includes everything below.
-    sql_admin master <<EOF
+    # Replication account first; the replicas replay their master's binlog from its very
+    # start (empty gtid_slave_pos), which includes everything below. Both clusters get the
+    # same accounts: the proxy logs in to every backend with the client's credentials.
+    for node in "${MASTERS[@]}"; do
+        sql_admin "$node" <<EOF
 DROP USER IF EXISTS ''@'localhost';
 DROP USER IF EXISTS ''@'$(uname -n)';
 CREATE USER '$REPL_USER'@'%' IDENTIFIED BY '$REPL_PASSWORD';
 GRANT REPLICATION SLAVE ON *.* TO '$REPL_USER'@'%';
 EOF
-    port=$(node_port master)
-    for node in replica1 replica2; do
+    done
+    for node in "${REPLICAS[@]}"; do
+        port=$(node_port "${MASTER_OF[$node]}")
         sql_admin "$node" <<EOF
 CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=$port,
   MASTER_USER='$REPL_USER', MASTER_PASSWORD='$REPL_PASSWORD',
@@ -442,13 +463,17 @@ EOF
 
     # In 10.11 ALL PRIVILEGES includes READ_ONLY ADMIN (split out of SUPER in 10.11.0), which
     # would let app write on a read_only replica; take it (and SUPER) away again.
-    sql_admin master <<EOF
+    for node in "${MASTERS[@]}"; do
+        sql_admin "$node" <<EOF
 CREATE USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO '$APP_USER'@'%';
 REVOKE SUPER, READ_ONLY ADMIN ON *.* FROM '$APP_USER'@'%';
 CREATE USER '$MONITOR_USER'@'%' IDENTIFIED BY '$MONITOR_PASSWORD';
 GRANT REPLICATION CLIENT, SLAVE MONITOR, PROCESS ON *.* TO '$MONITOR_USER'@'%';
 GRANT SELECT ON mysql.* TO '$MONITOR_USER'@'%';
+EOF
+    done
+    sql_admin master <<EOF
 CREATE DATABASE rwtest;
 CREATE DATABASE sbtest;
 EOF
@@ -467,6 +492,12 @@ EOF
         echo "MASTER_SERVER_ID=${SERVER_ID[master]}"
         echo "REPLICA1_SERVER_ID=${SERVER_ID[replica1]}"
         echo "REPLICA2_SERVER_ID=${SERVER_ID[replica2]}"
+        echo "MASTER2_PORT=$(node_port master2)"
+        echo "REPLICA3_PORT=$(node_port replica3)"
+        echo "MASTER2_SOCKET=$(node_socket master2)"
+        echo "REPLICA3_SOCKET=$(node_socket replica3)"
+        echo "MASTER2_SERVER_ID=${SERVER_ID[master2]}"
+        echo "REPLICA3_SERVER_ID=${SERVER_ID[replica3]}"
         echo "APP_USER=$APP_USER"
         echo "APP_PASSWORD=$APP_PASSWORD"
         echo "MONITOR_USER=$MONITOR_USER"
@@ -479,7 +510,9 @@ EOF
     mv "$ENV_FILE.tmp" "$ENV_FILE"
 
     log "cluster up in $((SECONDS - t0))s: master 127.0.0.1:$(node_port master)," \
-        "replica1 127.0.0.1:$(node_port replica1), replica2 127.0.0.1:$(node_port replica2)"
+        "replica1 127.0.0.1:$(node_port replica1), replica2 127.0.0.1:$(node_port replica2);" \
+        "second cluster: master2 127.0.0.1:$(node_port master2)," \
+        "replica3 127.0.0.1:$(node_port replica3)"
     log "env file: $ENV_FILE"
 }
 
@@ -515,7 +548,7 @@ cmd_status() {
             state=up
             ro=$(sql_admin "$node" -e 'SELECT @@read_only' 2>/dev/null || echo '?')
             extra="read_only=$ro gtid_binlog_pos=$(sql_admin "$node" -e 'SELECT @@gtid_binlog_pos' 2>/dev/null)"
-            if [[ $node != master ]]; then
+            if is_replica "$node"; then
                 extra+=" $(sql_admin "$node" --column-names -e 'SHOW SLAVE STATUS\G' 2>/dev/null |
                     awk -F': ' '/ Slave_IO_Running:| Slave_SQL_Running:| Seconds_Behind_Master:| Gtid_IO_Pos:/ {
                         gsub(/^ +/, "", $1); printf "%s=%s ", $1, $2 }')"
@@ -565,10 +598,14 @@ cmd_start_node() {
     log "$node is up"
 }
 
-# A proxy.toml for this cluster: master, both replicas, the app account and the monitor.
+# A proxy.toml for the first cluster: master, both replicas, the app account and the monitor;
+# with --clusters also the second cluster as a [[clusters]] entry (no rule names it: a test
+# adds the rules it needs).
 cmd_proxy_toml() {
-    local listen=${1:-} MASTER_PORT REPLICA1_PORT REPLICA2_PORT APP_USER MONITOR_USER
-    [[ -n $listen ]] || die "usage: cluster.sh proxy-toml HOST:PORT"
+    local listen=${1:-} clusters=${2:-}
+    local MASTER_PORT REPLICA1_PORT REPLICA2_PORT MASTER2_PORT REPLICA3_PORT APP_USER MONITOR_USER
+    [[ -n $listen && ( -z $clusters || $clusters == --clusters ) ]] ||
+        die "usage: cluster.sh proxy-toml HOST:PORT [--clusters]"
     [[ -f $ENV_FILE ]] || die "no cluster at $CLUSTER_DIR (run up first)"
     # shellcheck disable=SC1090
     source "$ENV_FILE"
@@ -595,6 +632,15 @@ user = "$MONITOR_USER"
 password = "env:RWSPLIT_MONITOR_PASSWORD"
 interval = "1s"
 TOML
+    if [[ -n $clusters ]]; then
+        cat <<TOML
+
+[[clusters]]
+name = "second"
+master = { address = "127.0.0.1:$MASTER2_PORT" }
+replicas = [{ address = "127.0.0.1:$REPLICA3_PORT", weight = 1 }]
+TOML
+    fi
 }
 
 usage() {

@@ -8,7 +8,8 @@
 #    its package-lock.json), PyMySQL and mysql-connector-python 8.4.0 (pip). Builds the Debian
 #    package with cargo-deb (installs cargo-deb 3.8.0 if missing) for tests/package.rs and
 #    exports its path as RWSPLIT_DEB.
-# 2. Starts a throw-away 3-node MariaDB GTID cluster (scripts/cluster.sh up) and exports
+# 2. Starts throw-away MariaDB GTID clusters (scripts/cluster.sh up: master + 2 replicas, and a
+#    second master + 1 replica for the [[clusters]] tests) and exports
 #    RWSPLIT_CLUSTER_ENV (its env file: ports, sockets, users) and RWSPLIT_CLUSTER_DIR (so tests
 #    can run `scripts/cluster.sh stop-node master` etc.).
 # 3. Runs `cargo nextest run --no-fail-fast` if cargo-nextest is installed, else `cargo test`.

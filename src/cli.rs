@@ -69,18 +69,45 @@ pub enum TopologyCommand {
         /// Share of reads (default 1; 0 = no reads).
         #[arg(long)]
         weight: Option<u32>,
+        /// The [[clusters]] entry to edit (default: main, the top-level [master]/[[replicas]]).
+        #[arg(long)]
+        cluster: Option<String>,
     },
     /// Remove a replica; running statements on it finish, new reads go elsewhere.
     RemoveReplica {
         /// host:port of the replica.
         address: String,
+        /// The [[clusters]] entry to edit (default: main, the top-level [master]/[[replicas]]).
+        #[arg(long)]
+        cluster: Option<String>,
     },
     /// Point writes at a new master (a replica with that address stops serving reads).
     SetMaster {
         /// host:port of the new master.
         address: String,
+        /// The [[clusters]] entry to edit (default: main, the top-level [master]/[[replicas]]).
+        #[arg(long)]
+        cluster: Option<String>,
     },
-    /// Print the master and the replicas.
+    /// Add a [[clusters]] entry (nothing to do if an identical one exists; an error if one of
+    /// that name differs). Statements reach it once a [[rules]] entry names it.
+    AddCluster {
+        /// The cluster's name, as rules will name it (letters, digits, `_`, `-`).
+        name: String,
+        /// host:port of its master.
+        #[arg(long)]
+        master: String,
+        /// host:port of a replica, optionally with its weight as host:port:weight (repeat for
+        /// more).
+        #[arg(long = "replica")]
+        replicas: Vec<String>,
+    },
+    /// Remove a [[clusters]] entry (refused while a [[rules]] entry names it).
+    RemoveCluster {
+        /// The cluster's name.
+        name: String,
+    },
+    /// Print every cluster's master and replicas.
     List,
 }
 
@@ -120,7 +147,7 @@ pub fn main() -> ExitCode {
 }
 
 fn topology(cli: &Cli, cmd: &TopologyCommand) -> ExitCode {
-    use crate::topology_file::{apply, list, signal_reload, Edit};
+    use crate::topology_file::{apply, list, signal_reload, Edit, NewReplica};
     let edit = match cmd {
         TopologyCommand::List => {
             return match list(&cli.config) {
@@ -134,16 +161,43 @@ fn topology(cli: &Cli, cmd: &TopologyCommand) -> ExitCode {
                 }
             };
         }
-        TopologyCommand::AddReplica { address, weight } => Edit::AddReplica {
+        TopologyCommand::AddReplica {
+            address,
+            weight,
+            cluster,
+        } => Edit::AddReplica {
+            cluster: cluster.clone(),
             address: address.clone(),
             weight: *weight,
         },
-        TopologyCommand::RemoveReplica { address } => Edit::RemoveReplica {
+        TopologyCommand::RemoveReplica { address, cluster } => Edit::RemoveReplica {
+            cluster: cluster.clone(),
             address: address.clone(),
         },
-        TopologyCommand::SetMaster { address } => Edit::SetMaster {
+        TopologyCommand::SetMaster { address, cluster } => Edit::SetMaster {
+            cluster: cluster.clone(),
             address: address.clone(),
         },
+        TopologyCommand::AddCluster {
+            name,
+            master,
+            replicas,
+        } => {
+            let parsed: anyhow::Result<Vec<NewReplica>> =
+                replicas.iter().map(|r| NewReplica::parse(r)).collect();
+            match parsed {
+                Ok(replicas) => Edit::AddCluster {
+                    name: name.clone(),
+                    master: master.clone(),
+                    replicas,
+                },
+                Err(e) => {
+                    eprintln!("--replica: {e:#}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        TopologyCommand::RemoveCluster { name } => Edit::RemoveCluster { name: name.clone() },
     };
     match apply(&cli.config, &edit) {
         Ok(outcome) => {

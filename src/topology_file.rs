@@ -1,7 +1,9 @@
 //! Editing the topology part of `proxy.toml` from lifecycle hooks (`rwsplit topology ...`).
 //!
 //! Orchestrators call these hooks when a server appears, disappears or is promoted, often
-//! several at once and sometimes twice for the same event. So an edit here:
+//! several at once and sometimes twice for the same event. The topology is the top-level
+//! `[master]` / `[[replicas]]` (the cluster "main") and the `[[clusters]]` entries, which hooks
+//! add and remove whole, or edit server by server like "main". So an edit here:
 //!
 //! - is **serialized**: every writer takes an exclusive lock on a sidecar file `<file>.lock`
 //!   first. The config file itself cannot carry the lock, because it is replaced by a rename
@@ -27,25 +29,75 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{anyhow, bail, Context};
-use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
+use toml_edit::{Array, ArrayOfTables, DocumentMut, InlineTable, Item, Table, Value};
 
-use crate::config::{Config, DEFAULT_WEIGHT, MAX_WEIGHT};
+use crate::config::{Config, DEFAULT_WEIGHT, MAIN_CLUSTER, MAX_WEIGHT};
 
 /// A change to the topology section of the config file.
+///
+/// `cluster` names the `[[clusters]]` entry an edit applies to; `None` (or `"main"`, which
+/// [`apply`] treats the same) is the top-level `[master]` / `[[replicas]]`, the cluster named
+/// "main". A name no entry has is an error that lists the clusters there are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
-    /// Add a `[[replicas]]` entry. With `weight: None` a new entry gets `weight = 1`; an
-    /// existing entry is then left alone. With `Some(w)` an existing entry's weight is set to `w`.
+    /// Add a replica. With `weight: None` a new entry gets `weight = 1`; an existing entry is
+    /// then left alone. With `Some(w)` an existing entry's weight is set to `w`.
     AddReplica {
+        cluster: Option<String>,
         address: String,
         weight: Option<u32>,
     },
-    /// Remove the `[[replicas]]` entry with this address; absent is not an error.
-    RemoveReplica { address: String },
-    /// Set `[master] address`. A replica with that address is removed from `[[replicas]]` (a
-    /// promoted server stops being a read target); the old master is not added as a replica,
-    /// since it is usually gone or about to be re-provisioned.
-    SetMaster { address: String },
+    /// Remove the replica with this address; absent is not an error.
+    RemoveReplica {
+        cluster: Option<String>,
+        address: String,
+    },
+    /// Set the master's address. A replica of the same cluster with that address is removed
+    /// (a promoted server stops being a read target); the old master is not added as a
+    /// replica, since it is usually gone or about to be re-provisioned.
+    SetMaster {
+        cluster: Option<String>,
+        address: String,
+    },
+    /// Append a `[[clusters]]` entry, in the inline style of the example configuration
+    /// (`master = { address = ... }`, `replicas = [{ address = ..., weight = ... }]`). An entry
+    /// of that name with the same master and replicas is success without a change (a hook
+    /// that fires twice); one that differs is an error, since silently merging or replacing
+    /// a cluster could move data routing an operator did not ask to move.
+    AddCluster {
+        name: String,
+        master: String,
+        replicas: Vec<NewReplica>,
+    },
+    /// Remove the `[[clusters]]` entry with this name; absent is not an error. Refused while a
+    /// `[[rules]]` entry names the cluster: its statements would have nowhere to go (the
+    /// proxy refuses such a file), and which cluster should take them is the operator's call.
+    RemoveCluster { name: String },
+}
+
+/// A replica of a new cluster ([`Edit::AddCluster`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReplica {
+    pub address: String,
+    pub weight: u32,
+}
+
+impl NewReplica {
+    /// Parses the CLI form `ADDR[:WEIGHT]`, e.g. `10.0.1.11:3306` or `10.0.1.11:3306:2`.
+    /// An address has a port of its own, so a last `:N` is a weight only when what precedes
+    /// it is a whole address (`[::1]:3306` is an address, `[::1]:3306:2` one with weight 2).
+    pub fn parse(spec: &str) -> anyhow::Result<NewReplica> {
+        let spec = spec.trim();
+        if let Some((address, weight)) = spec.rsplit_once(':') {
+            if let (Ok(address), Ok(weight)) = (checked_address(address), weight.parse::<u32>()) {
+                return Ok(NewReplica { address, weight });
+            }
+        }
+        Ok(NewReplica {
+            address: checked_address(spec)?,
+            weight: DEFAULT_WEIGHT,
+        })
+    }
 }
 
 /// What [`apply`] did.
@@ -96,15 +148,31 @@ pub fn apply(path: &Path, edit: &Edit) -> anyhow::Result<EditOutcome> {
 /// replica 10.0.0.11:3306 weight 1
 /// ```
 ///
+/// With `[[clusters]]` in the file, each cluster's lines follow a `cluster NAME` line, "main"
+/// first; without, the output is exactly the single-cluster form above, which scripts
+/// written before clusters existed parse.
+///
 /// It shows what the proxy would use — the validated configuration, with default weights
 /// filled in — so an invalid file is an error listing its problems.
 pub fn list(path: &Path) -> anyhow::Result<String> {
     let text =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let config = validate(&text, &path.display().to_string()).map_err(|e| anyhow!("{e}"))?;
-    let mut out = format!("master  {}\n", config.master.address);
-    for r in &config.replicas {
-        out.push_str(&format!("replica {} weight {}\n", r.address, r.weight));
+    let servers = |master: &str, replicas: &[crate::config::Backend]| {
+        let mut out = format!("master  {master}\n");
+        for r in replicas {
+            out.push_str(&format!("replica {} weight {}\n", r.address, r.weight));
+        }
+        out
+    };
+    let main = servers(&config.master.address, &config.replicas);
+    if config.clusters.is_empty() {
+        return Ok(main);
+    }
+    let mut out = format!("cluster {MAIN_CLUSTER}\n{main}");
+    for c in &config.clusters {
+        out.push_str(&format!("cluster {}\n", c.name));
+        out.push_str(&servers(&c.master.address, &c.replicas));
     }
     Ok(out)
 }
@@ -154,27 +222,106 @@ pub fn signal_reload(pid_file: &Path) -> anyhow::Result<bool> {
 // Checking the request
 // ---------------------------------------------------------------------------------------------
 
-/// `edit` with its address trimmed, after checking the address and weight syntax.
+/// `edit` with its addresses and names trimmed and `--cluster main` turned into `None`,
+/// after checking the address, weight and cluster name syntax.
 fn checked(edit: &Edit) -> anyhow::Result<Edit> {
     Ok(match edit {
-        Edit::AddReplica { address, weight } => {
+        Edit::AddReplica {
+            cluster,
+            address,
+            weight,
+        } => {
             if let Some(w) = *weight {
-                if w > MAX_WEIGHT {
-                    bail!("weight {w} is out of range 0..={MAX_WEIGHT}");
-                }
+                checked_weight(w)?;
             }
             Edit::AddReplica {
+                cluster: checked_target(cluster.as_deref()),
                 address: checked_address(address)?,
                 weight: *weight,
             }
         }
-        Edit::RemoveReplica { address } => Edit::RemoveReplica {
+        Edit::RemoveReplica { cluster, address } => Edit::RemoveReplica {
+            cluster: checked_target(cluster.as_deref()),
             address: checked_address(address)?,
         },
-        Edit::SetMaster { address } => Edit::SetMaster {
+        Edit::SetMaster { cluster, address } => Edit::SetMaster {
+            cluster: checked_target(cluster.as_deref()),
             address: checked_address(address)?,
         },
+        Edit::AddCluster {
+            name,
+            master,
+            replicas,
+        } => {
+            let name = checked_cluster_name(name)?;
+            let master = checked_address(master)?;
+            let mut checked = Vec::new();
+            for r in replicas {
+                checked_weight(r.weight)?;
+                let address = checked_address(&r.address)?;
+                if address == master {
+                    bail!("{address} is the master of cluster {name}; it cannot also be a replica");
+                }
+                if checked.iter().any(|c: &NewReplica| c.address == address) {
+                    bail!("replica {address} is given twice");
+                }
+                checked.push(NewReplica {
+                    address,
+                    weight: r.weight,
+                });
+            }
+            Edit::AddCluster {
+                name,
+                master,
+                replicas: checked,
+            }
+        }
+        Edit::RemoveCluster { name } => {
+            let name = name.trim();
+            if name == MAIN_CLUSTER {
+                bail!(
+                    "cluster {MAIN_CLUSTER:?} is the top-level [master] and [[replicas]]; \
+                     it cannot be removed"
+                );
+            }
+            Edit::RemoveCluster { name: name.into() }
+        }
     })
+}
+
+fn checked_weight(w: u32) -> anyhow::Result<()> {
+    if w > MAX_WEIGHT {
+        bail!("weight {w} is out of range 0..={MAX_WEIGHT}");
+    }
+    Ok(())
+}
+
+/// The `--cluster` argument: `None` and `"main"` both mean the top-level cluster. Any other
+/// name is looked up in the file, where an unknown one is reported with the known ones.
+fn checked_target(cluster: Option<&str>) -> Option<String> {
+    cluster
+        .map(str::trim)
+        .filter(|c| *c != MAIN_CLUSTER)
+        .map(str::to_string)
+}
+
+/// Checks a new cluster's name with exactly the rules the config loader applies, by
+/// validating a minimal document that uses it (as [`checked_address`] does for addresses), so
+/// the error comes before any file is touched and never disagrees with the proxy.
+fn checked_cluster_name(name: &str) -> anyhow::Result<String> {
+    let name = name.trim();
+    let probe = format!(
+        "[master]\naddress = \"m:1\"\n[[users]]\nname = \"u\"\npassword = \"p\"\n\
+         [[clusters]]\nname = {}\nmaster = {{ address = \"n:1\" }}\n",
+        Value::from(name)
+    );
+    match validate(&probe, "") {
+        Ok(_) => Ok(name.to_string()),
+        Err(e) => {
+            let why: Vec<&str> = e.problems().iter().map(|p| p.message.as_str()).collect();
+            bail!("invalid cluster name {name:?}: {}", why.join("; "))
+        }
+    }
 }
 
 /// Checks `host:port` syntax (port 1..=65535) with exactly the rules the config loader
@@ -351,11 +498,23 @@ fn remove_stale_temp_files(path: &Path) {
 // Editing the document
 // ---------------------------------------------------------------------------------------------
 
+/// Which cluster of the document an edit applies to.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The top-level `[master]` and `[[replicas]]`: the cluster named "main".
+    Main,
+    /// The `[[clusters]]` entry at this index.
+    Named(usize),
+}
+
 /// A parsed config file plus what is needed to write it back byte-for-byte: `toml_edit`
 /// normalizes line endings to `\n`, drops a byte-order mark and adds a final newline, so those
 /// are restored when rendering.
 struct EditableFile {
     doc: DocumentMut,
+    /// The text as parsed (without a byte-order mark): messages quote line numbers from it,
+    /// which `doc` no longer knows.
+    source: String,
     crlf: bool,
     bom: bool,
 }
@@ -378,6 +537,7 @@ impl EditableFile {
         };
         let file = EditableFile {
             doc,
+            source: body.to_string(),
             crlf: body.contains("\r\n"),
             bom,
         };
@@ -405,31 +565,300 @@ impl EditableFile {
     }
 
     /// Applies `edit` (already checked) to the document: whether it changed, and a message.
+    /// Messages about a `[[clusters]]` entry start with `cluster NAME: `; those about "main"
+    /// read as they did before there were clusters.
     fn apply(&mut self, edit: &Edit, origin: &str) -> anyhow::Result<(bool, String)> {
-        match edit {
-            Edit::AddReplica { address, weight } => self.add_replica(address, *weight, origin),
-            Edit::RemoveReplica { address } => Ok(match self.remove_replica(address, origin)? {
-                true => (
-                    true,
-                    format!("removed replica {address}{}", self.none_left()),
-                ),
-                false => (
-                    false,
-                    format!("replica {address} not present: nothing to do"),
-                ),
-            }),
-            Edit::SetMaster { address } => self.set_master(address, origin),
+        let (target, (changed, message)) = match edit {
+            Edit::AddReplica {
+                cluster,
+                address,
+                weight,
+            } => {
+                let target = self.target(cluster.as_deref(), origin)?;
+                (target, self.add_replica(target, address, *weight, origin)?)
+            }
+            Edit::RemoveReplica { cluster, address } => {
+                let target = self.target(cluster.as_deref(), origin)?;
+                let outcome = match self.remove_replica(target, address, origin)? {
+                    true => (
+                        true,
+                        format!("removed replica {address}{}", self.none_left(target)),
+                    ),
+                    false => (
+                        false,
+                        format!("replica {address} not present: nothing to do"),
+                    ),
+                };
+                (target, outcome)
+            }
+            Edit::SetMaster { cluster, address } => {
+                let target = self.target(cluster.as_deref(), origin)?;
+                (target, self.set_master(target, address, origin)?)
+            }
+            Edit::AddCluster {
+                name,
+                master,
+                replicas,
+            } => return self.add_cluster(name, master, replicas, origin),
+            Edit::RemoveCluster { name } => return self.remove_cluster(name, origin),
+        };
+        let message = match target {
+            Target::Main => message,
+            Target::Named(_) => format!("cluster {}: {message}", self.name_of(target)),
+        };
+        Ok((changed, message))
+    }
+
+    // --- Clusters --------------------------------------------------------------------------
+
+    /// The `[[clusters]]` array, `None` when the file has no clusters. The inline form
+    /// `clusters = [{ ... }]` is refused, like inline replicas once were: the documented form is
+    /// `[[clusters]]`, and a whole cluster on one line is not something to append to.
+    fn clusters(&self, origin: &str) -> anyhow::Result<Option<&ArrayOfTables>> {
+        match self.doc.get("clusters") {
+            None => Ok(None),
+            Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
+            Some(_) => bail!(
+                "`clusters` in {origin} is not written as [[clusters]] tables; \
+                 rewrite it in that form so hooks can edit it"
+            ),
         }
     }
 
+    /// Index of the `[[clusters]]` entry named `name` (exactly, as the config loader compares).
+    fn cluster_index(&self, name: &str, origin: &str) -> anyhow::Result<Option<usize>> {
+        Ok(self
+            .clusters(origin)?
+            .and_then(|a| a.iter().position(|t| cluster_name(t) == Some(name))))
+    }
+
+    /// Resolves `--cluster`: `None` is "main"; a name must be a `[[clusters]]` entry, and the
+    /// error for one that is not lists those that are, so a typo is obvious.
+    fn target(&self, cluster: Option<&str>, origin: &str) -> anyhow::Result<Target> {
+        let Some(name) = cluster else {
+            return Ok(Target::Main);
+        };
+        if let Some(i) = self.cluster_index(name, origin)? {
+            return Ok(Target::Named(i));
+        }
+        let known: Vec<String> = std::iter::once(MAIN_CLUSTER)
+            .chain(
+                self.clusters(origin)?
+                    .into_iter()
+                    .flat_map(ArrayOfTables::iter)
+                    .filter_map(cluster_name),
+            )
+            .map(|n| format!("{n:?}"))
+            .collect();
+        bail!(
+            "no cluster {name:?} in {origin}: the clusters are {}",
+            known.join(", ")
+        )
+    }
+
+    /// The table holding a cluster's `master` and `replicas` keys: the document root for
+    /// "main", the `[[clusters]]` entry otherwise.
+    fn table(&self, target: Target) -> &Table {
+        match (target, self.doc.get("clusters")) {
+            (Target::Main, _) => self.doc.as_table(),
+            (Target::Named(i), Some(Item::ArrayOfTables(a))) => a.get(i).expect("from target()"),
+            (Target::Named(_), _) => unreachable!("target() found [[clusters]]"),
+        }
+    }
+
+    fn table_mut(&mut self, target: Target) -> &mut Table {
+        match target {
+            Target::Main => self.doc.as_table_mut(),
+            Target::Named(i) => match self.doc.get_mut("clusters") {
+                Some(Item::ArrayOfTables(a)) => a.get_mut(i).expect("from target()"),
+                _ => unreachable!("target() found [[clusters]]"),
+            },
+        }
+    }
+
+    fn name_of(&self, target: Target) -> String {
+        match target {
+            Target::Main => MAIN_CLUSTER.to_string(),
+            Target::Named(_) => cluster_name(self.table(target)).unwrap_or("").to_string(),
+        }
+    }
+
+    fn add_cluster(
+        &mut self,
+        name: &str,
+        master: &str,
+        replicas: &[NewReplica],
+        origin: &str,
+    ) -> anyhow::Result<(bool, String)> {
+        if let Some(i) = self.cluster_index(name, origin)? {
+            let target = Target::Named(i);
+            let current = self.master_address(target);
+            if current.as_deref() != Some(master) {
+                bail!(
+                    "cluster {name} already exists in {origin} with master {}; \
+                     to move its writes use `rwsplit topology set-master {master} --cluster {name}`",
+                    current.as_deref().unwrap_or("(none)")
+                );
+            }
+            let mut have: Vec<(String, Option<i64>)> = replica_list(self.table(target))
+                .into_iter()
+                .map(|(a, w)| {
+                    let w = w.map_or(Some(i64::from(DEFAULT_WEIGHT)), |w| w.as_integer());
+                    (a.unwrap_or_default(), w)
+                })
+                .collect();
+            let mut want: Vec<(String, Option<i64>)> = replicas
+                .iter()
+                .map(|r| (r.address.clone(), Some(i64::from(r.weight))))
+                .collect();
+            have.sort();
+            want.sort();
+            if have != want {
+                let shown: Vec<String> = have
+                    .iter()
+                    .map(|(a, w)| match w {
+                        Some(w) => format!("{a} weight {w}"),
+                        None => a.clone(),
+                    })
+                    .collect();
+                bail!(
+                    "cluster {name} already exists in {origin} with master {master} and other \
+                     replicas ({}); change them with `rwsplit topology add-replica` / \
+                     `remove-replica` and `--cluster {name}`",
+                    if shown.is_empty() {
+                        "none".to_string()
+                    } else {
+                        shown.join(", ")
+                    }
+                );
+            }
+            return Ok((
+                false,
+                format!(
+                    "cluster {name} already present with master {master} and the same \
+                     replicas: nothing to do"
+                ),
+            ));
+        }
+        let position = self.new_cluster_position();
+        let mut table = Table::new();
+        table.insert("name", Item::Value(Value::from(name)));
+        table.insert(
+            "master",
+            Item::Value(Value::InlineTable(address_table(master))),
+        );
+        if !replicas.is_empty() {
+            let mut list = Array::new();
+            for r in replicas {
+                list.push(replica_table(&r.address, r.weight));
+            }
+            table.insert("replicas", Item::Value(Value::Array(list)));
+        }
+        table.set_position(Some(position));
+        if self.clusters(origin)?.is_none() {
+            self.doc
+                .insert("clusters", Item::ArrayOfTables(ArrayOfTables::new()));
+        }
+        match self.doc.get_mut("clusters") {
+            Some(Item::ArrayOfTables(a)) => a.push(table),
+            _ => unreachable!("checked or inserted above"),
+        }
+        let shown: Vec<String> = replicas
+            .iter()
+            .map(|r| format!("{} (weight {})", r.address, r.weight))
+            .collect();
+        Ok((
+            true,
+            format!(
+                "added cluster {name}: master {master}, replicas {}",
+                if shown.is_empty() {
+                    "none: reads go to the master".to_string()
+                } else {
+                    shown.join(", ")
+                }
+            ),
+        ))
+    }
+
+    fn remove_cluster(&mut self, name: &str, origin: &str) -> anyhow::Result<(bool, String)> {
+        let Some(index) = self.cluster_index(name, origin)? else {
+            return Ok((false, format!("cluster {name} not present: nothing to do")));
+        };
+        let naming = self.rules_naming(name);
+        if !naming.is_empty() {
+            let (count, lines) = match naming.len() {
+                1 => ("a rule".to_string(), "line"),
+                n => (format!("{n} rules"), "lines"),
+            };
+            let at: Vec<String> = naming.iter().map(usize::to_string).collect();
+            bail!(
+                "cluster {name} is still named by {count} in {origin} ([[rules]] with \
+                 cluster = {name:?} on {lines} {}); point those rules at another cluster or \
+                 remove them first",
+                at.join(", ")
+            );
+        }
+        let Some(Item::ArrayOfTables(clusters)) = self.doc.get_mut("clusters") else {
+            unreachable!("cluster_index() found [[clusters]]");
+        };
+        let removed = clusters.remove(index);
+        if clusters.is_empty() {
+            self.doc.remove("clusters");
+        }
+        self.keep_comments_of(&removed);
+        Ok((true, format!("removed cluster {name}")))
+    }
+
+    /// Line numbers of the `[[rules]]` entries that send statements to cluster `name`.
+    fn rules_naming(&self, name: &str) -> Vec<usize> {
+        // `doc` dropped the spans when it became editable; a read-only parse keeps them.
+        let Ok(doc) = toml_edit::Document::parse(self.source.as_str()) else {
+            return Vec::new();
+        };
+        let spans: Vec<Option<std::ops::Range<usize>>> = match doc.get("rules") {
+            Some(Item::ArrayOfTables(a)) => a
+                .iter()
+                .filter_map(|t| t.get("cluster"))
+                .filter(|c| c.as_str() == Some(name))
+                .map(Item::span)
+                .collect(),
+            Some(Item::Value(Value::Array(a))) => a
+                .iter()
+                .filter_map(Value::as_inline_table)
+                .filter_map(|t| t.get("cluster"))
+                .filter(|c| c.as_str() == Some(name))
+                .map(Value::span)
+                .collect(),
+            _ => Vec::new(),
+        };
+        spans
+            .into_iter()
+            .map(|s| {
+                let at = s.map_or(0, |s| s.start);
+                self.source[..at].matches('\n').count() + 1
+            })
+            .collect()
+    }
+
+    /// Where a new `[[clusters]]` entry goes: right after the last one (with its
+    /// `[clusters.master]` / `[[clusters.replicas]]` tables, if it has any), so the entries
+    /// stay grouped; with none, at the end of the file. See [`Self::new_replica_position`] for
+    /// why an equal position places it after.
+    fn new_cluster_position(&self) -> isize {
+        if let Some(Item::ArrayOfTables(a)) = self.doc.get("clusters") {
+            if let Some(pos) = a.iter().filter_map(max_position).max() {
+                return pos;
+            }
+        }
+        max_position(self.doc.as_table()).unwrap_or(0) + 1
+    }
+
+    // --- Servers of one cluster -------------------------------------------------------------
+
     /// `; no replicas left, ...` when the last replica is gone, so the operator learns that
     /// all reads now go to the master.
-    fn none_left(&self) -> &'static str {
-        let empty = match self.doc.get("replicas") {
-            Some(Item::ArrayOfTables(a)) => a.is_empty(),
-            _ => true,
-        };
-        if empty {
+    fn none_left(&self, target: Target) -> &'static str {
+        if replica_list(self.table(target)).is_empty() {
             "; no replicas left: reads go to the master"
         } else {
             ""
@@ -438,30 +867,29 @@ impl EditableFile {
 
     fn add_replica(
         &mut self,
+        target: Target,
         address: &str,
         weight: Option<u32>,
         origin: &str,
     ) -> anyhow::Result<(bool, String)> {
-        if self.master_address().is_some_and(|m| m == address) {
+        if self.master_address(target).is_some_and(|m| m == address) {
             bail!("{address} is the master in {origin}; it cannot also be a replica");
         }
-        let new_position = self.new_replica_position();
-        if self.replicas_mut(origin)?.is_none() {
-            self.doc
-                .insert("replicas", Item::ArrayOfTables(ArrayOfTables::new()));
-        }
-        let replicas = self.replicas_mut(origin)?.expect("inserted above");
-        if let Some(existing) = find_replica(replicas, address) {
-            let table = replicas.get_mut(existing).expect("index from find_replica");
-            // No `weight` line means the default; a non-integer one (an invalid file) is
+        let listed = replica_list(self.table(target));
+        if let Some(existing) = listed
+            .iter()
+            .position(|(a, _)| a.as_deref() == Some(address))
+        {
+            // No `weight` key means the default; a non-integer one (an invalid file) is
             // shown as written and never equals a requested weight.
-            let (current, shown) = match table.get("weight") {
+            let (current, shown) = match &listed[existing].1 {
                 None => (Some(i64::from(DEFAULT_WEIGHT)), DEFAULT_WEIGHT.to_string()),
                 Some(w) => (w.as_integer(), bare(w)),
             };
             return Ok(match weight {
                 Some(w) if current != Some(i64::from(w)) => {
-                    set_value(table, "weight", Value::from(i64::from(w)));
+                    let mut replicas = self.replicas_mut(target, origin)?.expect("listed above");
+                    replicas.set_weight(existing, w);
                     (
                         true,
                         format!(
@@ -476,53 +904,84 @@ impl EditableFile {
                 ),
             });
         }
+        let position = self.new_replica_position(target);
+        if self.replicas_mut(target, origin)?.is_none() {
+            let new_list = match target {
+                Target::Main => Item::ArrayOfTables(ArrayOfTables::new()),
+                // Whatever form the entry's master is in: a `[clusters.master]` table gets
+                // `[[clusters.replicas]]` tables beside it, an inline master (the documented
+                // form) an inline list.
+                Target::Named(_) => match self.table(target).get("master") {
+                    Some(Item::Table(m)) if !m.is_dotted() => {
+                        Item::ArrayOfTables(ArrayOfTables::new())
+                    }
+                    _ => Item::Value(Value::Array(Array::new())),
+                },
+            };
+            self.table_mut(target).insert("replicas", new_list);
+        }
         let weight = weight.unwrap_or(DEFAULT_WEIGHT);
-        let mut table = Table::new();
-        table.insert("address", Item::Value(Value::from(address)));
-        table.insert("weight", Item::Value(Value::from(i64::from(weight))));
-        table.set_position(Some(new_position));
-        replicas.push(table);
+        let mut replicas = self.replicas_mut(target, origin)?.expect("inserted above");
+        replicas.push(address, weight, position);
         Ok((true, format!("added replica {address} (weight {weight})")))
     }
 
     /// Removes the replica with `address`; `false` if there is none.
-    fn remove_replica(&mut self, address: &str, origin: &str) -> anyhow::Result<bool> {
-        let Some(replicas) = self.replicas_mut(origin)? else {
+    fn remove_replica(
+        &mut self,
+        target: Target,
+        address: &str,
+        origin: &str,
+    ) -> anyhow::Result<bool> {
+        let Some(index) = replica_list(self.table(target))
+            .iter()
+            .position(|(a, _)| a.as_deref() == Some(address))
+        else {
             return Ok(false);
         };
-        let Some(index) = find_replica(replicas, address) else {
-            return Ok(false);
-        };
+        let mut replicas = self.replicas_mut(target, origin)?.expect("listed above");
         let removed = replicas.remove(index);
-        if replicas.is_empty() {
-            // An empty array of tables prints nothing; dropping the key keeps the document
-            // free of a phantom entry.
-            self.doc.remove("replicas");
+        let empty = replicas.is_empty();
+        if let Some(removed) = removed {
+            if empty {
+                // An empty array of tables prints nothing; dropping the key keeps the
+                // document free of a phantom entry. (An inline list stays, as `[]`.)
+                self.table_mut(target).remove("replicas");
+            }
+            self.keep_comments_of(&removed);
         }
-        self.keep_comments_of(&removed);
         Ok(true)
     }
 
-    fn set_master(&mut self, address: &str, origin: &str) -> anyhow::Result<(bool, String)> {
-        let master = self
-            .doc
-            .get_mut("master")
-            .and_then(Item::as_table_like_mut)
-            .ok_or_else(|| anyhow!("{origin} has no [master] table"))?;
-        let old = master
-            .get("address")
-            .and_then(Item::as_str)
-            .map(|a| a.trim().to_string());
+    fn set_master(
+        &mut self,
+        target: Target,
+        address: &str,
+        origin: &str,
+    ) -> anyhow::Result<(bool, String)> {
+        let old = self.master_address(target);
         let master_changed = old.as_deref() != Some(address);
         if master_changed {
-            match master.get_mut("address") {
-                Some(Item::Value(v)) => replace_keeping_decor(v, Value::from(address)),
-                _ => {
-                    master.insert("address", Item::Value(Value::from(address)));
+            let table = self.table_mut(target);
+            match table.get_mut("master").and_then(Item::as_table_like_mut) {
+                Some(master) => match master.get_mut("address") {
+                    Some(Item::Value(v)) => replace_keeping_decor(v, Value::from(address)),
+                    _ => {
+                        master.insert("address", Item::Value(Value::from(address)));
+                    }
+                },
+                None if matches!(target, Target::Main) => {
+                    bail!("{origin} has no [master] table")
+                }
+                None => {
+                    table.insert(
+                        "master",
+                        Item::Value(Value::InlineTable(address_table(address))),
+                    );
                 }
             }
         }
-        let was_replica = self.remove_replica(address, origin)?;
+        let was_replica = self.remove_replica(target, address, origin)?;
         let mut message = match (&old, master_changed) {
             (_, false) => format!("master is already {address}"),
             (Some(old), true) => format!("master changed from {old} to {address}"),
@@ -531,7 +990,7 @@ impl EditableFile {
         if was_replica {
             message.push_str(&format!(
                 "; {address} removed from the replicas{}",
-                self.none_left()
+                self.none_left(target)
             ));
         }
         let changed = master_changed || was_replica;
@@ -541,9 +1000,9 @@ impl EditableFile {
         Ok((changed, message))
     }
 
-    /// `[master] address`, trimmed, if present.
-    fn master_address(&self) -> Option<String> {
-        self.doc
+    /// The cluster's master address, trimmed, if present.
+    fn master_address(&self, target: Target) -> Option<String> {
+        self.table(target)
             .get("master")
             .and_then(Item::as_table_like)
             .and_then(|m| m.get("address"))
@@ -551,37 +1010,40 @@ impl EditableFile {
             .map(|a| a.trim().to_string())
     }
 
-    /// The `[[replicas]]` array, `None` when the file has no replicas.
-    /// The inline form `replicas = [{ ... }]` is valid TOML but refused: appending to it while
-    /// keeping its layout is guesswork, and the documented form is `[[replicas]]`.
-    fn replicas_mut(&mut self, origin: &str) -> anyhow::Result<Option<&mut ArrayOfTables>> {
-        match self.doc.get_mut("replicas") {
+    /// The cluster's replica list for editing, `None` when it has none.
+    fn replicas_mut(
+        &mut self,
+        target: Target,
+        origin: &str,
+    ) -> anyhow::Result<Option<Replicas<'_>>> {
+        let name = self.name_of(target);
+        match self.table_mut(target).get_mut("replicas") {
             None => Ok(None),
-            Some(Item::ArrayOfTables(a)) => Ok(Some(a)),
+            Some(Item::ArrayOfTables(a)) => Ok(Some(Replicas::Tables(a))),
+            Some(Item::Value(Value::Array(a))) => Ok(Some(Replicas::Inline(a))),
             Some(_) => bail!(
-                "`replicas` in {origin} is not written as [[replicas]] tables; \
-                 rewrite it in that form so hooks can edit it"
+                "`replicas` of cluster {name} in {origin} is not a list of replicas; \
+                 fix it before editing it"
             ),
         }
     }
 
-    /// Where a new `[[replicas]]` table goes in the output: right after the last existing
-    /// one (tables with equal positions keep document order, and the new table is the next
-    /// one in that order), so the entries stay grouped; with none, after every other table,
-    /// i.e. at the end of the file.
-    fn new_replica_position(&self) -> isize {
-        if let Some(Item::ArrayOfTables(a)) = self.doc.get("replicas") {
+    /// Where a new `[[replicas]]` (or `[[clusters.replicas]]`) table goes in the output: right
+    /// after the last existing one (tables with equal positions keep document order, and the
+    /// new table is the next one in that order), so the entries stay grouped. With none: for
+    /// "main", after every other table, i.e. at the end of the file; for a `[[clusters]]`
+    /// entry, after the entry's own tables, i.e. before the next entry.
+    fn new_replica_position(&self, target: Target) -> isize {
+        let table = self.table(target);
+        if let Some(Item::ArrayOfTables(a)) = table.get("replicas") {
             if let Some(pos) = a.iter().filter_map(Table::position).max() {
                 return pos;
             }
         }
-        let mut max = 0;
-        for_each_header_table(self.doc.as_table(), &mut |t| {
-            if let Some(p) = t.position() {
-                max = max.max(p);
-            }
-        });
-        max + 1
+        match target {
+            Target::Main => max_position(self.doc.as_table()).unwrap_or(0) + 1,
+            Target::Named(_) => max_position(table).unwrap_or(0),
+        }
     }
 
     /// Keeps the comments written above a removed table's header. Such a comment may well
@@ -639,15 +1101,247 @@ impl EditableFile {
     }
 }
 
-/// Index of the `[[replicas]]` entry whose address equals `address` (exact match after
-/// trimming; no DNS and no normalization, so `localhost` and `127.0.0.1` differ — the config
-/// loader's duplicate check, which does normalize, still guards the result).
-fn find_replica(replicas: &ArrayOfTables, address: &str) -> Option<usize> {
-    replicas.iter().position(|t| {
-        t.get("address")
-            .and_then(Item::as_str)
-            .is_some_and(|a| a.trim() == address)
-    })
+/// A `[[clusters]]` entry's `name`.
+fn cluster_name(t: &Table) -> Option<&str> {
+    t.get("name").and_then(Item::as_str)
+}
+
+/// The replicas listed in a cluster's table (`[[replicas]]` / `[[clusters.replicas]]` tables
+/// or an inline `replicas = [{ ... }]` list), in file order: each one's address (trimmed;
+/// `None` when it has no string address — an invalid file) and its `weight` as written.
+/// Addresses are compared exactly: no DNS and no normalization, so `localhost` and
+/// `127.0.0.1` differ — the config loader's duplicate check, which does normalize, still
+/// guards the result.
+fn replica_list(table: &Table) -> Vec<(Option<String>, Option<Item>)> {
+    let entry = |address: Option<&str>, weight: Option<Item>| {
+        (address.map(|a| a.trim().to_string()), weight)
+    };
+    match table.get("replicas") {
+        Some(Item::ArrayOfTables(a)) => a
+            .iter()
+            .map(|t| {
+                entry(
+                    t.get("address").and_then(Item::as_str),
+                    t.get("weight").cloned(),
+                )
+            })
+            .collect(),
+        Some(Item::Value(Value::Array(a))) => a
+            .iter()
+            .map(|v| match v.as_inline_table() {
+                Some(t) => entry(
+                    t.get("address").and_then(Value::as_str),
+                    t.get("weight").cloned().map(Item::Value),
+                ),
+                None => (None, None),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A cluster's replica list, in either of the forms TOML allows and the config loader takes.
+enum Replicas<'a> {
+    /// `[[replicas]]` / `[[clusters.replicas]]` tables.
+    Tables(&'a mut ArrayOfTables),
+    /// `replicas = [{ address = "...", weight = 1 }, ...]`, on one line or several.
+    Inline(&'a mut Array),
+}
+
+impl Replicas<'_> {
+    fn is_empty(&self) -> bool {
+        match self {
+            Replicas::Tables(a) => a.is_empty(),
+            Replicas::Inline(a) => a.is_empty(),
+        }
+    }
+
+    /// Sets entry `index`'s weight, keeping the spacing and comment around the old value.
+    fn set_weight(&mut self, index: usize, weight: u32) {
+        let value = Value::from(i64::from(weight));
+        match self {
+            Replicas::Tables(a) => {
+                if let Some(t) = a.get_mut(index) {
+                    set_value(t, "weight", value);
+                }
+            }
+            Replicas::Inline(a) => {
+                if let Some(t) = a.get_mut(index).and_then(Value::as_inline_table_mut) {
+                    match t.get_mut("weight") {
+                        Some(v) => replace_keeping_decor(v, value),
+                        None => push_inline(t, "weight", value),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Appends an entry; `position` orders a new table among the document's tables (see
+    /// [`EditableFile::new_replica_position`]). An inline entry is laid out like the one
+    /// before it: on its own line, indented the same, in a list written one per line; after
+    /// `, ` in a list written on one line.
+    fn push(&mut self, address: &str, weight: u32, position: isize) {
+        match self {
+            Replicas::Tables(a) => {
+                let mut table = Table::new();
+                table.insert("address", Item::Value(Value::from(address)));
+                table.insert("weight", Item::Value(Value::from(i64::from(weight))));
+                table.set_position(Some(position));
+                a.push(table);
+            }
+            Replicas::Inline(a) => {
+                let last = a.len().checked_sub(1).and_then(|i| {
+                    let v = a.get_mut(i)?;
+                    let prefix = decor_str(v.decor().prefix());
+                    let suffix = decor_str(v.decor().suffix());
+                    Some((v, prefix, suffix))
+                });
+                let decor = last.map(|(last, prefix, suffix)| {
+                    let indent = match prefix.rfind('\n') {
+                        Some(at) => format!("\n{}", &prefix[at + 1..]),
+                        None => " ".to_string(),
+                    };
+                    match suffix.rfind('\n') {
+                        // A list without a trailing comma keeps its closing line break (and
+                        // any comment after the last entry) in that entry's suffix: the comma
+                        // must come before them, so they move to the new entry.
+                        Some(at) => {
+                            last.decor_mut().set_suffix("");
+                            (
+                                format!("{}{indent}", &suffix[..at]),
+                                suffix[at..].to_string(),
+                            )
+                        }
+                        None => (indent, String::new()),
+                    }
+                });
+                // After a trailing comma, a comment on the last entry's line is the start of
+                // what precedes `]`; it stays on that entry's line, before the new entry.
+                let mut decor = decor;
+                if let (true, Some((prefix, _))) = (a.trailing_comma(), decor.as_mut()) {
+                    let trailing = decor_str(Some(a.trailing()));
+                    if let Some(at) = trailing.find('\n') {
+                        if trailing[..at].contains('#') {
+                            *prefix = format!("{}{prefix}", &trailing[..at]);
+                            a.set_trailing(&trailing[at..]);
+                        }
+                    }
+                }
+                a.push(replica_table(address, weight));
+                if let Some((prefix, suffix)) = decor {
+                    let new = a.get_mut(a.len() - 1).expect("just pushed");
+                    new.decor_mut().set_prefix(prefix);
+                    new.decor_mut().set_suffix(suffix);
+                }
+            }
+        }
+    }
+
+    /// Removes entry `index`. A table is returned so its comments can be kept (they sit
+    /// between tables of the document); an inline entry's are kept here, by the same rule:
+    /// comment lines above the entry stay (they may describe the list, and the line the
+    /// entry sat on may end with the previous entry's comment); the entry and the comment on
+    /// its own line go.
+    ///
+    /// In `toml_edit`'s terms a list is `[` prefix₀ value₀ suffix₀ `,` prefix₁ value₁ … `]`:
+    /// a comment after an entry's comma starts the next entry's prefix, comment lines above
+    /// an entry end its own prefix, and whatever follows the last entry (after its comma if
+    /// there is one) is the list's trailing text or, without a trailing comma, that entry's
+    /// suffix.
+    fn remove(&mut self, index: usize) -> Option<Table> {
+        match self {
+            Replicas::Tables(a) => Some(a.remove(index)),
+            Replicas::Inline(a) => {
+                let removed = a.remove(index);
+                let prefix = decor_str(removed.decor().prefix());
+                let suffix = decor_str(removed.decor().suffix());
+                let above = match prefix.rfind('\n') {
+                    Some(at) => prefix[..at].to_string(),
+                    None => String::new(),
+                };
+                if let Some(next) = a.get_mut(index) {
+                    let own = decor_str(next.decor().prefix());
+                    let merged = match (own.find('\n'), prefix.contains('\n')) {
+                        (Some(at), true) => format!("{above}{}", &own[at..]),
+                        (Some(at), false) => {
+                            format!("{}{}", prefix.trim_end_matches([' ', '\t']), &own[at..])
+                        }
+                        (None, _) => prefix,
+                    };
+                    next.decor_mut().set_prefix(merged);
+                    return None;
+                }
+                let trailing = decor_str(Some(a.trailing()));
+                let closing = if a.trailing_comma() {
+                    &trailing
+                } else {
+                    &suffix
+                };
+                let rest = match closing.find('\n') {
+                    Some(at) => closing[at..].to_string(),
+                    // A comment line kept must not swallow the `]` (or `,`) after it.
+                    None if !above.is_empty() => format!("\n{closing}"),
+                    None => closing.clone(),
+                };
+                let kept = format!("{above}{rest}");
+                if a.trailing_comma() {
+                    a.set_trailing(kept);
+                } else if index == 0 {
+                    a.set_trailing(format!("{kept}{trailing}"));
+                } else {
+                    let last = a.get_mut(index - 1).expect("index > 0");
+                    let own = decor_str(last.decor().suffix());
+                    last.decor_mut().set_suffix(format!("{own}{kept}"));
+                }
+                None
+            }
+        }
+    }
+}
+
+/// `{ address = "..." }`.
+fn address_table(address: &str) -> InlineTable {
+    let mut t = InlineTable::new();
+    t.insert("address", Value::from(address));
+    t
+}
+
+/// `{ address = "...", weight = N }`.
+fn replica_table(address: &str, weight: u32) -> InlineTable {
+    let mut t = address_table(address);
+    t.insert("weight", Value::from(i64::from(weight)));
+    t
+}
+
+/// Adds `key = value` at the end of an inline table. `toml_edit` would leave the space before
+/// `}` on the previous value (`{ a = 1 , b = 2 }`); it moves to the new one.
+fn push_inline(t: &mut InlineTable, key: &str, mut value: Value) {
+    let mut closing = None;
+    if let Some((_, last)) = t.iter_mut().last() {
+        closing = Some(decor_str(last.decor().suffix()));
+        last.decor_mut().set_suffix("");
+    }
+    if let Some(closing) = closing {
+        value.decor_mut().set_suffix(closing);
+        value.decor_mut().set_prefix(" ");
+    }
+    t.insert(key, value);
+}
+
+fn decor_str(raw: Option<&toml_edit::RawString>) -> String {
+    raw.and_then(|r| r.as_str()).unwrap_or("").to_string()
+}
+
+/// The highest position of `table` and the tables under it that are printed with a header
+/// (see [`EditableFile::new_replica_position`]).
+fn max_position(table: &Table) -> Option<isize> {
+    let mut max = table.position().filter(|_| is_header_table(table));
+    for_each_header_table(table, &mut |t| {
+        if let Some(p) = t.position() {
+            max = Some(max.map_or(p, |m| m.max(p)));
+        }
+    });
+    max
 }
 
 /// Sets `key` in `table`, keeping the existing value's surrounding whitespace and trailing

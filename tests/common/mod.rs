@@ -111,6 +111,25 @@ impl Cluster {
         ]
     }
 
+    /// The second cluster's master (`scripts/cluster.sh`'s `master2`): a cluster of its own,
+    /// for `[[clusters]]` tests.
+    pub fn master2_port(&self) -> u16 {
+        self.var("MASTER2_PORT").parse().unwrap()
+    }
+
+    /// The second cluster's replica (`replica3`), replicating from `master2`.
+    pub fn replica3_port(&self) -> u16 {
+        self.var("REPLICA3_PORT").parse().unwrap()
+    }
+
+    pub fn master2_id(&self) -> String {
+        self.var("MASTER2_SERVER_ID").to_string()
+    }
+
+    pub fn replica3_id(&self) -> String {
+        self.var("REPLICA3_SERVER_ID").to_string()
+    }
+
     pub fn user(&self) -> &str {
         self.vars
             .get("APP_USER")
@@ -140,7 +159,8 @@ impl Cluster {
         )
     }
 
-    /// Runs SQL as root over the node's Unix socket (`master`, `replica1`, `replica2`): for
+    /// Runs SQL as root over the node's Unix socket (`master`, `replica1`, `replica2`,
+    /// `master2`, `replica3`): for
     /// what the app account may not do (replication control, global variables).
     pub fn root_sql(&self, node: &str, sql: &str) {
         self.root_rows(node, sql);
@@ -362,7 +382,7 @@ impl Drop for Paused {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         // A node left stopped would not shut down.
-        for node in ["master", "replica1", "replica2"] {
+        for node in ["master", "replica1", "replica2", "master2", "replica3"] {
             if let Ok(pid) = std::fs::read_to_string(self.dir.join(node).join("mariadbd.pid")) {
                 let _ = Command::new("kill").args(["-CONT", pid.trim()]).status();
             }
