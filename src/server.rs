@@ -29,6 +29,11 @@ pub async fn bind(listen: &str) -> std::io::Result<TcpListener> {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    // Linux copies TCP_NODELAY from the listening socket to every socket `accept` returns:
+    // set once here, it saves a setsockopt per client connection (a PHP client connects once
+    // per request). Sessions rely on it: their answers are written whole, and Nagle would hold
+    // back the last segment of one until the client's delayed ACK.
+    socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
 }
@@ -107,5 +112,18 @@ impl CurrentClient {
 impl Drop for CurrentClient {
     fn drop(&mut self) {
         crate::metrics::METRICS.clients_current.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Sessions do not set TCP_NODELAY themselves: the accepted socket must have it already.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = super::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

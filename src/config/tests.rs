@@ -1,4 +1,3 @@
-
 use super::*;
 
 /// A copy of shared/proxy.example.toml (the config contract) without its `[[clusters]]` and
