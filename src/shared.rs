@@ -45,7 +45,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, tls: crate::tls::TlsSetup) -> Arc<Self> {
+    /// `runtimes`: how many runtimes serve clients (`--threads`), one pool shard each.
+    pub fn new(config: Config, tls: crate::tls::TlsSetup, runtimes: usize) -> Arc<Self> {
         let topology = Topology::from_config(Arc::new(config), None);
         Arc::new(Shared {
             topology: ArcSwap::from_pointee(topology),
@@ -59,7 +60,7 @@ impl Shared {
             digests: Default::default(),
             global_gtid: Default::default(),
             writes_in_flight: Default::default(),
-            pool: Default::default(),
+            pool: crate::pool::Pool::new(runtimes),
             accounts: Default::default(),
             gtid_probe: std::sync::Mutex::new(None),
             reloads_failed: AtomicU64::new(0),
