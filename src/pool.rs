@@ -179,14 +179,29 @@ impl Pool {
     /// one if the backend has its share of idle connections, and any that expired.
     pub fn keep(&self, key: PoolKey, mut conn: BackendConn, max_idle: usize) -> Vec<BackendConn> {
         conn.lease = None;
+        if let [only] = &self.shards[..] {
+            // One runtime: no list of guards to allocate per returned connection.
+            let mut guard = [only.lock().expect("pool lock")];
+            return Self::keep_locked(&mut guard, 0, key, conn, max_idle);
+        }
         let own = self.own();
+        Self::keep_locked(&mut self.lock_all(), own, key, conn, max_idle)
+    }
+
+    /// `keep` with every shard locked; `own` is the caller's.
+    fn keep_locked(
+        shards: &mut [MutexGuard<'_, Idle>],
+        own: usize,
+        key: PoolKey,
+        conn: BackendConn,
+        max_idle: usize,
+    ) -> Vec<BackendConn> {
         let (extra, expired) = {
-            let mut shards = self.lock_all();
             let idle_total = |shards: &[MutexGuard<'_, Idle>]| -> usize {
                 shards.iter().map(|idle| idle_on(idle, &key.address)).sum()
             };
             let mut expired = Vec::new();
-            if idle_total(&shards) >= max_idle {
+            if idle_total(shards) >= max_idle {
                 // Full: connections nobody took for MAX_IDLE_AGE leave first, so a key no
                 // session uses any more does not keep the backend's share. (Those of other
                 // runtimes are closed from this one: a QUIT, rare, and it works across
@@ -204,7 +219,7 @@ impl Pool {
             }
             // Sessions with unusual state could each start a key of their own: bound the
             // backend's idle connections as a whole too (over every runtime's shard).
-            if idle_total(&shards) < max_idle {
+            if idle_total(shards) < max_idle {
                 shards[own]
                     .entry(key)
                     .or_default()
