@@ -1,3 +1,4 @@
+
 use super::*;
 
 /// A copy of shared/proxy.example.toml (the config contract) without its `[[clusters]]` and
