@@ -9,8 +9,16 @@
 //! session with the same backend, user, collation and client capabilities (the capabilities
 //! shape the wire format the raw relay passes through), and only after a non-blocking check
 //! that the server has not closed it in the meantime.
+//!
+//! With `--threads N` the proxy runs N single-threaded runtimes (`cli`), and a backend
+//! connection's socket is registered with the reactor of the runtime that opened it: used from
+//! another runtime it still works, but every readiness event then crosses threads (a wake-up of
+//! the other thread per response). So the pool has one shard per runtime ([`set_shard`] names
+//! the current thread's), a session takes and returns connections on its own runtime's shard
+//! only, and the per-backend bound on idle connections is checked over all shards together.
 
-use std::sync::Mutex;
+use std::cell::Cell;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::backend::BackendConn;
@@ -43,17 +51,61 @@ fn idle_on(idle: &Idle, address: &str) -> usize {
         .sum()
 }
 
-#[derive(Default)]
+thread_local! {
+    /// The pool shard of the runtime this thread runs (0 unless [`set_shard`] said otherwise).
+    static SHARD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Names the pool shard of the runtime on this thread: called once by each worker thread
+/// before its runtime starts (`cli`), so every connection it pools stays with its reactor.
+pub fn set_shard(shard: usize) {
+    SHARD.with(|s| s.set(shard));
+}
+
+/// The runtime this thread runs, as [`set_shard`] named it: other per-runtime holders of
+/// backend connections (the read-your-writes probe) key their slots by it.
+pub fn shard() -> usize {
+    SHARD.with(Cell::get)
+}
+
 pub struct Pool {
-    idle: Mutex<Idle>,
+    /// One map of idle connections per runtime (see the module comment).
+    shards: Vec<Mutex<Idle>>,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool::new(1)
+    }
 }
 
 impl Pool {
+    /// A pool for `shards` runtimes (at least one).
+    pub fn new(shards: usize) -> Self {
+        Pool {
+            shards: (0..shards.max(1)).map(|_| Mutex::default()).collect(),
+        }
+    }
+
+    /// The index of the calling thread's shard.
+    fn own(&self) -> usize {
+        SHARD.with(Cell::get).min(self.shards.len() - 1)
+    }
+
+    /// Every shard, locked in index order (the one order used, so two threads cannot
+    /// deadlock), for the checks that count over all of them.
+    fn lock_all(&self) -> Vec<MutexGuard<'_, Idle>> {
+        self.shards
+            .iter()
+            .map(|m| m.lock().expect("pool lock"))
+            .collect()
+    }
+
     /// A live idle connection for `key`, if there is one.
     pub fn take(&self, key: &PoolKey) -> Option<BackendConn> {
         loop {
             let (mut conn, since) = {
-                let mut idle = self.idle.lock().expect("pool lock");
+                let mut idle = self.shards[self.own()].lock().expect("pool lock");
                 let list = idle.get_mut(key)?;
                 let item = list.pop();
                 if list.is_empty() {
@@ -133,25 +185,51 @@ impl Pool {
     /// one if the backend has its share of idle connections, and any that expired.
     pub fn keep(&self, key: PoolKey, mut conn: BackendConn, max_idle: usize) -> Vec<BackendConn> {
         conn.lease = None;
+        if let [only] = &self.shards[..] {
+            // One runtime: no list of guards to allocate per returned connection.
+            let mut guard = [only.lock().expect("pool lock")];
+            return Self::keep_locked(&mut guard, 0, key, conn, max_idle);
+        }
+        let own = self.own();
+        Self::keep_locked(&mut self.lock_all(), own, key, conn, max_idle)
+    }
+
+    /// `keep` with every shard locked; `own` is the caller's.
+    fn keep_locked(
+        shards: &mut [MutexGuard<'_, Idle>],
+        own: usize,
+        key: PoolKey,
+        conn: BackendConn,
+        max_idle: usize,
+    ) -> Vec<BackendConn> {
         let (extra, expired) = {
-            let mut idle = self.idle.lock().expect("pool lock");
+            let idle_total = |shards: &[MutexGuard<'_, Idle>]| -> usize {
+                shards.iter().map(|idle| idle_on(idle, &key.address)).sum()
+            };
             let mut expired = Vec::new();
-            if idle_on(&idle, &key.address) >= max_idle {
+            if idle_total(shards) >= max_idle {
                 // Full: connections nobody took for MAX_IDLE_AGE leave first, so a key no
-                // session uses any more does not keep the backend's share.
-                idle.retain(|_, list| {
-                    let (old, fresh): (Vec<_>, Vec<_>) = std::mem::take(list)
-                        .into_iter()
-                        .partition(|(_, since)| since.elapsed() >= MAX_IDLE_AGE);
-                    expired.extend(old.into_iter().map(|(c, _)| c));
-                    *list = fresh;
-                    !list.is_empty()
-                });
+                // session uses any more does not keep the backend's share. (Those of other
+                // runtimes are closed from this one: a QUIT, rare, and it works across
+                // runtimes, only with a cross-thread wake-up.)
+                for idle in shards.iter_mut() {
+                    idle.retain(|_, list| {
+                        let (old, fresh): (Vec<_>, Vec<_>) = std::mem::take(list)
+                            .into_iter()
+                            .partition(|(_, since)| since.elapsed() >= MAX_IDLE_AGE);
+                        expired.extend(old.into_iter().map(|(c, _)| c));
+                        *list = fresh;
+                        !list.is_empty()
+                    });
+                }
             }
             // Sessions with unusual state could each start a key of their own: bound the
-            // backend's idle connections as a whole too.
-            if idle_on(&idle, &key.address) < max_idle {
-                idle.entry(key).or_default().push((conn, Instant::now()));
+            // backend's idle connections as a whole too (over every runtime's shard).
+            if idle_total(shards) < max_idle {
+                shards[own]
+                    .entry(key)
+                    .or_default()
+                    .push((conn, Instant::now()));
                 (None, expired)
             } else {
                 (Some(conn), expired)
@@ -163,19 +241,22 @@ impl Pool {
     /// The monitor found `address` down: its idle connections are closed (in the background:
     /// a silent server must not stall the caller).
     pub fn drop_backend(&self, address: &str) {
-        let dropped: Vec<BackendConn> = {
-            let mut idle = self.idle.lock().expect("pool lock");
-            let keys: Vec<PoolKey> = idle
-                .keys()
-                .filter(|k| k.address == address)
-                .cloned()
-                .collect();
-            keys.into_iter()
-                .filter_map(|k| idle.remove(&k))
-                .flatten()
-                .map(|(c, _)| c)
-                .collect()
-        };
+        let dropped: Vec<BackendConn> = self
+            .lock_all()
+            .iter_mut()
+            .flat_map(|idle| {
+                let keys: Vec<PoolKey> = idle
+                    .keys()
+                    .filter(|k| k.address == address)
+                    .cloned()
+                    .collect();
+                keys.into_iter()
+                    .filter_map(|k| idle.remove(&k))
+                    .flatten()
+                    .map(|(c, _)| c)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         for mut conn in dropped {
             conn.broken = true;
             tokio::spawn(conn.quit());
@@ -184,6 +265,9 @@ impl Pool {
 
     /// Idle connections per backend address (admin/metrics).
     pub fn idle_count(&self, address: &str) -> usize {
-        idle_on(&self.idle.lock().expect("pool lock"), address)
+        self.lock_all()
+            .iter()
+            .map(|idle| idle_on(idle, address))
+            .sum()
     }
 }

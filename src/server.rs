@@ -19,16 +19,45 @@ const LISTEN_BACKLOG: u32 = 4096;
 
 /// Binds the client listener (`listen` is host:port; a name is resolved, first address wins).
 pub async fn bind(listen: &str) -> std::io::Result<TcpListener> {
-    let addr = tokio::net::lookup_host(listen)
+    Ok(bind_all(listen, 1).await?.remove(0))
+}
+
+/// Binds `count` client listeners on the same address, one per runtime (`--threads N`): with
+/// more than one, each has SO_REUSEPORT and the kernel spreads new connections over them, so
+/// a connection is accepted, served and closed by one thread without waking another. (The
+/// price of SO_REUSEPORT: a second process of the same user could bind the port too instead
+/// of failing with "address in use"; a single listener does without it.) A port of 0 is
+/// resolved by the first bind and the others take the same one.
+pub async fn bind_all(listen: &str, count: usize) -> std::io::Result<Vec<TcpListener>> {
+    let mut addr = tokio::net::lookup_host(listen)
         .await?
         .next()
         .ok_or_else(|| std::io::Error::other(format!("{listen}: no address")))?;
+    let reuseport = count > 1;
+    let mut listeners = Vec::with_capacity(count);
+    for _ in 0..count.max(1) {
+        let listener = bind_one(addr, reuseport)?;
+        addr = listener.local_addr()?;
+        listeners.push(listener);
+    }
+    Ok(listeners)
+}
+
+fn bind_one(addr: std::net::SocketAddr, reuseport: bool) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()?
     } else {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    if reuseport {
+        socket.set_reuseport(true)?;
+    }
+    // Linux copies TCP_NODELAY from the listening socket to every socket `accept` returns:
+    // set once here, it saves a setsockopt per client connection (a PHP client connects once
+    // per request). Sessions rely on it: their answers are written whole, and Nagle would hold
+    // back the last segment of one until the client's delayed ACK.
+    socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(LISTEN_BACKLOG)
 }
@@ -107,5 +136,39 @@ impl CurrentClient {
 impl Drop for CurrentClient {
     fn drop(&mut self) {
         crate::metrics::METRICS.clients_current.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Sessions do not set TCP_NODELAY themselves: the accepted socket must have it already.
+    #[tokio::test]
+    async fn accepted_sockets_have_nodelay() {
+        let listener = super::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(accepted.nodelay().unwrap());
+    }
+
+    /// `--threads N`: N listeners on one port (port 0 resolved once), each accepting.
+    #[tokio::test]
+    async fn listeners_share_one_port() {
+        let listeners = super::bind_all("127.0.0.1:0", 3).await.unwrap();
+        let addr = listeners[0].local_addr().unwrap();
+        assert!(listeners.iter().all(|l| l.local_addr().unwrap() == addr));
+        let mut clients = Vec::new();
+        for _ in 0..32 {
+            clients.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        let mut accepted = 0;
+        for l in &listeners {
+            while let Ok(Ok(_)) =
+                tokio::time::timeout(std::time::Duration::from_millis(50), l.accept()).await
+            {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 32);
     }
 }

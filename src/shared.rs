@@ -41,7 +41,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(config: Config, tls: crate::tls::TlsSetup) -> Arc<Self> {
+    /// `runtimes`: how many runtimes serve clients (`--threads`), one pool shard each.
+    pub fn new(config: Config, tls: crate::tls::TlsSetup, runtimes: usize) -> Arc<Self> {
         let topology = Topology::from_config(Arc::new(config), None);
         Arc::new(Shared {
             topology: ArcSwap::from_pointee(topology),
@@ -54,7 +55,7 @@ impl Shared {
             reloads_ok: AtomicU64::new(0),
             digests: Default::default(),
             positions: Default::default(),
-            pool: Default::default(),
+            pool: crate::pool::Pool::new(runtimes),
             accounts: Default::default(),
             reloads_failed: AtomicU64::new(0),
             tls: ArcSwap::from_pointee(tls),
@@ -101,6 +102,8 @@ pub struct Positions {
     pub global_gtid: std::sync::Mutex<crate::gtid::GtidPos>,
     /// Writes sent whose position is not in `global_gtid` yet.
     pub writes_in_flight: crate::writes_in_flight::WritesInFlight,
-    /// The proxy's own connection to the cluster's master for reading its binlog position.
-    pub gtid_probe: std::sync::Mutex<Option<crate::backend::BackendConn>>,
+    /// The proxy's own connection to the cluster's master for reading its binlog position,
+    /// one per runtime (`pool::shard`): a connection is served by the reactor of the runtime
+    /// that opened it.
+    pub gtid_probe: std::sync::Mutex<foldhash::HashMap<usize, crate::backend::BackendConn>>,
 }

@@ -140,7 +140,13 @@ impl Session {
         // The connection is taken out of the shared slot for the round trip: no lock is held
         // while talking to the master, and sessions asking at the same time each use their
         // own (the extra one is closed when put back).
-        let taken = self.positions.gtid_probe.lock().expect("probe lock").take();
+        let shard = crate::pool::shard();
+        let taken = self
+            .positions
+            .gtid_probe
+            .lock()
+            .expect("probe lock")
+            .remove(&shard);
         let mut conn = match taken {
             Some(c) if !c.broken && c.address() == cluster.master.address => c,
             _ => {
@@ -169,13 +175,13 @@ impl Session {
             };
         if !conn.broken {
             let extra = {
-                let mut slot = self.positions.gtid_probe.lock().expect("probe lock");
-                match *slot {
-                    None => {
-                        *slot = Some(conn);
+                let mut slots = self.positions.gtid_probe.lock().expect("probe lock");
+                match slots.entry(shard) {
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(conn);
                         None
                     }
-                    Some(_) => Some(conn),
+                    std::collections::hash_map::Entry::Occupied(_) => Some(conn),
                 }
             };
             if let Some(extra) = extra {

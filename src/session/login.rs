@@ -52,7 +52,7 @@ pub(super) fn wants_keepalive(peer: &SocketAddr) -> bool {
 impl Session {
     /// Runs a client connection from greeting to goodbye.
     pub async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
-        let _ = stream.set_nodelay(true);
+        // TCP_NODELAY is inherited from the listener (`server::bind`).
         let topo = shared.topology.load_full();
         let cfg = &topo.config;
         if wants_keepalive(&peer) {

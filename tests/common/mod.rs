@@ -521,6 +521,11 @@ impl Proxy {
             .expect("VmRSS in /proc/PID/status")
     }
 
+    /// The proxy's process id (for /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn send_signal(&self, sig: &str) {
         let _ = Command::new("kill")
             .args([&format!("-{sig}"), &self.child.id().to_string()])
