@@ -85,11 +85,6 @@
 #   BENCH_KEEP [0]              1 keeps the temporary directory (logs, configs, sysbench output,
 #                               perf.data of the profiles)
 #   BENCH_RESULTS_DIR [benches/results]   where the report and the .perf.txt files go
-#   BENCH_BACKEND_DELAY         e.g. 200us: every packet the MariaDB servers send is delayed this
-#                               long (tc netem on lo, matched by the servers' source ports; needs
-#                               root), as if the database were on another host this far away —
-#                               what a web node's sidecar proxy sees in production. Client to
-#                               proxy stays local. Default: none (everything on loopback).
 #
 # Only loopback addresses are used; every run is bounded by BENCH_TIME.
 set -euo pipefail
@@ -99,8 +94,6 @@ cd "$ROOT"
 export PATH="$PATH:/usr/sbin:/sbin"
 
 BENCH_TIME=${BENCH_TIME:-20}
-BENCH_BACKEND_DELAY=${BENCH_BACKEND_DELAY:-}
-DELAY_APPLIED=0
 BENCH_ROUNDS=${BENCH_ROUNDS:-2}
 BENCH_THREADS=${BENCH_THREADS:-8}
 BENCH_TABLES=${BENCH_TABLES:-4}
@@ -213,9 +206,6 @@ cleanup() {
     for pid in "${PERF_PIDS[@]}"; do stop_pid "$pid" INT; done
     for pid in "${PID_OF[@]}"; do kill -TERM "$pid" 2>/dev/null; done
     for pid in "${PID_OF[@]}"; do stop_pid "$pid" TERM; done
-    if [[ $DELAY_APPLIED == 1 ]]; then
-        tc qdisc del dev lo root 2>/dev/null
-    fi
     if [[ -d $RWSPLIT_CLUSTER_DIR ]]; then
         "$ROOT/scripts/cluster.sh" down >/dev/null 2>&1
     fi
@@ -426,21 +416,6 @@ for sock in "$REPLICA1_SOCKET" "$REPLICA2_SOCKET"; do
 done
 log "replicas caught up ($gtid)"
 
-# Backends "on another host": packets from the servers' ports wait BENCH_BACKEND_DELAY on lo.
-# A prio qdisc whose fourth band only the filters use (the priomap sends everything else to
-# bands 0-2, as the default qdisc would order it), with netem on that band.
-if [[ -n $BENCH_BACKEND_DELAY ]]; then
-    tc qdisc show dev lo | grep -q '^qdisc noqueue' ||
-        die "lo already has a qdisc ($(tc qdisc show dev lo | head -1)); not touching it"
-    tc qdisc add dev lo root handle 1: prio bands 4 priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1
-    DELAY_APPLIED=1
-    tc qdisc add dev lo parent 1:4 handle 40: netem delay "$BENCH_BACKEND_DELAY"
-    for port in "$MASTER_PORT" "$REPLICA1_PORT" "$REPLICA2_PORT"; do
-        tc filter add dev lo parent 1:0 protocol ip prio 1 u32 match ip sport "$port" 0xffff flowid 1:4
-    done
-    log "backend packets delayed by $BENCH_BACKEND_DELAY (tc netem on lo)"
-fi
-
 # Where each target is reached for a workload.
 target_port() {
     local target=$1 workload=$2
@@ -642,9 +617,6 @@ awk -F'\t' 'NR == FNR { if (FNR > 1 && $21 != 1) plain[$1 SUBSEP $3] = 1; next }
     echo "- rwsplit $commit; $("$BIN" --version)${RW_ARGS[*]:+; extra arguments: \`${RW_ARGS[*]}\`}"
     echo "- $(mariadbd --version | sed 's/^.*Ver /MariaDB /; s/ for .*//'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(sysbench --version); $perf_version"
     echo "- machine: $NCPU CPUs ($cpu_model), load average before the runs: $LOADAVG_START"
-    if [[ -n $BENCH_BACKEND_DELAY ]]; then
-        echo "- **backends $BENCH_BACKEND_DELAY away**: every packet the MariaDB servers send waits $BENCH_BACKEND_DELAY (tc netem on lo), as if they ran on another host; clients reach the proxies locally"
-    fi
     echo "- sysbench: $BENCH_THREADS threads, ${BENCH_TIME}s per run, $BENCH_ROUNDS round(s) per target (order rotated each round), $BENCH_TABLES tables x $BENCH_TABLE_SIZE rows, --db-ps-mode=$BENCH_PS_MODE; oltp_point_select and oltp_read_only with --skip_trx=on"
     echo "- targets: **direct** = the master; **haproxy** = TCP mode, nbthread $BENCH_HAPROXY_THREADS: the read workloads go to a frontend balancing the two replicas round-robin, oltp_read_write to a frontend for the master (haproxy cannot split)$( ((NEED_RELAY)) && echo "; **relay** = examples/tcp_relay.rs, a bare tokio relay (one thread, two io::copy per connection, round robin over the replicas, parses nothing): the floor for a tokio proxy, read workloads only"); $rw_desc: one port, reads to the replicas, transactions to the master"
     echo "- numbers are means over the rounds (a profiled run only where the target has no other). Latency is per sysbench event (a query for point_select, a transaction's worth of queries for read_only/read_write, connect + SELECT 1 + disconnect for connect_query); p50 from sysbench's histogram, p95 from --percentile=95."
