@@ -188,9 +188,13 @@ fn use_moves_a_session_to_the_other_cluster_and_back_with_its_state() {
             .await
             .unwrap();
         conn.query_drop("INSERT INTO tt VALUES (7)").await.unwrap();
+        // A user variable no replay reproduces lives on this cluster's master.
+        conn.query_drop("SELECT @u := 41 + 1").await.unwrap();
         let stmt = conn.prep("SELECT @@server_id, ?").await.unwrap();
         // Back to main.
         conn.query_drop(format!("USE {main_db}")).await.unwrap();
+        let u: Option<Option<u32>> = conn.query_first("SELECT @u").await.unwrap();
+        assert_eq!(u, Some(None), "@u stays on blogs2");
         let on: Option<u32> = conn.query_first("SELECT @@server_id").await.unwrap();
         assert!(main_ids.contains(&id(on)));
         let e = conn.query_drop("SELECT a FROM tt").await.unwrap_err();
@@ -206,6 +210,8 @@ fn use_moves_a_session_to_the_other_cluster_and_back_with_its_state() {
         conn.query_drop(format!("USE {db}")).await.unwrap();
         let a: Option<u32> = conn.query_first("SELECT a FROM tt").await.unwrap();
         assert_eq!(a, Some(7));
+        let u: Option<u32> = conn.query_first("SELECT @u").await.unwrap();
+        assert_eq!(u, Some(42), "and is found there again");
         drop(conn);
         pool.disconnect().await.unwrap();
     });

@@ -281,9 +281,10 @@ impl Topology {
 
     /// True if `backend` is still part of this topology in the same role and cluster.
     pub fn contains(&self, backend: &Backend) -> bool {
-        self.clusters
-            .iter()
-            .any(|c| c.name == backend.cluster && c.contains(backend))
+        self.clusters.iter().any(|c| {
+            (Arc::ptr_eq(&c.name, &backend.cluster) || c.name == backend.cluster)
+                && c.contains(backend)
+        })
     }
 }
 
@@ -314,13 +315,13 @@ impl Cluster {
     }
 
     /// True if `backend` is this cluster's master or one of its replicas (with a weight).
+    /// Asked for every statement's connections: the object itself is found by pointer first
+    /// (a reload keeps a backend's object unless it changed), by address otherwise.
     pub fn contains(&self, backend: &Backend) -> bool {
+        let same = |b: &Arc<Backend>| std::ptr::eq(&**b, backend) || b.address == backend.address;
         match backend.role {
-            Role::Master => self.master.address == backend.address,
-            Role::Replica => self
-                .replicas
-                .iter()
-                .any(|r| r.address == backend.address && r.weight > 0),
+            Role::Master => same(&self.master),
+            Role::Replica => self.replicas.iter().any(|r| r.weight > 0 && same(r)),
         }
     }
 }
