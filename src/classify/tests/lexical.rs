@@ -1,0 +1,322 @@
+//! What the lexer must get right whatever the statement: multi-statements, stored program
+//! bodies, hints, executable comments, escapes, bytes that are not UTF-8, the digest.
+
+use super::*;
+
+#[test]
+fn multi_statements() {
+    let m = |sql: &str, route: Route, multi: bool| {
+        let c = cl(sql);
+        assert_eq!((c.route, c.multi), (route, multi), "{sql:?} -> {c:?}");
+        c
+    };
+    m("SELECT 1; SELECT 2", R, true);
+    m("SELECT 1;SELECT 2;", R, true);
+    m("SELECT 1; UPDATE t SET a = 1", M, true);
+    m("SELECT 1; SELECT 2; DELETE FROM t", M, true);
+    m("SELECT 1; SELECT GET_LOCK('x', 1)", M, true);
+    let c = m("UPDATE t SET a = 1; SELECT 1", M, true);
+    assert_eq!(c.kind, K::Update);
+    m("SELECT 1;", R, false);
+    m("SELECT 1 ;  \n", R, false);
+    m("SELECT 1; -- done\n", R, false);
+    m("SELECT 1; # done", R, false);
+    m("SELECT 1; /* done */ ", R, false);
+    m("SELECT 1;;", M, true);
+    m("SELECT 1; ; SELECT 2", M, true);
+    m("; SELECT 1", M, true);
+    m(";", M, false);
+    m("SELECT 1 --1; DELETE FROM t", M, true);
+    m("SELECT '\\''; DELETE FROM t", M, true);
+    m("SELECT (1; DELETE FROM t)", M, true);
+    m("SHOW WARNINGS; SHOW ERRORS", L, true);
+    m("SELECT 1; SHOW WARNINGS", M, true);
+    m("USE db; SELECT 1", M, true);
+
+    let c = m("SET NAMES utf8; SET autocommit = 1", M, true);
+    assert!(c.record);
+    let c = m("SET NAMES utf8; SET @a = 1", C, true);
+    assert!(c.record && c.user_var_write);
+    let c = m("SET NAMES utf8; SELECT 1", M, true);
+    assert!(!c.record);
+    let c = m("SELECT 1; SELECT @x := 2", M, true);
+    assert!(c.user_var_write);
+}
+
+#[test]
+fn stored_program_bodies_are_one_statement() {
+    let one = |sql: &str| {
+        let c = cl(sql);
+        assert_eq!((c.route, c.multi), (M, false), "{sql:?} -> {c:?}");
+    };
+    one("CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END");
+    one("CREATE DEFINER=`root`@`localhost` PROCEDURE p(IN x INT)\nBEGIN\n  IF x > 0 THEN\n    UPDATE t SET a = x;\n  END IF;\n  WHILE x > 0 DO SET x = x - 1; END WHILE;\n  lbl: LOOP LEAVE lbl; END LOOP lbl;\nEND");
+    one("CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW BEGIN CASE WHEN NEW.a > 1 THEN SET NEW.b = 1; ELSE SET NEW.b = CASE NEW.a WHEN 0 THEN 2 ELSE 3 END; END CASE; END");
+    one("CREATE FUNCTION f() RETURNS INT DETERMINISTIC BEGIN DECLARE x INT; SET x = 1; RETURN x; END;");
+    one("CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO BEGIN DELETE FROM t; DELETE FROM u; END");
+    one("ALTER EVENT e DO BEGIN DELETE FROM t; DELETE FROM u; END");
+    one("BEGIN NOT ATOMIC DECLARE x INT; SET x = 1; SELECT x; END");
+    let c = cl("CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; END; SELECT 1");
+    assert_eq!((c.route, c.multi), (M, true));
+    let c = cl("CREATE PROCEDURE p() SELECT 1; SELECT 2");
+    assert_eq!((c.route, c.multi), (M, true));
+    // A table definition is not a stored program.
+    let c = cl("CREATE TABLE t (a INT); SET NAMES utf8");
+    assert_eq!((c.route, c.multi), (M, true));
+}
+
+// -----------------------------------------------------------------------
+// Hints
+// -----------------------------------------------------------------------
+
+#[test]
+fn hints() {
+    let h = |sql: &str| cl(sql).hint;
+    assert_eq!(h("/* rwsplit:master */ SELECT 1"), Some(Hint::Master));
+    assert_eq!(h("/*rwsplit:replica*/SELECT 1"), Some(Hint::Replica));
+    assert_eq!(h("/*  RWSPLIT : Replica  */ SELECT 1"), Some(Hint::Replica));
+    assert_eq!(h("/*\n rwsplit:\tmaster\n*/\nSELECT 1"), Some(Hint::Master));
+    assert_eq!(h("-- rwsplit:master\nSELECT 1"), Some(Hint::Master));
+    assert_eq!(h("--\trwsplit:replica\r\nSELECT 1"), Some(Hint::Replica));
+    assert_eq!(h("# rwsplit:replica\nSELECT 1"), Some(Hint::Replica));
+    assert_eq!(h("#rwsplit:master\nSELECT 1"), Some(Hint::Master));
+    assert_eq!(
+        h("/* app=x */ /* rwsplit:master */ SELECT 1"),
+        Some(Hint::Master)
+    );
+    assert_eq!(
+        h("/* rwsplit:replica */ /* rwsplit:master */ SELECT 1"),
+        Some(Hint::Replica)
+    );
+    assert_eq!(h("( /* rwsplit:replica */ SELECT 1)"), Some(Hint::Replica));
+    assert_eq!(
+        h("/* rwsplit:master */ UPDATE t SET a = 1"),
+        Some(Hint::Master)
+    );
+    assert_eq!(
+        h("/* rwsplit:master */ SELECT 1; SELECT 2"),
+        Some(Hint::Master)
+    );
+    // Not hints.
+    assert_eq!(h("SELECT /* rwsplit:master */ 1"), None);
+    assert_eq!(h("SELECT 1 -- rwsplit:master"), None);
+    assert_eq!(h("SELECT 1; /* rwsplit:master */ SELECT 2"), None);
+    assert_eq!(h("/* rwsplit:primary */ SELECT 1"), None);
+    assert_eq!(h("/* rwsplit:master please */ SELECT 1"), None);
+    assert_eq!(h("/* rwsplit master */ SELECT 1"), None);
+    assert_eq!(h("/*! rwsplit:master */ SELECT 1"), None);
+    assert_eq!(h("--rwsplit:master\nSELECT 1"), None);
+    assert_eq!(h("/* rwsplit:master"), None);
+    assert_eq!(h(""), None);
+    // The hint does not change the route.
+    assert_eq!(cl("/* rwsplit:replica */ DELETE FROM t").route, M);
+    assert_eq!(cl("/* rwsplit:master */ SELECT 1").route, R);
+    // `--x` is not a comment: the statement starts with punctuation.
+    assert_eq!(cl("--rwsplit:master\nSELECT 1").route, M);
+}
+
+// -----------------------------------------------------------------------
+// Executable comments
+// -----------------------------------------------------------------------
+
+#[test]
+fn writes_ignore_replica_hints_and_the_previous_statement() {
+    // A replica hint is dropped for anything that writes, locks or assigns.
+    for sql in [
+        "/* rwsplit:replica */ SELECT * FROM t FOR UPDATE",
+        "/* rwsplit:replica */ SELECT * FROM t LOCK IN SHARE MODE",
+        "/* rwsplit:replica */ SELECT a INTO @x FROM t",
+        "/* rwsplit:replica */ SELECT @a := 1",
+        "/* rwsplit:replica */ SELECT GET_LOCK('a', 1)",
+        "/* rwsplit:replica */ SELECT NEXTVAL(s)",
+        "/* rwsplit:replica */ WITH c AS (SELECT 1) DELETE FROM t",
+        "/* rwsplit:replica */ EXPLAIN ANALYZE DELETE FROM t",
+        "/* rwsplit:replica */ SHOW TABLES WHERE GET_LOCK('a', 1)",
+        "/* rwsplit:replica */ SELECT 'abc",
+        "/* rwsplit:replica */ DELETE FROM t",
+        // a write only in the NO_BACKSLASH_ESCAPES reading
+        "/* rwsplit:replica */ SELECT LAST_INSERT_ID(), 'a\\' FOR UPDATE -- '",
+    ] {
+        let c = cl(sql);
+        assert_eq!((c.route, c.hint), (M, None), "{sql:?}");
+    }
+    // Reads of the master connection's own state lose it: a replica would answer wrong.
+    for sql in [
+        "/* rwsplit:replica */ SELECT LAST_INSERT_ID()",
+        "/* rwsplit:replica */ SELECT IS_USED_LOCK('x')",
+        "/* rwsplit:replica */ SELECT @@identity",
+    ] {
+        assert_eq!(cl(sql).hint, None, "{sql:?}");
+    }
+    // Other reads keep it, also those that otherwise go to the master.
+    for sql in [
+        "/* rwsplit:replica */ SELECT 1",
+        "/* rwsplit:replica */ SHOW GLOBAL STATUS",
+        "/* rwsplit:replica */ TABLE t",
+        "/* rwsplit:replica */ SELECT 'a\\' -- '",
+    ] {
+        assert_eq!(cl(sql).hint, Some(Hint::Replica), "{sql:?}");
+    }
+    // FOUND_ROWS() / ROW_COUNT() follow the previous statement only in pure reads.
+    for sql in [
+        "SELECT FOUND_ROWS(); INSERT INTO t VALUES (1)",
+        "SELECT ROW_COUNT() FROM t FOR UPDATE",
+        "SELECT FOUND_ROWS(), GET_LOCK('a', 1)",
+        "WITH c AS (SELECT FOUND_ROWS()) DELETE FROM t",
+        "SELECT FOUND_ROWS() INTO @n",
+    ] {
+        let c = cl(sql);
+        assert_eq!((c.route, c.depends_on_previous), (M, false), "{sql:?}");
+    }
+    assert!(cl("SELECT FOUND_ROWS()").depends_on_previous);
+    assert!(cl("SELECT ROW_COUNT(); SELECT 1").depends_on_previous);
+}
+
+#[test]
+fn executable_comments() {
+    let c = cl("/*!40101 SET NAMES utf8 */");
+    assert_eq!(
+        (c.route, c.kind, c.record, c.multi),
+        (C, K::Set, true, false)
+    );
+    let c = cl("/*!40101 SET NAMES utf8 */;\n");
+    assert_eq!((c.route, c.multi), (C, false));
+    let c = cl("/*!40101SET NAMES utf8*/");
+    assert_eq!((c.route, c.kind), (C, K::Set));
+    let c = cl("/*!40101 SET NAMES utf8 /* inner */ */");
+    assert_eq!((c.route, c.kind), (C, K::Set));
+    routes(&[
+        ("SELECT /*!40001 SQL_NO_CACHE */ * FROM t", R),
+        ("/*!40101 select 1 */", R),
+        ("SELECT * FROM t /*!50000 FOR UPDATE */", M),
+        ("SELECT * FROM t /*!FOR UPDATE*/", M),
+        ("SELECT * FROM t /*M!100000 FOR UPDATE */", M),
+        ("SELECT * FROM t /*!80000 FOR UPDATE */", M),
+        ("SELECT 1 /*!40101 ; DELETE FROM t */", M),
+        ("/*!40101 DELETE FROM t */", M),
+        ("/*!40101 SET NAMES utf8", M),
+        ("/*M!999999\\- enable the sandbox mode */", M),
+        // Version-conditional: code on one server, comment on another.
+        // Both readings must agree, or master.
+        ("SELECT 1 /*!99999 ' */; DELETE FROM t; -- '", M),
+        ("SELECT 1 /*!80000 -- */; DELETE FROM t\n */", M),
+        ("SELECT 1 /*M!100000 ` */; DELETE FROM t; -- `", M),
+        // A reading in which there is no statement at all executes nothing.
+        ("/*!80000 SET x = 1 */", C),
+        ("/*M!100616 SET NOTE_VERBOSITY=0 */", C),
+        ("SELECT 1 /*!80000 , 2 */", R),
+    ]);
+    assert!(!cl("SELECT 1 /*!99999 ' */; DELETE FROM t; -- '").record);
+    assert!(cl("SELECT 1 /*!99999 ' */; DELETE FROM t; -- '").multi);
+    assert!(!cl("/*!50003 CREATE*/ /*!50003 TRIGGER trg BEFORE INSERT ON t FOR EACH ROW BEGIN SET NEW.a = 1; END */;").multi);
+}
+
+// -----------------------------------------------------------------------
+// Strings: backslash escapes and NO_BACKSLASH_ESCAPES
+// -----------------------------------------------------------------------
+
+#[test]
+fn backslash_escape_ambiguity() {
+    routes(&[
+        ("SELECT 'it\\'s'", R),
+        ("SELECT 'it\\'s', \"a\\\"b\" FROM t", R),
+        (
+            "SELECT * FROM wp_posts WHERE post_title = 'Don\\'t stop' AND post_status = 'publish'",
+            R,
+        ),
+        ("SELECT 'a\\\\' FROM t", R),
+        // With NO_BACKSLASH_ESCAPES the server sees three statements.
+        ("SELECT 'a\\'; DELETE FROM t; -- '", M),
+        ("SELECT \"a\\\"; DELETE FROM t; -- \"", M),
+        (
+            "SELECT 'a\\' FROM t WHERE b = '; UPDATE t SET x = 1; -- '",
+            M,
+        ),
+        // Conservative: in the other reading the first statement is a syntax
+        // error, but the classifier cannot know that.
+        ("SELECT * FROM t WHERE a = 'it\\'s; fine'", M),
+        // Unterminated: the server rejects it; master anyway.
+        ("SELECT 'abc", M),
+        ("SELECT \"abc", M),
+        ("SELECT `abc", M),
+        ("SELECT 1 /* abc", M),
+        ("SELECT 'a\\'", M),
+    ]);
+    assert!(!cl("SET @a = 'x\\'; DELETE FROM t; -- '").record);
+    assert_eq!(cl("SET @a = 'it\\'s'").route, C);
+}
+
+// -----------------------------------------------------------------------
+// Bytes
+// -----------------------------------------------------------------------
+
+#[test]
+fn non_utf8_and_empty() {
+    let b = |s: &[u8]| classify(s);
+    assert_eq!(b(b"SELECT * FROM t WHERE b = '\xff\xfe\x00\x80'").route, R);
+    assert_eq!(b(b"SELECT \xff\xfe FROM t").route, R);
+    assert_eq!(
+        b(b"SELECT * FROM t WHERE b = _binary'\x27\x27\x00'").route,
+        R
+    );
+    assert_eq!(
+        b(b"UPDATE t SET b = _binary'\x80\x81\xff' WHERE id = 1").route,
+        M
+    );
+    assert_eq!(
+        b(b"INSERT INTO t VALUES ('\xc3\x28', x'ff')").kind,
+        K::Insert
+    );
+    assert_eq!(b(b"\xff\xfe").route, M);
+    assert_eq!(b(b"\x00").route, M);
+    assert_eq!(b(b"SELECT\x001").route, R);
+    assert_eq!(b(b"SELECT * FROM t LOCK\x00IN\x00SHARE MODE").route, M);
+    assert_eq!(b(b"\x00DELETE FROM t").route, M);
+    assert!(!b(b"SELECT 1;\x00").multi);
+    assert_eq!(b(b"WITH c AS (SELECT '\xff') SELECT * FROM c").route, R);
+    for e in ["", " ", "\n\t", "/* */", "-- x", "#", "/*!*/", ";", "  ;  "] {
+        let c = cl(e);
+        assert_eq!(
+            (c.route, c.kind, c.multi, c.record),
+            (M, K::Other, false, false),
+            "{e:?}"
+        );
+    }
+}
+
+#[test]
+fn multi_statement_kinds() {
+    let c = cl("SELECT 1; SET @a = 1");
+    assert!(c.kinds.contains(K::Set) && c.kinds.contains(K::Select));
+    assert!(!c.record);
+    let c = cl("use db; insert into t values (1)");
+    assert!(c.kinds.contains(K::Use) && c.writes && c.use_db.is_none());
+    assert!(!cl("SELECT 1; SELECT 2").kinds.contains(K::Set));
+    assert_eq!(cl("USE `my db`").use_db.as_deref(), Some("my db"));
+}
+
+#[test]
+fn digest_is_a_by_product_of_the_scan() {
+    let d = |s: &str| cl(s).digest;
+    assert_eq!(
+        d("SELECT c FROM sbtest1 WHERE id=42"),
+        d("select  c /* x */ from SBTEST1\n where id = 7")
+    );
+    assert_eq!(d("SELECT 'a'"), d("SELECT \"b\""));
+    assert_eq!(
+        d("SELECT 1.5, 2."),
+        d("SELECT ?, ?"),
+        "a decimal is one literal"
+    );
+    assert_ne!(d("SELECT t.a"), d("SELECT t"));
+    assert_eq!(
+        d("SELECT x'ff', B'01'"),
+        d("SELECT 1, 2"),
+        "hex and bit literals"
+    );
+    assert_ne!(d("SELECT x 'ff'"), d("SELECT 1"), "a name, then a string");
+    assert_ne!(d("SELECT a FROM t"), d("SELECT b FROM t"));
+    assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
+    assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
+    assert_ne!(d("SELECT `a` FROM t"), d("SELECT `A` FROM t"));
+}
