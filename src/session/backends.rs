@@ -350,6 +350,23 @@ impl Session {
     }
 
     /// [`Session::run_command`] for a command whose response is relayed as it arrives.
+    /// [`Session::forward`] for a command that selects a database (`USE db`, COM_INIT_DB): the
+    /// current database is not selected on the connection first. It may not exist where the
+    /// command runs (dropped, or left behind on a cluster a reload removed), and a server
+    /// would not need it either.
+    pub(super) async fn forward_selecting_db(
+        &mut self,
+        target: Target,
+        pkt: &[u8],
+        expect: Expect,
+        retry: bool,
+    ) -> std::io::Result<Option<(Target, Scanner)>> {
+        self.db_here = false;
+        let forwarded = self.forward(target, pkt, expect, retry).await;
+        self.db_here = self.db_owned_here();
+        forwarded
+    }
+
     pub(super) async fn forward(
         &mut self,
         target: Target,

@@ -58,10 +58,15 @@ impl Parked {
 }
 
 impl Session {
-    /// The cluster a database belongs to: where the rules send a statement that touches only
-    /// it (no hit is counted).
-    pub(super) fn cluster_of_db(&self, db: &str, c: &Classification, sql: &[u8]) -> usize {
-        self.cluster_by(&self.topo.config.rules, Some(db), false, c, sql)
+    /// The cluster a database belongs to, apart from any statement: where the rules send one
+    /// that touches only it (no hit is counted). The login's database, COM_INIT_DB and the
+    /// session's current database are placed by it.
+    pub(super) fn cluster_of_db(&self, db: &str) -> usize {
+        if self.topo.clusters.len() == 1 {
+            return MAIN;
+        }
+        let nothing = classify::classify(b"");
+        self.cluster_by(&self.topo.config.rules, Some(db), false, &nothing, b"")
     }
 
     /// Where `rules` send a statement, asked about the session's database and the ones the
@@ -164,11 +169,10 @@ impl Session {
         debug!(client = %self.peer, from = %from_name, to = %to_name, "session moves to another cluster");
         // Clean connections go back to the pool now; the others hold this cluster's state.
         self.release_idle();
-        let incoming = match self.parked.iter().position(|p| p.name == to_name) {
+        let mut incoming = match self.parked.iter().position(|p| p.name == to_name) {
             Some(i) => self.parked.swap_remove(i),
             None => Parked::fresh(to_name.clone()),
         };
-        let mut incoming = incoming;
         // Session-wide facts the new cluster's routing must know: autocommit is replayed
         // there with the session's SETs.
         incoming.routing.carry_session(&self.routing);
@@ -184,13 +188,9 @@ impl Session {
                 incoming.replica_released,
             ),
         };
-        if outgoing.master.is_some()
-            || outgoing.replica.is_some()
-            || !outgoing.temp_tables.is_empty()
-            || outgoing.routing != RoutingState::default()
-        {
-            self.parked.push(outgoing);
-        }
+        // Always kept (at most one per cluster): besides connections, the read-your-writes
+        // positions of the writes made there must be there when the session comes back.
+        self.parked.push(outgoing);
         self.cluster = to;
         self.positions = self.shared.cluster_positions(&self.cluster_name);
         self.db_here = self.db_owned_here();
@@ -208,11 +208,7 @@ impl Session {
     pub(super) fn db_owned_here(&self) -> bool {
         match self.replay.db.as_deref() {
             None => true,
-            Some(_) if self.topo.clusters.len() == 1 => true,
-            Some(db) => {
-                let c = classify::classify(b"");
-                self.cluster_of_db(db, &c, b"") == self.cluster
-            }
+            Some(db) => self.cluster_of_db(db) == self.cluster,
         }
     }
 
@@ -249,7 +245,7 @@ impl Session {
             }
         };
         let ruled = if rules.same_as(&current) {
-            self.cluster_index(ruled.cluster.as_deref())
+            ruled.cluster
         } else {
             self.cluster_by(&rules, self.replay.db.as_deref(), true, c, sql)
         };
@@ -262,16 +258,18 @@ impl Session {
     /// At login (and COM_CHANGE_USER), with no connection yet: the session starts on the
     /// cluster that owns its database ("main" without one).
     pub(super) fn start_on_db_cluster(&mut self) {
-        let to = match self.replay.db.as_deref() {
-            Some(db) if self.topo.clusters.len() > 1 => {
-                let c = classify::classify(b"");
-                self.cluster_of_db(db, &c, b"")
-            }
-            _ => MAIN,
-        };
+        let to = self
+            .replay
+            .db
+            .as_deref()
+            .map_or(MAIN, |db| self.cluster_of_db(db));
+        let name = &self.topo.clusters[to].name;
+        if !Arc::ptr_eq(name, &self.cluster_name) {
+            // Looked up only for a cluster other than the one the session was made with.
+            self.cluster_name = name.clone();
+            self.positions = self.shared.cluster_positions(&self.cluster_name);
+        }
         self.cluster = to;
-        self.cluster_name = self.topo.clusters[to].name.clone();
-        self.positions = self.shared.cluster_positions(&self.cluster_name);
         self.db_here = true;
     }
 

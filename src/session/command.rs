@@ -276,18 +276,13 @@ impl Session {
             target = self.consistent(target).await;
         }
         let _ticket = self.write_ticket(&c, target);
-        // `USE db` needs no database selected first: the current one may not exist where it
-        // runs (dropped, or left behind on a cluster removed by a reload), as on a server.
-        let selects_db = c.use_db.is_some();
-        if selects_db {
-            self.db_here = false;
-        }
-        let forwarded = self
-            .forward(target, pkt, Expect::Results { binary: false }, d.retry)
-            .await;
-        if selects_db {
-            self.db_here = self.db_owned_here();
-        }
+        let expect = Expect::Results { binary: false };
+        let forwarded = if c.use_db.is_some() {
+            self.forward_selecting_db(target, pkt, expect, d.retry)
+                .await
+        } else {
+            self.forward(target, pkt, expect, d.retry).await
+        };
         let Some((used, scanner)) = forwarded? else {
             return Ok(Flow::Continue);
         };

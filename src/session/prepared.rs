@@ -42,9 +42,9 @@ pub(super) struct PreparedStmt {
     /// The single scan of `sql`, made at prepare time: every execute is routed from it by the
     /// same function as a text query.
     pub(super) class: Arc<Classification>,
-    /// What the rule that matched the statement says (`rules`), checked at prepare with its
+    /// The route of the rule that matched the statement (`rules`), checked at prepare with its
     /// text and again at the first execute after a reload brought other rules.
-    pub(super) rule: rules::Ruled,
+    pub(super) rule: Option<crate::rules::RouteTo>,
     /// The cluster it was prepared on, and where every execute runs: the statement belongs
     /// to the databases of the moment it was prepared, as on a server.
     pub(super) cluster: Arc<str>,
@@ -116,7 +116,7 @@ impl Session {
                 PreparedStmt {
                     sql: sql.to_vec(),
                     class: c,
-                    rule,
+                    rule: rule.route,
                     cluster: self.cluster_name.clone(),
                     rules_of,
                     num_params,
@@ -289,7 +289,7 @@ impl Session {
             return Ok(None);
         };
         if st.rules_of.same_as(&current) {
-            return Ok(st.rule.route);
+            return Ok(st.rule);
         }
         let sql = std::mem::take(&mut st.sql);
         let verdict = self.rule_verdict(c, &sql);
@@ -299,14 +299,13 @@ impl Session {
         st.sql = sql;
         match verdict {
             rules::Verdict::Run(rule) => {
-                let route = rule.route;
-                st.rule = rule;
+                st.rule = rule.route;
                 st.rules_of = current;
-                Ok(route)
+                Ok(rule.route)
             }
             rules::Verdict::Block(e) => {
                 // Not remembered: every execute under these rules is checked (and blocked).
-                st.rule = rules::Ruled::NONE;
+                st.rule = None;
                 Err(e)
             }
         }

@@ -172,19 +172,14 @@ impl Session {
 
     pub(super) async fn init_db(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let db = String::from_utf8_lossy(&pkt[1..]).into_owned();
-        if self.topo.clusters.len() > 1 {
-            // Like `USE db`: the session moves to the cluster that owns the database.
-            let c = classify::classify(b"");
-            let to = self.cluster_of_db(&db, &c, b"");
-            if let Err(e) = self.enter_cluster(to) {
-                return self.send_error(&e).await;
-            }
+        // Like `USE db`: the session moves to the cluster that owns the database.
+        if let Err(e) = self.enter_cluster(self.cluster_of_db(&db)) {
+            return self.send_error(&e).await;
         }
         let target = self.current();
-        // As for `USE db`: the current database need not be selected first.
-        self.db_here = false;
-        let forwarded = self.forward(target, pkt, Expect::Single, false).await;
-        self.db_here = self.db_owned_here();
+        let forwarded = self
+            .forward_selecting_db(target, pkt, Expect::Single, false)
+            .await;
         if let Some((used, scanner)) = forwarded? {
             if !scanner.error {
                 self.replay.db = Some(db.clone());

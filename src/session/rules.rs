@@ -15,18 +15,19 @@ pub(super) enum Verdict {
 }
 
 /// Where the rule that matched a statement sends it (no rule: "main", the router's choice).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Ruled {
-    /// The rule's cluster, by name ("main" without one): a name, not a position, because a
-    /// prepared statement keeps it across reloads that may reorder the clusters.
-    pub(super) cluster: Option<Arc<str>>,
+    /// The rule's cluster: its position in the session's topology snapshot, used for the
+    /// statement at hand only (a prepared statement keeps the cluster it was prepared on, by
+    /// name).
+    pub(super) cluster: usize,
     pub(super) route: Option<RouteTo>,
 }
 
 impl Ruled {
     /// No rule matched: the main cluster, read/write splitting.
     pub(super) const NONE: Ruled = Ruled {
-        cluster: None,
+        cluster: crate::topology::MAIN,
         route: None,
     };
 }
@@ -60,10 +61,7 @@ impl Session {
                 ));
             }
         };
-        let cluster = spec.cluster.as_deref().and_then(|name| {
-            let i = self.topo.cluster_index(name)?;
-            (i != crate::topology::MAIN).then(|| self.topo.clusters[i].name.clone())
-        });
+        let cluster = self.cluster_index(spec.cluster.as_deref());
         Verdict::Run(Ruled { cluster, route })
     }
 }
