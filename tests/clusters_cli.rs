@@ -56,19 +56,11 @@ async fn hook_cli_adds_a_cluster_while_clients_run() {
     let pid_file = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("clusters-cli-{}.pid", std::process::id()));
     let pid_arg = pid_file.to_string_lossy().into_owned();
-    let p = Proxy::start_with(
-        &c,
-        |port| {
-            c.proxy_toml(
-                port,
-                &format!(
-                    "[admin]\nlisten = \"127.0.0.1:{admin_port}\"\nuser = \"admin\"\n\
-                     password = \"adminsecret\"\n"
-                ),
-            )
-        },
-        &["--pid-file", &pid_arg],
+    let extra = format!(
+        "[admin]\nlisten = \"127.0.0.1:{admin_port}\"\nuser = \"admin\"\n\
+         password = \"adminsecret\"\n"
     );
+    let p = Proxy::start_args(&c, &extra, &["--pid-file", &pid_arg]);
     let config = p.dir.join("proxy.toml");
     eventually("the proxy's pid file", Duration::from_secs(5), || {
         pid_file.exists()

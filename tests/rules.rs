@@ -282,9 +282,9 @@ fn schema_rules_match_the_current_database_and_db_table() {
 #[tokio::test]
 async fn a_reloaded_rule_applies_to_a_running_session_at_its_next_statement() {
     let c = Cluster::shared();
-    let p = Proxy::start_with(
+    let p = Proxy::start_args(
         &c,
-        |port| c.proxy_toml(port, "[[rules]]\nuser = \"reports\"\nroute = \"master\"\n"),
+        "[[rules]]\nuser = \"reports\"\nroute = \"master\"\n",
         &["--no-watch"],
     );
     let config = p.dir.join("proxy.toml");

@@ -58,18 +58,10 @@ fn idle_per_backend(metrics_port: u16) -> Vec<(String, f64)> {
 async fn two_runtimes_share_limits_pool_and_kill() {
     let c = Cluster::shared();
     let metrics = free_port();
-    let p = Proxy::start_with(
-        &c,
-        |port| {
-            c.proxy_toml(
-                port,
-                &format!(
-                    "[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\n[limits]\nmax_idle_backend_connections = {MAX_IDLE}\nmax_user_connections = {MAX_USER}\n"
-                ),
-            )
-        },
-        &["--threads", "2"],
+    let extra = format!(
+        "[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n\n[limits]\nmax_idle_backend_connections = {MAX_IDLE}\nmax_user_connections = {MAX_USER}\n"
     );
+    let p = Proxy::start_args(&c, &extra, &["--threads", "2"]);
     let worker_before = sleeps_of_thread(p.pid(), "rwsplit-1");
 
     // Sessions on both runtimes at once: the per-account limit counts all of them.
@@ -140,7 +132,7 @@ async fn two_runtimes_share_limits_pool_and_kill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_runtimes_drain_on_sigterm() {
     let c = Cluster::shared();
-    let mut p = Proxy::start_with(&c, |port| c.proxy_toml(port, ""), &["--threads", "2"]);
+    let mut p = Proxy::start_args(&c, "", &["--threads", "2"]);
     // Statements running on both runtimes when the signal comes finish and are answered.
     let mut conns = Vec::new();
     for _ in 0..12 {

@@ -424,7 +424,12 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(cluster: &Cluster, extra: &str) -> Proxy {
-        Self::start_with(cluster, |port| cluster.proxy_toml(port, extra), &[])
+        Self::start_args(cluster, extra, &[])
+    }
+
+    /// [`Proxy::start`] with extra command-line arguments.
+    pub fn start_args(cluster: &Cluster, extra: &str, args: &[&str]) -> Proxy {
+        Self::start_with(cluster, |port| cluster.proxy_toml(port, extra), args)
     }
 
     /// Starts rwsplit with the config text `toml(port)` and extra command-line arguments.
