@@ -352,17 +352,13 @@ fn moving_a_database_with_a_reload_under_load() {
     let p = Proxy::start(&c, &clusters_only);
     let stop = Arc::new(AtomicBool::new(false));
     let (on_main, on_second) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let url = p.url(&c, Some(&db));
+    let opts = p.opts(&c, Some(&db));
     let readers: Vec<_> = (0..3)
         .map(|_| {
             let (stop, on_main, on_second) = (stop.clone(), on_main.clone(), on_second.clone());
-            let (url, main_ids, second_ids) = (url.clone(), main_ids.clone(), second_ids.clone());
+            let (opts, main_ids, second_ids) = (opts.clone(), main_ids.clone(), second_ids.clone());
             std::thread::spawn(move || {
                 rt().block_on(async move {
-                    let opts = mysql_async::OptsBuilder::from_opts(
-                        mysql_async::Opts::from_url(&url).unwrap(),
-                    )
-                    .prefer_socket(false);
                     let mut conn = mysql_async::Conn::new(opts).await.unwrap();
                     while !stop.load(Ordering::Relaxed) {
                         let (id, v): (u32, u32) = conn
@@ -388,9 +384,7 @@ fn moving_a_database_with_a_reload_under_load() {
     // A transaction open across the switch.
     let rt_trx = rt();
     let mut trx = rt_trx.block_on(async {
-        let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(&url).unwrap())
-            .prefer_socket(false);
-        let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        let mut conn = mysql_async::Conn::new(opts.clone()).await.unwrap();
         conn.query_drop("BEGIN").await.unwrap();
         conn.query_drop("INSERT INTO t VALUES (2, 0)")
             .await

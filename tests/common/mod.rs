@@ -496,12 +496,19 @@ impl Proxy {
         )
     }
 
-    /// A mysql_async pool through the proxy. prefer_socket(false): otherwise mysql_async asks
-    /// for @@socket and reconnects to the backend's Unix socket, bypassing the proxy.
-    pub fn pool(&self, cluster: &Cluster, db: Option<&str>) -> mysql_async::Pool {
+    /// mysql_async options for a connection through the proxy. prefer_socket(false):
+    /// otherwise mysql_async asks for @@socket and reconnects to the backend's Unix socket,
+    /// bypassing the proxy.
+    pub fn opts(&self, cluster: &Cluster, db: Option<&str>) -> mysql_async::Opts {
         let opts = mysql_async::Opts::from_url(&self.url(cluster, db)).unwrap();
-        let opts = mysql_async::OptsBuilder::from_opts(opts).prefer_socket(false);
-        mysql_async::Pool::new(opts)
+        mysql_async::OptsBuilder::from_opts(opts)
+            .prefer_socket(false)
+            .into()
+    }
+
+    /// A mysql_async pool through the proxy (see [`Proxy::opts`]).
+    pub fn pool(&self, cluster: &Cluster, db: Option<&str>) -> mysql_async::Pool {
+        mysql_async::Pool::new(self.opts(cluster, db))
     }
 
     /// Waits for the process to exit on its own.
