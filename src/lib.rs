@@ -9,9 +9,10 @@
 //!
 //! Beside it: `topology` (backend types and the immutable topology snapshot), `shared` (the
 //! runtime state every session uses), `tls`, `pool` (backend connections kept between sessions
-//! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http` and
-//! `admin`. No import cycles: `topology`, `metrics`, `classify`, `rules`, `route`, `gtid`,
-//! `registry` and `digest` depend on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
+//! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http`,
+//! `admin` and `log_limit` (rate limits for repeated warnings). No import cycles: `topology`,
+//! `metrics`, `classify`, `rules`, `route`, `gtid`, `registry`, `digest` and `log_limit` depend
+//! on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
 
 pub mod accounts;
 pub mod admin;
@@ -21,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod digest;
 pub mod gtid;
+pub mod log_limit;
 pub mod metrics;
 pub mod metrics_http;
 pub mod monitor;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
+use crate::log_limit;
 use crate::protocol::error::MyError;
 use crate::protocol::packet::PacketStream;
 use crate::session::Session;
@@ -70,7 +71,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
             Ok(x) => x,
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
-                warn!(error = %e, "accept failed");
+                if let Some(suppressed) = log_limit::ACCEPT_FAILED.check(log_limit::LISTENER) {
+                    warn!(error = %e, suppressed, "accept failed");
+                }
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 continue;
             }
@@ -87,7 +90,9 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Resul
                 let _ = client
                     .write_packet(&MyError::too_many_connections().to_greeting_payload())
                     .await;
-                warn!(client = %peer, max, "connection refused: max_client_connections reached");
+                if let Some(suppressed) = log_limit::CLIENT_REFUSED.check(log_limit::LISTENER) {
+                    warn!(client = %peer, max, suppressed, "connection refused: max_client_connections reached");
+                }
             } else {
                 m.clients_total.inc();
                 let _current = CurrentClient::count();

@@ -74,6 +74,12 @@ async fn two_thousand_clients_against_a_limit_of_five_hundred() {
             (1040, "HY000", "Too many connections")
         );
     }
+    // The refusals are logged at a limited rate (the first at once), not one line each.
+    let lines = proxy
+        .log()
+        .matches("max_client_connections reached")
+        .count();
+    assert!((1..=3).contains(&lines), "{lines} lines for 1500 refusals");
     // The 500 work.
     let mut running = Vec::new();
     for mut conn in conns {

@@ -1,12 +1,17 @@
 //! Issue 2, test 5 (master part): with the master down, writes get a clear error, reads keep
 //! working from the replicas, and writes work again once the master is back, with no restart
 //! of the proxy. Runs on a private cluster because it kills the master.
+//!
+//! The warnings of an unreachable backend are rate-limited (one line per backend per interval,
+//! not one per statement or login): those tests point the proxy at closed local ports instead
+//! of stopping a server, so they run on the shared cluster.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
+use mysql_async::prelude::*;
 
 #[test]
 fn master_down_reads_continue_writes_fail_clearly_then_recover() {
@@ -93,4 +98,105 @@ fn reads_keep_working_with_a_monitor_while_the_master_is_down() {
         tail(&p.log(), 20)
     );
     pc.start_node("master");
+}
+
+/// `cluster`'s proxy.toml with the backends on `ports` moved to closed local ports (a stopped
+/// server without one being stopped): nothing listens there, so every connect is refused.
+fn toml_with_closed(cluster: &Cluster, listen: u16, ports: &[u16]) -> String {
+    let mut toml = cluster.proxy_toml(listen, "[timeouts]\nconnect = \"1s\"\n");
+    for p in ports {
+        let from = format!("\"127.0.0.1:{p}\"");
+        assert!(toml.contains(&from), "{p} not in {toml}");
+        toml = toml.replace(&from, &format!("\"127.0.0.1:{}\"", free_port()));
+    }
+    toml
+}
+
+/// Checks that `message` was logged at a limited rate for the events since `started` (a
+/// moment: within one interval): 1 to 3 lines, the first at once with nothing held back.
+/// Returns the first line.
+fn assert_rate_limited(proxy: &Proxy, message: &str, events: &str, started: Instant) -> String {
+    let took = started.elapsed();
+    let log = proxy.log();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(message)).collect();
+    assert!(
+        (1..=3).contains(&lines.len()),
+        "{} \"{message}\" lines for {events} in {took:?}:\n{}",
+        lines.len(),
+        tail(&log, 20)
+    );
+    assert!(lines[0].contains("suppressed=0"), "{}", lines[0]);
+    lines[0].to_string()
+}
+
+fn code_of<T: std::fmt::Debug>(r: Result<T, mysql_async::Error>) -> u16 {
+    match r {
+        Err(mysql_async::Error::Server(e)) => e.code,
+        other => panic!("expected a server error, got {other:?}"),
+    }
+}
+
+/// 200 writes to an unreachable master within a moment: every one gets its 1429, and the log
+/// gets one "backend unreachable" line, not 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_master_warns_once_per_interval_not_per_statement() {
+    let c = Cluster::shared();
+    let p = Proxy::start_with(
+        &c,
+        |port| toml_with_closed(&c, port, &[c.master_port()]),
+        &[],
+    );
+    let started = Instant::now();
+    let writers: Vec<_> = (0..4)
+        .map(|_| {
+            let opts = p.opts(&c, None);
+            tokio::spawn(async move {
+                // Logs in through a replica; the connection stays usable after each refusal.
+                let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+                for _ in 0..50 {
+                    let r = conn.query_drop("INSERT INTO rwtest.t VALUES (1)").await;
+                    assert_eq!(code_of(r), 1429, "every write gets the proxy's error");
+                }
+                let v: Option<i64> = conn.query_first("SELECT 41 + 1").await.unwrap();
+                assert_eq!(v, Some(42), "reads still served");
+                conn.disconnect().await.unwrap();
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let first = assert_rate_limited(&p, "backend unreachable", "200 failed writes", started);
+    assert!(first.contains("role=\"master\""), "{first}");
+}
+
+/// With no backend reachable at all, 100 logins each get their 1429 and the log gets one
+/// "no backend reachable for login" line, not 100.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_with_no_backend_reachable_warn_once_per_interval_not_per_login() {
+    let c = Cluster::shared();
+    let mut all = vec![c.master_port()];
+    all.extend(c.replica_ports());
+    let p = Proxy::start_with(&c, |port| toml_with_closed(&c, port, &all), &[]);
+    let started = Instant::now();
+    for _ in 0..100 {
+        assert_eq!(
+            code_of(mysql_async::Conn::new(p.opts(&c, None)).await),
+            1429
+        );
+    }
+    assert_rate_limited(
+        &p,
+        "no backend reachable for login",
+        "100 failed logins",
+        started,
+    );
+    // Each closed backend warns on its own (key: its address), not once per login.
+    let log = p.log();
+    let n = log.matches("backend unreachable").count();
+    assert!(
+        (1..=9).contains(&n),
+        "{n} backend warnings:\n{}",
+        tail(&log, 20)
+    );
 }

@@ -93,7 +93,11 @@ impl Session {
                     return Ok((conn, ok));
                 }
                 Err(ConnectError::Unreachable(why)) => {
-                    warn!(backend = %backend.address, role = backend.role.as_str(), error = %why, "backend unreachable");
+                    if let Some(suppressed) =
+                        crate::log_limit::BACKEND_UNREACHABLE.check(&backend.address)
+                    {
+                        warn!(backend = %backend.address, role = backend.role.as_str(), error = %why, suppressed, "backend unreachable");
+                    }
                     backend.mark_failed(FAILED_BACKEND_PAUSE_MS);
                     last = ConnectError::Unreachable(why);
                     if target == Target::Master {

@@ -228,7 +228,9 @@ impl Session {
         let topo = self.topo.clone();
         let master = &topo.clusters[self.cluster].master;
         let e = MyError::backend_unavailable("master", &master.address, &last_err);
-        warn!(client = %self.peer, error = %e, "no backend reachable for login");
+        if let Some(suppressed) = crate::log_limit::LOGIN_NO_BACKEND.check(&master.address) {
+            warn!(client = %self.peer, error = %e, suppressed, "no backend reachable for login");
+        }
         Err(e.to_payload())
     }
 
