@@ -8,6 +8,7 @@
 #   CG_WORKLOAD=connect_query CG_EVENTS=5000 benches/callgrind.sh
 #   CG_PS_MODE=disable benches/callgrind.sh                 # text protocol
 #   CG_BIN=/tmp/rwsplit.old benches/callgrind.sh            # another build
+#   CG_RELAY=1 benches/callgrind.sh                         # the relay floor (examples/tcp_relay.rs)
 #
 # What it does: prepares the sysbench tables on the cluster's master if they are missing (and
 # waits for the replicas), starts the binary (default target/release/rwsplit, built if missing)
@@ -36,7 +37,13 @@ THREADS=${CG_THREADS:-4}
 PS_MODE=${CG_PS_MODE:-auto}
 OUT=${CG_OUT:-/tmp/rwsplit-callgrind.out}
 BIN=${CG_BIN:-}
-if [[ -z $BIN ]]; then
+RELAY=${CG_RELAY:-0}
+if [[ $RELAY == 1 ]]; then
+    # The floor: a tokio relay that parses nothing, round robin over the two replicas (read
+    # workloads only). Same sysbench run, so its instructions per query compare directly.
+    (cd "$ROOT" && cargo build --release --quiet --example tcp_relay)
+    BIN=$ROOT/target/release/examples/tcp_relay
+elif [[ -z $BIN ]]; then
     (cd "$ROOT" && cargo build --release --quiet --bin rwsplit)
     BIN=$ROOT/target/release/rwsplit
 fi
@@ -44,7 +51,7 @@ fi
 WORK=$(mktemp -d /tmp/rwsplit-cg.XXXXXX)
 PID=
 cleanup() {
-    [[ -z $PID ]] || kill -INT "$PID" 2>/dev/null || true
+    [[ -z $PID ]] || kill "-$([[ ${RELAY:-0} == 1 ]] && echo KILL || echo INT)" "$PID" 2>/dev/null || true
     [[ -z $PID ]] || wait "$PID" 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -76,9 +83,14 @@ done
 "$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$PORT" >"$WORK/proxy.toml"
 printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
 rm -f "$OUT" "$OUT".*
-APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
-    valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --config "$WORK/proxy.toml" --no-watch \
-    >"$WORK/valgrind.log" 2>&1 &
+if [[ $RELAY == 1 ]]; then
+    valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" "127.0.0.1:$PORT" \
+        "127.0.0.1:$REPLICA1_PORT" "127.0.0.1:$REPLICA2_PORT" >"$WORK/valgrind.log" 2>&1 &
+else
+    APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
+        valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --config "$WORK/proxy.toml" --no-watch \
+        >"$WORK/valgrind.log" 2>&1 &
+fi
 PID=$!
 for _ in $(seq 100); do
     port_is_free "$PORT" || break
@@ -101,7 +113,9 @@ callgrind_control -z "$PID" >/dev/null 2>&1
 report=$(run "$EVENTS")
 callgrind_control -d "$PID" >/dev/null 2>&1
 sleep 1
-kill -INT "$PID"
+# The profile is dumped above; rwsplit stops on SIGINT, the relay (no handler, and valgrind
+# holds the signal while it waits in epoll) is killed.
+if [[ $RELAY == 1 ]]; then kill -KILL "$PID"; else kill -INT "$PID"; fi
 wait "$PID" 2>/dev/null || true
 PID=
 
@@ -112,7 +126,7 @@ unit=query
 per=$EVENTS
 if [[ $WORKLOAD == connect_query ]]; then unit="event (connect, SELECT 1, disconnect)"; fi
 [[ $WORKLOAD == oltp_* && $WORKLOAD != oltp_point_select ]] && { per=$queries; }
-echo "binary:    $BIN ($("$BIN" --version))"
+if [[ $RELAY == 1 ]]; then echo "binary:    $BIN (the relay floor)"; else echo "binary:    $BIN ($("$BIN" --version))"; fi
 echo "workload:  $WORKLOAD, --db-ps-mode=$PS_MODE, $THREADS threads, $EVENTS events ($queries queries)"
 echo "total:     $total instructions"
 echo "per $unit: $((total / per)) instructions"
