@@ -9,6 +9,7 @@
 #   CG_PS_MODE=disable benches/callgrind.sh                 # text protocol
 #   CG_BIN=/tmp/rwsplit.old benches/callgrind.sh            # another build
 #   CG_RELAY=1 benches/callgrind.sh                         # the relay floor (examples/tcp_relay.rs)
+#   CG_CACHE_SIM=1 benches/callgrind.sh                     # also simulated cache misses per query
 #
 # What it does: prepares the sysbench tables on the cluster's master if they are missing (and
 # waits for the replicas), starts the binary (default target/release/rwsplit, built if missing)
@@ -38,6 +39,8 @@ PS_MODE=${CG_PS_MODE:-auto}
 OUT=${CG_OUT:-/tmp/rwsplit-callgrind.out}
 BIN=${CG_BIN:-}
 RELAY=${CG_RELAY:-0}
+VG=(valgrind --tool=callgrind --callgrind-out-file="$OUT")
+[[ ${CG_CACHE_SIM:-0} == 1 ]] && VG+=(--cache-sim=yes)
 if [[ $RELAY == 1 ]]; then
     # The floor: a tokio relay that parses nothing, round robin over the two replicas (read
     # workloads only). Same sysbench run, so its instructions per query compare directly.
@@ -84,11 +87,11 @@ done
 printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
 rm -f "$OUT" "$OUT".*
 if [[ $RELAY == 1 ]]; then
-    valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" "127.0.0.1:$PORT" \
+    "${VG[@]}" "$BIN" "127.0.0.1:$PORT" \
         "127.0.0.1:$REPLICA1_PORT" "127.0.0.1:$REPLICA2_PORT" >"$WORK/valgrind.log" 2>&1 &
 else
     APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
-        valgrind --tool=callgrind --callgrind-out-file="$OUT" "$BIN" --config "$WORK/proxy.toml" --no-watch \
+        "${VG[@]}" "$BIN" --config "$WORK/proxy.toml" --no-watch \
         >"$WORK/valgrind.log" 2>&1 &
 fi
 PID=$!
@@ -130,6 +133,15 @@ if [[ $RELAY == 1 ]]; then echo "binary:    $BIN (the relay floor)"; else echo "
 echo "workload:  $WORKLOAD, --db-ps-mode=$PS_MODE, $THREADS threads, $EVENTS events ($queries queries)"
 echo "total:     $total instructions"
 echo "per $unit: $((total / per)) instructions"
+if [[ ${CG_CACHE_SIM:-0} == 1 ]]; then
+    # Simulated first-level data misses (reads + writes) and last-level misses, per op.
+    read -r d1 ll < <(callgrind_annotate "$profile" 2>/dev/null | awk '
+        /^Events shown:/ { for (i = 3; i <= NF; i++) col[$i] = i - 2 }
+        /PROGRAM TOTALS/ { gsub(/\([^)]*\)/, ""); $0 = $0
+                           for (k in col) { v = $(col[k]); gsub(",", "", v); val[k] = v }
+                           print val["D1mr"] + val["D1mw"], val["DLmr"] + val["DLmw"] }')
+    echo "per $unit: $((d1 / per)) D1 misses, $((ll / per)) LL data misses (simulated)"
+fi
 echo "profile:   $profile"
 echo
 short() { sed 's|/root/.cargo/registry/src/[^/]*/||; s|/rustc/[0-9a-f]*/||' | cut -c1-170; }
