@@ -37,11 +37,9 @@ fn toml(mode: &str) -> String {
 }
 
 async fn fresh_conn(p: &Proxy, c: &Cluster) -> mysql_async::Conn {
-    let opts = mysql_async::OptsBuilder::from_opts(
-        mysql_async::Opts::from_url(&p.url(c, Some("rwtest"))).unwrap(),
-    )
-    .prefer_socket(false);
-    mysql_async::Conn::new(opts).await.unwrap()
+    mysql_async::Conn::new(p.opts(c, Some("rwtest")))
+        .await
+        .unwrap()
 }
 
 /// `rounds` writes on one connection, each followed by a read on `reader` (the same

@@ -8,16 +8,6 @@ use std::time::Duration;
 use common::*;
 use mysql_async::prelude::*;
 
-fn opts(proxy: &Proxy, user: &str, password: &str) -> mysql_async::Opts {
-    mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(proxy.port)
-        .user(Some(user))
-        .pass(Some(password))
-        .prefer_socket(false)
-        .into()
-}
-
 fn server_code(e: &mysql_async::Error) -> Option<(u16, String, String)> {
     match e {
         mysql_async::Error::Server(s) => Some((s.code, s.state.clone(), s.message.clone())),
@@ -60,7 +50,7 @@ async fn two_thousand_clients_against_a_limit_of_five_hundred() {
     let c = Cluster::shared();
     let proxy = Proxy::start(&c, "[limits]\nmax_client_connections = 500\n");
     let rss_before = proxy.rss_kib();
-    let o = opts(&proxy, c.user(), c.password());
+    let o = proxy.opts(&c, None);
 
     let (conns, errors) = burst(&o, 2000).await;
     // Every connection that got in is still open: exactly the excess was refused.
@@ -135,7 +125,7 @@ async fn per_user_connection_limit() {
             monitor.0, monitor.1
         ),
     );
-    let app = opts(&proxy, c.user(), c.password());
+    let app = proxy.opts(&c, None);
     let (mut held, errors) = burst(&app, 5).await;
     assert_eq!(held.len(), 3);
     assert_eq!(errors.len(), 2);
@@ -151,7 +141,7 @@ async fn per_user_connection_limit() {
         );
     }
     // Another account is not affected.
-    let mut m = mysql_async::Conn::new(opts(&proxy, &monitor.0, &monitor.1))
+    let mut m = mysql_async::Conn::new(proxy.opts_as(&monitor.0, &monitor.1, None))
         .await
         .unwrap();
     let v: Option<i64> = m.query_first("SELECT 1").await.unwrap();
@@ -216,9 +206,7 @@ async fn slow_and_malformed_clients_are_dropped_and_reach_no_backend() {
     );
     // A normal client, connected before and working throughout; its backend connections
     // (master at login, a replica at its first read) exist before counting starts.
-    let mut normal = mysql_async::Conn::new(opts(&proxy, c.user(), c.password()))
-        .await
-        .unwrap();
+    let mut normal = mysql_async::Conn::new(proxy.opts(&c, None)).await.unwrap();
     let _: Option<i64> = normal.query_first("SELECT 1").await.unwrap();
     let ports: Vec<u16> = std::iter::once(c.master_port())
         .chain(c.replica_ports())

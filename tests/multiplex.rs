@@ -39,11 +39,9 @@ async fn idle_sessions(
 ) -> Vec<mysql_async::Conn> {
     let mut conns = Vec::new();
     for _ in 0..n {
-        let opts = mysql_async::OptsBuilder::from_opts(
-            mysql_async::Opts::from_url(&p.url(c, Some("rwtest"))).unwrap(),
-        )
-        .prefer_socket(false);
-        let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        let mut conn = mysql_async::Conn::new(p.opts(c, Some("rwtest")))
+            .await
+            .unwrap();
         if let Some(sql) = init {
             conn.query_drop(sql).await.unwrap();
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use common::*;
 use mysql_async::prelude::*;
 
+/// Options for `direct_conn`, straight to the master (through the proxy: `Proxy::opts`).
 fn opts(url: &str) -> mysql_async::Opts {
     mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(url).unwrap())
         .prefer_socket(false)
@@ -16,7 +17,7 @@ fn opts(url: &str) -> mysql_async::Opts {
 }
 
 async fn proxy_conn(p: &Proxy, c: &Cluster) -> mysql_async::Conn {
-    mysql_async::Conn::new(opts(&p.url(c, Some("rwtest"))))
+    mysql_async::Conn::new(p.opts(c, Some("rwtest")))
         .await
         .unwrap()
 }

@@ -14,11 +14,9 @@ fn toml() -> String {
 }
 
 async fn conn(p: &Proxy, c: &Cluster) -> mysql_async::Conn {
-    let opts = mysql_async::OptsBuilder::from_opts(
-        mysql_async::Opts::from_url(&p.url(c, Some("rwtest"))).unwrap(),
-    )
-    .prefer_socket(false);
-    mysql_async::Conn::new(opts).await.unwrap()
+    mysql_async::Conn::new(p.opts(c, Some("rwtest")))
+        .await
+        .unwrap()
 }
 
 fn node_of(c: &Cluster, server_id: i64) -> &'static str {

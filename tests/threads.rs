@@ -13,16 +13,6 @@ use mysql_async::prelude::*;
 const MAX_IDLE: f64 = 4.0;
 const MAX_USER: usize = 33;
 
-fn opts(p: &Proxy, c: &Cluster) -> mysql_async::Opts {
-    mysql_async::OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(p.port)
-        .user(Some(c.user()))
-        .pass(Some(c.password()))
-        .prefer_socket(false)
-        .into()
-}
-
 /// Voluntary context switches of the proxy's thread named `name`: a runtime thread sleeps in
 /// epoll once per round of work, so a thread that served clients has many.
 fn sleeps_of_thread(pid: u32, name: &str) -> u64 {
@@ -67,12 +57,12 @@ async fn two_runtimes_share_limits_pool_and_kill() {
     // Sessions on both runtimes at once: the per-account limit counts all of them.
     let mut held = Vec::new();
     for _ in 0..MAX_USER {
-        let mut conn = mysql_async::Conn::new(opts(&p, &c)).await.unwrap();
+        let mut conn = mysql_async::Conn::new(p.opts(&c, None)).await.unwrap();
         let sid: Option<i64> = conn.query_first("SELECT @@server_id").await.unwrap();
         assert!(c.replica_ids().contains(&sid.unwrap().to_string()));
         held.push(conn);
     }
-    let refused = mysql_async::Conn::new(opts(&p, &c)).await.unwrap_err();
+    let refused = mysql_async::Conn::new(p.opts(&c, None)).await.unwrap_err();
     assert!(format!("{refused:?}").contains("1203"), "{refused:?}");
     let worker_after = sleeps_of_thread(p.pid(), "rwsplit-1");
     assert!(
@@ -100,7 +90,7 @@ async fn two_runtimes_share_limits_pool_and_kill() {
     let before = c.replica_status_counters(&["Connections"]);
     let tasks: Vec<_> = (0..8)
         .map(|_| {
-            let o = opts(&p, &c);
+            let o = p.opts(&c, None);
             let replicas = c.replica_ids();
             tokio::spawn(async move {
                 for _ in 0..40 {
@@ -136,7 +126,7 @@ async fn two_runtimes_drain_on_sigterm() {
     // Statements running on both runtimes when the signal comes finish and are answered.
     let mut conns = Vec::new();
     for _ in 0..12 {
-        conns.push(mysql_async::Conn::new(opts(&p, &c)).await.unwrap());
+        conns.push(mysql_async::Conn::new(p.opts(&c, None)).await.unwrap());
     }
     let running: Vec<_> = conns
         .into_iter()

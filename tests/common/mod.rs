@@ -496,12 +496,22 @@ impl Proxy {
         )
     }
 
-    /// mysql_async options for a connection through the proxy. prefer_socket(false):
-    /// otherwise mysql_async asks for @@socket and reconnects to the backend's Unix socket,
-    /// bypassing the proxy.
+    /// mysql_async options for a connection through the proxy as the cluster's app account.
+    /// prefer_socket(false): otherwise mysql_async asks for @@socket and reconnects to the
+    /// backend's Unix socket, bypassing the proxy.
     pub fn opts(&self, cluster: &Cluster, db: Option<&str>) -> mysql_async::Opts {
-        let opts = mysql_async::Opts::from_url(&self.url(cluster, db)).unwrap();
-        mysql_async::OptsBuilder::from_opts(opts)
+        self.opts_as(cluster.user(), cluster.password(), db)
+    }
+
+    /// [`Proxy::opts`] logging in as `user` with `password` (another account of the proxy's
+    /// `[[users]]`).
+    pub fn opts_as(&self, user: &str, password: &str, db: Option<&str>) -> mysql_async::Opts {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.port)
+            .user(Some(user))
+            .pass(Some(password))
+            .db_name(db)
             .prefer_socket(false)
             .into()
     }
