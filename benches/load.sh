@@ -78,6 +78,8 @@
 #   BENCH_RWSPLIT_THREADS [1]   rwsplit --threads values, space-separated; one rwsplit instance
 #                               per value, target "rwsplit" for 1 and "rwsplit-tN" for N
 #   BENCH_RWSPLIT_ARGS          extra arguments for every rwsplit instance (not --threads)
+#   BENCH_RWSPLIT_BIN           an rwsplit binary to run instead of building one (e.g. the
+#                               profile-guided build of scripts/pgo-build.sh); the report names it
 #   BENCH_HAPROXY_THREADS [1]   haproxy nbthread
 #   BENCH_PROFILE [1]           1 = perf record each rwsplit instance in round 1 (see 7.), 0 = no
 #   BENCH_SYSCALLS [1]          1 = count the proxies' syscalls with perf stat, 0 = no
@@ -303,11 +305,17 @@ perf_stop() { # NAME: SIGINT makes perf stat print its counts and perf record fi
 # Cluster, rwsplit, haproxy, relay
 # ---------------------------------------------------------------------------------------------
 log "work dir $WORK"
-log "building rwsplit (release)"
-cargo build --release --quiet --bin rwsplit
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$WORK/rwsplit
-cp "$TARGET_DIR/release/rwsplit" "$BIN"
+if [[ -n ${BENCH_RWSPLIT_BIN:-} ]]; then
+    [[ -x $BENCH_RWSPLIT_BIN ]] || die "BENCH_RWSPLIT_BIN: $BENCH_RWSPLIT_BIN is not an executable"
+    log "rwsplit binary: $BENCH_RWSPLIT_BIN"
+    cp "$BENCH_RWSPLIT_BIN" "$BIN"
+else
+    log "building rwsplit (release)"
+    cargo build --release --quiet --bin rwsplit
+    cp "$TARGET_DIR/release/rwsplit" "$BIN"
+fi
 RELAY_BIN=$WORK/tcp_relay
 if ((NEED_RELAY)); then
     log "building the relay (cargo build --release --example tcp_relay)"
@@ -614,7 +622,7 @@ awk -F'\t' 'NR == FNR { if (FNR > 1 && $21 != 1) plain[$1 SUBSEP $3] = 1; next }
 {
     echo "# rwsplit load benchmark — $(date '+%Y-%m-%d %H:%M %Z')"
     echo
-    echo "- rwsplit $commit; $("$BIN" --version)${RW_ARGS[*]:+; extra arguments: \`${RW_ARGS[*]}\`}"
+    echo "- rwsplit $commit; $("$BIN" --version)${BENCH_RWSPLIT_BIN:+; binary \`$BENCH_RWSPLIT_BIN\`}${RW_ARGS[*]:+; extra arguments: \`${RW_ARGS[*]}\`}"
     echo "- $(mariadbd --version | sed 's/^.*Ver /MariaDB /; s/ for .*//'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(sysbench --version); $perf_version"
     echo "- machine: $NCPU CPUs ($cpu_model), load average before the runs: $LOADAVG_START"
     echo "- sysbench: $BENCH_THREADS threads, ${BENCH_TIME}s per run, $BENCH_ROUNDS round(s) per target (order rotated each round), $BENCH_TABLES tables x $BENCH_TABLE_SIZE rows, --db-ps-mode=$BENCH_PS_MODE; oltp_point_select and oltp_read_only with --skip_trx=on"

@@ -94,15 +94,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
 
     /// Reads more bytes from the stream into the read buffer.
     pub async fn fill(&mut self) -> Result<usize, ReadError> {
-        if self.rbuf.is_empty() {
-            // Everything read was consumed: read into the start of the allocation again
-            // (nothing to move), not after the bytes already relayed. Otherwise each read lands
-            // on cache lines untouched for the last ~64 KiB of traffic, and the kernel's copy
-            // and the scan that follows miss the cache; a relay that reuses one small buffer
-            // does not. (`try_reclaim` asks for one byte more than the capacity left, which only
-            // the space before the read position can give: it rewinds, and never allocates.)
-            let _ = self.rbuf.try_reclaim(self.rbuf.capacity() + 1);
-        }
         if self.rbuf.capacity() - self.rbuf.len() < 4096 {
             self.rbuf.reserve(BUF_SIZE);
         }
