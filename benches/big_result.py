@@ -17,15 +17,12 @@ import time
 import pymysql
 import pymysql.cursors
 
+from idle_clients import status  # VmRSS and VmHWM of the proxy
 
-def status(pid):
-    fields = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(("VmRSS", "VmHWM")):
-                k, v = line.split(":", 1)
-                fields[k] = int(v.split()[0]) / 1024
-    return fields
+
+def mib(status_field):
+    """'7856 kB' (a /proc/PID/status value) in MiB."""
+    return int(status_field.split()[0]) / 1024
 
 
 def main():
@@ -59,8 +56,8 @@ def main():
     if got != a.rows or total != a.rows * row_bytes:
         raise SystemExit(f"short result: {got} rows, {total} bytes")
     print(f"{got} rows x {a.row_mib} MiB ({total / 2**20:.0f} MiB) in {took:.2f} s")
-    print(f"proxy VmRSS {before['VmRSS']:.2f} -> {after['VmRSS']:.2f} MiB, "
-          f"VmHWM {before['VmHWM']:.2f} -> {after['VmHWM']:.2f} MiB")
+    print(f"proxy VmRSS {mib(before['VmRSS']):.2f} -> {mib(after['VmRSS']):.2f} MiB, "
+          f"VmHWM {mib(before['VmHWM']):.2f} -> {mib(after['VmHWM']):.2f} MiB")
 
 
 if __name__ == "__main__":

@@ -24,13 +24,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export RWSPLIT_CLUSTER_DIR=${RWSPLIT_CLUSTER_DIR:-$ROOT/.cluster}
-ENV_FILE=${RWSPLIT_CLUSTER_ENV:-$RWSPLIT_CLUSTER_DIR/env}
-[[ -f $ENV_FILE ]] || { echo "no cluster env at $ENV_FILE: run scripts/cluster.sh up first" >&2; exit 1; }
-# shellcheck disable=SC1090
-source "$ENV_FILE"
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
+bench_cluster_env
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
-command -v sysbench >/dev/null || { echo "sysbench is not installed" >&2; exit 1; }
 
 WORKLOAD=${CG_WORKLOAD:-oltp_point_select}
 EVENTS=${CG_EVENTS:-20000}
@@ -60,28 +57,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port_is_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=
-for _ in $(seq 100); do
-    p=$((20000 + RANDOM % 12000))
-    if port_is_free "$p"; then PORT=$p; break; fi
-done
-[[ -n $PORT ]] || { echo "no free port" >&2; exit 1; }
-
-SB=(--db-driver=mysql --mysql-host=127.0.0.1 --mysql-user="$APP_USER" --mysql-password="$APP_PASSWORD"
-    --mysql-db=sbtest --tables=4 --table-size=10000 --db-ps-mode="$PS_MODE")
-root_sql() {
-    mariadb --no-defaults --protocol=socket --socket="$1" -u "$ADMIN_USER" --batch --skip-column-names -e "$2"
-}
-if [[ $(root_sql "$MASTER_SOCKET" "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'sbtest'") -lt 4 ]]; then
-    echo "preparing sysbench tables on the master" >&2
-    root_sql "$MASTER_SOCKET" "CREATE DATABASE IF NOT EXISTS sbtest; GRANT ALL ON sbtest.* TO '$APP_USER'@'%'"
-    sysbench oltp_read_write "${SB[@]}" --mysql-port="$MASTER_PORT" --threads=4 prepare >"$WORK/prepare.log"
-fi
-gtid=$(root_sql "$MASTER_SOCKET" 'SELECT @@gtid_binlog_pos')
-for sock in "$REPLICA1_SOCKET" "$REPLICA2_SOCKET"; do
-    [[ $(root_sql "$sock" "SELECT MASTER_GTID_WAIT('$gtid', 120)") == 0 ]] || { echo "replica behind" >&2; exit 1; }
-done
+PORT=$(bench_free_port)
+bench_sysbench_args
+SB+=(--db-ps-mode="$PS_MODE")
+bench_prepare "$WORK/prepare.log"
 
 "$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$PORT" >"$WORK/proxy.toml"
 printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
@@ -95,11 +74,7 @@ else
         >"$WORK/valgrind.log" 2>&1 &
 fi
 PID=$!
-for _ in $(seq 100); do
-    port_is_free "$PORT" || break
-    kill -0 "$PID" 2>/dev/null || { cat "$WORK/valgrind.log" >&2; exit 1; }
-    sleep 0.2
-done
+bench_wait_listening "$PORT" "$PID" "$WORK/valgrind.log"
 
 test=$WORKLOAD
 args=()
