@@ -19,7 +19,9 @@
 # protocol, oltp_read_only, oltp_read_write (its writes go to the cluster's sysbench tables,
 # created if missing), and connect + SELECT 1 + disconnect (benches/connect_query.lua). The
 # instrumented build goes to target/pgo-gen, the final one to target/pgo: target/release is
-# not touched. PGO_PROFILE keeps the merged profile somewhere (default: a temporary directory).
+# not touched. PGO_PROFILE=FILE keeps a copy of the merged profile.
+# PGO_DEB=1 also packages that binary (cargo-deb 3.8, `cargo deb --no-build`, stripped) into
+# target/pgo/debian/: the same package as `cargo deb`, with the profile-guided binary.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,9 +46,11 @@ trap cleanup EXIT
 log() { printf '[pgo %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # 1. Instrumented. Build scripts and proc macros are instrumented too (RUSTFLAGS reaches them)
-# and write profiles while cargo runs them: those go to a directory of their own.
+# and write profiles while cargo runs them: those go to a directory of their own, at a fixed
+# path so that the flags, and with them cargo's cache of this build, stay the same run to run.
+# (The profile used in step 3 is at a new path each run: everything is rebuilt with it.)
 log "building the instrumented binary (target/pgo-gen)"
-RUSTFLAGS="-Cprofile-generate=$WORK/build-profiles" \
+RUSTFLAGS="-Cprofile-generate=$ROOT/target/pgo-gen/build-profiles" \
     cargo build --release --quiet --bin rwsplit --target-dir "$ROOT/target/pgo-gen"
 
 # 2. Training: the proxy's own profile goes where LLVM_PROFILE_FILE says.
@@ -80,9 +84,17 @@ PID=
 ls "$WORK"/profiles/*.profraw >/dev/null 2>&1 || { echo "the proxy wrote no profile" >&2; exit 1; }
 
 # 3. Merge, then the optimised build.
-PROFILE=${PGO_PROFILE:-$WORK/rwsplit.profdata}
+PROFILE=$WORK/rwsplit.profdata
 "$PROFDATA" merge -o "$PROFILE" "$WORK"/profiles/*.profraw
+[[ -z ${PGO_PROFILE:-} ]] || cp "$PROFILE" "$PGO_PROFILE"
 log "building with the profile (target/pgo)"
 RUSTFLAGS="-Cprofile-use=$PROFILE" \
     cargo build --release --quiet --bin rwsplit --target-dir "$ROOT/target/pgo"
 log "done: target/pgo/release/rwsplit ($("$ROOT/target/pgo/release/rwsplit" --version))"
+
+if [[ ${PGO_DEB:-0} == 1 ]]; then
+    # cargo-deb takes the binary from <target dir>/<profile>/ as it would after its own build.
+    deb=$(CARGO_TARGET_DIR="$ROOT/target/pgo" cargo deb --no-build --profile release --strip --locked \
+        --output "$ROOT/target/pgo/debian/" | tail -n1)
+    log "package: $deb"
+fi
