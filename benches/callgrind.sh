@@ -50,9 +50,12 @@ fi
 
 WORK=$(mktemp -d /tmp/rwsplit-cg.XXXXXX)
 PID=
+# rwsplit stops on SIGINT; the relay (no handler, and valgrind holds the signal while it waits
+# in epoll) is killed. Its profile is dumped with callgrind_control before either.
+STOP_SIGNAL=INT
+[[ $RELAY == 1 ]] && STOP_SIGNAL=KILL
 cleanup() {
-    [[ -z $PID ]] || kill "-$([[ ${RELAY:-0} == 1 ]] && echo KILL || echo INT)" "$PID" 2>/dev/null || true
-    [[ -z $PID ]] || wait "$PID" 2>/dev/null || true
+    bench_stop "$PID" "$STOP_SIGNAL"
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -62,8 +65,7 @@ bench_sysbench_args
 SB+=(--db-ps-mode="$PS_MODE")
 bench_prepare "$WORK/prepare.log"
 
-"$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$PORT" >"$WORK/proxy.toml"
-printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
+bench_proxy_toml "$PORT" "$WORK/proxy.toml"
 rm -f "$OUT" "$OUT".*
 if [[ $RELAY == 1 ]]; then
     "${VG[@]}" "$BIN" "127.0.0.1:$PORT" \
@@ -91,10 +93,7 @@ callgrind_control -z "$PID" >/dev/null 2>&1
 report=$(run "$EVENTS")
 callgrind_control -d "$PID" >/dev/null 2>&1
 sleep 1
-# The profile is dumped above; rwsplit stops on SIGINT, the relay (no handler, and valgrind
-# holds the signal while it waits in epoll) is killed.
-if [[ $RELAY == 1 ]]; then kill -KILL "$PID"; else kill -INT "$PID"; fi
-wait "$PID" 2>/dev/null || true
+bench_stop "$PID" "$STOP_SIGNAL"
 PID=
 
 profile=$OUT.1

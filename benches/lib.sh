@@ -70,3 +70,17 @@ bench_wait_listening() {
     echo "nothing listens on port $1 after 20 s" >&2
     exit 1
 }
+
+# bench_proxy_toml PORT FILE: the cluster's proxy.toml, listening on 127.0.0.1:PORT, logging
+# warnings only (a per-connection info line would be part of what is measured).
+bench_proxy_toml() {
+    "$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$1" >"$2"
+    printf '\n[log]\nlevel = "warn"\n' >>"$2"
+}
+
+# bench_stop PID SIGNAL: signals PID (if set) and reaps it; never fails.
+bench_stop() {
+    [[ -n $1 ]] || return 0
+    kill "-$2" "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}

@@ -38,8 +38,7 @@ PROFDATA=$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata
 WORK=$(mktemp -d /tmp/rwsplit-pgo.XXXXXX)
 PID=
 cleanup() {
-    [[ -z $PID ]] || kill -INT "$PID" 2>/dev/null || true
-    [[ -z $PID ]] || wait "$PID" 2>/dev/null || true
+    bench_stop "$PID" INT
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -57,8 +56,7 @@ RUSTFLAGS="-Cprofile-generate=$ROOT/target/pgo-gen/build-profiles" \
 PORT=$(bench_free_port)
 bench_sysbench_args
 bench_prepare "$WORK/prepare.log"
-"$ROOT/scripts/cluster.sh" proxy-toml "127.0.0.1:$PORT" >"$WORK/proxy.toml"
-printf '\n[log]\nlevel = "warn"\n' >>"$WORK/proxy.toml"
+bench_proxy_toml "$PORT" "$WORK/proxy.toml"
 mkdir -p "$WORK/profiles"
 LLVM_PROFILE_FILE="$WORK/profiles/rwsplit-%p.profraw" \
     APP_DB_PASSWORD=$APP_PASSWORD RWSPLIT_MONITOR_PASSWORD=$MONITOR_PASSWORD \
@@ -78,8 +76,7 @@ train read_only oltp_read_only --skip_trx=on
 train read_write oltp_read_write
 train connect_query "$ROOT/benches/connect_query.lua"
 # The profile is written when the proxy exits: SIGINT, and wait for the drain.
-kill -INT "$PID"
-wait "$PID" || true
+bench_stop "$PID" INT
 PID=
 ls "$WORK"/profiles/*.profraw >/dev/null 2>&1 || { echo "the proxy wrote no profile" >&2; exit 1; }
 

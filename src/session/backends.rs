@@ -353,7 +353,6 @@ impl Session {
         }
     }
 
-    /// [`Session::run_command`] for a command whose response is relayed as it arrives.
     /// [`Session::forward`] for a command that selects a database (`USE db`, COM_INIT_DB): the
     /// current database is not selected on the connection first. It may not exist where the
     /// command runs (dropped, or left behind on a cluster a reload removed), and a server
@@ -371,6 +370,7 @@ impl Session {
         forwarded
     }
 
+    /// [`Session::run_command`] for a command whose response is relayed as it arrives.
     pub(super) async fn forward(
         &mut self,
         target: Target,
