@@ -68,7 +68,7 @@ pub(super) struct PreparedStmt {
 impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
-        let mut c = Arc::new(classify::analyze(sql, &self.temp_tables));
+        let mut c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
         // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
         // Whatever happens below, only a prepare that succeeds becomes "the last one".
         self.prepared.last_prepared = None;
@@ -78,7 +78,7 @@ impl Session {
         };
         match self.place_statement(&c, sql, &rule) {
             Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
-                c = Arc::new(classify::analyze(sql, &self.temp_tables));
+                c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
             }
             Ok(_) => {}
             Err(e) => return self.send_error(&e).await,
@@ -415,6 +415,7 @@ impl Session {
             {
                 Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
                 Relayed::Failed { error } => Attempt::Failed(error),
+                Relayed::ReadOnly { code } => Attempt::ReadOnly { code },
             },
             Err(e) => Attempt::Failed(e.to_string()),
         })

@@ -20,6 +20,31 @@ impl Res {
         }
     }
 
+    /// This result with `from` replaced by `to` in every value.
+    pub fn naming(self, from: &str, to: &str) -> Res {
+        let Res::Rows(rows) = self else { return self };
+        let swap = |v: Vec<u8>| {
+            let (from, to) = (from.as_bytes(), to.as_bytes());
+            let mut out = Vec::with_capacity(v.len());
+            let mut i = 0;
+            while i < v.len() {
+                if v[i..].starts_with(from) {
+                    out.extend_from_slice(to);
+                    i += from.len();
+                } else {
+                    out.push(v[i]);
+                    i += 1;
+                }
+            }
+            out
+        };
+        Res::Rows(
+            rows.into_iter()
+                .map(|r| r.into_iter().map(|v| v.map(swap)).collect())
+                .collect(),
+        )
+    }
+
     /// The first column of the first row, as text (None for NULL or no row).
     pub fn first(&self) -> Option<String> {
         match self {
