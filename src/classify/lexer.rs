@@ -58,6 +58,9 @@ pub(super) fn is_space(b: u8) -> bool {
 pub(super) struct Mode {
     /// Backslash escapes in string literals (off under `NO_BACKSLASH_ESCAPES`).
     pub(super) backslash: bool,
+    /// Double quotes delimit identifiers (`ANSI_QUOTES`): no backslash escapes inside them,
+    /// whatever `backslash` says for strings.
+    pub(super) ansi_quotes: bool,
     /// Treat version-conditional executable comments as code (true) or as comments.
     pub(super) cond_exec: bool,
     /// The session's client character set: whitespace, `--` comments, double-byte characters.
@@ -66,6 +69,7 @@ pub(super) struct Mode {
 
 pub(super) const DEFAULT_MODE: Mode = Mode {
     backslash: true,
+    ansi_quotes: false,
     cond_exec: true,
     cs: Charset::UTF8MB4,
 };
@@ -385,7 +389,8 @@ impl<'a> Lexer<'a> {
                     if s.get(i + 1) == Some(&q) {
                         self.saw_bs_quote = true;
                     }
-                    i += if self.mode.backslash { 2 } else { 1 };
+                    let escapes = self.mode.backslash && !(q == b'"' && self.mode.ansi_quotes);
+                    i += if escapes { 2 } else { 1 };
                 }
                 Some(&b) => i += self.char_len(b, i),
             }
