@@ -82,6 +82,7 @@ impl Session {
         let subject = crate::rules::Subject {
             user: &self.login.user,
             db,
+            db_maybe: None,
             named,
             classification: c,
             sql,

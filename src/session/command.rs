@@ -209,6 +209,11 @@ impl Session {
                 }
                 sql.push(b'`');
                 let c = classify::analyze_in(&sql, &self.temp_tables, self.charset);
+                // Checked like the statement it stands for: a block holds for it too.
+                if let rules::Verdict::Block(e) = self.rule_verdict(&c, &sql) {
+                    self.send_error(&e).await?;
+                    return Ok(Flow::Continue);
+                }
                 let d = self.decide(&c, Protocol::Text);
                 self.forward(d.target, pkt, Expect::Rows, d.retry).await?;
             }
