@@ -11,12 +11,65 @@ use super::*;
 
 const PRIME: u64 = DIGEST_PRIME;
 
-fn fnv(bytes: &[u8]) -> u64 {
+const fn fnv(bytes: &[u8]) -> u64 {
     let mut h = DIGEST_BASIS;
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+    let mut i = 0;
+    while i < bytes.len() {
+        h = (h ^ bytes[i].to_ascii_lowercase() as u64).wrapping_mul(PRIME);
+        i += 1;
     }
     h
+}
+
+/// Words after which a `-` or `+` is a sign, not a subtraction (`SET a = -1`, `LIMIT -1`,
+/// `WHEN 1 THEN -2`), as their hashes: a sign before a literal is part of the literal.
+const SIGN_AFTER: [u64; 26] = {
+    let words: [&[u8]; 26] = [
+        b"and",
+        b"or",
+        b"not",
+        b"xor",
+        b"select",
+        b"where",
+        b"values",
+        b"value",
+        b"set",
+        b"by",
+        b"in",
+        b"limit",
+        b"offset",
+        b"then",
+        b"else",
+        b"when",
+        b"return",
+        b"default",
+        b"between",
+        b"interval",
+        b"is",
+        b"like",
+        b"div",
+        b"mod",
+        b"case",
+        b"having",
+    ];
+    let mut out = [0u64; 26];
+    let mut i = 0;
+    while i < words.len() {
+        out[i] = fnv(words[i]);
+        i += 1;
+    }
+    out
+};
+
+/// The kind of the last token of a statement key, for telling a sign from a subtraction.
+#[derive(Clone, Copy, Debug)]
+enum Last {
+    /// The start, an operator, `(`, `,`, `=`...: a `-` here is a sign.
+    Op,
+    /// A literal, a name, `)`.
+    Value,
+    /// A word: a sign follows it if it is one of [`SIGN_AFTER`].
+    Word(u64),
 }
 
 /// A word or identifier, lower-cased; `q` doubled inside it is one `q`.
@@ -82,6 +135,10 @@ pub(super) struct Digester {
     /// The keys before the last token when it was `x`, `X`, `b` or `B`: a quote right after
     /// it makes it a hex or bit literal (`x'ff'`), one `?`.
     before_prefix: Option<(u64, u64, Option<u64>)>,
+    /// A `-` or `+` where a sign may stand, held back: before a literal it is part of it
+    /// (`= -2.5` keys as `= ?`), before anything else it is folded then.
+    sign: Option<u64>,
+    last: Last,
 }
 
 impl Digester {
@@ -94,6 +151,8 @@ impl Digester {
             prefix: Prefix::Start,
             number: 0,
             before_prefix: None,
+            sign: None,
+            last: Last::Op,
         }
     }
 
@@ -127,7 +186,8 @@ impl Digester {
             self.before_prefix = Some((self.whole, self.key, self.ansi));
         }
         let (th, th_ansi) = match t {
-            Tok::Word(_) if number => (q_hash(), q_hash()),
+            // NULL is a value like any literal (a driver binds a NULL parameter so).
+            Tok::Word(w) if number || w.eq_ignore_ascii_case(b"NULL") => (q_hash(), q_hash()),
             Tok::Word(w) => {
                 let h = fnv_ident(w, 0);
                 (h, h)
@@ -165,6 +225,40 @@ impl Digester {
         self.any = true;
     }
 
+    /// A token of the statement proper: a sign before a literal is left out (`-1` is one
+    /// value, as a bound parameter is).
+    fn put_token(&mut self, t: Tok<'_>, th: u64, th_ansi: u64) {
+        let value = th == q_hash();
+        let sign_here = match self.last {
+            Last::Op => true,
+            Last::Value => false,
+            Last::Word(h) => SIGN_AFTER.contains(&h),
+        };
+        if let Some(sign) = self.sign.take() {
+            if value {
+                self.put(th, th_ansi);
+                self.last = Last::Value;
+                return;
+            }
+            if matches!(t, Tok::Punct(b'-' | b'+')) {
+                // `- -1`: still a sign.
+                self.sign = Some(sign);
+                return;
+            }
+            self.put(sign, sign);
+        } else if matches!(t, Tok::Punct(b'-' | b'+')) && sign_here {
+            self.sign = Some(th);
+            return;
+        }
+        self.put(th, th_ansi);
+        self.last = match t {
+            Tok::Punct(b')' | b'?') => Last::Value,
+            Tok::Punct(_) | Tok::ColonEq => Last::Op,
+            Tok::Word(_) if !value => Last::Word(th),
+            _ => Last::Value,
+        };
+    }
+
     fn statement_token(&mut self, t: Tok<'_>, th: u64, th_ansi: u64) {
         let word = |k: &[u8]| is_kw(t, k);
         match self.prefix {
@@ -177,7 +271,7 @@ impl Digester {
                     self.prefix = Prefix::Explain(th);
                 } else {
                     self.prefix = Prefix::Normal;
-                    self.put(th, th_ansi);
+                    self.put_token(t, th, th_ansi);
                 }
             }
             Prefix::Set(h) => {
@@ -186,7 +280,8 @@ impl Digester {
                 } else {
                     self.prefix = Prefix::Normal;
                     self.put(h, h);
-                    self.put(th, th_ansi);
+                    self.last = Last::Word(h);
+                    self.put_token(t, th, th_ansi);
                 }
             }
             Prefix::SetStatement(depth) => match t {
@@ -198,6 +293,7 @@ impl Digester {
                     self.ansi = None;
                     self.any = false;
                     self.prefix = Prefix::Start;
+                    self.last = Last::Op;
                 }
                 _ => {}
             },
@@ -212,7 +308,8 @@ impl Digester {
                         self.put(h2, h2);
                     }
                     self.put(h1, h1);
-                    self.put(th, th_ansi);
+                    self.last = Last::Word(h1);
+                    self.put_token(t, th, th_ansi);
                 } else if word(b"FORMAT") {
                     self.prefix = Prefix::Format(0);
                 } else {
@@ -226,7 +323,8 @@ impl Digester {
                 } else {
                     self.prefix = Prefix::Normal;
                     self.put(h, h);
-                    self.put(th, th_ansi);
+                    self.last = Last::Word(h);
+                    self.put_token(t, th, th_ansi);
                 }
             }
             Prefix::Format(0) if t == Tok::Punct(b'=') => self.prefix = Prefix::Format(1),
@@ -237,7 +335,7 @@ impl Digester {
                 self.prefix = Prefix::Start;
                 self.statement_token(t, th, th_ansi);
             }
-            Prefix::Normal => self.put(th, th_ansi),
+            Prefix::Normal => self.put_token(t, th, th_ansi),
         }
     }
 
@@ -254,6 +352,9 @@ impl Digester {
             }
             _ => {}
         }
+        if let Some(sign) = self.sign.take() {
+            self.put(sign, sign);
+        }
         if self.any {
             keys.push(self.key);
             if let Some(a) = self.ansi {
@@ -265,6 +366,7 @@ impl Digester {
         self.any = false;
         self.prefix = Prefix::Start;
         self.before_prefix = None;
+        self.last = Last::Op;
     }
 }
 
@@ -325,8 +427,9 @@ fn prefix_len(toks: &[Tok<'_>]) -> usize {
 /// Each statement of `sql` as `pattern` rules see it, in every reading the classifier
 /// considered: comments (and the markers of executable comments) replaced by one space, the
 /// `;` that ends it and the whitespace around it left out; a statement with a prefix that
-/// digests look through (`SET STATEMENT ... FOR`, `ANALYZE`) also without it. Stored-program
-/// bodies are one statement with their `;` inside.
+/// digests look through (`SET STATEMENT ... FOR`, `ANALYZE`) also without it, and one with
+/// quoted identifiers also with their quotes removed. Stored-program bodies are one statement
+/// with their `;` inside.
 pub fn statement_texts(sql: &[u8], facts: &RuleFacts) -> Vec<Vec<u8>> {
     let base = Mode {
         cs: facts.cs,
@@ -399,23 +502,38 @@ fn read_statements(sql: &[u8], mode: Mode, out: &mut Vec<Vec<u8>>) -> (bool, boo
             ranges.push(range);
         }
         if !ranges.is_empty() {
-            let text = |from: usize| {
+            // `unquoted`: identifiers without their quotes (`DELETE FROM `t`` reads as the
+            // pattern `DELETE FROM t` meant).
+            let text = |from: usize, unquoted: bool| {
                 let mut v = Vec::new();
                 let mut prev_end = None;
-                for &(a, b) in &ranges[from..] {
+                for (&(a, b), &t) in ranges[from..].iter().zip(&toks[from..]) {
                     if prev_end.is_some_and(|p| a > p) {
                         v.push(b' ');
                     }
-                    v.extend_from_slice(&sql[a.min(sql.len())..b.min(sql.len())]);
+                    match t {
+                        Tok::QIdent(raw) if unquoted => {
+                            v.extend_from_slice(unquote(raw, b'`').as_bytes())
+                        }
+                        Tok::Str(raw, b'"') if unquoted => {
+                            v.extend_from_slice(unquote(raw, b'"').as_bytes())
+                        }
+                        _ => v.extend_from_slice(&sql[a.min(sql.len())..b.min(sql.len())]),
+                    }
                     prev_end = Some(b);
                 }
                 v
             };
+            let quoted = toks
+                .iter()
+                .any(|t| matches!(t, Tok::QIdent(_) | Tok::Str(_, b'"')));
             for from in [0, prefix_len(&toks)] {
-                if from < ranges.len() {
-                    let v = text(from);
-                    if !out.contains(&v) {
-                        out.push(v);
+                for unquoted in [false, quoted] {
+                    if from < ranges.len() {
+                        let v = text(from, unquoted);
+                        if !out.contains(&v) {
+                            out.push(v);
+                        }
                     }
                 }
             }

@@ -545,6 +545,9 @@ pub(super) struct Names<'a> {
     prev: Kw,
     /// SET STATEMENT ... FOR: 1 after SET at the head, 2 inside the variable list.
     set_statement: u8,
+    /// After EXPLAIN / ANALYZE at the head: EXTENDED, PARTITIONS and `FORMAT = name` come
+    /// before the statement (1: an option may follow, 2: after FORMAT, 3: after its `=`).
+    options: u8,
     /// PREPARE ... FROM / EXECUTE IMMEDIATE: 1 waiting for FROM, 2 the source is next, 3 after
     /// a literal source, 4 after its USING, 5 waiting for IMMEDIATE.
     prep: u8,
@@ -578,6 +581,7 @@ impl<'a> Names<'a> {
             show_table_first: false,
             prev: Kw::None,
             set_statement: 0,
+            options: 0,
             prep: 0,
             literal: None,
         }
@@ -760,12 +764,14 @@ impl<'a> Names<'a> {
             Tok::Word(w) => self.word(t, w),
             Tok::QIdent(_) | Tok::Str(_, b'"') => {
                 self.at_head = false;
+                self.options = 0;
                 self.source(t);
                 self.name_token(t);
                 self.prev = Kw::None;
             }
             Tok::Str(..) => {
                 self.at_head = false;
+                self.options = 0;
                 self.source(t);
                 if self.level == Level::Tables {
                     match self.r {
@@ -780,6 +786,10 @@ impl<'a> Names<'a> {
                 self.prev = Kw::None;
             }
             Tok::Punct(p) => {
+                if std::mem::take(&mut self.options) == 2 && p == b'=' {
+                    self.options = 3;
+                    return;
+                }
                 if p != b'(' {
                     // A label (`l: LOOP`) comes before a statement.
                     self.at_head = p == b':';
@@ -890,10 +900,29 @@ impl<'a> Names<'a> {
         if self.set_statement == 1 {
             self.set_statement = if kw == Kw::Statement { 2 } else { 0 };
         } else if self.set_statement == 2 && kw == Kw::For && self.depth == 0 {
-            // SET STATEMENT ... FOR <statement>
+            // SET STATEMENT ... FOR <statement> (its UPDATE is no FOR UPDATE).
             self.set_statement = 0;
             self.at_head = true;
+            self.prev = Kw::None;
             return;
+        }
+        match (std::mem::take(&mut self.options), kw) {
+            (1, _) if is_kw(t, b"FORMAT") => {
+                self.options = 2;
+                self.at_head = true;
+                return;
+            }
+            (1, _) if is_kw(t, b"EXTENDED") || is_kw(t, b"PARTITIONS") => {
+                self.options = 1;
+                self.at_head = true;
+                return;
+            }
+            (3, _) => {
+                // The format's name: the statement follows.
+                self.at_head = true;
+                return;
+            }
+            _ => {}
         }
         if std::mem::take(&mut self.at_head) && self.head_word(kw) {
             return;
@@ -988,6 +1017,7 @@ impl<'a> Names<'a> {
             Kw::Analyze => {
                 self.head = Head::Maint;
                 self.at_head = true;
+                self.options = 1;
                 true
             }
             Kw::Cache => {
@@ -1003,6 +1033,7 @@ impl<'a> Names<'a> {
             Kw::Explain => {
                 self.expect_table(0);
                 self.at_head = true;
+                self.options = 1;
                 true
             }
             Kw::Truncate => {
