@@ -55,6 +55,9 @@ pub struct RuleFacts {
     /// The database the last `USE` of a multi-statement selects (a `USE` alone is
     /// [`Classification::use_db`]): the session's database afterwards, when all of it ran.
     pub last_use: Option<String>,
+    /// A table, view or routine is named without its database (it resolves in the current
+    /// one). Cluster placement selects a named database for a statement without any only.
+    pub unqualified: bool,
     /// The character set the text was read in (pattern rules read it again).
     pub cs: Charset,
 }
@@ -66,6 +69,7 @@ impl Default for RuleFacts {
             text_unknown: false,
             names_unknown: false,
             last_use: None,
+            unqualified: false,
             cs: Charset::UTF8MB4,
         }
     }
@@ -79,6 +83,7 @@ impl RuleFacts {
         }
         self.text_unknown |= other.text_unknown;
         self.names_unknown |= other.names_unknown;
+        self.unqualified |= other.unqualified;
         if self.last_use.is_none() {
             self.last_use = other.last_use;
         }
@@ -545,6 +550,8 @@ pub(super) struct Names<'a> {
     prev: Kw,
     /// SET STATEMENT ... FOR: 1 after SET at the head, 2 inside the variable list.
     set_statement: u8,
+    /// A name stood where a table does: unless a `.` follows, it has no database.
+    maybe_unqualified: bool,
     /// After EXPLAIN / ANALYZE at the head: EXTENDED, PARTITIONS and `FORMAT = name` come
     /// before the statement (1: an option may follow, 2: after FORMAT, 3: after its `=`).
     options: u8,
@@ -581,6 +588,7 @@ impl<'a> Names<'a> {
             show_table_first: false,
             prev: Kw::None,
             set_statement: 0,
+            maybe_unqualified: false,
             options: 0,
             prep: 0,
             literal: None,
@@ -724,6 +732,9 @@ impl<'a> Names<'a> {
             _ => self.var = 0,
         }
         let values_ended = self.values_ended.take();
+        if std::mem::take(&mut self.maybe_unqualified) && t != Tok::Punct(b'.') {
+            self.facts.unqualified = true;
+        }
         if self.level == Level::Tables {
             if let Ref::Expect { func: 2, .. } = self.r {
                 if t != Tok::Punct(b'(') {
@@ -878,6 +889,14 @@ impl<'a> Names<'a> {
                 Ref::Name(t)
             }
             Ref::IndexName => Ref::IndexName,
+            Ref::Expect { .. } if is_name(t) => {
+                // A table (not an alias, which follows one): without a `.` next it is in the
+                // current database. DELETE's own list names tables of its FROM; SHOW ...
+                // FROM t FROM db names the database apart.
+                self.maybe_unqualified =
+                    !(self.delete_list && self.depth == 0) && self.head != Head::Show;
+                Ref::Name(t)
+            }
             _ if is_name(t) => Ref::Name(t),
             _ => Ref::After,
         };

@@ -189,6 +189,8 @@ impl Session {
             self.send_error(&MyError::unknown_command()).await?;
             return Ok(Flow::Continue);
         };
+        // Set for a statement by its placement only.
+        self.stmt_db = None;
         match cmd {
             COM_QUIT => return Ok(Flow::Quit),
             COM_QUERY => return self.query(pkt).await,

@@ -156,6 +156,7 @@ impl Session {
             cluster_name,
             parked: Vec::new(),
             db_here: true,
+            stmt_db: None,
             positions,
             rerouted_write: false,
             trx_rules: None,
