@@ -285,6 +285,7 @@ fn run(cli: &Cli) -> ExitCode {
         let shared = Shared::new(config, tls, threads);
         info!(config = %cli.config.display(), "configuration loaded");
         crate::monitor::spawn(shared.clone());
+        crate::privileges::watch::spawn(shared.clone());
         if shared.topology.load().config.auth.passthrough {
             let s = shared.clone();
             tokio::spawn(async move {
