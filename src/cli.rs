@@ -51,10 +51,19 @@ pub struct Cli {
 pub enum Command {
     /// Run the proxy (the default when no subcommand is given).
     Run,
-    /// Validate a configuration file and print every problem with its line number.
+    /// Validate a configuration file and print every problem with its line number (offline:
+    /// nothing is contacted). Exit status 0 valid, 2 invalid.
     CheckConfig {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
+        /// Also log in to every replica with the configured accounts (and, with auth
+        /// passthrough, read the user table with the monitor account) and print a WARNING line
+        /// for each account that may write there despite read_only (READ_ONLY ADMIN; SUPER
+        /// before MariaDB 10.11; ALL PRIVILEGES) or whose grants could not be read. Exit
+        /// status 1 when an account may write on a replica, else 3 when an account could not
+        /// be checked, else 0.
+        #[arg(long)]
+        connect: bool,
     },
     /// Change the topology in the config file (for cluster lifecycle hooks). The file is
     /// rewritten atomically with comments kept, under a lock; the running proxy picks the
@@ -117,7 +126,7 @@ pub enum TopologyCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::CheckConfig { ref file }) => {
+        Some(Command::CheckConfig { ref file, connect }) => {
             let path = file.clone().unwrap_or_else(|| cli.config.clone());
             let checked = Config::from_file(&path)
                 .map_err(|e| e.to_string())
@@ -136,7 +145,11 @@ pub fn main() -> ExitCode {
                         c.users.len(),
                         c.rules.len()
                     );
-                    ExitCode::SUCCESS
+                    if connect {
+                        check_replicas_online(&c)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
                 Err(e) => {
                     eprintln!("{e}");
@@ -146,6 +159,75 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Topology(ref t)) => topology(&cli, t),
         Some(Command::Run) | None => run(&cli),
+    }
+}
+
+/// `check-config --connect`: the read_only check of every replica of every cluster, one line
+/// per account and replica (`WARNING:` first where it matters), after the offline check.
+fn check_replicas_online(config: &Config) -> ExitCode {
+    use crate::privileges::{check, Verdict};
+    let tls = match crate::tls::TlsSetup::load(config.tls.as_ref()) {
+        Ok(t) => std::sync::Arc::new(t),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let topo = crate::topology::Topology::from_config(std::sync::Arc::new(config.clone()), None);
+    let (mut bypass, mut unknown, mut replicas) = (false, false, 0);
+    runtime.block_on(async {
+        for cluster in &topo.clusters {
+            for replica in &cluster.replicas {
+                replicas += 1;
+                let at = format!("replica {} (cluster {})", replica.address, cluster.name);
+                let findings = check::check_replica(config, replica.clone(), tls.clone()).await;
+                if findings.is_empty() {
+                    println!("{at}: no account of the proxy's to check there");
+                }
+                for f in findings {
+                    match f.verdict {
+                        Verdict::Clean => {
+                            println!("{at}: {} cannot write despite read_only", f.account)
+                        }
+                        Verdict::Bypasses(p) => {
+                            bypass = true;
+                            println!(
+                                "WARNING: {at}: {} may write despite read_only ({}): a write sent there by mistake would succeed and fork the replica's data instead of failing with error 1290",
+                                f.account,
+                                p.join(", ")
+                            );
+                        }
+                        Verdict::Unknown(why) => {
+                            unknown = true;
+                            println!(
+                                "WARNING: {at}: could not check whether {} may write despite read_only: {why}",
+                                f.account
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    });
+    if replicas == 0 {
+        println!("no replicas to check");
+    }
+    if bypass {
+        ExitCode::from(1)
+    } else if unknown {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
