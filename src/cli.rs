@@ -321,6 +321,10 @@ fn init_logging(json: bool, level: &str) {
     }
 }
 
+/// How long the proxy waits at start for the first read_only check of the replicas (see
+/// `privileges::watch`) before it listens; a longer check goes on in the background.
+const FIRST_CHECK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn run(cli: &Cli) -> ExitCode {
     let config = match Config::from_file(&cli.config) {
         Ok(c) => c,
@@ -367,7 +371,7 @@ fn run(cli: &Cli) -> ExitCode {
         let shared = Shared::new(config, tls, threads);
         info!(config = %cli.config.display(), "configuration loaded");
         crate::monitor::spawn(shared.clone());
-        crate::privileges::watch::spawn(shared.clone());
+        let first_check = crate::privileges::watch::spawn(shared.clone());
         if shared.topology.load().config.auth.passthrough {
             let s = shared.clone();
             tokio::spawn(async move {
@@ -377,6 +381,9 @@ fn run(cli: &Cli) -> ExitCode {
         }
         // Reload triggers are in place before the first client can connect.
         crate::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
+        // The read_only check's warnings come before the first client, and its logins to the
+        // replicas before any client's; a replica slow to answer does not hold the start up.
+        let _ = tokio::time::timeout(FIRST_CHECK_WAIT, first_check).await;
         let mut listeners = match crate::server::bind_all(&listen, threads).await {
             Ok(l) => l,
             Err(e) => {

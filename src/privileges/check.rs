@@ -105,7 +105,9 @@ fn first_column(rows: Rows) -> Vec<String> {
 /// Logs in as `user` with its password, as sessions do, and reads the grants the server
 /// applies to that login: `SHOW GRANTS` (the account row the server picked, its default
 /// role), then each role granted to it enabled in turn (a client may `SET ROLE` through the
-/// proxy).
+/// proxy). The server's version comes from its greeting and the account from the result's
+/// header: the only statements are `SHOW GRANTS` (and `SET ROLE`), none of which counts as a
+/// SELECT on the replica.
 async fn own_login(
     replica: &Arc<Backend>,
     user: &User,
@@ -118,20 +120,20 @@ async fn own_login(
     };
     let credential = Credential::Password(user.password.expose().to_string());
     let params = login_params(&user.name, &credential, t.connect, tls);
-    let mut conn = match BackendConn::connect(replica.clone(), &params).await {
-        Ok((c, _, _)) => c,
+    let (mut conn, info) = match BackendConn::connect(replica.clone(), &params).await {
+        Ok((c, _, info)) => (c, info),
         Err(e) => return unknown(&user.name, format!("cannot log in: {e}")),
     };
+    let flavor = Flavor::from_version(&String::from_utf8_lossy(&info.version));
     let result = async {
-        let who = ask(
-            &mut conn,
-            "SELECT VERSION() AS version, CURRENT_USER() AS account",
-            t.query,
-        )
-        .await?;
-        let flavor = Flavor::from_version(who.get("version").unwrap_or_default());
-        let account = who.get("account").unwrap_or(&user.name).to_string();
-        let mut lines = first_column(ask(&mut conn, "SHOW GRANTS", t.query).await?);
+        let own = ask(&mut conn, "SHOW GRANTS", t.query).await?;
+        let account = own
+            .columns
+            .first()
+            .and_then(|c| grants::account_of_header(c))
+            .unwrap_or(&user.name)
+            .to_string();
+        let mut lines = first_column(own);
         for role in grants::direct_roles(&lines, &user.name)
             .iter()
             .take(MAX_ROLES)

@@ -27,15 +27,21 @@ pub struct Flavor {
 }
 
 impl Flavor {
-    /// `10.11.19-MariaDB-0+deb12u1-log` → MariaDB 10.11; `8.0.36` → MySQL 8.0. An unreadable
-    /// version is taken as the oldest MySQL, where `SUPER` bypasses read_only (the cautious
-    /// reading).
+    /// `10.11.19-MariaDB-0+deb12u1-log` → MariaDB 10.11; `8.0.36` → MySQL 8.0. The
+    /// greeting's form of a MariaDB version, `5.5.5-10.11.19-MariaDB…` (a prefix for old
+    /// replication clients), reads the same. An unreadable version is taken as the oldest
+    /// MySQL, where `SUPER` bypasses read_only (the cautious reading).
     pub fn from_version(version: &str) -> Flavor {
+        let mariadb = version.to_ascii_lowercase().contains("mariadb");
+        let version = match version.strip_prefix("5.5.5-") {
+            Some(rest) if mariadb => rest,
+            _ => version,
+        };
         let mut nums = version
             .split(|c: char| !c.is_ascii_digit())
             .map(|n| n.parse::<u32>().unwrap_or(0));
         Flavor {
-            mariadb: version.to_ascii_lowercase().contains("mariadb"),
+            mariadb,
             major: nums.next().unwrap_or(0),
             minor: nums.next().unwrap_or(0),
         }
@@ -323,6 +329,13 @@ fn like(p: &[char], s: &[char]) -> bool {
     }
 }
 
+/// The account a `SHOW GRANTS` result is about, from its column name (`Grants for app@%`):
+/// the row the server picked for this login, with no statement of its own (a `SELECT
+/// CURRENT_USER()` would count in the replica's `Com_select`, which operators and tests watch).
+pub fn account_of_header(column: &str) -> Option<&str> {
+    column.strip_prefix("Grants for ").filter(|a| !a.is_empty())
+}
+
 /// `name` as a backtick-quoted identifier (for `SHOW GRANTS FOR`, `SET ROLE`): backticks are
 /// not touched by `NO_BACKSLASH_ESCAPES`, so this reads the same under any sql_mode.
 pub fn quote_ident(name: &str) -> String {
@@ -356,8 +369,13 @@ mod tests {
         );
         let f = Flavor::from_version("8.0.36");
         assert!(!f.mariadb && f.major == 8 && f.minor == 0);
-        // The greeting's form, with the replication-compatibility prefix, is not what
-        // VERSION() returns; an unreadable version is read cautiously.
+        // The greeting of MariaDB 10.x carries a prefix for old replication clients.
+        assert_eq!(
+            Flavor::from_version("5.5.5-10.11.19-MariaDB-0+deb12u1-log"),
+            Flavor::from_version(MARIADB_10_11)
+        );
+        assert_eq!(Flavor::from_version("5.5.5-x").major, 5);
+        // An unreadable version is read cautiously.
         assert_eq!(
             Flavor::from_version("").bypass_privilege("SUPER"),
             Some("SUPER")
@@ -526,6 +544,13 @@ mod tests {
         assert!(!host_matches("10.0.0.0/255.255.255.0", "web1"));
         assert!(host_matches("a\\_b", "a_b"));
         assert!(!host_matches("a\\_b", "axb"));
+    }
+
+    #[test]
+    fn the_account_from_the_header() {
+        assert_eq!(account_of_header("Grants for app@%"), Some("app@%"));
+        assert_eq!(account_of_header("Grants for "), None);
+        assert_eq!(account_of_header("Grants"), None);
     }
 
     #[test]

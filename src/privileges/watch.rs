@@ -31,8 +31,12 @@ fn period(config: &Config) -> Duration {
         })
 }
 
-/// Starts the checks; they follow reloads and health changes until the runtime stops.
-pub fn spawn(shared: Arc<Shared>) {
+/// Starts the checks; they follow reloads and health changes until the runtime stops. The
+/// receiver hears when the first round is done: the proxy waits for it (a little) before it
+/// accepts clients, so the warnings come before the first client.
+pub fn spawn(shared: Arc<Shared>) -> tokio::sync::oneshot::Receiver<()> {
+    let (first_done, first) = tokio::sync::oneshot::channel();
+    let mut first_done = Some(first_done);
     tokio::spawn(async move {
         let mut version = shared.version.subscribe();
         let mut recheck = shared.read_only_bypass.recheck.subscribe();
@@ -52,6 +56,9 @@ pub fn spawn(shared: Arc<Shared>) {
             }
             checked_config = Some(topo.config.clone());
             round(&shared, &topo, everything).await;
+            if let Some(tx) = first_done.take() {
+                let _ = tx.send(());
+            }
             if everything {
                 due = Instant::now() + period(&topo.config);
             }
@@ -62,14 +69,16 @@ pub fn spawn(shared: Arc<Shared>) {
             }
         }
     });
+    first
 }
 
 /// Checks the replicas: all of them, or (`everything` false: a health change woke the task)
 /// only those never checked. A replica marked down is left for later: its check could only
 /// say "could not connect", which the health state says already, and it gets no reads.
+/// The replicas are checked side by side, so a slow one delays no other.
 async fn round(shared: &Shared, topo: &Topology, everything: bool) {
     let reports = &shared.read_only_bypass;
-    let mut checked = 0;
+    let mut checks = tokio::task::JoinSet::new();
     for cluster in &topo.clusters {
         for replica in &cluster.replicas {
             if replica.state() == State::Down
@@ -77,17 +86,26 @@ async fn round(shared: &Shared, topo: &Topology, everything: bool) {
             {
                 continue;
             }
-            let findings =
-                check::check_replica(&topo.config, replica.clone(), shared.tls.load_full()).await;
-            for change in changes(
-                reports.get(&replica.address).as_deref().map(Vec::as_slice),
-                &findings,
-            ) {
-                log(&replica.address, &cluster.name, &change);
-            }
-            reports.store(&replica.address, findings);
-            checked += 1;
+            let (config, replica, tls) =
+                (topo.config.clone(), replica.clone(), shared.tls.load_full());
+            let cluster = cluster.name.clone();
+            checks.spawn(async move {
+                let findings = check::check_replica(&config, replica.clone(), tls).await;
+                (cluster, replica, findings)
+            });
         }
+    }
+    let mut checked = 0;
+    while let Some(done) = checks.join_next().await {
+        let Ok((cluster, replica, findings)) = done else {
+            continue;
+        };
+        let old = reports.get(&replica.address);
+        for change in changes(old.as_deref().map(Vec::as_slice), &findings) {
+            log(&replica.address, &cluster, &change);
+        }
+        reports.store(&replica.address, findings);
+        checked += 1;
     }
     debug!(checked, everything, "read_only check of the replicas done");
     reports.retain(|address| {
