@@ -19,7 +19,8 @@ fn topology_edits_never_show_the_config_to_another_user() {
         eprintln!("skipped: needs root to read as another user");
         return;
     }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("secrets-{}", std::process::id()));
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("secrets-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
@@ -30,8 +31,7 @@ fn topology_edits_never_show_the_config_to_another_user() {
          [[users]]\nname = \"app\"\npassword = \"TOPSECRET-do-not-leak\"\n",
     )
     .unwrap();
-    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     // The reader, as uid/gid 65534 (nobody): woken by inotify for every file created in the
     // directory, it opens it at once and reads it later (permissions count at open: a file
     // readable for a moment is readable for good through the descriptor).
@@ -107,7 +107,8 @@ print("opened", len(held), file=sys.stderr)
         seen.len()
     );
     // The edits happened, and the file kept its mode.
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&config).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&config).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
     assert!(started.elapsed() < Duration::from_secs(120));
     let _ = std::fs::remove_dir_all(&dir);

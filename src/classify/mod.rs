@@ -430,6 +430,8 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     let mut all_record = true;
     let mut writes = false;
     let mut master_read = false;
+    // Every part is a read that may run where the previous statement ran.
+    let mut all_read = true;
     let mut n = 0usize;
     loop {
         if n > 0 {
@@ -475,6 +477,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             all_current &= seg.route == Route::Current;
             all_last &= seg.route == Route::Last;
             all_record &= seg.record;
+            all_read &= matches!(seg.route, Route::Replica | Route::Last) || seg.prev_dep;
             writes |= seg.writes;
             master_read |= seg.master_read;
             c.user_var_write |= seg.user_var_write;
@@ -509,6 +512,12 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         writes = true;
     }
     c.writes = writes;
+    if !all_read || master_read {
+        // `SELECT ROW_COUNT(); SET @x = 1`, `SELECT FOUND_ROWS(); SELECT LAST_INSERT_ID()`:
+        // a part belongs on the master (or records state), so the whole does.
+        c.depends_on_previous = false;
+        c.reads_found_rows = false;
+    }
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
     c.digest = st.digest;
