@@ -127,6 +127,24 @@ pub enum RelayError {
     Backend { error: String, sent: bool },
     /// The client went away.
     Client(io::Error),
+    /// The whole answer was one error saying the server is read-only (1290 with `read_only`,
+    /// 1836): refused before anything ran, and not relayed (see [`BackendConn::relay`]).
+    ReadOnly { code: u16 },
+}
+
+/// ER_OPTION_PREVENTS_STATEMENT (`--read-only`) and ER_READ_ONLY_MODE: a replica refusing a
+/// statement that writes, before executing any of it.
+const READ_ONLY_ERRORS: [u16; 2] = [1290, 1836];
+
+/// `packets` (headers included) is exactly one ERR packet with a read-only code.
+fn read_only_refusal(packets: &[u8]) -> Option<u16> {
+    let len = u32::from_le_bytes([*packets.first()?, packets[1], packets[2], 0]) as usize;
+    let payload = packets.get(4..)?;
+    if payload.len() != len || payload.first() != Some(&0xff) {
+        return None;
+    }
+    let code = u16::from_le_bytes([*payload.get(1)?, *payload.get(2)?]);
+    READ_ONLY_ERRORS.contains(&code).then_some(code)
 }
 
 /// Writes to a client that must take its result within `limit` (`[timeouts] client_write`):
@@ -677,6 +695,7 @@ impl BackendConn {
         scanner: &mut Scanner,
         watch: Watch,
         client_write: Duration,
+        refuse_read_only: bool,
     ) -> Result<(), RelayError> {
         let mut pos = 0;
         let mut sent = false;
@@ -689,6 +708,15 @@ impl BackendConn {
                 Step::LocalInfile(n) => (n, true, false),
                 Step::NeedMore(n) => (n, false, false),
             };
+            if refuse_read_only && done && !sent {
+                // With `refuse_read_only` (a read on a replica) an answer that is only "I am
+                // read-only" means the statement writes after all and nothing of it ran: the
+                // caller runs it on the master, and the client never sees the refusal.
+                if let Some(code) = read_only_refusal(&self.io.rbuf[..upto]) {
+                    self.io.consume(upto);
+                    return Err(RelayError::ReadOnly { code });
+                }
+            }
             if upto > 0 {
                 write_within(client, &self.io.rbuf[..upto], client_write)
                     .await

@@ -153,10 +153,20 @@ fn walk(sql: &[u8], mut out: impl FnMut(u8)) {
                 }
                 pending_space = true;
             }
-            b'0'..=b'9' => {
-                // a number (incl. 0x.., 1.5e3) unless it is part of an identifier
-                while i < sql.len() && (sql[i].is_ascii_alphanumeric() || sql[i] == b'.') {
-                    i += 1;
+            // A number (incl. 0x.., 1.5e3, 1e-3, .5) unless it is part of an identifier: one
+            // `?`, as the classifier's lexer reads it as one token.
+            b'0'..=b'9' | b'.' if b != b'.' || sql.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                while i < sql.len() {
+                    if sql[i].is_ascii_alphanumeric() || sql[i] == b'.' {
+                        i += 1;
+                    } else if matches!(sql[i], b'+' | b'-')
+                        && matches!(sql[i - 1], b'e' | b'E')
+                        && sql.get(i + 1).is_some_and(u8::is_ascii_digit)
+                    {
+                        i += 1;
+                    } else {
+                        break;
+                    }
                 }
                 emit(b'?', &mut pending_space, &mut emitted, &mut out);
             }

@@ -31,6 +31,9 @@ pub static LOGIN_NO_BACKEND: LogLimiter = LogLimiter::new(INTERVAL);
 pub static CLIENT_REFUSED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "accept failed" (key: [`LISTENER`]).
 pub static ACCEPT_FAILED: LogLimiter = LogLimiter::new(INTERVAL);
+/// "a replica refused a statement as read-only; running it on the master" (key: the
+/// replica's address): a client can send such statements as fast as it likes.
+pub static READ_ONLY_REROUTE: LogLimiter = LogLimiter::new(INTERVAL);
 
 /// The one key of the listener's warnings: all listeners (`--threads N`) share it.
 pub const LISTENER: &str = "listener";

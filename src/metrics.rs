@@ -43,6 +43,9 @@ pub struct Metrics {
     /// that changes a rule starts its count again.
     pub rule_hits: IntGaugeVec,
     pub read_retries: IntCounter,
+    /// Statements sent to a replica as reads that the replica refused as read-only (1290,
+    /// 1836) before running them, and that then ran on the master.
+    pub read_only_reroutes: IntCounter,
     pub unclassified: IntCounter,
     pub reloads: IntCounterVec,
     /// Reads after a write served by a replica known to have it.
@@ -162,6 +165,10 @@ impl Metrics {
             read_retries: counter(
                 "rwsplit_read_retries_total",
                 "Reads retried on another backend after a failure before any byte was sent",
+            ),
+            read_only_reroutes: counter(
+                "rwsplit_read_only_reroutes_total",
+                "Reads a replica refused as read-only (1290/1836) before running them; run on the master",
             ),
             unclassified: counter(
                 "rwsplit_unclassified_total",

@@ -1,5 +1,10 @@
 //! The lexer: tokens of MySQL/MariaDB SQL as the server reads them (comments, executable
-//! comments, quoted strings and identifiers, `@`/`@@`), one table lookup per byte, no allocation.
+//! comments, quoted strings and identifiers, `@`/`@@`, numbers as MY_LEX_NUMBER_IDENT reads
+//! them), in the session's client character set (`charset.rs`), one table lookup per byte, no
+//! allocation. Follows sql/sql_lex.cc `lex_one_token`; where the server's reading depends on
+//! something the proxy does not model, `unsure` is set and the statement goes to the master.
+
+use super::charset::{is_trail, Charset, DASH, LEAD, SPACE, UNSURE, WORD};
 
 /// Keywords are compared after copying a word into a stack buffer of this size,
 /// upper-cased; longer words are never keywords.
@@ -37,37 +42,14 @@ pub(super) fn is_kw(t: Tok<'_>, kw: &[u8]) -> bool {
     matches!(t, Tok::Word(w) if w.eq_ignore_ascii_case(kw))
 }
 
-pub(super) const SPACE: u8 = 1;
-pub(super) const WORD: u8 = 2;
-
-/// Byte classes, so the inner loops are one table lookup per byte.
-///
-/// NUL counts as whitespace: a server that ends the statement there sees a prefix
-/// of what we scan, one that rejects it executes nothing, and one that skips it
-/// sees what we see, so scanning through it is the conservative choice.
-pub(super) const CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        t[i] = if matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0) {
-            SPACE
-        } else if b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80 {
-            WORD
-        } else {
-            0
-        };
-        i += 1;
-    }
-    t
-};
-
-pub(super) fn is_word_byte(b: u8) -> bool {
-    CLASS[b as usize] == WORD
+/// The byte classes of the default set (utf8mb4), for code that reads the proxy's own text
+/// (hints, the admin interface): one table lookup per byte.
+fn utf8_class(b: u8) -> u8 {
+    Charset::UTF8MB4.class()[b as usize]
 }
 
 pub(super) fn is_space(b: u8) -> bool {
-    CLASS[b as usize] == SPACE
+    utf8_class(b) & SPACE != 0
 }
 
 /// How to read the bytes where the server's interpretation depends on state the
@@ -78,11 +60,14 @@ pub(super) struct Mode {
     pub(super) backslash: bool,
     /// Treat version-conditional executable comments as code (true) or as comments.
     pub(super) cond_exec: bool,
+    /// The session's client character set: whitespace, `--` comments, double-byte characters.
+    pub(super) cs: Charset,
 }
 
 pub(super) const DEFAULT_MODE: Mode = Mode {
     backslash: true,
     cond_exec: true,
+    cs: Charset::UTF8MB4,
 };
 
 /// Executable comments with a version below this are executed by every server
@@ -104,6 +89,17 @@ pub(super) struct Lexer<'a> {
     pub(super) saw_bs_quote: bool,
     /// A version-conditional executable comment was seen.
     pub(super) saw_cond_exec: bool,
+    /// Saw bytes the proxy does not know how the server reads (see `charset::UNSURE`, and a
+    /// malformed number such as `1.5e+` that the server turns into a stray one-byte token).
+    pub(super) unsure: bool,
+    /// The byte classes of the session's character set.
+    class: &'static [u8; 256],
+    /// The last token was an unquoted word followed directly by `.` and an identifier byte:
+    /// the `.` is the server's MY_LEX_IDENT_SEP, after which the next token is an identifier
+    /// even if it starts with a digit (`t.1e1x` is `t`, `.`, `1e1x`).
+    sep_next: bool,
+    /// The next token is read as an identifier (after such a `.`, or after `@`/`@@`).
+    ident_next: bool,
 }
 
 impl<'a> Lexer<'a> {
@@ -116,10 +112,125 @@ impl<'a> Lexer<'a> {
             broken: false,
             saw_bs_quote: false,
             saw_cond_exec: false,
+            unsure: false,
+            class: mode.cs.class(),
+            sep_next: false,
+            ident_next: false,
         }
     }
 
+    fn is_word(&self, b: u8) -> bool {
+        self.class[b as usize] & WORD != 0
+    }
+
+    /// The end of the identifier bytes starting at `i` (double-byte characters whole).
+    fn ident_end(&self, mut i: usize) -> usize {
+        let s = self.s;
+        while let Some(&b) = s.get(i) {
+            let k = self.class[b as usize];
+            if k & LEAD != 0 && s.get(i + 1).is_some_and(|&t| is_trail(t)) {
+                i += 2;
+                continue;
+            }
+            if k & WORD == 0 {
+                break;
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// A token starting with a digit at `start`, as the server's MY_LEX_NUMBER_IDENT reads it:
+    /// a number (`12`, `0x1f`, `0b01`, `1e5`, `1.5`, `1.5e-3`), which ends where the digits do
+    /// (`1.5INTO` is `1.5` and `INTO`), or, when identifier bytes follow the digits directly,
+    /// an identifier (`12abc`, `1e` in `1e+x`, `0x1g`). Returns the end of the token.
+    fn number(&mut self, start: usize) -> usize {
+        let s = self.s;
+        let digit = |i: usize| s.get(i).is_some_and(u8::is_ascii_digit);
+        let word = |i: usize| s.get(i).is_some_and(|&b| self.is_word(b));
+        if s[start] == b'0' {
+            let (marker, ok): (u8, fn(u8) -> bool) = match s.get(start + 1) {
+                Some(b'x') => (b'x', |b| b.is_ascii_hexdigit()),
+                Some(b'b') => (b'b', |b| b == b'0' || b == b'1'),
+                _ => (0, |_| false),
+            };
+            if marker != 0 {
+                let mut i = start + 2;
+                while s.get(i).is_some_and(|&b| ok(b)) {
+                    i += 1;
+                }
+                if i > start + 2 && !word(i) {
+                    return i;
+                }
+                return self.ident_end(start);
+            }
+        }
+        let mut i = start;
+        while digit(i) {
+            i += 1;
+        }
+        if !word(i) {
+            // A whole integer, or the start of a real number (`1.5`, `1.`; not `1..10`).
+            if s.get(i) == Some(&b'.') && s.get(i + 1) != Some(&b'.') {
+                return self.real(i + 1);
+            }
+            return i;
+        }
+        if matches!(s[i], b'e' | b'E') {
+            let mut j = i + 1;
+            if matches!(s.get(j), Some(b'+' | b'-')) && digit(j + 1) {
+                j += 1;
+            }
+            if digit(j) {
+                while digit(j) {
+                    j += 1;
+                }
+                return j;
+            }
+        }
+        self.ident_end(start)
+    }
+
+    /// The rest of a real number after its `.` at `i - 1` (MY_LEX_REAL): digits, then an
+    /// exponent. An `e` without digits after it makes the server return a stray one-byte
+    /// token, a syntax error; the proxy does not guess where that leaves the rest.
+    fn real(&mut self, mut i: usize) -> usize {
+        let s = self.s;
+        while s.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if matches!(s.get(i), Some(b'e' | b'E')) {
+            let mut j = i + 1;
+            if matches!(s.get(j), Some(b'+' | b'-')) {
+                j += 1;
+            }
+            if !s.get(j).is_some_and(u8::is_ascii_digit) {
+                self.unsure = true;
+                return j.min(s.len());
+            }
+            while s.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            return j;
+        }
+        i
+    }
+
     pub(super) fn next(&mut self) -> Tok<'a> {
+        let t = self.token();
+        // What the server's lexer carries from one token to the next (next_state).
+        self.ident_next = match t {
+            Tok::Punct(b'.') => std::mem::take(&mut self.sep_next),
+            Tok::At | Tok::AtAt => true,
+            _ => false,
+        };
+        if !matches!(t, Tok::Word(_)) {
+            self.sep_next = false;
+        }
+        t
+    }
+
+    fn token(&mut self) -> Tok<'a> {
         let s = self.s;
         loop {
             let Some(&c) = s.get(self.pos) else {
@@ -130,18 +241,34 @@ impl<'a> Lexer<'a> {
                 }
                 return Tok::Eof;
             };
+            let k = self.class[c as usize];
+            if k & SPACE != 0 {
+                self.pos += 1;
+                // Whitespace ends what an identifier carried over (`t. 1e1x` reads a number).
+                self.ident_next = false;
+                continue;
+            }
+            if k & UNSURE != 0 {
+                self.unsure = true;
+            }
             match c {
-                _ if is_space(c) => self.pos += 1,
                 b'/' if s.get(self.pos + 1) == Some(&b'*') => self.block_comment(),
                 b'*' if self.in_exec && s.get(self.pos + 1) == Some(&b'/') => {
                     self.in_exec = false;
                     self.pos += 2;
                 }
                 b'#' => self.line_comment(),
-                // MySQL: `--` starts a comment only when followed by whitespace or
-                // a control character (`1--1` is arithmetic).
+                // `--` starts a comment only when followed by a byte the client's character
+                // set counts as whitespace or control (`1--1` is arithmetic; 0x7F is control
+                // in utf8mb4 and latin1 but not in cp1251; 0xA0 is whitespace in latin1).
                 b'-' if s.get(self.pos + 1) == Some(&b'-')
-                    && s.get(self.pos + 2).is_none_or(|&b| b <= b' ') =>
+                    && s.get(self.pos + 2).is_none_or(|&b| {
+                        let k = self.class[b as usize];
+                        if k & UNSURE != 0 {
+                            self.unsure = true;
+                        }
+                        k & DASH != 0
+                    }) =>
                 {
                     self.line_comment()
                 }
@@ -159,14 +286,25 @@ impl<'a> Lexer<'a> {
                     self.pos += 2;
                     return Tok::ColonEq;
                 }
-                _ if is_word_byte(c) => {
+                // `.5` is a number, except right after `t.` (an identifier follows there).
+                b'.' if !self.sep_next && s.get(self.pos + 1).is_some_and(u8::is_ascii_digit) => {
                     let start = self.pos;
-                    let mut i = start + 1;
-                    while i < s.len() && is_word_byte(s[i]) {
-                        i += 1;
+                    self.pos = self.real(start + 1);
+                    self.sep_next = false;
+                    return Tok::Word(&s[start..self.pos]);
+                }
+                _ if k & WORD != 0 || k & LEAD != 0 => {
+                    let start = self.pos;
+                    if c.is_ascii_digit() && !self.ident_next {
+                        self.pos = self.number(start);
+                        self.sep_next = false;
+                        return Tok::Word(&s[start..self.pos]);
                     }
-                    self.pos = i;
-                    return Tok::Word(&s[start..i]);
+                    let end = self.ident_end(start).max(start + 1);
+                    self.pos = end;
+                    self.sep_next = s.get(end) == Some(&b'.')
+                        && s.get(end + 1).is_some_and(|&b| self.is_word(b));
+                    return Tok::Word(&s[start..end]);
                 }
                 _ => {
                     self.pos += 1;
@@ -216,7 +354,12 @@ impl<'a> Lexer<'a> {
 
     pub(super) fn line_comment(&mut self) {
         let rest = &self.s[self.pos..];
-        self.pos += rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+        let end = rest.iter().position(|&b| b == b'\n' || b == 0);
+        if end.is_some_and(|e| rest[e] == 0) {
+            // The server ends the comment at the NUL and then fails on it.
+            self.unsure = true;
+        }
+        self.pos += end.unwrap_or(rest.len());
     }
 
     pub(super) fn quoted(&mut self, q: u8) -> Tok<'a> {
@@ -244,8 +387,26 @@ impl<'a> Lexer<'a> {
                     }
                     i += if self.mode.backslash { 2 } else { 1 };
                 }
-                Some(_) => i += 1,
+                Some(&b) => i += self.char_len(b, i),
             }
+        }
+    }
+
+    /// Inside quotes: how many bytes the character at `i` (first byte `b`, not a quote or a
+    /// backslash) takes. A double-byte character is skipped whole, as the server's
+    /// `my_ismbchar` check does before it looks for a quote or a backslash.
+    fn char_len(&mut self, b: u8, i: usize) -> usize {
+        if b < 0x80 {
+            return 1;
+        }
+        let k = self.class[b as usize];
+        if k & UNSURE != 0 {
+            self.unsure = true;
+        }
+        if k & LEAD != 0 && self.s.get(i + 1).is_some_and(|&t| is_trail(t)) {
+            2
+        } else {
+            1
         }
     }
 
@@ -268,7 +429,7 @@ impl<'a> Lexer<'a> {
                     self.pos = i + 1;
                     return Tok::QIdent(&s[start..i]);
                 }
-                Some(_) => i += 1,
+                Some(&b) => i += self.char_len(b, i),
             }
         }
     }

@@ -307,6 +307,12 @@ pub struct Classification {
     /// (`SET TRANSACTION ...` without SESSION, `SET insert_id`, `SET @@tx_isolation`...): the
     /// next statement must run there too.
     pub next_statement_only: bool,
+    /// The statement changes the client character set (SET NAMES, SET CHARACTER SET, SET
+    /// character_set_client) to this one when it succeeds; [`Charset::UNKNOWN`] when the
+    /// proxy cannot tell to which (a value it cannot read, `DEFAULT`, SQL `EXECUTE`, `EXECUTE
+    /// IMMEDIATE` or a `BEGIN NOT ATOMIC` block, whose `SET NAMES` outlives them). The
+    /// session reads its later statements in that set.
+    pub charset: Option<Charset>,
 }
 
 const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -337,6 +343,8 @@ pub enum KillTarget {
     Unsupported,
 }
 
+mod charset;
+mod charsets;
 mod lexer;
 mod scan;
 mod statement;
@@ -344,6 +352,7 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
+pub use charset::Charset;
 use lexer::*;
 use scan::*;
 use statement::*;
@@ -396,6 +405,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         master_read: false,
         digest: 0,
         next_statement_only: false,
+        charset: None,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -409,8 +419,10 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         if n > 0 {
             st.start_next();
         }
-        let seg = segment(&mut st);
+        let mut seg = segment(&mut st);
         st.drain();
+        // A `:=` outside SET (whose own grammar handles it) assigns a user variable.
+        seg.user_var_write |= std::mem::take(&mut st.assigns) && seg.kind != Kind::Set;
         let trailing = n > 0 && seg.empty && !st.ended_by_semicolon;
         if !trailing {
             if n == 0 {
@@ -432,6 +444,9 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             c.connection_id |= seg.conn_id;
             c.master_only_state |= seg.master_only_state;
             c.next_statement_only |= seg.next_only;
+            if seg.charset.is_some() {
+                c.charset = seg.charset;
+            }
             c.reads_vars |= seg.reads_vars;
             all_empty &= seg.empty;
             all_replica &= seg.route == Route::Replica;
@@ -477,7 +492,9 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     c.digest = st.digest;
     c.databases = std::mem::take(&mut st.databases);
     c.master_read = master_read;
-    let broken = st.lex.broken;
+    // Bytes the proxy cannot read as the server would are treated like an unterminated
+    // string: the statement goes to the master, whatever else it looks like.
+    let broken = st.lex.broken || st.lex.unsure;
     Run {
         c,
         all_empty,
@@ -503,7 +520,21 @@ pub fn classify(sql: &[u8]) -> Classification {
 /// temporary tables) in [`Classification::mentions_named`]. This is the one pass over a
 /// statement's text: nothing else in the proxy reads SQL.
 pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
-    let r = run(sql, DEFAULT_MODE, names);
+    analyze_in(sql, names, Charset::UTF8MB4)
+}
+
+/// [`analyze`] for a session whose client character set is `cs`: whitespace, `--` comments
+/// and double-byte characters (sjis, cp932, gbk, big5: a second byte 0x5C is no backslash)
+/// are read as the server reads them in that set. In a set the proxy has no table for
+/// ([`Charset::UNKNOWN`]), a statement with a byte of 0x7F or above goes to the master.
+pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
+    let base = Mode { cs, ..DEFAULT_MODE };
+    let mut r = run(sql, base, names);
+    if r.c.multi && r.c.charset.is_some() && sql.iter().any(|&b| b >= 0x7f) {
+        // The statements after the SET NAMES are read by the server in the new set.
+        r.broken = true;
+        r.c.route = Route::Master;
+    }
     let mut c = r.c;
     c.hint = leading_hint(sql);
     let mut writes = r.writes || r.broken;
@@ -524,19 +555,20 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
         if r.saw_bs_quote {
             alternatives[0] = Some(Mode {
                 backslash: false,
-                cond_exec: true,
+                ..base
             });
         }
         if r.saw_cond_exec {
             alternatives[1] = Some(Mode {
-                backslash: true,
                 cond_exec: false,
+                ..base
             });
         }
         if r.saw_bs_quote && r.saw_cond_exec {
             alternatives[2] = Some(Mode {
                 backslash: false,
                 cond_exec: false,
+                ..base
             });
         }
         for mode in alternatives.into_iter().flatten() {

@@ -86,8 +86,10 @@ impl<'a> Scan<'a> {
         }
         match t {
             Tok::Word(w) => self.word(w),
+            // A built-in is the built-in however its name is quoted: `GET_LOCK`(...) takes the
+            // lock (and under ANSI_QUOTES so does "GET_LOCK"(...)).
             Tok::Punct(b'(') => {
-                if let Tok::Word(f) = self.p1 {
+                if let Tok::Word(f) | Tok::QIdent(f) | Tok::Str(f, b'"') = self.p1 {
                     if !matches!(self.p2, Tok::At | Tok::AtAt) {
                         self.function(f);
                     }

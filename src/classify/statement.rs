@@ -28,6 +28,8 @@ pub(super) struct Seg {
     pub(super) record_key: Option<u64>,
     pub(super) reads_vars: bool,
     pub(super) next_only: bool,
+    /// Changes the client character set (see `Classification::charset`).
+    pub(super) charset: Option<Charset>,
 }
 
 impl Seg {
@@ -53,6 +55,7 @@ impl Seg {
             record_key: None,
             reads_vars: false,
             next_only: false,
+            charset: None,
         }
     }
 
@@ -130,10 +133,13 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"HELP" => Seg::new(Route::Replica, Kind::Other),
         b"BEGIN" => {
             if is_kw(st.peek(), b"NOT") {
-                // MariaDB anonymous compound statement: BEGIN NOT ATOMIC ...; ... END
+                // MariaDB anonymous compound statement: BEGIN NOT ATOMIC ...; ... END. A SET
+                // NAMES inside it outlives the block.
                 st.compound = true;
                 st.block = 1;
-                Seg::master(Kind::Other)
+                let mut s = Seg::master(Kind::Other);
+                s.charset = Some(Charset::UNKNOWN);
+                s
             } else {
                 Seg::master(Kind::Begin)
             }
@@ -184,7 +190,13 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
             s
         }
         b"PREPARE" => Seg::master(Kind::Prepare),
-        b"EXECUTE" => Seg::master(Kind::Execute),
+        b"EXECUTE" => {
+            // SQL EXECUTE / EXECUTE IMMEDIATE: what it runs is not in this text; a SET NAMES
+            // it runs outlives it (a CALL's does not: a routine restores the client's set).
+            let mut s = Seg::master(Kind::Execute);
+            s.charset = Some(Charset::UNKNOWN);
+            s
+        }
         b"DEALLOCATE" => Seg::master(Kind::Deallocate),
         // MySQL 8 `TABLE t` / `VALUES ROW(...)`: reads, but routed to the master as specified.
         b"VALUES" | b"TABLE" => read_on_master(),
@@ -607,6 +619,8 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
     let mut scope = Scope::Session;
     let mut scope_given = false;
     let mut first = true;
+    // The client character set this SET leaves (the lexer reads the next statements in it).
+    let mut charset: Option<Charset> = None;
     let mut t = st.next();
     'items: loop {
         // Scope modifier; it also applies to later items that have none.
@@ -757,13 +771,37 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
                 break 'items;
             }
         }
+        let sets_client_charset = value_only || {
+            let mut buf = [0u8; KW_MAX];
+            upper(name, &mut buf) == b"CHARACTER_SET_CLIENT" && item_scope != Scope::Global
+        };
         // The value: up to a `,` outside parentheses.
         let mut sc = Scan::new(Tok::Punct(b'='));
         sc.set_value = true;
         let mut depth = 0u32;
         let mut any = false;
+        let mut values = 0u32;
+        let mut value_name: &[u8] = &[];
         loop {
             let v = st.next();
+            if sets_client_charset && depth == 0 && !matches!(v, Tok::Eof | Tok::Punct(b',')) {
+                values += 1;
+                if let Tok::Word(w) | Tok::QIdent(w) | Tok::Str(w, _) = v {
+                    if values == 1 {
+                        value_name = w;
+                    }
+                }
+                if sets_client_charset && values == 1 {
+                    // `SET NAMES x COLLATE y`: the set is the first word.
+                    charset = Some(match std::str::from_utf8(value_name) {
+                        Ok(n) if !n.is_empty() => Charset::from_name(n),
+                        _ => Charset::UNKNOWN,
+                    });
+                } else if !value_only {
+                    // `character_set_client = CONCAT(...)`, `= @cs`: cannot tell.
+                    charset = Some(Charset::UNKNOWN);
+                }
+            }
             match v {
                 Tok::Eof => {
                     sc.feed(v);
@@ -794,6 +832,7 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
     }
 
     let mut seg = Seg::master(Kind::Set);
+    seg.charset = charset;
     seg.user_var_write = user || reads.user_assign;
     seg.conn_id = reads.conn_id;
     seg.next_only = next_only && !bad;

@@ -29,6 +29,9 @@ pub(super) struct Stream<'a> {
     pub(super) mentions: bool,
     /// Saw a user variable (`@x`).
     pub(super) user_var: bool,
+    /// Saw `:=` in the current statement: a user variable may be assigned wherever it stands
+    /// (`DO @d := 7`, `UPDATE t SET a = (@n := @n + 1)`), so it lives where the statement ran.
+    pub(super) assigns: bool,
     /// FNV-1a over the normalized tokens (literals as `?`, words lower-cased, comments and
     /// whitespace left out): the statement's digest key, a by-product of the scan.
     pub(super) digest: u64,
@@ -129,6 +132,7 @@ impl<'a> Stream<'a> {
             names,
             mentions: false,
             user_var: false,
+            assigns: false,
             digest: DIGEST_BASIS,
             digest_number: 0,
             digest_before_prefix: None,
@@ -174,7 +178,8 @@ impl<'a> Stream<'a> {
     }
 
     pub(super) fn feed_digest(&mut self, t: Tok<'_>) {
-        let number = matches!(t, Tok::Word(w) if w[0].is_ascii_digit());
+        // Numbers are one token (`1.5`, `.5`, `1e-3`); `t.5` still reads `5` after a `.`.
+        let number = matches!(t, Tok::Word(w) if w[0].is_ascii_digit() || w[0] == b'.');
         match (self.digest_number, t) {
             (1, Tok::Punct(b'.')) => {
                 self.digest_number = 2;
@@ -200,7 +205,7 @@ impl<'a> Stream<'a> {
         }
         let mut put = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(DIGEST_PRIME);
         match t {
-            Tok::Word(w) if w[0].is_ascii_digit() => put(b'?'),
+            Tok::Word(w) if w[0].is_ascii_digit() || w[0] == b'.' => put(b'?'),
             Tok::Word(w) => w.iter().for_each(|b| put(b.to_ascii_lowercase())),
             Tok::QIdent(w) => {
                 put(b'`');
@@ -252,6 +257,7 @@ impl<'a> Stream<'a> {
         }
         match t {
             Tok::At => self.user_var = true,
+            Tok::ColonEq => self.assigns = true,
             Tok::Eof => {
                 self.done = true;
                 self.ended_by_semicolon = false;

@@ -329,6 +329,24 @@ impl Session {
                     self.send_error(&e).await?;
                     return Ok(None);
                 }
+                Attempt::ReadOnly { code } => {
+                    // Nothing ran on the replica; the statement writes after all (a stored
+                    // function that writes, a view over NEXTVAL, a form the classifier took
+                    // for a read). It runs on the master, counts as a write for
+                    // read-your-writes, and what it leaves behind lives there.
+                    METRICS.read_only_reroutes.inc();
+                    let addr = self
+                        .conn_mut(t)
+                        .map(|c| c.backend.address.clone())
+                        .unwrap_or_default();
+                    if let Some(suppressed) = crate::log_limit::READ_ONLY_REROUTE.check(&addr) {
+                        warn!(client = %self.peer, backend = %addr, code, command = cmd.name(), suppressed, "a replica refused a statement as read-only before running it; running it on the master");
+                    }
+                    self.rw.write_pending = true;
+                    self.rerouted_write = true;
+                    target = Target::Master;
+                    continue;
+                }
                 Attempt::Failed(error) => {
                     let (addr, was_trx) = self.backend_failed(t);
                     if retry.allowed
@@ -410,6 +428,7 @@ impl Session {
                 {
                     Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
                     Relayed::Failed { error } => Attempt::Failed(error),
+                    Relayed::ReadOnly { code } => Attempt::ReadOnly { code },
                 },
             ),
             Err(e) => {
@@ -513,8 +532,18 @@ impl Session {
         let mut scanner = Scanner::new(expect, conn.deprecate_eof());
         scanner.seq_delta = seq_delta;
         let peer = self.peer;
+        // A replica's read-only refusal is not relayed: the statement runs on the master. Not
+        // inside a read-only transaction on that replica, which must not be split.
+        let refuse_read_only =
+            target == Target::Replica && self.routing.trx() != Some(Target::Replica);
         let relayed = {
-            let relay = conn.relay(&mut self.client, &mut scanner, failover, client_write);
+            let relay = conn.relay(
+                &mut self.client,
+                &mut scanner,
+                failover,
+                client_write,
+                refuse_read_only,
+            );
             tokio::pin!(relay);
             match killer {
                 None => relay.await,
@@ -538,6 +567,7 @@ impl Session {
                 conn.broken = true;
                 Err(e)
             }
+            Err(RelayError::ReadOnly { code }) => Ok(Relayed::ReadOnly { code }),
             Err(RelayError::Backend { error, sent }) => {
                 if sent {
                     let addr = conn.backend.address.clone();

@@ -208,7 +208,7 @@ impl Session {
                     }
                 }
                 sql.push(b'`');
-                let c = classify::analyze(&sql, &self.temp_tables);
+                let c = classify::analyze_in(&sql, &self.temp_tables, self.charset);
                 let d = self.decide(&c, Protocol::Text);
                 self.forward(d.target, pkt, Expect::Rows, d.retry).await?;
             }
@@ -241,7 +241,7 @@ impl Session {
 
     pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
-        let mut c = classify::analyze(sql, &self.temp_tables);
+        let mut c = classify::analyze_in(sql, &self.temp_tables, self.charset);
         let rule = match self.rule_verdict(&c, sql) {
             rules::Verdict::Run(rule) => rule,
             rules::Verdict::Block(e) => {
@@ -256,7 +256,7 @@ impl Session {
         match self.place_statement(&c, sql, &rule) {
             // On another cluster: its temporary tables are the ones that count.
             Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
-                c = classify::analyze(sql, &self.temp_tables);
+                c = classify::analyze_in(sql, &self.temp_tables, self.charset);
             }
             Ok(_) => {}
             Err(e) => {

@@ -128,6 +128,7 @@ impl Session {
         let topo = shared.topology.load_full();
         let cluster_name = topo.main().name.clone();
         let positions = shared.cluster_positions(&cluster_name);
+        let charset = classify::Charset::from_collation(login.collation);
         let mut s = Session {
             shared,
             id,
@@ -139,6 +140,7 @@ impl Session {
             replica: None,
             routing: RoutingState::default(),
             temp_tables: Vec::new(),
+            charset,
             replay,
             prepared: prepared::Prepared::default(),
             buf: Vec::with_capacity(1024),
@@ -155,6 +157,7 @@ impl Session {
             parked: Vec::new(),
             db_here: true,
             positions,
+            rerouted_write: false,
             trx_rules: None,
         };
         let entry = SessionEntry {

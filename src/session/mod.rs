@@ -67,6 +67,10 @@ pub struct Session {
     routing: RoutingState,
     /// Temporary tables this session created: statements naming them go to the master.
     temp_tables: Vec<String>,
+    /// The client character set the server reads this session's statements in (handshake
+    /// collation, then SET NAMES / CHARACTER SET / character_set_client): the classifier
+    /// reads them in the same set.
+    charset: classify::Charset,
     /// Session state carried to other backends (`replay`).
     replay: replay::Replay,
     /// Prepared statements by proxy id (`prepared`).
@@ -102,6 +106,9 @@ pub struct Session {
     db_here: bool,
     /// The current cluster's shared read-your-writes positions.
     positions: Arc<crate::shared::Positions>,
+    /// The last statement was refused by a replica as read-only and ran on the master
+    /// instead (`run_command`): `after_statement` treats it as the write it turned out to be.
+    rerouted_write: bool,
     /// The rules in force at the last statement placed outside a transaction: an open
     /// transaction's statements are placed by them (`clusters::place_statement`).
     trx_rules: Option<crate::rules::Rules>,
@@ -146,6 +153,11 @@ enum Attempt {
     Failed(String),
     /// The command cannot run; this error is the client's answer.
     Refused(MyError),
+    /// A replica refused the statement as read-only before running any of it: it writes
+    /// after all, and runs on the master instead.
+    ReadOnly {
+        code: u16,
+    },
 }
 
 /// Whether a failed attempt may run again elsewhere.
@@ -163,6 +175,10 @@ enum Relayed {
     /// The backend failed before any byte reached the client.
     Failed {
         error: String,
+    },
+    /// A replica refused the statement as read-only (1290/1836) before running any of it.
+    ReadOnly {
+        code: u16,
     },
 }
 

@@ -7,7 +7,10 @@ use super::*;
 pub(super) struct Prepared {
     pub(super) stmts: foldhash::HashMap<u32, PreparedStmt>,
     pub(super) next_stmt_id: u32,
-    /// The newest id (COM_STMT_EXECUTE with id -1 means it, as MariaDB allows).
+    /// The statement a COM_STMT_EXECUTE with id -1 (0xFFFFFFFF) means, as MariaDB reads it:
+    /// the last *successful* prepare. A failed or blocked prepare, or closing that statement,
+    /// clears it, so a pipelined execute-direct after a failed prepare gets 1243 instead of
+    /// running the statement prepared before.
     pub(super) last_prepared: Option<u32>,
     /// Reused for rewriting COM_STMT_EXECUTE packets.
     pub(super) exec_buf: Vec<u8>,
@@ -65,15 +68,17 @@ pub(super) struct PreparedStmt {
 impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
-        let mut c = Arc::new(classify::analyze(sql, &self.temp_tables));
+        let mut c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
         // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
+        // Whatever happens below, only a prepare that succeeds becomes "the last one".
+        self.prepared.last_prepared = None;
         let rule = match self.rule_verdict(&c, sql) {
             rules::Verdict::Run(rule) => rule,
             rules::Verdict::Block(e) => return self.send_error(&e).await,
         };
         match self.place_statement(&c, sql, &rule) {
             Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
-                c = Arc::new(classify::analyze(sql, &self.temp_tables));
+                c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
             }
             Ok(_) => {}
             Err(e) => return self.send_error(&e).await,
@@ -110,7 +115,11 @@ impl Session {
                 },
             );
             raw[5..9].copy_from_slice(&proxy_id.to_le_bytes());
-            self.prepared.next_stmt_id = self.prepared.next_stmt_id.wrapping_add(1).max(1);
+            // 0 is no id and 0xFFFFFFFF means "the last prepared statement": never hand out either.
+            self.prepared.next_stmt_id = match self.prepared.next_stmt_id.wrapping_add(1) {
+                0 | u32::MAX => 1,
+                n => n,
+            };
             self.prepared.stmts.insert(
                 proxy_id,
                 PreparedStmt {
@@ -133,10 +142,13 @@ impl Session {
         self.client.write_raw(&raw).await
     }
 
+    /// The statement id of a COM_STMT_* packet (None: the packet is too short). Id -1 is the
+    /// last successfully prepared statement; with none it stays -1, which names no statement
+    /// (the caller answers 1243 as the server does).
     pub(super) fn stmt_id(&self, pkt: &[u8]) -> Option<u32> {
         let id = u32::from_le_bytes(pkt.get(1..5)?.try_into().ok()?);
         if id == u32::MAX {
-            self.prepared.last_prepared
+            Some(self.prepared.last_prepared.unwrap_or(u32::MAX))
         } else {
             Some(id)
         }
@@ -403,6 +415,7 @@ impl Session {
             {
                 Relayed::Done(scanner) => Attempt::Done(Answer::Relayed(scanner)),
                 Relayed::Failed { error } => Attempt::Failed(error),
+                Relayed::ReadOnly { code } => Attempt::ReadOnly { code },
             },
             Err(e) => Attempt::Failed(e.to_string()),
         })
@@ -430,6 +443,9 @@ impl Session {
         let Some(id) = self.stmt_id(pkt) else { return };
         if self.prepared.stmts.remove(&id).is_none() {
             return;
+        }
+        if self.prepared.last_prepared == Some(id) {
+            self.prepared.last_prepared = None;
         }
         // Wherever it was prepared, also on the connections of clusters the session left.
         let here = [self.master.as_mut(), self.replica.as_mut()].into_iter();

@@ -91,6 +91,29 @@ impl Session {
         scanner: &Scanner,
         proto: Protocol,
     ) {
+        let rerouted;
+        let c = if std::mem::take(&mut self.rerouted_write) && used == Target::Master {
+            // Refused by a replica as read-only: it wrote (or tried to) on the master, and
+            // whatever it set lives there; replaying it elsewhere would be refused again.
+            let mut w = c.clone();
+            w.writes = true;
+            w.record = false;
+            w.master_only_state |= w.kinds.contains(Kind::Set) && !w.user_var_write;
+            w.user_var_write |= w.kinds.contains(Kind::Set);
+            rerouted = w;
+            &rerouted
+        } else {
+            c
+        };
+        if let Some(cs) = c.charset {
+            // The server reads the next statements in the new set; after an error a
+            // multi-statement may or may not have changed it.
+            if !scanner.error {
+                self.charset = cs;
+            } else if c.multi {
+                self.charset = classify::Charset::UNKNOWN;
+            }
+        }
         // A one-shot SET binds the next statement to where it ran; any statement uses it up.
         self.routing.next_here = (c.next_statement_only && !scanner.error).then_some(used);
         // A SELECT that failed (a syntax error) leaves the server's FOUND_ROWS() as it was.

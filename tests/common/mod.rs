@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod wire;
+pub use wire::Res;
+
 /// The running test cluster.
 #[derive(Clone, Debug)]
 pub struct Cluster {

@@ -269,10 +269,11 @@ fn non_utf8_and_empty() {
     );
     assert_eq!(b(b"\xff\xfe").route, M);
     assert_eq!(b(b"\x00").route, M);
-    assert_eq!(b(b"SELECT\x001").route, R);
+    // The server fails on a NUL outside a string; the proxy does not guess what follows it.
+    assert_eq!(b(b"SELECT\x001").route, M);
     assert_eq!(b(b"SELECT * FROM t LOCK\x00IN\x00SHARE MODE").route, M);
     assert_eq!(b(b"\x00DELETE FROM t").route, M);
-    assert!(!b(b"SELECT 1;\x00").multi);
+    assert_eq!(b(b"SELECT 1;\x00").route, M);
     assert_eq!(b(b"WITH c AS (SELECT '\xff') SELECT * FROM c").route, R);
     for e in ["", " ", "\n\t", "/* */", "-- x", "#", "/*!*/", ";", "  ;  "] {
         let c = cl(e);
@@ -319,4 +320,216 @@ fn digest_is_a_by_product_of_the_scan() {
     assert_ne!(d("SELECT ab FROM t"), d("SELECT a b FROM t"));
     assert_ne!(d("SELECT 1; SELECT 2"), d("SELECT 1"));
     assert_ne!(d("SELECT `a` FROM t"), d("SELECT `A` FROM t"));
+}
+
+// -----------------------------------------------------------------------
+// Read as the server reads it (sql_lex.cc, and the client's character set)
+// -----------------------------------------------------------------------
+
+fn cs(sql: &[u8], set: &str) -> Classification {
+    let charset = Charset::from_name(set);
+    assert!(charset != Charset::UNKNOWN || set == "nosuch", "{set}");
+    analyze_in(sql, &[], charset)
+}
+
+#[test]
+fn numbers_end_where_the_server_ends_them() {
+    // A keyword glued to a number is still the keyword.
+    for sql in [
+        "SELECT 1.5INTO @g",
+        "SELECT 1e1INTO @g",
+        "SELECT .5INTO @g",
+        "SELECT 3e+1INTO @g",
+        "SELECT 3E-1INTO @g",
+        "SELECT 1.5e1INTO @g",
+        "SELECT 1.INTO @g",
+        "SELECT 1.5INTO OUTFILE 'out.txt'",
+        "SELECT 1.5INTO DUMPFILE 'out.txt'",
+        "SELECT * FROM t WHERE a=1.5FOR UPDATE",
+        "SELECT 1 FROM t WHERE a = .5LOCK IN SHARE MODE",
+    ] {
+        let c = cl(sql);
+        assert_eq!(c.route, M, "{sql:?} -> {c:?}");
+        assert!(c.writes, "{sql:?}");
+    }
+    assert!(cl("SELECT 1.5INTO @g").user_var_write);
+    // Digits followed by identifier bytes are an identifier, as on the server; so is whatever
+    // follows `name.` directly.
+    for sql in [
+        "SELECT 12abc FROM t",
+        "SELECT 0x1fINTO FROM t",
+        "SELECT 1eINTO FROM t",
+        "SELECT t.1e1INTO FROM t",
+        "SELECT t.5INTO FROM t",
+        "SELECT 1.5, .5, 1e-3, 0x1F, 0b01, x'ff' FROM t",
+        "SELECT * FROM t WHERE a BETWEEN 1 AND 10",
+    ] {
+        assert_eq!(cl(sql).route, R, "{sql:?} -> {:?}", cl(sql));
+    }
+    // `1.5e` without exponent digits: the server turns it into a stray token; not guessed.
+    assert_eq!(cl("SELECT 1.5eINTO @i").route, M);
+    assert_eq!(cl("SELECT 1.5e+ 1").route, M);
+    // The digest reads a number as one literal.
+    assert_eq!(
+        cl("SELECT 1.5e-3 FROM t").digest,
+        cl("SELECT 7 FROM t").digest
+    );
+    assert_eq!(cl("SELECT .5 FROM t").digest, cl("SELECT 7 FROM t").digest);
+}
+
+#[test]
+fn dash_dash_comments_follow_the_character_set() {
+    // 0x7F is a control byte in utf8mb4 and latin1: `--` then starts a comment, and the quote
+    // after it is commented out, so the INSERT is a statement of its own.
+    let sql = b"SELECT 1 --\x7f '\n; INSERT INTO t VALUES (9) -- '";
+    for set in ["utf8mb4", "latin1", "utf8mb3", "sjis"] {
+        let c = cs(sql, set);
+        assert!(c.multi && c.route == M && c.writes, "{set}: {c:?}");
+    }
+    // In cp1251 it is not: one string, one SELECT.
+    let c = cs(sql, "cp1251");
+    assert!(!c.multi, "{c:?}");
+    // 0xA0 is whitespace in latin1 (so `--\xA0` is a comment) and a letter in utf8mb4.
+    let sql = b"SELECT 1 --\xa0 '\n; INSERT INTO t VALUES (9) -- '";
+    assert!(cs(sql, "latin1").multi);
+    assert!(!cs(sql, "utf8mb4").multi);
+    assert_eq!(cs(b"SELECT 1\xa0INTO @nb", "latin1").route, M);
+    assert_eq!(cs(b"SELECT 1\xa0INTO @nb", "utf8mb4").route, R);
+    // A NUL ends a line comment on the server (and then fails): not guessed either way.
+    assert_eq!(cl("SELECT 1 -- x\0\nFROM t").route, M);
+}
+
+#[test]
+fn double_byte_sets_hide_backslashes_and_backticks() {
+    // In sjis 0x95 0x5C is one character, so of the two backslashes only the second escapes:
+    // the quote after it does not end the string, the one after the space does, and the
+    // INSERT is a statement of its own. In utf8mb4 `\\` is one escaped backslash and the
+    // INSERT sits inside the second string.
+    let sql = b"SELECT '\x95\\\\' '; INSERT INTO t VALUES (7) #'";
+    for set in ["sjis", "cp932", "gbk"] {
+        let c = cs(sql, set);
+        assert!(c.multi && c.route == M && c.writes, "{set}: {c:?}");
+    }
+    for set in ["utf8mb4", "latin1", "ujis", "euckr", "big5"] {
+        let c = cs(sql, set);
+        assert!(!c.multi && c.route == R, "{set}: {c:?}");
+    }
+    // big5 leads start at 0xA1.
+    let c = cs(b"SELECT '\xa4\\\\' '; INSERT INTO t VALUES (7) #'", "big5");
+    assert!(c.multi && c.route == M, "{c:?}");
+    for (sql, route) in [
+        // The quote after 0x95 0x5C ends the string: INTO is a keyword.
+        (&b"SELECT '\x95\\' INTO @s #'"[..], M),
+        (b"SELECT 'a' FROM t WHERE b = '\x95\\'", R),
+        // 0x95 0x60 is one character: the backtick after it ends the name.
+        (b"SELECT `\x95`` FROM t", R),
+        (b"SELECT `\x95`` FROM t; INSERT INTO t VALUES (1) -- `", M),
+    ] {
+        let c = cs(sql, "sjis");
+        assert_eq!(c.route, route, "{sql:?} -> {c:?}");
+    }
+    // The same bytes in utf8mb4: the name does not end there (and the string would only end
+    // under NO_BACKSLASH_ESCAPES, which the proxy cannot rule out: master either way).
+    assert_eq!(cs(b"SELECT '\x95\\' INTO @s #'", "utf8mb4").route, M);
+    assert_eq!(cs(b"SELECT `\x95`` FROM t", "utf8mb4").route, M);
+    // Ordinary Japanese text in sjis reads as it should.
+    assert_eq!(
+        cs(b"SELECT * FROM t WHERE name = '\x93\xfa\x96\x7b'", "sjis").route,
+        R
+    );
+}
+
+#[test]
+fn an_unknown_character_set_sends_high_bytes_to_the_master() {
+    let unknown = |sql: &[u8]| analyze_in(sql, &[], Charset::UNKNOWN);
+    assert_eq!(unknown(b"SELECT * FROM t WHERE a = 1").route, R);
+    assert_eq!(unknown(b"SELECT * FROM t WHERE a = '\xc3\xa9'").route, M);
+    assert_eq!(unknown(b"SELECT 1 --\x7f\nFROM t").route, M);
+    assert_eq!(Charset::from_name("nosuch"), Charset::UNKNOWN);
+    assert_eq!(Charset::from_name("UTF8"), Charset::from_name("utf8mb3"));
+    assert_eq!(Charset::from_collation(8).name(), "latin1");
+    assert_eq!(Charset::from_collation(45), Charset::UTF8MB4);
+    assert_eq!(Charset::from_collation(13).name(), "sjis");
+    assert_eq!(Charset::from_collation(0), Charset::UNKNOWN);
+    // `[` quotes an identifier under sql_mode MSSQL; elsewhere it is a syntax error.
+    assert_eq!(
+        cl("SELECT [a'] FROM t; INSERT INTO t VALUES (1) -- ']").route,
+        M
+    );
+}
+
+#[test]
+fn quoted_built_ins_are_the_built_ins() {
+    for sql in [
+        "SELECT `GET_LOCK`('q', 0)",
+        "SELECT `get_lock`('q', 0)",
+        "SELECT \"GET_LOCK\"('q', 0)",
+        "SELECT `RELEASE_LOCK`('q')",
+        "SELECT NEXTVAL(s), `NEXTVAL`(s)",
+    ] {
+        let c = cl(sql);
+        assert!(c.route == M && c.writes, "{sql:?} -> {c:?}");
+    }
+    let c = cl("SELECT `LAST_INSERT_ID`()");
+    assert!(c.route == M && c.master_read, "{c:?}");
+    let c = cl("SET @r = `RAND`()");
+    assert!(!c.record && c.route == M, "{c:?}");
+    // A column that happens to be named like a function is not called.
+    assert_eq!(cl("SELECT `get_lock` FROM t").route, R);
+}
+
+#[test]
+fn assignments_anywhere_are_user_variable_writes() {
+    for sql in [
+        "DO @d := 7",
+        "UPDATE t SET a = (@n := @n + 1)",
+        "CALL p(@x := 1)",
+    ] {
+        let c = cl(sql);
+        assert!(
+            c.user_var_write && !c.record && c.route == M,
+            "{sql:?} -> {c:?}"
+        );
+    }
+    // In a SET the grammar knows what `:=` assigns.
+    let c = cl("SET sql_mode := 'ANSI'");
+    assert!(!c.user_var_write && c.record, "{c:?}");
+}
+
+#[test]
+fn character_set_changes_are_reported() {
+    let set = |sql: &str| cl(sql).charset.map(|c| c.name());
+    assert_eq!(set("SET NAMES sjis"), Some("sjis"));
+    assert_eq!(
+        set("SET NAMES 'latin1' COLLATE 'latin1_bin'"),
+        Some("latin1")
+    );
+    assert_eq!(set("SET CHARACTER SET gbk"), Some("gbk"));
+    assert_eq!(set("SET CHARSET big5"), Some("big5"));
+    assert_eq!(set("SET character_set_client = cp932"), Some("cp932"));
+    assert_eq!(
+        set("SET @@session.character_set_client = 'latin1'"),
+        Some("latin1")
+    );
+    assert_eq!(set("SET sql_mode = '', NAMES utf8"), Some("utf8mb3"));
+    assert_eq!(set("SET NAMES DEFAULT"), Some("unknown"));
+    assert_eq!(set("SET character_set_client = @cs"), Some("unknown"));
+    assert_eq!(set("EXECUTE IMMEDIATE 'SET NAMES latin1'"), Some("unknown"));
+    assert_eq!(set("EXECUTE s"), Some("unknown"));
+    assert_eq!(
+        set("BEGIN NOT ATOMIC SET NAMES latin1; END"),
+        Some("unknown")
+    );
+    assert_eq!(set("SET character_set_results = latin1"), None);
+    assert_eq!(set("SET GLOBAL character_set_client = latin1"), None);
+    assert_eq!(set("CALL p()"), None);
+    // The statements after a SET NAMES in the same multi-statement are read in the new set:
+    // with bytes that may read differently there, the proxy does not guess.
+    let c = analyze_in(
+        b"SET NAMES sjis; SELECT '\x95\\' '; SELECT 1 #'",
+        &[],
+        Charset::UTF8MB4,
+    );
+    assert_eq!(c.route, M);
+    assert_eq!(cl("SET NAMES latin1; SET @a = 1").route, C);
 }
