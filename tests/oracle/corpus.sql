@@ -145,6 +145,8 @@ SELECT ROW_COUNT(); SET @{V} = {N}
 SET @{V} = {N}; SELECT FOUND_ROWS()
 SHOW WARNINGS; SET @{V} = 1
 SELECT ROW_COUNT(), @{V} := 1
+SELECT FOUND_ROWS(); SELECT LAST_INSERT_ID()
+SHOW WARNINGS; SELECT @@identity
 
 % Executable comments.
 SELECT 1 /*! INTO @{V} */
@@ -160,6 +162,10 @@ SELECT 1 /*!, GET_LOCK('{L}', 0) */
 SELECT 1 /*!50700 ; INSERT INTO t (b) VALUES (1) */
 /*!50700 SELECT */ 1 INTO @{V}
 SELECT 1 /*! INTO OUTFILE '{F}' */
+SELECT /*!{N}INTO */ @{V}
+SELECT /*M!{N}INTO @{V} */
+SELECT /*!12 INTO */ @{V}
+/*!50700 SELECT 1 INTO @{V} */
 
 % Routing hints.
 /* rwsplit:replica */ SELECT a FROM t
