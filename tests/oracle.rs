@@ -1248,10 +1248,16 @@ fn replica_bound_statements_leave_a_replica_as_they_found_it() {
         .unwrap_or(DEFAULT_N);
     let verbose = std::env::var_os("RWSPLIT_ORACLE_VERBOSE").is_some();
     let (user, password) = (cluster.user().to_string(), cluster.password().to_string());
-    let (super_user, super_password) = (
-        cluster.var("SUPER_USER").to_string(),
-        cluster.var("SUPER_PASSWORD").to_string(),
-    );
+    let super_var = |k: &str| {
+        cluster.vars.get(k).cloned().unwrap_or_else(|| {
+            panic!(
+                "{k} missing from {}: a cluster started by an older scripts/cluster.sh has no \
+                 SUPER account; start it again (scripts/cluster.sh down, up)",
+                cluster.env_file.display()
+            )
+        })
+    };
+    let (super_user, super_password) = (super_var("SUPER_USER"), super_var("SUPER_PASSWORD"));
     let [r1, r2] = cluster.replica_ports()[..] else {
         unreachable!()
     };
