@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 
 fn table(c: &Cluster, name: &str) -> String {
@@ -322,4 +320,87 @@ fn a_read_that_writes_runs_on_the_master() {
         "{}",
         tail(&p.log(), 20)
     );
+}
+
+/// Every hostile statement above, sent by an account with SUPER and READ_ONLY ADMIN (which
+/// ignores `read_only`, so a misrouted write would fork a replica instead of failing): no
+/// replica writes anything of its own.
+#[test]
+fn an_account_that_bypasses_read_only_never_writes_on_a_replica() {
+    let c = Cluster::shared();
+    let pid = std::process::id();
+    let user = format!("rwsuper_{pid}");
+    let t = format!("rwtest.super_{pid}");
+    c.root_sql(
+        "master",
+        &format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'superpass';
+             GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%';
+             DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a INT)"
+        ),
+    );
+    c.wait_replicas();
+    let p = Proxy::start(
+        &c,
+        &format!("[[users]]\nname = \"{user}\"\npassword = \"superpass\"\n"),
+    );
+    let replica_nodes = ["replica1", "replica2"];
+    let own_before: Vec<String> = replica_nodes.iter().map(|n| own_writes(&c, n)).collect();
+    let mut raw = RawClient::login(p.port, &user, "superpass");
+    let lock = format!("rwsplit_super_{pid}");
+    let script: Vec<Vec<u8>> = vec![
+        b"SELECT 1.5INTO @g".to_vec(),
+        format!("SELECT 1 --\x7f '\n; INSERT INTO {t} VALUES (9) -- '").into_bytes(),
+        b"SET NAMES sjis".to_vec(),
+        [
+            &b"SELECT '\x95\\\\' '; INSERT INTO "[..],
+            t.as_bytes(),
+            b" VALUES (7) #'",
+        ]
+        .concat(),
+        b"SET NAMES latin1".to_vec(),
+        [
+            &b"SELECT 1 --\xa0 '\n; INSERT INTO "[..],
+            t.as_bytes(),
+            b" VALUES (6) -- '",
+        ]
+        .concat(),
+        b"SET NAMES utf8mb4".to_vec(),
+        format!("SELECT `GET_LOCK`('{lock}', 0)").into_bytes(),
+        format!("SELECT `RELEASE_LOCK`('{lock}')").into_bytes(),
+        b"DO @d := 7".to_vec(),
+        format!("SELECT 1.5e1INTO @h FROM {t} LIMIT 1").into_bytes(),
+    ];
+    for sql in &script {
+        let r = raw.query_bytes(sql);
+        assert!(
+            r.iter().all(|r| r.code().is_none()),
+            "{}: {r:?}",
+            String::from_utf8_lossy(sql)
+        );
+    }
+    let rows = c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a"));
+    assert_eq!(rows, vec!["6", "7", "9"], "every INSERT ran on the master");
+    c.wait_replicas();
+    for (node, before) in replica_nodes.iter().zip(&own_before) {
+        assert_eq!(
+            &own_writes(&c, node),
+            before,
+            "{node} wrote something of its own"
+        );
+    }
+    c.root_sql("master", &format!("DROP USER '{user}'@'%'; DROP TABLE {t}"));
+}
+
+/// The GTIDs in a node's binlog that carry its own server id: writes it ran for a client.
+fn own_writes(c: &Cluster, node: &str) -> String {
+    let id = c.root_rows(node, "SELECT @@server_id").join("");
+    let state = c
+        .root_rows(node, "SELECT @@global.gtid_binlog_state")
+        .join("");
+    state
+        .split(',')
+        .filter(|g| g.split('-').nth(1) == Some(id.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
 }

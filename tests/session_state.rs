@@ -421,3 +421,31 @@ fn auth_passthrough_uses_accounts_from_the_master() {
     );
     assert!(!p.log().contains("pt-secret"), "no password in the log");
 }
+
+/// A client that logged in without CLIENT_MULTI_STATEMENTS and turned them on with
+/// COM_SET_OPTION (mysqli's multi_query) runs a multi-statement of SETs on a replica; replayed
+/// on the master, it still runs as one multi-statement there, and later master statements
+/// work (they failed with 1064 when the replay went to a connection with them off).
+#[test]
+fn multi_statement_sets_replay_on_a_connection_without_multi_statements() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    const MULTI_STATEMENTS: u32 = 0x0001_0000;
+    let mut raw = RawClient::login_with(
+        p.port,
+        c.user(),
+        c.password(),
+        RawClient::CAPS & !MULTI_STATEMENTS,
+    );
+    raw.write_packet(0, &[0x1b, 0, 0]); // COM_SET_OPTION MULTI_STATEMENTS_ON
+    let (_, ok) = raw.read_packet();
+    assert_eq!(ok[0], 0xfe, "EOF answers COM_SET_OPTION: {ok:?}");
+    let r = raw.query_bytes(b"SELECT @@server_id");
+    assert!(c.replica_ids().contains(&r[0].first().unwrap()), "{r:?}");
+    let r = raw.query_bytes(b"SET SESSION sql_mode='ANSI'; SET SESSION time_zone='+01:00'");
+    assert_eq!(r, vec![Res::Ok { affected: 0 }, Res::Ok { affected: 0 }]);
+    let r = raw.query_bytes(b"DO 1");
+    assert_eq!(r, vec![Res::Ok { affected: 0 }], "{}", tail(&p.log(), 20));
+    let r = raw.query_bytes(b"/* rwsplit:master */ SELECT @@session.time_zone");
+    assert_eq!(r[0].first().as_deref(), Some("+01:00"), "{r:?}");
+}
