@@ -9,26 +9,6 @@ mod common;
 
 use common::*;
 
-fn table(c: &Cluster, name: &str) -> String {
-    let t = format!("rwtest.{name}_{}", std::process::id());
-    c.root_sql(
-        "master",
-        &format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a INT PRIMARY KEY)"),
-    );
-    t
-}
-
-fn count(c: &Cluster, t: &str) -> String {
-    c.root_rows("master", &format!("SELECT COUNT(*) FROM {t}"))
-        .join(",")
-}
-
-/// Runs `script` on a fresh raw connection to `port`; the results of each statement.
-fn run(c: &Cluster, port: u16, script: &[&[u8]]) -> Vec<Vec<Res>> {
-    let mut raw = RawClient::login(port, c.user(), c.password());
-    script.iter().map(|sql| raw.query_bytes(sql)).collect()
-}
-
 /// COM_STMT_EXECUTE with id -1 means the last *successful* prepare: after a failed one the
 /// server answers 1243 and runs nothing (Connector/C's execute-direct pipelines exactly this).
 #[test]
@@ -36,7 +16,7 @@ fn execute_last_statement_after_a_failed_prepare_runs_nothing() {
     let c = Cluster::shared();
     let p = Proxy::start(&c, "");
     for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
-        let t = table(&c, &format!("ps_last_{side}"));
+        let t = fresh_table(&c, &format!("ps_last_{side}"));
         let mut raw = RawClient::login(port, c.user(), c.password());
         let ins = raw
             .prepare(format!("INSERT INTO {t} VALUES (?)").as_bytes())
@@ -69,58 +49,9 @@ fn execute_last_statement_after_a_failed_prepare_runs_nothing() {
         );
         raw.close_stmt(ins2);
         assert_eq!(raw.execute(u32::MAX, &[4])[0].code(), Some(1243), "{side}");
-        assert_eq!(count(&c, &t), "2", "{side}: rows 1 and 3 only");
+        assert_eq!(row_count(&c, &t), "2", "{side}: rows 1 and 3 only");
     }
     assert!(!p.log().contains("panicked"), "{}", tail(&p.log(), 20));
-}
-
-/// `script` with every `{t}` replaced by `t`.
-fn with_table(script: &[&[u8]], t: &str) -> Vec<Vec<u8>> {
-    script
-        .iter()
-        .map(|sql| {
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < sql.len() {
-                if sql[i..].starts_with(b"{t}") {
-                    out.extend_from_slice(t.as_bytes());
-                    i += 3;
-                } else {
-                    out.push(sql[i]);
-                    i += 1;
-                }
-            }
-            out
-        })
-        .collect()
-}
-
-/// Runs `script` directly against the master and through the proxy (each side with a fresh
-/// table `{t}`), asserts both sides got the same results and the same table contents, and
-/// returns the proxy's results.
-fn same_answers(c: &Cluster, p: &Proxy, name: &str, script: &[&[u8]]) -> Vec<Vec<Res>> {
-    let mut answers = Vec::new();
-    let mut contents = Vec::new();
-    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
-        let t = table(c, &format!("{name}_{side}"));
-        let script = with_table(script, &t);
-        let refs: Vec<&[u8]> = script.iter().map(|s| &s[..]).collect();
-        // Results that quote the statement's text name the side's own table: read as `{t}`.
-        let got = run(c, port, &refs)
-            .into_iter()
-            .map(|results| results.into_iter().map(|r| r.naming(&t, "{t}")).collect())
-            .collect::<Vec<Vec<Res>>>();
-        answers.push(got);
-        contents.push(c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a")));
-    }
-    assert_eq!(
-        answers[0],
-        answers[1],
-        "{name}: direct and proxied answers differ\n{}",
-        tail(&p.log(), 30)
-    );
-    assert_eq!(contents[0], contents[1], "{name}: table contents differ");
-    answers.pop().unwrap()
 }
 
 /// A keyword glued to a number is still the keyword: `SELECT 1.5INTO @g` sets @g on the
@@ -236,7 +167,7 @@ fn quoted_built_ins() {
         Some("1"),
         "released where it was taken: {got:?}"
     );
-    let t = table(&c, "lii");
+    let t = fresh_table(&c, "lii");
     c.root_sql(
         "master",
         &format!("ALTER TABLE {t} MODIFY a INT AUTO_INCREMENT"),

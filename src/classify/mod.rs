@@ -313,6 +313,15 @@ pub struct Classification {
     /// IMMEDIATE` or a `BEGIN NOT ATOMIC` block, whose `SET NAMES` outlives them). The
     /// session reads its later statements in that set.
     pub charset: Option<Charset>,
+    /// `COMMIT RELEASE` / `ROLLBACK RELEASE`: the server closes the connection after it.
+    pub release: bool,
+    /// Runs statements its own text does not show — `CALL`, SQL `EXECUTE`, `EXECUTE
+    /// IMMEDIATE`, `BEGIN NOT ATOMIC` — which may set session or user variables or create
+    /// temporary tables that the proxy cannot see or replay.
+    pub opaque: bool,
+    /// `DROP DATABASE|SCHEMA [IF EXISTS] name`: when it is the session's database, the server
+    /// leaves the session without one.
+    pub dropped_db: Option<String>,
 }
 
 const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -406,6 +415,9 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         digest: 0,
         next_statement_only: false,
         charset: None,
+        release: false,
+        opaque: false,
+        dropped_db: None,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -446,6 +458,11 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             c.next_statement_only |= seg.next_only;
             if seg.charset.is_some() {
                 c.charset = seg.charset;
+            }
+            c.release |= seg.release;
+            c.opaque |= seg.opaque;
+            if seg.dropped_db.is_some() {
+                c.dropped_db = seg.dropped_db.clone();
             }
             c.reads_vars |= seg.reads_vars;
             all_empty &= seg.empty;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 mod wire;
 #[allow(unused_imports)]
-pub use wire::Res;
+pub use wire::*;
 
 /// The running test cluster.
 #[derive(Clone, Debug)]
