@@ -322,6 +322,9 @@ pub struct Classification {
     /// `DROP DATABASE|SCHEMA [IF EXISTS] name`: when it is the session's database, the server
     /// leaves the session without one.
     pub dropped_db: Option<String>,
+    /// Takes a named lock (`GET_LOCK`): the connection that ran it holds it, and only that
+    /// connection (a reconnect would silently lose it).
+    pub named_lock: bool,
 }
 
 const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -418,6 +421,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         release: false,
         opaque: false,
         dropped_db: None,
+        named_lock: false,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -460,6 +464,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
                 c.charset = seg.charset;
             }
             c.release |= seg.release;
+            c.named_lock |= seg.named_lock;
             c.opaque |= seg.opaque;
             if seg.dropped_db.is_some() {
                 c.dropped_db = seg.dropped_db.clone();
@@ -598,6 +603,7 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
             c.mentions_named |= a.c.mentions_named;
             c.user_var_read |= a.c.user_var_read;
             c.master_read |= a.c.master_read;
+            c.named_lock |= a.c.named_lock;
             if r.broken
                 || a.broken
                 || a.c.route != c.route

@@ -36,6 +36,8 @@ pub(super) struct Seg {
     pub(super) opaque: bool,
     /// See `Classification::dropped_db`.
     pub(super) dropped_db: Option<String>,
+    /// See `Classification::named_lock`.
+    pub(super) named_lock: bool,
 }
 
 impl Seg {
@@ -65,6 +67,7 @@ impl Seg {
             release: false,
             opaque: false,
             dropped_db: None,
+            named_lock: false,
         }
     }
 
@@ -89,6 +92,7 @@ impl Seg {
         s.master_read = r.master_read;
         s.writes = r.writes();
         s.conn_id = r.conn_id;
+        s.named_lock = r.lock;
         s
     }
 }
@@ -861,6 +865,7 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
 
     let mut seg = Seg::master(Kind::Set);
     seg.charset = charset;
+    seg.named_lock = reads.lock;
     seg.user_var_write = user || reads.user_assign;
     seg.conn_id = reads.conn_id;
     seg.next_only = next_only && !bad;
@@ -905,6 +910,7 @@ pub(super) fn merge_reads(acc: &mut Reads, r: Reads) {
     acc.nondet |= r.nondet;
     acc.var_read |= r.var_read;
     acc.conn_id |= r.conn_id;
+    acc.lock |= r.lock;
 }
 
 /// The unquoted text of an identifier token (bare, backtick or ANSI `"..."`).

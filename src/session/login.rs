@@ -158,6 +158,8 @@ impl Session {
             db_here: true,
             positions,
             rerouted_write: false,
+            master_holds: None,
+            state_lost: false,
             trx_rules: None,
         };
         let entry = SessionEntry {

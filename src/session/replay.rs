@@ -228,6 +228,7 @@ impl Session {
         self.replay.state_sig = 0;
         self.prepared.stmts.clear();
         self.prepared.last_prepared = None;
+        self.master_holds = None;
         // A reset or a new login puts the client's character set back to its handshake's.
         self.charset = classify::Charset::from_collation(self.login.collation);
         self.replay.multi_statements_off = !self

@@ -149,6 +149,13 @@ impl Session {
             self.routing.user_vars_on_master = true;
             self.pin("statements run inside CALL, EXECUTE or a compound block");
         }
+        if used == Target::Master && (!scanner.error || c.multi) {
+            if c.named_lock {
+                self.master_holds = Some("a named lock (GET_LOCK)");
+            } else if c.kinds.contains(Kind::Prepare) && self.master_holds.is_none() {
+                self.master_holds = Some("a prepared statement (SQL PREPARE)");
+            }
+        }
         if let Some(db) = &c.dropped_db {
             if self.replay.db.as_deref() == Some(db.as_str()) && (!scanner.error || c.multi) {
                 self.dropped_current_db(used);
