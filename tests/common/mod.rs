@@ -3,6 +3,8 @@
 //! real clients (the `mariadb` CLI, mysql_async).
 #![allow(dead_code)]
 
+pub mod text_client;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
