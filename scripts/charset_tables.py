@@ -8,9 +8,10 @@ For every character set the server offers as a client charset, and every byte va
 and, for the double-byte sets whose second byte may be ASCII, which lead bytes swallow a
 following backslash inside a string (`SELECT '<lead>\\', 'z'` answers two columns).
 
-Usage: scripts/charset_tables.py HOST PORT USER PASSWORD > src/classify/charsets.rs
+Usage: scripts/charset_tables.py HOST PORT USER PASSWORD | rustfmt --edition 2021 > src/classify/charsets.rs
 (any account; nothing is written on the server). The test cluster's replica will do:
-  . "$RWSPLIT_CLUSTER_ENV"; scripts/charset_tables.py 127.0.0.1 $REPLICA1_PORT $APP_USER $APP_PASSWORD
+  . "$RWSPLIT_CLUSTER_ENV"
+  scripts/charset_tables.py 127.0.0.1 $REPLICA1_PORT $APP_USER $APP_PASSWORD | rustfmt --edition 2021 > src/classify/charsets.rs
 """
 import hashlib
 import socket
@@ -129,7 +130,9 @@ def main():
     out.write("//! run the script against a server instead (tests/oracle.rs checks the lexer against one).\n\n")
     out.write("/// (name, whitespace bytes of 0x80 and above, bytes of 0x7F and above after which `--` starts a\n")
     out.write("/// comment, ranges of lead bytes that make a following backslash part of one character).\n")
-    out.write("pub(super) const CHARSETS: &[(&str, &[u8], &[u8], &[(u8, u8)])] = &[\n")
+    out.write("pub(super) type Facts = (&'static str, &'static [u8], &'static [u8], &'static [(u8, u8)]);\n\n")
+    out.write("/// Every set the server takes as a client character set.\n")
+    out.write("pub(super) const CHARSETS: &[Facts] = &[\n")
     std_space = [9, 10, 11, 12, 13, 32]
     std_dash = list(range(1, 10)) + list(range(11, 33))
     for name, space, dash, leads in sets:

@@ -30,6 +30,9 @@
 #   app/apppass         everything except SUPER and READ_ONLY ADMIN (writes on a read_only replica
 #                       fail with 1290)
 #   monitor/monitorpass REPLICATION CLIENT, SLAVE MONITOR, PROCESS, SELECT ON mysql.*
+#   appsuper/appsuperpass  ALL PRIVILEGES ON *.* (SUPER and READ_ONLY ADMIN included): a write
+#                       on a read_only replica succeeds and forks it. Only for tests that show
+#                       what a misrouted write would do; the proxy's account is app.
 #   root (or the invoking OS user) via unix_socket on each node's socket.
 set -euo pipefail
 
@@ -46,6 +49,8 @@ APP_USER=app
 APP_PASSWORD=apppass
 MONITOR_USER=monitor
 MONITOR_PASSWORD=monitorpass
+SUPER_USER=appsuper
+SUPER_PASSWORD=appsuperpass
 REPL_USER=repl
 REPL_PASSWORD=replpass
 START_TIMEOUT=${RWSPLIT_CLUSTER_START_TIMEOUT:-60}
@@ -372,6 +377,11 @@ verify_cluster() {
             die "$node: app could write on a read_only replica (privileges too broad)"
         fi
         [[ $out == *1290* ]] || die "$node: unexpected error for a write on a replica: $out"
+        # The SUPER account must be able to write there (checked by its grants, not by a write).
+        out=$(mariadb --no-defaults --protocol=tcp -h 127.0.0.1 -P "$port" -u "$SUPER_USER" \
+            -p"$SUPER_PASSWORD" --batch --skip-column-names -e 'SHOW GRANTS') ||
+            die "$SUPER_USER cannot log in on $node"
+        [[ $out == *"GRANT ALL PRIVILEGES ON *.*"* ]] || die "$node: $SUPER_USER lacks ALL PRIVILEGES: $out"
     done
 }
 
@@ -468,6 +478,8 @@ EOF
 CREATE USER '$APP_USER'@'%' IDENTIFIED BY '$APP_PASSWORD';
 GRANT ALL PRIVILEGES ON *.* TO '$APP_USER'@'%';
 REVOKE SUPER, READ_ONLY ADMIN ON *.* FROM '$APP_USER'@'%';
+CREATE USER '$SUPER_USER'@'%' IDENTIFIED BY '$SUPER_PASSWORD';
+GRANT ALL PRIVILEGES ON *.* TO '$SUPER_USER'@'%';
 CREATE USER '$MONITOR_USER'@'%' IDENTIFIED BY '$MONITOR_PASSWORD';
 GRANT REPLICATION CLIENT, SLAVE MONITOR, PROCESS ON *.* TO '$MONITOR_USER'@'%';
 GRANT SELECT ON mysql.* TO '$MONITOR_USER'@'%';
@@ -502,6 +514,8 @@ EOF
         echo "APP_PASSWORD=$APP_PASSWORD"
         echo "MONITOR_USER=$MONITOR_USER"
         echo "MONITOR_PASSWORD=$MONITOR_PASSWORD"
+        echo "SUPER_USER=$SUPER_USER"
+        echo "SUPER_PASSWORD=$SUPER_PASSWORD"
         echo "REPL_USER=$REPL_USER"
         echo "REPL_PASSWORD=$REPL_PASSWORD"
         echo "ADMIN_USER=$ADMIN_USER"

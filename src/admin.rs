@@ -379,6 +379,9 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
     })
 }
 
+/// One row per backend. `bypasses_read_only` (replicas; NULL for masters): the accounts the
+/// proxy logs in with that may write there despite read_only, `no`, or `unknown` (see
+/// `privileges::summary`).
 fn show_backends(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
     let rows = topo
@@ -401,6 +404,11 @@ fn show_backends(shared: &Shared) -> Table {
                 ),
                 h.gtid.clone(),
                 Some(b.cluster.to_string()),
+                // Only a replica's read_only matters; the master takes writes anyway.
+                (b.role == Role::Replica).then(|| {
+                    let findings = shared.read_only_bypass.get(&b.address);
+                    crate::privileges::summary(findings.as_deref().map(Vec::as_slice))
+                }),
             ]
         })
         .collect();
@@ -415,6 +423,7 @@ fn show_backends(shared: &Shared) -> Table {
             "connections",
             "gtid",
             "cluster",
+            "bypasses_read_only",
         ],
         rows,
     )

@@ -51,10 +51,19 @@ pub struct Cli {
 pub enum Command {
     /// Run the proxy (the default when no subcommand is given).
     Run,
-    /// Validate a configuration file and print every problem with its line number.
+    /// Validate a configuration file and print every problem with its line number (offline:
+    /// nothing is contacted). Exit status 0 valid, 2 invalid.
     CheckConfig {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
+        /// Also log in to every replica with the configured accounts (and, with auth
+        /// passthrough, read the user table with the monitor account) and print a WARNING line
+        /// for each account that may write there despite read_only (READ_ONLY ADMIN; SUPER
+        /// before MariaDB 10.11; ALL PRIVILEGES) or whose grants could not be read. Exit
+        /// status 1 when an account may write on a replica, else 3 when an account could not
+        /// be checked, else 0.
+        #[arg(long)]
+        connect: bool,
     },
     /// Change the topology in the config file (for cluster lifecycle hooks). The file is
     /// rewritten atomically with comments kept, under a lock; the running proxy picks the
@@ -117,7 +126,7 @@ pub enum TopologyCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Some(Command::CheckConfig { ref file }) => {
+        Some(Command::CheckConfig { ref file, connect }) => {
             let path = file.clone().unwrap_or_else(|| cli.config.clone());
             let checked = Config::from_file(&path)
                 .map_err(|e| e.to_string())
@@ -136,7 +145,11 @@ pub fn main() -> ExitCode {
                         c.users.len(),
                         c.rules.len()
                     );
-                    ExitCode::SUCCESS
+                    if connect {
+                        check_replicas_online(&c)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
                 }
                 Err(e) => {
                     eprintln!("{e}");
@@ -146,6 +159,75 @@ pub fn main() -> ExitCode {
         }
         Some(Command::Topology(ref t)) => topology(&cli, t),
         Some(Command::Run) | None => run(&cli),
+    }
+}
+
+/// `check-config --connect`: the read_only check of every replica of every cluster, one line
+/// per account and replica (`WARNING:` first where it matters), after the offline check.
+fn check_replicas_online(config: &Config) -> ExitCode {
+    use crate::privileges::{check, Verdict};
+    let tls = match crate::tls::TlsSetup::load(config.tls.as_ref()) {
+        Ok(t) => std::sync::Arc::new(t),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let topo = crate::topology::Topology::from_config(std::sync::Arc::new(config.clone()), None);
+    let (mut bypass, mut unknown, mut replicas) = (false, false, 0);
+    runtime.block_on(async {
+        for cluster in &topo.clusters {
+            for replica in &cluster.replicas {
+                replicas += 1;
+                let at = format!("replica {} (cluster {})", replica.address, cluster.name);
+                let findings = check::check_replica(config, replica.clone(), tls.clone()).await;
+                if findings.is_empty() {
+                    println!("{at}: no account of the proxy's to check there");
+                }
+                for f in findings {
+                    match f.verdict {
+                        Verdict::Clean => {
+                            println!("{at}: {} cannot write despite read_only", f.account)
+                        }
+                        Verdict::Bypasses(p) => {
+                            bypass = true;
+                            println!(
+                                "WARNING: {at}: {} may write despite read_only ({}): a write sent there by mistake would succeed and fork the replica's data instead of failing with error 1290",
+                                f.account,
+                                p.join(", ")
+                            );
+                        }
+                        Verdict::Unknown(why) => {
+                            unknown = true;
+                            println!(
+                                "WARNING: {at}: could not check whether {} may write despite read_only: {why}",
+                                f.account
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    });
+    if replicas == 0 {
+        println!("no replicas to check");
+    }
+    if bypass {
+        ExitCode::from(1)
+    } else if unknown {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -239,6 +321,10 @@ fn init_logging(json: bool, level: &str) {
     }
 }
 
+/// How long the proxy waits at start for the first read_only check of the replicas (see
+/// `privileges::watch`) before it listens; a longer check goes on in the background.
+const FIRST_CHECK_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn run(cli: &Cli) -> ExitCode {
     let config = match Config::from_file(&cli.config) {
         Ok(c) => c,
@@ -285,6 +371,7 @@ fn run(cli: &Cli) -> ExitCode {
         let shared = Shared::new(config, tls, threads);
         info!(config = %cli.config.display(), "configuration loaded");
         crate::monitor::spawn(shared.clone());
+        let first_check = crate::privileges::watch::spawn(shared.clone());
         if shared.topology.load().config.auth.passthrough {
             let s = shared.clone();
             tokio::spawn(async move {
@@ -294,6 +381,9 @@ fn run(cli: &Cli) -> ExitCode {
         }
         // Reload triggers are in place before the first client can connect.
         crate::reload::spawn_triggers(shared.clone(), cli.config.clone(), !cli.no_watch);
+        // The read_only check's warnings come before the first client, and its logins to the
+        // replicas before any client's; a replica slow to answer does not hold the start up.
+        let _ = tokio::time::timeout(FIRST_CHECK_WAIT, first_check).await;
         let mut listeners = match crate::server::bind_all(&listen, threads).await {
             Ok(l) => l,
             Err(e) => {

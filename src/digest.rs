@@ -157,12 +157,10 @@ fn walk(sql: &[u8], mut out: impl FnMut(u8)) {
             // `?`, as the classifier's lexer reads it as one token.
             b'0'..=b'9' | b'.' if b != b'.' || sql.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 while i < sql.len() {
-                    if sql[i].is_ascii_alphanumeric() || sql[i] == b'.' {
-                        i += 1;
-                    } else if matches!(sql[i], b'+' | b'-')
+                    let exponent_sign = matches!(sql[i], b'+' | b'-')
                         && matches!(sql[i - 1], b'e' | b'E')
-                        && sql.get(i + 1).is_some_and(u8::is_ascii_digit)
-                    {
+                        && sql.get(i + 1).is_some_and(u8::is_ascii_digit);
+                    if sql[i].is_ascii_alphanumeric() || sql[i] == b'.' || exponent_sign {
                         i += 1;
                     } else {
                         break;

@@ -10,9 +10,11 @@
 //! Beside it: `topology` (backend types and the immutable topology snapshot), `shared` (the
 //! runtime state every session uses), `tls`, `pool` (backend connections kept between sessions
 //! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http`,
-//! `admin` and `log_limit` (rate limits for repeated warnings). No import cycles: `topology`,
-//! `metrics`, `classify`, `rules`, `route`, `gtid`, `registry`, `digest` and `log_limit` depend
-//! on no runtime module; `shared` sits above `backend`, `pool` and `accounts`.
+//! `admin`, `log_limit` (rate limits for repeated warnings) and `privileges` (accounts that
+//! may write on a read_only replica). No import cycles: `topology`,
+//! `metrics`, `classify`, `rules`, `route`, `gtid`, `registry`, `digest`, `log_limit` and
+//! `privileges::grants` depend on no runtime module; `shared` sits above `backend`, `pool`,
+//! `accounts` and `privileges` (whose `watch` alone reads `shared`).
 
 pub mod accounts;
 pub mod admin;
@@ -27,6 +29,7 @@ pub mod metrics;
 pub mod metrics_http;
 pub mod monitor;
 pub mod pool;
+pub mod privileges;
 pub mod protocol;
 pub mod registry;
 pub mod reload;

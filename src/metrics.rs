@@ -38,6 +38,9 @@ pub struct Metrics {
     pub replication_lag: IntGaugeVec,
     pub backend_connections: IntGaugeVec,
     pub backend_idle: IntGaugeVec,
+    /// Per replica and account the proxy logs in with: 1 may write despite read_only, 0 may
+    /// not, -1 could not be checked (the log says why). Filled at scrape time.
+    pub account_bypasses_read_only: IntGaugeVec,
     /// Statements each `[[rules]]` entry matched (label: its 0-based position), copied from the
     /// rules' own counters at scrape time: no per-statement cost, and a gauge because a reload
     /// that changes a rule starts its count again.
@@ -156,6 +159,11 @@ impl Metrics {
                 "rwsplit_backend_connections_idle",
                 "Backend connections idle in the pool, by backend",
                 &["cluster", "backend"],
+            ),
+            account_bypasses_read_only: gauge_vec(
+                "rwsplit_backend_account_bypasses_read_only",
+                "1 if the account may write on this read_only replica (READ_ONLY ADMIN, SUPER before MariaDB 10.11, ALL PRIVILEGES), 0 if not, -1 if it could not be checked",
+                &["cluster", "backend", "account"],
             ),
             rule_hits: gauge_vec(
                 "rwsplit_rule_hits",

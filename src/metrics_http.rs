@@ -1,5 +1,6 @@
 //! The `/metrics` HTTP endpoint (`[metrics] listen`): refreshes the backend gauges (state,
-//! lag, idle pool connections, reloads) from the runtime state and serves the exposition.
+//! lag, idle pool connections, accounts that bypass read_only, reloads) from the runtime
+//! state and serves the exposition.
 //! The counters themselves live in `metrics`, which depends on nothing of the runtime.
 
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing::{debug, info, warn};
 
 use crate::metrics::METRICS;
+use crate::privileges::Verdict;
 use crate::shared::Shared;
 use crate::topology::State;
 
@@ -34,6 +36,28 @@ pub fn render(shared: &Shared) -> String {
                     .with_label_values(&[&*b.cluster, &b.address])
                     .set(lag as i64);
             }
+        }
+    }
+    m.account_bypasses_read_only.reset();
+    for (cluster, replica) in topo
+        .clusters
+        .iter()
+        .flat_map(|c| c.replicas.iter().map(move |r| (&c.name, r)))
+    {
+        for f in shared
+            .read_only_bypass
+            .get(&replica.address)
+            .iter()
+            .flat_map(|f| f.iter())
+        {
+            let value = match f.verdict {
+                Verdict::Bypasses(_) => 1,
+                Verdict::Clean => 0,
+                Verdict::Unknown(_) => -1,
+            };
+            m.account_bypasses_read_only
+                .with_label_values(&[&**cluster, &replica.address, &f.account])
+                .set(value);
         }
     }
     m.rule_hits.reset();

@@ -65,6 +65,8 @@ fn apply(
         }
     };
     shared.tls.store(Arc::new(tls));
+    // Grants are not in the file: an operator who revoked a privilege reloads to see it.
+    shared.read_only_bypass.request_check();
     let old = shared.topology.load_full();
     if config.listen != old.config.listen {
         warn!(

@@ -35,6 +35,9 @@ pub struct Shared {
     /// Normalized statements with their timings (admin SHOW DIGESTS).
     pub digests: crate::digest::Digests,
     pub reloads_failed: AtomicU64,
+    /// The latest read_only check of every replica: accounts the proxy logs in with that may
+    /// write there (`privileges::watch` fills it; admin and metrics show it).
+    pub read_only_bypass: crate::privileges::Reports,
     /// Certificates and TLS settings (`[tls]`), replaced on every reload so renewed certificate
     /// files are picked up by new connections.
     pub tls: ArcSwap<crate::tls::TlsSetup>,
@@ -58,6 +61,7 @@ impl Shared {
             pool: crate::pool::Pool::new(runtimes),
             accounts: Default::default(),
             reloads_failed: AtomicU64::new(0),
+            read_only_bypass: Default::default(),
             tls: ArcSwap::from_pointee(tls),
         })
     }

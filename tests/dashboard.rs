@@ -362,14 +362,21 @@ fn dashboard_names_only_exported_metrics() {
     );
     p.sql_ok(&c, "SELECT 1");
     p.send_signal("HUP");
-    // The monitor reports replication lag after its first round.
+    // The monitor reports replication lag after its first round; the read_only check of the
+    // replicas runs at start.
     let mut s = scrape(metrics_port);
-    eventually("lag and latency series", Duration::from_secs(10), || {
-        s = scrape(metrics_port);
-        s.series.contains_key("rwsplit_replication_lag_seconds")
-            && s.series
-                .contains_key("rwsplit_query_duration_seconds_bucket")
-    });
+    eventually(
+        "lag, latency and read_only check series",
+        Duration::from_secs(10),
+        || {
+            s = scrape(metrics_port);
+            s.series.contains_key("rwsplit_replication_lag_seconds")
+                && s.series
+                    .contains_key("rwsplit_query_duration_seconds_bucket")
+                && s.series
+                    .contains_key("rwsplit_backend_account_bypasses_read_only")
+        },
+    );
 
     let d = dashboard();
     let mut used_families = BTreeSet::new();

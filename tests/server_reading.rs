@@ -7,29 +7,7 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
-
-fn table(c: &Cluster, name: &str) -> String {
-    let t = format!("rwtest.{name}_{}", std::process::id());
-    c.root_sql(
-        "master",
-        &format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a INT PRIMARY KEY)"),
-    );
-    t
-}
-
-fn count(c: &Cluster, t: &str) -> String {
-    c.root_rows("master", &format!("SELECT COUNT(*) FROM {t}"))
-        .join(",")
-}
-
-/// Runs `script` on a fresh raw connection to `port`; the results of each statement.
-fn run(c: &Cluster, port: u16, script: &[&[u8]]) -> Vec<Vec<Res>> {
-    let mut raw = RawClient::login(port, c.user(), c.password());
-    script.iter().map(|sql| raw.query_bytes(sql)).collect()
-}
 
 /// COM_STMT_EXECUTE with id -1 means the last *successful* prepare: after a failed one the
 /// server answers 1243 and runs nothing (Connector/C's execute-direct pipelines exactly this).
@@ -38,7 +16,7 @@ fn execute_last_statement_after_a_failed_prepare_runs_nothing() {
     let c = Cluster::shared();
     let p = Proxy::start(&c, "");
     for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
-        let t = table(&c, &format!("ps_last_{side}"));
+        let t = fresh_table(&c, &format!("ps_last_{side}"));
         let mut raw = RawClient::login(port, c.user(), c.password());
         let ins = raw
             .prepare(format!("INSERT INTO {t} VALUES (?)").as_bytes())
@@ -71,58 +49,9 @@ fn execute_last_statement_after_a_failed_prepare_runs_nothing() {
         );
         raw.close_stmt(ins2);
         assert_eq!(raw.execute(u32::MAX, &[4])[0].code(), Some(1243), "{side}");
-        assert_eq!(count(&c, &t), "2", "{side}: rows 1 and 3 only");
+        assert_eq!(row_count(&c, &t), "2", "{side}: rows 1 and 3 only");
     }
     assert!(!p.log().contains("panicked"), "{}", tail(&p.log(), 20));
-}
-
-/// `script` with every `{t}` replaced by `t`.
-fn with_table(script: &[&[u8]], t: &str) -> Vec<Vec<u8>> {
-    script
-        .iter()
-        .map(|sql| {
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < sql.len() {
-                if sql[i..].starts_with(b"{t}") {
-                    out.extend_from_slice(t.as_bytes());
-                    i += 3;
-                } else {
-                    out.push(sql[i]);
-                    i += 1;
-                }
-            }
-            out
-        })
-        .collect()
-}
-
-/// Runs `script` directly against the master and through the proxy (each side with a fresh
-/// table `{t}`), asserts both sides got the same results and the same table contents, and
-/// returns the proxy's results.
-fn same_answers(c: &Cluster, p: &Proxy, name: &str, script: &[&[u8]]) -> Vec<Vec<Res>> {
-    let mut answers = Vec::new();
-    let mut contents = Vec::new();
-    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
-        let t = table(c, &format!("{name}_{side}"));
-        let script = with_table(script, &t);
-        let refs: Vec<&[u8]> = script.iter().map(|s| &s[..]).collect();
-        // Results that quote the statement's text name the side's own table: read as `{t}`.
-        let got = run(c, port, &refs)
-            .into_iter()
-            .map(|results| results.into_iter().map(|r| r.naming(&t, "{t}")).collect())
-            .collect::<Vec<Vec<Res>>>();
-        answers.push(got);
-        contents.push(c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a")));
-    }
-    assert_eq!(
-        answers[0],
-        answers[1],
-        "{name}: direct and proxied answers differ\n{}",
-        tail(&p.log(), 30)
-    );
-    assert_eq!(contents[0], contents[1], "{name}: table contents differ");
-    answers.pop().unwrap()
 }
 
 /// A keyword glued to a number is still the keyword: `SELECT 1.5INTO @g` sets @g on the
@@ -238,7 +167,7 @@ fn quoted_built_ins() {
         Some("1"),
         "released where it was taken: {got:?}"
     );
-    let t = table(&c, "lii");
+    let t = fresh_table(&c, "lii");
     c.root_sql(
         "master",
         &format!("ALTER TABLE {t} MODIFY a INT AUTO_INCREMENT"),
@@ -322,4 +251,87 @@ fn a_read_that_writes_runs_on_the_master() {
         "{}",
         tail(&p.log(), 20)
     );
+}
+
+/// Every hostile statement above, sent by an account with SUPER and READ_ONLY ADMIN (which
+/// ignores `read_only`, so a misrouted write would fork a replica instead of failing): no
+/// replica writes anything of its own.
+#[test]
+fn an_account_that_bypasses_read_only_never_writes_on_a_replica() {
+    let c = Cluster::shared();
+    let pid = std::process::id();
+    let user = format!("rwsuper_{pid}");
+    let t = format!("rwtest.super_{pid}");
+    c.root_sql(
+        "master",
+        &format!(
+            "DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'superpass';
+             GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%';
+             DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a INT)"
+        ),
+    );
+    c.wait_replicas();
+    let p = Proxy::start(
+        &c,
+        &format!("[[users]]\nname = \"{user}\"\npassword = \"superpass\"\n"),
+    );
+    let replica_nodes = ["replica1", "replica2"];
+    let own_before: Vec<String> = replica_nodes.iter().map(|n| own_writes(&c, n)).collect();
+    let mut raw = RawClient::login(p.port, &user, "superpass");
+    let lock = format!("rwsplit_super_{pid}");
+    let script: Vec<Vec<u8>> = vec![
+        b"SELECT 1.5INTO @g".to_vec(),
+        format!("SELECT 1 --\x7f '\n; INSERT INTO {t} VALUES (9) -- '").into_bytes(),
+        b"SET NAMES sjis".to_vec(),
+        [
+            &b"SELECT '\x95\\\\' '; INSERT INTO "[..],
+            t.as_bytes(),
+            b" VALUES (7) #'",
+        ]
+        .concat(),
+        b"SET NAMES latin1".to_vec(),
+        [
+            &b"SELECT 1 --\xa0 '\n; INSERT INTO "[..],
+            t.as_bytes(),
+            b" VALUES (6) -- '",
+        ]
+        .concat(),
+        b"SET NAMES utf8mb4".to_vec(),
+        format!("SELECT `GET_LOCK`('{lock}', 0)").into_bytes(),
+        format!("SELECT `RELEASE_LOCK`('{lock}')").into_bytes(),
+        b"DO @d := 7".to_vec(),
+        format!("SELECT 1.5e1INTO @h FROM {t} LIMIT 1").into_bytes(),
+    ];
+    for sql in &script {
+        let r = raw.query_bytes(sql);
+        assert!(
+            r.iter().all(|r| r.code().is_none()),
+            "{}: {r:?}",
+            String::from_utf8_lossy(sql)
+        );
+    }
+    let rows = c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a"));
+    assert_eq!(rows, vec!["6", "7", "9"], "every INSERT ran on the master");
+    c.wait_replicas();
+    for (node, before) in replica_nodes.iter().zip(&own_before) {
+        assert_eq!(
+            &own_writes(&c, node),
+            before,
+            "{node} wrote something of its own"
+        );
+    }
+    c.root_sql("master", &format!("DROP USER '{user}'@'%'; DROP TABLE {t}"));
+}
+
+/// The GTIDs in a node's binlog that carry its own server id: writes it ran for a client.
+fn own_writes(c: &Cluster, node: &str) -> String {
+    let id = c.root_rows(node, "SELECT @@server_id").join("");
+    let state = c
+        .root_rows(node, "SELECT @@global.gtid_binlog_state")
+        .join("");
+    state
+        .split(',')
+        .filter(|g| g.split('-').nth(1) == Some(id.as_str()))
+        .collect::<Vec<_>>()
+        .join(",")
 }

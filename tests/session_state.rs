@@ -421,3 +421,197 @@ fn auth_passthrough_uses_accounts_from_the_master() {
     );
     assert!(!p.log().contains("pt-secret"), "no password in the log");
 }
+
+/// A client that logged in without CLIENT_MULTI_STATEMENTS and turned them on with
+/// COM_SET_OPTION (mysqli's multi_query) runs a multi-statement of SETs on a replica; replayed
+/// on the master, it still runs as one multi-statement there, and later master statements
+/// work (they failed with 1064 when the replay went to a connection with them off).
+#[test]
+fn multi_statement_sets_replay_on_a_connection_without_multi_statements() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    const MULTI_STATEMENTS: u32 = 0x0001_0000;
+    let mut raw = RawClient::login_with(
+        p.port,
+        c.user(),
+        c.password(),
+        RawClient::CAPS & !MULTI_STATEMENTS,
+    );
+    raw.write_packet(0, &[0x1b, 0, 0]); // COM_SET_OPTION MULTI_STATEMENTS_ON
+    let (_, ok) = raw.read_packet();
+    assert_eq!(ok[0], 0xfe, "EOF answers COM_SET_OPTION: {ok:?}");
+    let r = raw.query_bytes(b"SELECT @@server_id");
+    assert!(c.replica_ids().contains(&r[0].first().unwrap()), "{r:?}");
+    let r = raw.query_bytes(b"SET SESSION sql_mode='ANSI'; SET SESSION time_zone='+01:00'");
+    assert_eq!(r, vec![Res::Ok { affected: 0 }, Res::Ok { affected: 0 }]);
+    let r = raw.query_bytes(b"DO 1");
+    assert_eq!(r, vec![Res::Ok { affected: 0 }], "{}", tail(&p.log(), 20));
+    let r = raw.query_bytes(b"/* rwsplit:master */ SELECT @@session.time_zone");
+    assert_eq!(r[0].first().as_deref(), Some("+01:00"), "{r:?}");
+}
+
+/// State changed where the statement text does not show it — SQL EXECUTE, EXECUTE IMMEDIATE,
+/// a compound block, a procedure — is seen by the next statements as on a direct connection
+/// (the proxy keeps the session on the master after them).
+#[test]
+fn state_set_inside_execute_and_routines() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let pid = std::process::id();
+    let proc_tz = format!("rwtest.set_tz_{pid}");
+    let proc_tmp = format!("rwtest.shadow_{pid}");
+    c.root_sql(
+        "master",
+        &format!(
+            "DROP PROCEDURE IF EXISTS {proc_tz}; CREATE PROCEDURE {proc_tz}() SET time_zone = '+05:00';
+             DROP PROCEDURE IF EXISTS {proc_tmp};"
+        ),
+    );
+    c.wait_replicas();
+    let r = same_answers(
+        &c,
+        &p,
+        "opaque",
+        &[
+            b"INSERT INTO {t} VALUES (1), (2), (3)",
+            b"PREPARE q FROM 'SELECT 5 INTO @pv'",
+            b"EXECUTE q",
+            b"SELECT @pv",
+            b"EXECUTE IMMEDIATE 'SET @x = 6'",
+            b"SELECT @x",
+            b"BEGIN NOT ATOMIC SET @c = 7; END",
+            b"SELECT @c",
+            b"PREPARE s FROM 'SET sql_select_limit = 1'",
+            b"EXECUTE s",
+            b"SELECT a FROM {t} ORDER BY a",
+            b"SET sql_select_limit = DEFAULT",
+            b"EXECUTE IMMEDIATE 'CREATE TEMPORARY TABLE {t}_tmp (a INT)'",
+            b"SELECT COUNT(*) FROM {t}_tmp",
+        ],
+    );
+    assert_eq!(r[3][0].first().as_deref(), Some("5"));
+    assert_eq!(r[5][0].first().as_deref(), Some("6"));
+    assert_eq!(r[7][0].first().as_deref(), Some("7"));
+    assert!(
+        matches!(&r[10][0], Res::Rows(rows) if rows.len() == 1),
+        "{:?}",
+        r[10]
+    );
+    assert_eq!(r[13][0].first().as_deref(), Some("0"), "{:?}", r[13]);
+    let call = format!("CALL {proc_tz}()");
+    let r = same_answers(
+        &c,
+        &p,
+        "call_tz",
+        &[call.as_bytes(), b"SELECT @@session.time_zone"],
+    );
+    assert_eq!(r[1][0].first().as_deref(), Some("+05:00"));
+}
+
+/// A prepared statement follows a temporary table created after its prepare: the execute
+/// reads the temporary table (empty), not the base table of the same name on a replica.
+#[test]
+fn prepared_statement_sees_a_later_temporary_table() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
+        let t = fresh_table(&c, &format!("shadowed_{side}"));
+        c.root_sql("master", &format!("INSERT INTO {t} VALUES (1), (2)"));
+        c.wait_replicas();
+        let mut raw = RawClient::login(port, c.user(), c.password());
+        let id = raw
+            .prepare(format!("SELECT COUNT(*) FROM {t}").as_bytes())
+            .unwrap();
+        let r = raw.query_bytes(format!("CREATE TEMPORARY TABLE {t} (a INT)").as_bytes());
+        assert_eq!(r, vec![Res::Ok { affected: 0 }], "{side}");
+        let r = raw.execute(id, &[]);
+        // A binary row: header byte, null bitmap, then the BIGINT count.
+        let Res::Rows(rows) = &r[0] else {
+            panic!("{side}: {r:?}")
+        };
+        let row = rows[0][0].as_ref().unwrap();
+        assert_eq!(row[row.len() - 8..], 0i64.to_le_bytes(), "{side}: {r:?}");
+    }
+}
+
+/// After DROP DATABASE of the current database the session has none (DATABASE() is NULL),
+/// wherever the next read runs.
+#[test]
+fn dropping_the_current_database_leaves_none() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
+        let db = format!("rwdrop_{side}_{}", std::process::id());
+        let mut raw = RawClient::login(port, c.user(), c.password());
+        for sql in [
+            format!("CREATE DATABASE {db}"),
+            format!("USE {db}"),
+            "SELECT DATABASE()".to_string(),
+        ] {
+            let r = raw.query_bytes(sql.as_bytes());
+            assert!(r.iter().all(|r| r.code().is_none()), "{side}: {sql}: {r:?}");
+        }
+        c.wait_replicas();
+        let r = raw.query_bytes(format!("DROP DATABASE {db}").as_bytes());
+        assert!(r[0].code().is_none(), "{side}: {r:?}");
+        for _ in 0..2 {
+            let r = raw.query_bytes(b"SELECT DATABASE()");
+            assert_eq!(r, vec![Res::Rows(vec![vec![None]])], "{side}");
+        }
+    }
+}
+
+/// COMMIT RELEASE ends the connection, as the server does: the next statement finds it
+/// closed.
+#[test]
+fn commit_release_closes_the_connection() {
+    use std::io::Read;
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
+        for sql in ["COMMIT RELEASE", "ROLLBACK AND NO CHAIN RELEASE"] {
+            let mut raw = RawClient::login(port, c.user(), c.password());
+            assert_eq!(raw.query_bytes(b"BEGIN"), vec![Res::Ok { affected: 0 }]);
+            assert_eq!(
+                raw.query_bytes(sql.as_bytes()),
+                vec![Res::Ok { affected: 0 }]
+            );
+            let mut b = [0u8; 16];
+            raw.write_packet(0, b"\x03SELECT 1");
+            let n = raw.stream.read(&mut b).unwrap_or(0);
+            assert_eq!(n, 0, "{side}: {sql}: the connection is closed");
+        }
+        let mut raw = RawClient::login(port, c.user(), c.password());
+        raw.query_bytes(b"BEGIN");
+        assert_eq!(
+            raw.query_bytes(b"COMMIT NO RELEASE"),
+            vec![Res::Ok { affected: 0 }]
+        );
+        assert_eq!(
+            raw.query_bytes(b"SELECT 1")[0].first().as_deref(),
+            Some("1"),
+            "{side}"
+        );
+    }
+}
+
+/// With sql_auto_is_null=1, `WHERE id IS NULL` after an insert finds the inserted row: the
+/// read belongs on the master connection that made it.
+#[test]
+fn sql_auto_is_null_finds_the_last_insert() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let r = same_answers(
+        &c,
+        &p,
+        "auto_null",
+        &[
+            b"CREATE TABLE {t}_ai (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+            b"SET sql_auto_is_null = 1",
+            b"INSERT INTO {t}_ai (v) VALUES (10)",
+            b"SELECT v FROM {t}_ai WHERE id IS NULL",
+            b"DROP TABLE {t}_ai",
+        ],
+    );
+    assert_eq!(r[3][0].first().as_deref(), Some("10"), "{r:?}");
+}

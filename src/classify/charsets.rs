@@ -4,7 +4,15 @@
 
 /// (name, whitespace bytes of 0x80 and above, bytes of 0x7F and above after which `--` starts a
 /// comment, ranges of lead bytes that make a following backslash part of one character).
-pub(super) const CHARSETS: &[(&str, &[u8], &[u8], &[(u8, u8)])] = &[
+pub(super) type Facts = (
+    &'static str,
+    &'static [u8],
+    &'static [u8],
+    &'static [(u8, u8)],
+);
+
+/// Every set the server takes as a client character set.
+pub(super) const CHARSETS: &[Facts] = &[
     ("armscii8", &[0xa0], &[0x7f, 0xa0], &[]),
     ("ascii", &[], &[0x7f], &[]),
     ("big5", &[], &[0x7f], &[(0xa1, 0xf9)]),

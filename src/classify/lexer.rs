@@ -329,13 +329,19 @@ impl<'a> Lexer<'a> {
             _ => None,
         };
         if let Some((mut q, mariadb_only)) = exec_start {
+            // A version is five digits (a sixth if one follows); with fewer there is none and
+            // the digits are code: `/*!1e1INTO @r */` is the number 1e1 and INTO.
+            let run = s[q..]
+                .iter()
+                .take(6)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
+            let digits = if run >= 5 { run } else { 0 };
             let mut version: u32 = 0;
-            let mut digits = 0;
-            while digits < 6 && q < s.len() && s[q].is_ascii_digit() {
-                version = version * 10 + u32::from(s[q] - b'0');
-                q += 1;
-                digits += 1;
+            for &d in &s[q..q + digits] {
+                version = version * 10 + u32::from(d - b'0');
             }
+            q += digits;
             let conditional = mariadb_only || (digits > 0 && version >= ALWAYS_EXECUTED_BELOW);
             if conditional {
                 self.saw_cond_exec = true;

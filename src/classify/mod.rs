@@ -319,6 +319,18 @@ pub struct Classification {
     /// IMMEDIATE` or a `BEGIN NOT ATOMIC` block, whose `SET NAMES` outlives them). The
     /// session reads its later statements in that set.
     pub charset: Option<Charset>,
+    /// `COMMIT RELEASE` / `ROLLBACK RELEASE`: the server closes the connection after it.
+    pub release: bool,
+    /// Runs statements its own text does not show — `CALL`, SQL `EXECUTE`, `EXECUTE
+    /// IMMEDIATE`, `BEGIN NOT ATOMIC` — which may set session or user variables or create
+    /// temporary tables that the proxy cannot see or replay.
+    pub opaque: bool,
+    /// `DROP DATABASE|SCHEMA [IF EXISTS] name`: when it is the session's database, the server
+    /// leaves the session without one.
+    pub dropped_db: Option<String>,
+    /// Takes a named lock (`GET_LOCK`): the connection that ran it holds it, and only that
+    /// connection (a reconnect would silently lose it).
+    pub named_lock: bool,
 }
 
 const DIGEST_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
@@ -419,6 +431,10 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         digest: 0,
         next_statement_only: false,
         charset: None,
+        release: false,
+        opaque: false,
+        dropped_db: None,
+        named_lock: false,
     };
     let mut all_empty = true;
     let mut all_replica = true;
@@ -427,6 +443,8 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     let mut all_record = true;
     let mut writes = false;
     let mut master_read = false;
+    // Every part is a read that may run where the previous statement ran.
+    let mut all_read = true;
     let mut n = 0usize;
     loop {
         if n > 0 {
@@ -460,12 +478,19 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
             if seg.charset.is_some() {
                 c.charset = seg.charset;
             }
+            c.release |= seg.release;
+            c.named_lock |= seg.named_lock;
+            c.opaque |= seg.opaque;
+            if seg.dropped_db.is_some() {
+                c.dropped_db = seg.dropped_db.clone();
+            }
             c.reads_vars |= seg.reads_vars;
             all_empty &= seg.empty;
             all_replica &= seg.route == Route::Replica;
             all_current &= seg.route == Route::Current;
             all_last &= seg.route == Route::Last;
             all_record &= seg.record;
+            all_read &= matches!(seg.route, Route::Replica | Route::Last) || seg.prev_dep;
             writes |= seg.writes;
             master_read |= seg.master_read;
             c.user_var_write |= seg.user_var_write;
@@ -500,6 +525,12 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         writes = true;
     }
     c.writes = writes;
+    if !all_read || master_read {
+        // `SELECT ROW_COUNT(); SET @x = 1`, `SELECT FOUND_ROWS(); SELECT LAST_INSERT_ID()`:
+        // a part belongs on the master (or records state), so the whole does.
+        c.depends_on_previous = false;
+        c.reads_found_rows = false;
+    }
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
     c.digest = st.dig.whole;
@@ -593,6 +624,7 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
             c.mentions_named |= a.c.mentions_named;
             c.user_var_read |= a.c.user_var_read;
             c.master_read |= a.c.master_read;
+            c.named_lock |= a.c.named_lock;
             if r.broken
                 || a.broken
                 || a.c.route != c.route

@@ -32,6 +32,8 @@ pub(super) struct Reads {
     pub(super) var_read: bool,
     /// CONNECTION_ID().
     pub(super) conn_id: bool,
+    /// GET_LOCK(): a named lock held by the connection that ran it.
+    pub(super) lock: bool,
 }
 
 impl Reads {
@@ -181,8 +183,11 @@ impl<'a> Scan<'a> {
     pub(super) fn function(&mut self, f: &[u8]) {
         let mut buf = [0u8; KW_MAX];
         match upper(f, &mut buf) {
-            b"GET_LOCK"
-            | b"RELEASE_LOCK"
+            b"GET_LOCK" => {
+                self.r.side_effect = true;
+                self.r.lock = true;
+            }
+            b"RELEASE_LOCK"
             | b"RELEASE_ALL_LOCKS"
             | b"NEXTVAL"
             | b"SETVAL"

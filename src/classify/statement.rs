@@ -30,6 +30,14 @@ pub(super) struct Seg {
     pub(super) next_only: bool,
     /// Changes the client character set (see `Classification::charset`).
     pub(super) charset: Option<Charset>,
+    /// See `Classification::release`.
+    pub(super) release: bool,
+    /// See `Classification::opaque`.
+    pub(super) opaque: bool,
+    /// See `Classification::dropped_db`.
+    pub(super) dropped_db: Option<String>,
+    /// See `Classification::named_lock`.
+    pub(super) named_lock: bool,
 }
 
 impl Seg {
@@ -56,6 +64,10 @@ impl Seg {
             reads_vars: false,
             next_only: false,
             charset: None,
+            release: false,
+            opaque: false,
+            dropped_db: None,
+            named_lock: false,
         }
     }
 
@@ -80,6 +92,7 @@ impl Seg {
         s.master_read = r.master_read;
         s.writes = r.writes();
         s.conn_id = r.conn_id;
+        s.named_lock = r.lock;
         s
     }
 }
@@ -139,6 +152,7 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
                 st.block = 1;
                 let mut s = Seg::master(Kind::Other);
                 s.charset = Some(Charset::UNKNOWN);
+                s.opaque = true;
                 s
             } else {
                 Seg::master(Kind::Begin)
@@ -151,9 +165,14 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
                 Seg::master(Kind::Other)
             }
         }
-        b"COMMIT" => Seg::master(Kind::Commit),
-        b"ROLLBACK" => {
-            let mut kind = Kind::Rollback;
+        b"COMMIT" | b"ROLLBACK" => {
+            let mut kind = if u == b"COMMIT" {
+                Kind::Commit
+            } else {
+                Kind::Rollback
+            };
+            // `[AND [NO] CHAIN] [[NO] RELEASE]`: with RELEASE the server closes the connection.
+            let (mut release, mut prev) = (false, Tok::Eof);
             loop {
                 let t = st.next();
                 if t == Tok::Eof {
@@ -162,8 +181,12 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
                 if is_kw(t, b"TO") {
                     kind = Kind::Savepoint;
                 }
+                release = is_kw(t, b"RELEASE") && !is_kw(prev, b"NO");
+                prev = t;
             }
-            Seg::master(kind)
+            let mut s = Seg::master(kind);
+            s.release = release && kind != Kind::Savepoint;
+            s
         }
         b"SAVEPOINT" | b"RELEASE" => Seg::master(Kind::Savepoint),
         b"XA" => Seg::master(Kind::Xa),
@@ -179,7 +202,11 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
         b"GRANT" | b"REVOKE" => Seg::master(Kind::Grant),
         b"LOAD" => Seg::master(Kind::Load),
         b"HANDLER" => Seg::master(Kind::Handler),
-        b"CALL" => Seg::master(Kind::Call),
+        b"CALL" => {
+            let mut s = Seg::master(Kind::Call);
+            s.opaque = true;
+            s
+        }
         b"DO" => Seg::master(Kind::Do),
         b"LOCK" => Seg::master(Kind::Lock),
         b"UNLOCK" => Seg::master(Kind::Unlock),
@@ -195,6 +222,7 @@ pub(super) fn segment<'a>(st: &mut Stream<'a>) -> Seg {
             // it runs outlives it (a CALL's does not: a routine restores the client's set).
             let mut s = Seg::master(Kind::Execute);
             s.charset = Some(Charset::UNKNOWN);
+            s.opaque = true;
             s
         }
         b"DEALLOCATE" => Seg::master(Kind::Deallocate),
@@ -615,6 +643,7 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
     let mut session_var = false;
     let mut items = 0u32;
     let mut key: Option<u64> = None;
+    let mut auto_is_null = false;
 
     let mut scope = Scope::Session;
     let mut scope_given = false;
@@ -749,6 +778,9 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
                 }
                 b"INSERT_ID" | b"LAST_INSERT_ID" | b"RAND_SEED1" | b"RAND_SEED2"
                 | b"GTID_SEQ_NO" => next_only = true,
+                // `WHERE id IS NULL` then finds the master connection's last insert: the
+                // session's reads belong there.
+                b"SQL_AUTO_IS_NULL" => auto_is_null = true,
                 _ => {}
             }
         }
@@ -833,10 +865,11 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
 
     let mut seg = Seg::master(Kind::Set);
     seg.charset = charset;
+    seg.named_lock = reads.lock;
     seg.user_var_write = user || reads.user_assign;
     seg.conn_id = reads.conn_id;
     seg.next_only = next_only && !bad;
-    let unreplayable = reads.side_effect || reads.session_read || reads.nondet;
+    let unreplayable = reads.side_effect || reads.session_read || reads.nondet || auto_is_null;
     if bad || special || global || next_only || unreplayable {
         seg.record = false;
         // The session's own settings took a value only the master can reproduce.
@@ -877,6 +910,7 @@ pub(super) fn merge_reads(acc: &mut Reads, r: Reads) {
     acc.nondet |= r.nondet;
     acc.var_read |= r.var_read;
     acc.conn_id |= r.conn_id;
+    acc.lock |= r.lock;
 }
 
 /// The unquoted text of an identifier token (bare, backtick or ANSI `"..."`).
@@ -958,6 +992,15 @@ pub(super) fn drop_stmt(st: &mut Stream<'_>) -> Seg {
         return Seg::master(Kind::Deallocate);
     }
     let mut seg = Seg::master(Kind::Ddl);
+    if is_kw(t, b"DATABASE") || is_kw(t, b"SCHEMA") {
+        t = st.next();
+        if is_kw(t, b"IF") {
+            st.next(); // EXISTS
+            t = st.next();
+        }
+        seg.dropped_db = ident(t);
+        return seg;
+    }
     if is_kw(t, b"TEMPORARY") {
         t = st.next();
     }

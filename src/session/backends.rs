@@ -220,6 +220,16 @@ impl Session {
                 tokio::spawn(old.quit());
             }
             self.publish_backends();
+            if t == Target::Master && !holds_trx {
+                self.master_lost(&addr);
+                if self.state_lost {
+                    return Err(MyError::backend_lost(
+                        "master",
+                        &addr,
+                        "connection lost with state it held",
+                    ));
+                }
+            }
             if holds_trx {
                 self.routing.transaction_lost();
                 self.fatal = true;
@@ -364,6 +374,9 @@ impl Session {
                         };
                         continue;
                     }
+                    if t == Target::Master && !was_trx {
+                        self.master_lost(&addr);
+                    }
                     self.report_failure(t, &addr, &error, was_trx).await?;
                     return Ok(None);
                 }
@@ -466,6 +479,39 @@ impl Session {
         match result {
             Ok((raw, ok)) => Attempt::Done(Answer::Prepared { raw, ok }),
             Err(error) => Attempt::Failed(error),
+        }
+    }
+
+    /// What the session's master connection holds that no other connection can be given: a
+    /// named lock, LOCK TABLES, temporary tables, user variables whose values only it has,
+    /// session state the proxy could not replay, a SQL prepared statement. None when a new
+    /// connection with the replayed state is the same session for the client.
+    pub(super) fn master_state_at_risk(&self) -> Option<&'static str> {
+        if let Some(why) = self.master_holds {
+            return Some(why);
+        }
+        if !self.temp_tables.is_empty() {
+            return Some("temporary tables");
+        }
+        if self.routing.user_vars_on_master {
+            return Some("user variables set on the master");
+        }
+        match self.routing.placement() {
+            route::Placement::Pinned(route::PinReason::TableLocks) => Some("LOCK TABLES"),
+            route::Placement::Pinned(route::PinReason::MasterOnlyState) => {
+                Some("session state only the master connection has")
+            }
+            _ => None,
+        }
+    }
+
+    /// The master connection is gone (killed, restarted, reset by the network, or its server
+    /// left the topology). If it held state that cannot be rebuilt, the session ends here.
+    fn master_lost(&mut self, addr: &str) {
+        if let Some(what) = self.master_state_at_risk() {
+            warn!(client = %self.peer, backend = %addr, holds = what, "master connection lost while it held state the proxy cannot rebuild; closing the client connection");
+            self.state_lost = true;
+            self.fatal = true;
         }
     }
 

@@ -310,6 +310,13 @@ impl Session {
         }
         self.after_statement(&c, sql, used, &scanner, Protocol::Text)
             .await;
+        if c.release && !scanner.error {
+            // COMMIT RELEASE: the server closed that connection; so does the proxy, the client's.
+            if let Some(conn) = self.conn_mut(used) {
+                conn.broken = true;
+            }
+            return Ok(Flow::Quit);
+        }
         Ok(Flow::Continue)
     }
 

@@ -212,7 +212,9 @@ impl Session {
     /// write stay intact for the client); global consistency asks at once, so other
     /// connections see it.
     pub(super) async fn after_master_statement(&mut self, c: &Classification) {
-        if c.writes {
+        // A read the application sent to the master on purpose may call a function that
+        // writes: the reads after it must see what it did.
+        if c.writes || c.hint == Some(classify::Hint::Master) {
             self.rw.write_pending = true;
         }
         if !self.rw.write_pending || self.routing.trx() == Some(Target::Master) {

@@ -159,6 +159,8 @@ impl Session {
             stmt_db: None,
             positions,
             rerouted_write: false,
+            master_holds: None,
+            state_lost: false,
             trx_rules: None,
         };
         let entry = SessionEntry {

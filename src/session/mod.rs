@@ -109,6 +109,14 @@ pub struct Session {
     stmt_db: Option<String>,
     /// The current cluster's shared read-your-writes positions.
     positions: Arc<crate::shared::Positions>,
+    /// What the master connection holds that the proxy cannot rebuild on another connection
+    /// besides what the routing state shows (see `master_state_at_risk`): a named lock, a
+    /// SQL prepared statement.
+    master_holds: Option<&'static str>,
+    /// That state was lost with its connection: the client connection closes without another
+    /// answer (its library reports the lost connection, 2013, as with a direct connection),
+    /// never a quiet reconnect that would let a lock or a temporary table vanish unnoticed.
+    state_lost: bool,
     /// The last statement was refused by a replica as read-only and ran on the master
     /// instead (`run_command`): `after_statement` treats it as the write it turned out to be.
     rerouted_write: bool,
@@ -192,6 +200,12 @@ enum Flow {
 
 impl Session {
     async fn send_error(&mut self, e: &MyError) -> std::io::Result<()> {
+        if self.state_lost {
+            // No answer at all: the client sees its connection end, as a direct one would.
+            return Err(std::io::Error::other(
+                "the master connection and the session state it held are gone",
+            ));
+        }
         self.client.write_packet(&e.to_payload()).await
     }
 }

@@ -211,7 +211,17 @@ impl Session {
                 .await;
         };
         let num_params = st.num_params as usize;
-        let c = st.class.clone();
+        let mut c = st.class.clone();
+        if !c.mentions_named
+            && !self.temp_tables.is_empty()
+            && classify::analyze_in(&st.sql, &self.temp_tables, self.charset).mentions_named
+        {
+            // A temporary table created after the prepare shadows the table it named: the
+            // execute runs where the temporary table is.
+            let mut now = (*c).clone();
+            now.mentions_named = true;
+            c = Arc::new(now);
+        }
         let started = self.cmd_started;
         // Parameter types: the client sends them once; remember them for backends that
         // prepare the statement later.

@@ -48,6 +48,9 @@ pub(super) struct Recorded {
     /// Assigns a user variable: state particular to this session (not worth sharing
     /// connections over, see `releasable`).
     pub(super) user_var: bool,
+    /// A multi-statement (`SET a = 1; SET b = 2`): replayed with multi-statements on, whatever
+    /// the connection it is replayed on has (a client may have turned them on only for it).
+    pub(super) multi: bool,
 }
 
 /// Signature of a session's recorded state: equal lists of recorded statements, equal
@@ -86,7 +89,7 @@ impl Session {
         let rec_seq = self.replay.rec_seq;
         let state_sig = self.replay.state_sig;
         let multi_off = self.replay.multi_statements_off;
-        let pending: Vec<Vec<u8>> = {
+        let pending: Vec<(Vec<u8>, bool)> = {
             let conn = match target {
                 Target::Master => self.master.as_ref(),
                 Target::Replica => self.replica.as_ref(),
@@ -102,7 +105,7 @@ impl Session {
                 .recorded
                 .iter()
                 .filter(|r| r.seq > conn.applied)
-                .map(|r| r.sql.clone())
+                .map(|r| (r.sql.clone(), r.multi))
                 .collect()
         };
         let conn = self.conn_mut(target).expect("checked above");
@@ -119,7 +122,15 @@ impl Session {
                 conn.db = Some(db.to_string());
             }
         }
-        for sql in pending {
+        if conn.multi_statements_off && pending.iter().any(|(_, multi)| *multi) {
+            // MYSQL_OPTION_MULTI_STATEMENTS_ON for the replay; set back to the session's
+            // option below.
+            conn.run_simple(&[COM_SET_OPTION, 0, 0])
+                .await
+                .map_err(lost)??;
+            conn.multi_statements_off = false;
+        }
+        for (sql, _) in pending {
             conn.run_query(&sql).await.map_err(lost)??;
         }
         conn.applied = rec_seq;
@@ -158,6 +169,7 @@ impl Session {
             reads_vars: c.reads_vars,
             sql: sql.to_vec(),
             user_var: c.user_var_write,
+            multi: c.multi,
         });
         self.replay.state_sig = state_signature(&self.replay.recorded);
         let seq = self.replay.rec_seq;
@@ -222,6 +234,7 @@ impl Session {
         self.replay.state_sig = 0;
         self.prepared.stmts.clear();
         self.prepared.last_prepared = None;
+        self.master_holds = None;
         // A reset or a new login puts the client's character set back to its handshake's.
         self.charset = classify::Charset::from_collation(self.login.collation);
         self.replay.multi_statements_off = !self

@@ -80,6 +80,24 @@ impl Session {
         }
     }
 
+    /// The session's database was dropped on `used`: the server leaves that connection without
+    /// one, and so does the session. Another connection that selected it would still name it
+    /// (`SELECT DATABASE()`), so it is closed; the next one opens without a database.
+    fn dropped_current_db(&mut self, used: Target) {
+        self.replay.db = None;
+        self.db_here = self.db_owned_here();
+        for t in [Target::Master, Target::Replica] {
+            let Some(conn) = self.conn_mut(t) else {
+                continue;
+            };
+            if t == used {
+                conn.db = None;
+            } else if conn.db.is_some() {
+                conn.broken = true;
+            }
+        }
+    }
+
     /// What a statement that ran on `used` means for the session, whichever protocol brought
     /// it: read-your-writes, where user variables and temporary tables live, the database,
     /// recorded settings, pins. `sql` is the statement's text (recorded for replay).
@@ -124,10 +142,24 @@ impl Session {
         if used == Target::Master {
             self.after_master_statement(c).await;
         }
-        if c.kinds.contains(Kind::Call) && used == Target::Master {
-            // OUT and INOUT parameters, and whatever the procedure SET, are user variables
-            // on the master now; a replayed `SET @_p_out = 0` elsewhere would answer wrong.
+        if c.opaque && used == Target::Master {
+            // CALL, SQL EXECUTE, EXECUTE IMMEDIATE, BEGIN NOT ATOMIC: OUT parameters and
+            // whatever they SET or created (user and session variables, temporary tables) live
+            // on the master now, out of the proxy's sight; even a failed one may have run part.
             self.routing.user_vars_on_master = true;
+            self.pin("statements run inside CALL, EXECUTE or a compound block");
+        }
+        if used == Target::Master && (!scanner.error || c.multi) {
+            if c.named_lock {
+                self.master_holds = Some("a named lock (GET_LOCK)");
+            } else if c.kinds.contains(Kind::Prepare) && self.master_holds.is_none() {
+                self.master_holds = Some("a prepared statement (SQL PREPARE)");
+            }
+        }
+        if let Some(db) = &c.dropped_db {
+            if self.replay.db.as_deref() == Some(db.as_str()) && (!scanner.error || c.multi) {
+                self.dropped_current_db(used);
+            }
         }
         if c.multi && c.kinds.contains(Kind::Lock) {
             self.pin("LOCK TABLES inside a multi-statement");

@@ -2,6 +2,7 @@
 //! replacement of the file (temporary file, fsync, permissions, rename, directory fsync).
 
 use super::*;
+use std::os::unix::fs::OpenOptionsExt;
 
 // ---------------------------------------------------------------------------------------------
 // Locking and writing
@@ -91,14 +92,17 @@ pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
         }
     }
 
+    // Created readable by its owner only (whatever the umask), and given the original's owner
+    // and mode before a byte of the text is in it: the file holds the passwords, and another
+    // local user must never be able to read it, not even for the moment before a chmod.
     let mut file = OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("cannot create {}", tmp.display()))?;
     let mut guard = TempGuard(&tmp, false);
     let ctx = || format!("cannot write {}", tmp.display());
-    file.write_all(text.as_bytes()).with_context(ctx)?;
     // Owner first: chown may clear set-id bits, which the mode then restores. Only when it
     // differs (a root hook editing a file owned by the proxy's user), since only root may
     // give a file away — and keeping the owner matters: a 0600 file owned by root would be
@@ -119,6 +123,7 @@ pub(super) fn write_atomically(path: &Path, text: &str) -> anyhow::Result<()> {
     }
     file.set_permissions(original.permissions())
         .with_context(ctx)?;
+    file.write_all(text.as_bytes()).with_context(ctx)?;
     // Data on disk before the rename makes it visible; otherwise a crash could leave an
     // empty file under the real name.
     file.sync_all().with_context(ctx)?;

@@ -3,6 +3,8 @@
 //! real clients (the `mariadb` CLI, mysql_async).
 #![allow(dead_code)]
 
+pub mod text_client;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::TcpListener;
@@ -11,7 +13,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod wire;
-pub use wire::Res;
+#[allow(unused_imports)]
+pub use wire::*;
 
 /// The running test cluster.
 #[derive(Clone, Debug)]
@@ -617,8 +620,17 @@ pub struct RawClient {
 }
 
 impl RawClient {
+    /// Capabilities of [`RawClient::login`]: PROTOCOL_41, SECURE_CONNECTION, PLUGIN_AUTH,
+    /// MULTI_STATEMENTS, MULTI_RESULTS.
+    pub const CAPS: u32 = 0x0000_0200 | 0x0000_8000 | 0x0008_0000 | 0x0001_0000 | 0x0002_0000;
+
     /// Logs in with mysql_native_password over a plain socket.
     pub fn login(port: u16, user: &str, password: &str) -> RawClient {
+        Self::login_with(port, user, password, Self::CAPS)
+    }
+
+    /// [`RawClient::login`] with these capability flags.
+    pub fn login_with(port: u16, user: &str, password: &str, caps: u32) -> RawClient {
         use mysql_common::io::ParseBuf;
         use mysql_common::packets::HandshakePacket;
         use mysql_common::proto::MyDeserialize;
@@ -636,7 +648,6 @@ impl RawClient {
         let nonce = g.nonce();
         let scramble =
             mysql_common::scramble::scramble_native(&nonce, password.as_bytes()).unwrap();
-        let caps: u32 = 0x0000_0200 | 0x0000_8000 | 0x0008_0000 | 0x0001_0000 | 0x0002_0000; // PROTOCOL_41, SECURE_CONN, PLUGIN_AUTH, MULTI_STMT, MULTI_RESULTS
         let mut resp = Vec::new();
         resp.extend_from_slice(&caps.to_le_bytes());
         resp.extend_from_slice(&(16u32 << 20).to_le_bytes());

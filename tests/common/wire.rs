@@ -2,7 +2,7 @@
 //! hostile client would send) and the binary protocol, with every result of a multi-statement
 //! decoded into [`Res`] for comparison with a direct connection.
 
-use super::RawClient;
+use super::{tail, Cluster, Proxy, RawClient};
 
 /// One result of a command, as a client sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,4 +221,75 @@ impl RawClient {
         p.extend_from_slice(&id.to_le_bytes());
         self.write_packet(0, &p);
     }
+}
+
+/// A fresh table `rwtest.NAME_PID (a INT PRIMARY KEY)` on the master.
+pub fn fresh_table(c: &Cluster, name: &str) -> String {
+    let t = format!("rwtest.{name}_{}", std::process::id());
+    c.root_sql(
+        "master",
+        &format!("DROP TABLE IF EXISTS {t}; CREATE TABLE {t} (a INT PRIMARY KEY)"),
+    );
+    t
+}
+
+/// `SELECT COUNT(*)` of a table, on the master.
+pub fn row_count(c: &Cluster, t: &str) -> String {
+    c.root_rows("master", &format!("SELECT COUNT(*) FROM {t}"))
+        .join(",")
+}
+
+/// Runs `script` on a fresh raw connection to `port`; the results of each statement.
+pub fn run_script(c: &Cluster, port: u16, script: &[&[u8]]) -> Vec<Vec<Res>> {
+    let mut raw = RawClient::login(port, c.user(), c.password());
+    script.iter().map(|sql| raw.query_bytes(sql)).collect()
+}
+
+/// `script` with every `{t}` replaced by `t`.
+pub fn with_table(script: &[&[u8]], t: &str) -> Vec<Vec<u8>> {
+    script
+        .iter()
+        .map(|sql| {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < sql.len() {
+                if sql[i..].starts_with(b"{t}") {
+                    out.extend_from_slice(t.as_bytes());
+                    i += 3;
+                } else {
+                    out.push(sql[i]);
+                    i += 1;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// Runs `script` directly against the master and through the proxy (each side with a fresh
+/// table `{t}`), asserts both sides got the same results and the same table contents, and
+/// returns the proxy's results.
+pub fn same_answers(c: &Cluster, p: &Proxy, name: &str, script: &[&[u8]]) -> Vec<Vec<Res>> {
+    let mut answers = Vec::new();
+    let mut contents = Vec::new();
+    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
+        let t = fresh_table(c, &format!("{name}_{side}"));
+        let script = with_table(script, &t);
+        let refs: Vec<&[u8]> = script.iter().map(|s| &s[..]).collect();
+        // Results that quote the statement's text name the side's own table: read as `{t}`.
+        let got = run_script(c, port, &refs)
+            .into_iter()
+            .map(|results| results.into_iter().map(|r| r.naming(&t, "{t}")).collect())
+            .collect::<Vec<Vec<Res>>>();
+        answers.push(got);
+        contents.push(c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a")));
+    }
+    assert_eq!(
+        answers[0],
+        answers[1],
+        "{name}: direct and proxied answers differ\n{}",
+        tail(&p.log(), 30)
+    );
+    assert_eq!(contents[0], contents[1], "{name}: table contents differ");
+    answers.pop().unwrap()
 }

@@ -535,3 +535,38 @@ fn character_set_changes_are_reported() {
     assert_eq!(c.route, M);
     assert_eq!(cl("SET NAMES latin1; SET @a = 1").route, C);
 }
+
+#[test]
+fn executable_comment_versions_are_five_or_six_digits() {
+    // Fewer than five digits are no version: they are code.
+    for sql in [
+        "SELECT /*!1e1INTO */ @r",
+        "SELECT /*!1e+1INTO */ @x",
+        "SELECT /*!12 INTO */ @x",
+        "SELECT /*M!1e1INTO @g */",
+    ] {
+        let c = cl(sql);
+        assert!(c.route == M && c.user_var_write, "{sql:?} -> {c:?}");
+    }
+    assert_eq!(cl("SELECT /*!50001 1 */ FROM t").route, R);
+    assert_eq!(cl("SELECT /*!100101 1 */ FROM t").route, R);
+}
+
+#[test]
+fn a_multi_statement_about_the_previous_one_with_other_work_goes_to_the_master() {
+    for sql in [
+        "SELECT ROW_COUNT(); SET @x = 1",
+        "SET @x = 1; SELECT FOUND_ROWS()",
+        "SHOW WARNINGS; SET @nb9 = x'1F'",
+        "SELECT FOUND_ROWS(); SELECT LAST_INSERT_ID()",
+        "SET NAMES utf8mb4; SELECT FOUND_ROWS()",
+    ] {
+        let c = cl(sql);
+        assert!(
+            c.route == M && !c.depends_on_previous && !c.reads_found_rows,
+            "{sql:?} -> {c:?}"
+        );
+    }
+    // Reads about the previous statement alone still follow it.
+    assert!(cl("SELECT FOUND_ROWS(); SELECT 1").depends_on_previous);
+}

@@ -326,3 +326,34 @@ fn a_read_only_start_inside_a_multi_statement_is_not_a_read() {
     assert!(c.writes && c.route == M, "{c:?}");
     assert!(!cl("START TRANSACTION READ ONLY").writes);
 }
+
+#[test]
+fn statements_the_session_must_follow_the_server_on() {
+    // The server closes the connection after COMMIT/ROLLBACK RELEASE.
+    assert!(cl("COMMIT RELEASE").release);
+    assert!(cl("commit work and no chain release").release);
+    assert!(cl("ROLLBACK RELEASE").release);
+    assert!(!cl("COMMIT NO RELEASE").release);
+    assert!(!cl("COMMIT").release);
+    assert!(!cl("ROLLBACK TO SAVEPOINT release").release);
+    // What runs inside them is not in their text.
+    for sql in [
+        "CALL p()",
+        "EXECUTE s",
+        "EXECUTE IMMEDIATE 'SET @x = 1'",
+        "BEGIN NOT ATOMIC SET @c = 5; END",
+    ] {
+        assert!(cl(sql).opaque, "{sql}");
+    }
+    assert!(!cl("PREPARE s FROM 'SET @x = 1'").opaque);
+    // Dropping a database: which one.
+    assert_eq!(cl("DROP DATABASE shop").dropped_db.as_deref(), Some("shop"));
+    assert_eq!(
+        cl("DROP SCHEMA IF EXISTS `my db`").dropped_db.as_deref(),
+        Some("my db")
+    );
+    assert_eq!(cl("DROP TABLE shop").dropped_db, None);
+    // sql_auto_is_null makes `IS NULL` read the connection's last insert: master, pinned.
+    let c = cl("SET sql_auto_is_null = 1");
+    assert!(c.route == M && !c.record && c.master_only_state, "{c:?}");
+}
