@@ -72,7 +72,16 @@ enum Last {
     Word(u64),
 }
 
-/// A word or identifier, lower-cased; `q` doubled inside it is one `q`.
+/// A word, lower-cased.
+fn fnv_word(w: &[u8]) -> u64 {
+    let mut h = DIGEST_BASIS;
+    for &b in w {
+        h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(PRIME);
+    }
+    h
+}
+
+/// A quoted identifier, lower-cased; `q` doubled inside it is one `q`.
 fn fnv_ident(raw: &[u8], q: u8) -> u64 {
     let mut h = DIGEST_BASIS;
     let mut i = 0;
@@ -95,8 +104,10 @@ fn fold(acc: u64, th: u64) -> u64 {
 }
 
 /// A literal, as `SHOW DIGESTS` prints it (and the `?` of a prepared statement).
+const Q_HASH: u64 = fnv(b"?");
+
 fn q_hash() -> u64 {
-    fnv(b"?")
+    Q_HASH
 }
 
 /// What the statement key does with the words before the statement proper.
@@ -189,7 +200,7 @@ impl Digester {
             // NULL is a value like any literal (a driver binds a NULL parameter so).
             Tok::Word(w) if number || w.eq_ignore_ascii_case(b"NULL") => (q_hash(), q_hash()),
             Tok::Word(w) => {
-                let h = fnv_ident(w, 0);
+                let h = fnv_word(w);
                 (h, h)
             }
             Tok::QIdent(raw) => {

@@ -298,149 +298,173 @@ enum Kw {
     ShowTableFirst,
 }
 
-/// The keyword `w` is, by length first: a handful of byte compares per word.
+/// The keywords the tracker knows, upper-case, sorted by length (checked at compile time).
+const KEYWORDS: &[(&[u8], Kw)] = {
+    use Kw::*;
+    &[
+        (b"TO", To),
+        (b"ON", On),
+        (b"IN", In),
+        (b"IF", If),
+        (b"DO", BodyStart),
+        (b"OR", Or),
+        (b"OJ", Skip),
+        (b"SET", Set),
+        (b"USE", Use),
+        (b"FOR", For),
+        (b"NOT", If),
+        (b"KEY", Key),
+        (b"ROW", Row),
+        (b"FROM", From),
+        (b"JOIN", Join),
+        (b"INTO", Into),
+        (b"CALL", Call),
+        (b"DESC", Explain),
+        (b"SHOW", Show),
+        (b"DROP", Drop),
+        (b"VIEW", Object),
+        (b"LIKE", Like),
+        (b"EACH", Each),
+        (b"LOOP", BodyStart),
+        (b"THEN", BodyStart),
+        (b"ELSE", BodyStart),
+        (b"BODY", Body),
+        (b"LOCK", Lock),
+        (b"LOAD", Maint),
+        (b"LEFT", JoinPrefix),
+        (b"FULL", JoinPrefix),
+        (b"WITH", Ender),
+        (b"KEYS", ShowTableFirst),
+        (b"ONLY", Skip),
+        (b"TABLE", Table),
+        (b"INNER", JoinPrefix),
+        (b"CROSS", JoinPrefix),
+        (b"RIGHT", JoinPrefix),
+        (b"OUTER", JoinPrefix),
+        (b"WHERE", Ender),
+        (b"GROUP", Ender),
+        (b"ORDER", Ender),
+        (b"LIMIT", Ender),
+        (b"UNION", Ender),
+        (b"FETCH", Ender),
+        (b"VALUE", Value),
+        (b"USING", Using),
+        (b"SHARE", Share),
+        (b"GRANT", Grant),
+        (b"ALTER", DdlHead),
+        (b"FLUSH", Maint),
+        (b"CHECK", Maint),
+        (b"CACHE", Cache),
+        (b"EVENT", Object),
+        (b"INDEX", Index),
+        (b"BEGIN", BodyStart),
+        (b"LOCAL", Skip),
+        (b"INSERT", Insert),
+        (b"UPDATE", Update),
+        (b"DELETE", Delete),
+        (b"SELECT", Select),
+        (b"TABLES", Tables),
+        (b"CREATE", Create),
+        (b"RENAME", DdlHead),
+        (b"REVOKE", Grant),
+        (b"SCHEMA", Database),
+        (b"EXISTS", If),
+        (b"VALUES", Values),
+        (b"HAVING", Ender),
+        (b"WINDOW", Ender),
+        (b"EXCEPT", Ender),
+        (b"REPAIR", Maint),
+        (b"BACKUP", Maint),
+        (b"REPEAT", BodyStart),
+        (b"FIELDS", ShowTableFirst),
+        (b"IGNORE", Skip),
+        (b"SETVAL", SeqFn),
+        (b"REPLACE", Replace),
+        (b"EXPLAIN", Explain),
+        (b"HANDLER", Handler),
+        (b"PREPARE", Prepare),
+        (b"EXECUTE", Execute),
+        (b"ANALYZE", Analyze),
+        (b"TRIGGER", Object),
+        (b"PACKAGE", Package),
+        (b"NATURAL", JoinPrefix),
+        (b"COLUMNS", ShowTableFirst),
+        (b"INDEXES", ShowTableFirst),
+        (b"DELAYED", Skip),
+        (b"HISTORY", Skip),
+        (b"LATERAL", Skip),
+        (b"NEXTVAL", SeqFn),
+        (b"LASTVAL", SeqFn),
+        (b"CHARSET", AlterDbOpt),
+        (b"DEFAULT", AlterDbOpt),
+        (b"COMMENT", AlterDbOpt),
+        (b"UPGRADE", AlterDbOpt),
+        (b"COLLATE", AlterDbOpt),
+        (b"DESCRIBE", Explain),
+        (b"TRUNCATE", Truncate),
+        (b"DATABASE", Database),
+        (b"FUNCTION", Object),
+        (b"SEQUENCE", Object),
+        (b"OPTIMIZE", Maint),
+        (b"CHECKSUM", Maint),
+        (b"STATEMENT", Statement),
+        (b"IMMEDIATE", Immediate),
+        (b"PROCEDURE", Object),
+        (b"DUPLICATE", Duplicate),
+        (b"INTERSECT", Ender),
+        (b"TEMPORARY", Skip),
+        (b"CHARACTER", AlterDbOpt),
+        (b"REFERENCES", References),
+        (b"CONCURRENT", Skip),
+        (b"LOW_PRIORITY", Skip),
+        (b"STRAIGHT_JOIN", StraightJoin),
+        (b"HIGH_PRIORITY", Skip),
+        (b"NO_WRITE_TO_BINLOG", Skip),
+    ]
+};
+
+/// The longest keyword.
+const KW_LONGEST: usize = 18;
+
+/// Per length, a bit for each first letter some keyword of that length starts with, and where
+/// the keywords of that length are in [`KEYWORDS`]: most words (column and table names) are
+/// turned away by one lookup.
+const KW_INDEX: ([u32; KW_LONGEST + 1], [(u16, u16); KW_LONGEST + 1]) = {
+    let mut first = [0u32; KW_LONGEST + 1];
+    let mut range = [(0u16, 0u16); KW_LONGEST + 1];
+    let mut i = 0;
+    while i < KEYWORDS.len() {
+        let k = KEYWORDS[i].0;
+        assert!(k.len() >= 2 && k.len() <= KW_LONGEST);
+        assert!(
+            i == 0 || KEYWORDS[i - 1].0.len() <= k.len(),
+            "sorted by length"
+        );
+        first[k.len()] |= 1 << (k[0] - b'A');
+        if range[k.len()].1 == 0 {
+            range[k.len()].0 = i as u16;
+        }
+        range[k.len()].1 = i as u16 + 1;
+        i += 1;
+    }
+    (first, range)
+};
+
+/// The keyword `w` is: a length and first-letter filter, then a few compares.
 fn keyword(w: &[u8]) -> Kw {
-    let mut buf = [0u8; 20];
-    if w.len() < 2 || w.len() > buf.len() || !w[0].is_ascii_alphabetic() {
+    let n = w.len();
+    if n < 2 || n > KW_LONGEST {
         return Kw::None;
     }
-    for (d, s) in buf.iter_mut().zip(w) {
-        *d = s.to_ascii_uppercase();
+    let f = w[0].to_ascii_uppercase();
+    if !f.is_ascii_uppercase() || KW_INDEX.0[n] & (1 << (f - b'A')) == 0 {
+        return Kw::None;
     }
-    let u = &buf[..w.len()];
-    use Kw::*;
-    match u.len() {
-        2 => match u {
-            b"TO" => To,
-            b"ON" => On,
-            b"IN" => In,
-            b"IF" => If,
-            b"DO" => BodyStart,
-            b"OR" => Or,
-            b"OJ" => Skip,
-            _ => None,
-        },
-        3 => match u {
-            b"SET" => Set,
-            b"USE" => Use,
-            b"FOR" => For,
-            b"NOT" => If,
-            b"KEY" => Key,
-            b"ROW" => Row,
-            _ => None,
-        },
-        4 => match u {
-            b"FROM" => From,
-            b"JOIN" => Join,
-            b"INTO" => Into,
-            b"CALL" => Call,
-            b"DESC" => Explain,
-            b"SHOW" => Show,
-            b"DROP" => Drop,
-            b"VIEW" => Object,
-            b"LIKE" => Like,
-            b"EACH" => Each,
-            b"LOOP" | b"THEN" | b"ELSE" => BodyStart,
-            b"BODY" => Body,
-            b"LOCK" => Lock,
-            b"LOAD" => Maint,
-            b"LEFT" | b"FULL" => JoinPrefix,
-            b"WITH" => Ender,
-            b"KEYS" => ShowTableFirst,
-            b"ONLY" => Skip,
-            _ => None,
-        },
-        5 => match u {
-            b"TABLE" => Table,
-            b"INNER" | b"CROSS" | b"RIGHT" | b"OUTER" => JoinPrefix,
-            b"WHERE" | b"GROUP" | b"ORDER" | b"LIMIT" | b"UNION" | b"FETCH" => Ender,
-            b"VALUE" => Value,
-            b"USING" => Using,
-            b"SHARE" => Share,
-            b"GRANT" => Grant,
-            b"ALTER" => DdlHead,
-            b"FLUSH" | b"CHECK" => Maint,
-            b"CACHE" => Cache,
-            b"EVENT" => Object,
-            b"INDEX" => Index,
-            b"BEGIN" => BodyStart,
-            b"LOCAL" => Skip,
-            _ => None,
-        },
-        6 => match u {
-            b"INSERT" => Insert,
-            b"UPDATE" => Update,
-            b"DELETE" => Delete,
-            b"SELECT" => Select,
-            b"TABLES" => Tables,
-            b"CREATE" => Create,
-            b"RENAME" => DdlHead,
-            b"REVOKE" => Grant,
-            b"SCHEMA" => Database,
-            b"EXISTS" => If,
-            b"VALUES" => Values,
-            b"HAVING" | b"WINDOW" | b"EXCEPT" => Ender,
-            b"REPAIR" | b"BACKUP" => Maint,
-            b"REPEAT" => BodyStart,
-            b"FIELDS" => ShowTableFirst,
-            b"IGNORE" => Skip,
-            b"SETVAL" => SeqFn,
-            _ => None,
-        },
-        7 => match u {
-            b"REPLACE" => Replace,
-            b"EXPLAIN" => Explain,
-            b"HANDLER" => Handler,
-            b"PREPARE" => Prepare,
-            b"EXECUTE" => Execute,
-            b"ANALYZE" => Analyze,
-            b"TRIGGER" => Object,
-            b"PACKAGE" => Package,
-            b"NATURAL" => JoinPrefix,
-            b"COLUMNS" | b"INDEXES" => ShowTableFirst,
-            b"DELAYED" | b"HISTORY" | b"LATERAL" => Skip,
-            b"NEXTVAL" | b"LASTVAL" => SeqFn,
-            b"CHARSET" | b"DEFAULT" | b"COMMENT" | b"UPGRADE" | b"COLLATE" => AlterDbOpt,
-            _ => None,
-        },
-        8 => match u {
-            b"DESCRIBE" => Explain,
-            b"TRUNCATE" => Truncate,
-            b"DATABASE" => Database,
-            b"FUNCTION" | b"SEQUENCE" => Object,
-            b"OPTIMIZE" | b"CHECKSUM" => Maint,
-            _ => None,
-        },
-        9 => match u {
-            b"STATEMENT" => Statement,
-            b"IMMEDIATE" => Immediate,
-            b"PROCEDURE" => Object,
-            b"DUPLICATE" => Duplicate,
-            b"INTERSECT" => Ender,
-            b"TEMPORARY" => Skip,
-            b"CHARACTER" => AlterDbOpt,
-            _ => None,
-        },
-        10 => match u {
-            b"REFERENCES" => References,
-            b"CONCURRENT" => Skip,
-            _ => None,
-        },
-        12 => match u {
-            b"LOW_PRIORITY" => Skip,
-            _ => None,
-        },
-        13 => match u {
-            b"STRAIGHT_JOIN" => StraightJoin,
-            b"HIGH_PRIORITY" => Skip,
-            _ => None,
-        },
-        18 => match u {
-            b"NO_WRITE_TO_BINLOG" => Skip,
-            _ => None,
-        },
-        _ => None,
-    }
+    let (lo, hi) = KW_INDEX.1[n];
+    KEYWORDS[lo as usize..hi as usize]
+        .iter()
+        .find(|(k, _)| k[0] == f && k[1..].eq_ignore_ascii_case(&w[1..]))
+        .map_or(Kw::None, |&(_, kw)| kw)
 }
 
 /// A number as the lexer returns it (`12`, `1.5`, `.5`, `1e-3`, `0x1f`, `0b01`), as opposed to
@@ -731,9 +755,16 @@ impl<'a> Names<'a> {
             }
             _ => self.var = 0,
         }
-        let values_ended = self.values_ended.take();
-        if std::mem::take(&mut self.maybe_unqualified) && t != Tok::Punct(b'.') {
-            self.facts.unqualified = true;
+        let values_ended = if self.values_ended.is_some() {
+            self.values_ended.take()
+        } else {
+            None
+        };
+        if self.maybe_unqualified {
+            self.maybe_unqualified = false;
+            if t != Tok::Punct(b'.') {
+                self.facts.unqualified = true;
+            }
         }
         if self.level == Level::Tables {
             if let Ref::Expect { func: 2, .. } = self.r {
@@ -1273,6 +1304,31 @@ impl<'a> Names<'a> {
                 };
             }
             _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_keyword_is_found_in_any_case() {
+        for &(k, kw) in KEYWORDS {
+            assert_eq!(keyword(k), kw);
+            let lower: Vec<u8> = k.iter().map(u8::to_ascii_lowercase).collect();
+            assert_eq!(keyword(&lower), kw);
+        }
+        for w in [
+            &b"FROMX"[..],
+            b"FRO",
+            b"wp_posts",
+            b"option_name",
+            b"_from",
+            b"1from",
+            b"x",
+        ] {
+            assert_eq!(keyword(w), Kw::None, "{}", String::from_utf8_lossy(w));
         }
     }
 }
