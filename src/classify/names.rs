@@ -453,7 +453,7 @@ const KW_INDEX: ([u32; KW_LONGEST + 1], [(u16, u16); KW_LONGEST + 1]) = {
 /// The keyword `w` is: a length and first-letter filter, then a few compares.
 fn keyword(w: &[u8]) -> Kw {
     let n = w.len();
-    if n < 2 || n > KW_LONGEST {
+    if !(2..=KW_LONGEST).contains(&n) {
         return Kw::None;
     }
     let f = w[0].to_ascii_uppercase();
