@@ -576,31 +576,37 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
     // Nothing to lose if it already goes to the master without replay (except
     // flags: a broken statement may be a multi-statement in another reading), unless
     // a hint or the previous statement could still send it elsewhere.
+    let ambiguous = r.saw_bs_quote || r.saw_cond_exec;
     let nothing_to_lose = c.route == Route::Master
         && !c.record
         && !r.broken
         && c.hint != Some(Hint::Replica)
-        && !c.depends_on_previous;
-    if !nothing_to_lose && (r.saw_bs_quote || r.saw_cond_exec) {
-        let mut alternatives = [None; 3];
-        if r.saw_bs_quote {
-            alternatives[0] = Some(Mode {
-                backslash: false,
-                ..base
-            });
-        }
-        if r.saw_cond_exec {
-            alternatives[1] = Some(Mode {
-                cond_exec: false,
-                ..base
-            });
-        }
-        if r.saw_bs_quote && r.saw_cond_exec {
-            alternatives[2] = Some(Mode {
-                backslash: false,
-                cond_exec: false,
-                ..base
-            });
+        && !c.depends_on_previous
+        // Another reading may assign a user variable this one does not see (`@` anywhere in
+        // the bytes, strings and comments included, is the cheap test).
+        && !(ambiguous && sql.contains(&b'@'));
+    if !nothing_to_lose && ambiguous {
+        // Every other reading a server may make: without backslash escapes, and each subset
+        // of the conditional comments executed (the MariaDB and MySQL subsets among them).
+        let mut alternatives = [None; 16];
+        let backslash_readings: &[bool] = if r.saw_bs_quote {
+            &[true, false]
+        } else {
+            &[true]
+        };
+        let cond_readings = if r.saw_cond_exec { COND_ALL + 1 } else { 1 };
+        for (i, &backslash) in backslash_readings.iter().enumerate() {
+            for k in 0..cond_readings {
+                let cond_exec = if r.saw_cond_exec { k } else { COND_ALL };
+                if backslash && cond_exec == COND_ALL {
+                    continue; // the reading made above
+                }
+                alternatives[i * 8 + usize::from(k)] = Some(Mode {
+                    backslash,
+                    cond_exec,
+                    ..base
+                });
+            }
         }
         for mode in alternatives.into_iter().flatten() {
             let a = run(sql, mode, names);
@@ -612,7 +618,12 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
             c.mentions_named |= a.c.mentions_named;
             c.user_var_read |= a.c.user_var_read;
             c.master_read |= a.c.master_read;
+            // What any reading may leave on the connection counts, even when both readings
+            // send the statement to the master: `SELECT /*!12 INTO /*!50700 */ */ @s` assigns
+            // @s on a server that skips the inner comment.
             c.named_lock |= a.c.named_lock;
+            c.user_var_write |= a.c.user_var_write;
+            c.opaque |= a.c.opaque;
             if r.broken
                 || a.broken
                 || a.c.route != c.route
