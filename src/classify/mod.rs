@@ -577,14 +577,15 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
     // flags: a broken statement may be a multi-statement in another reading), unless
     // a hint or the previous statement could still send it elsewhere.
     let ambiguous = r.saw_bs_quote || r.saw_cond_exec;
+    // Another reading may assign a user variable this one does not see (`@` anywhere in the
+    // bytes, strings and comments included, is the cheap test).
+    let may_assign_elsewhere = ambiguous && sql.contains(&b'@');
     let nothing_to_lose = c.route == Route::Master
         && !c.record
         && !r.broken
         && c.hint != Some(Hint::Replica)
         && !c.depends_on_previous
-        // Another reading may assign a user variable this one does not see (`@` anywhere in
-        // the bytes, strings and comments included, is the cheap test).
-        && !(ambiguous && sql.contains(&b'@'));
+        && !may_assign_elsewhere;
     if !nothing_to_lose && ambiguous {
         // Every other reading a server may make: without backslash escapes, and each subset
         // of the conditional comments executed (the MariaDB and MySQL subsets among them).
