@@ -465,3 +465,30 @@ async fn sessions_spread_over_replicas_by_weight() {
         pool.disconnect().await.unwrap();
     }
 }
+
+/// A command packet with a sequence id other than 0 gets the server's 1156 (packets out of
+/// order) before the connection closes, not a silent close; a refused login is logged with
+/// its SQLSTATE as text.
+#[test]
+fn out_of_order_packets_and_refused_logins_are_answered_and_logged_plainly() {
+    use std::io::Read;
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    raw.write_packet(5, b"\x03SELECT 1");
+    let (_, err) = raw.read_packet();
+    assert_eq!(err[0], 0xff, "{err:?}");
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1156);
+    assert_eq!(&err[3..9], b"#08S01");
+    let mut b = [0u8; 8];
+    assert_eq!(
+        raw.stream.read(&mut b).unwrap_or(0),
+        0,
+        "then the connection closes"
+    );
+    let out = mariadb(p.port, c.user(), "wrong-password", "SELECT 1");
+    assert!(!out.status.success());
+    eventually("the refusal is logged", Duration::from_secs(5), || {
+        p.log().contains("login refused") && p.log().contains("ERROR 1045 (28000)")
+    });
+}

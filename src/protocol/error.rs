@@ -52,6 +52,12 @@ impl MyError {
         )
     }
 
+    /// ER_NET_PACKETS_OUT_OF_ORDER: a packet whose sequence id is not the next one; the
+    /// server answers this and closes the connection.
+    pub fn packets_out_of_order() -> Self {
+        Self::new(1156, b"08S01", "Got packets out of order")
+    }
+
     /// ER_NET_PACKET_TOO_LARGE.
     pub fn packet_too_large() -> Self {
         Self::new(

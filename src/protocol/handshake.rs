@@ -112,6 +112,18 @@ pub enum LoginError {
     Io(std::io::Error),
 }
 
+/// For log lines: the error as a client would read it (`ERROR 1045 (28000): …`), never the
+/// SQLSTATE as a byte array.
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::Refused(e) => e.fmt(f),
+            LoginError::Read(e) => write!(f, "client read failed: {e}"),
+            LoginError::Io(e) => write!(f, "client connection failed: {e}"),
+        }
+    }
+}
+
 impl From<std::io::Error> for LoginError {
     fn from(e: std::io::Error) -> Self {
         LoginError::Io(e)

@@ -121,6 +121,10 @@ impl Session {
                     let _ = self.send_error(&MyError::packet_too_large()).await;
                     Flow::Quit
                 }
+                Ok(Err(ReadError::OutOfSync)) => {
+                    let _ = self.send_error(&MyError::packets_out_of_order()).await;
+                    Flow::Quit
+                }
                 Ok(Err(e)) => {
                     debug!(client = %self.peer, error = %e, "client read failed");
                     Flow::Quit

@@ -82,7 +82,7 @@ impl Session {
                 return;
             }
             Ok(Err(e)) => {
-                debug!(client = %peer, conn = id, error = ?e, "login failed");
+                debug!(client = %peer, conn = id, error = %e, "login failed");
                 return;
             }
             Err(_) => {
@@ -109,7 +109,7 @@ impl Session {
                         !accepted.answer.is_empty(),
                     )
                     .await;
-                    info!(client = %peer, conn = id, error = ?e, "login refused");
+                    info!(client = %peer, conn = id, error = %e, "login refused");
                     return;
                 }
             },
