@@ -42,9 +42,7 @@ pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) 
     info!(listen = %cfg.listen, "admin interface listening");
     let cfg = Arc::new(cfg);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
-        };
+        let (stream, peer) = crate::server::accept(&listener, "admin").await;
         let (cfg, shared, path) = (cfg.clone(), shared.clone(), config_path.clone());
         tokio::spawn(async move {
             if let Err(e) = session(stream, peer, &cfg, &shared, &path).await {
