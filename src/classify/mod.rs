@@ -636,8 +636,11 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
                 c.multi |= a.c.multi;
                 c.user_var_write |= a.c.user_var_write;
                 c.parsed |= a.c.parsed;
-                c.depends_on_previous |= a.c.depends_on_previous;
-                c.reads_found_rows |= a.c.reads_found_rows;
+                // About the previous statement only if every reading is just that: a reading
+                // with other work in it (`SELECT ROW_COUNT(); /*M!SET @r = 1 */`) belongs on
+                // the master.
+                c.depends_on_previous &= a.c.depends_on_previous;
+                c.reads_found_rows &= a.c.reads_found_rows;
                 c.calc_found_rows |= a.c.calc_found_rows;
             }
         }

@@ -580,3 +580,11 @@ fn every_reading_of_a_statement_counts_for_what_it_leaves() {
         assert!(c.route == M && c.user_var_write, "{sql:?} -> {c:?}");
     }
 }
+
+#[test]
+fn about_the_previous_statement_only_in_every_reading() {
+    let c = cl("SELECT ROW_COUNT(); /*M!SET @r = 1_0 */");
+    assert!(c.route == M && !c.depends_on_previous, "{c:?}");
+    let c = cl("SELECT FOUND_ROWS() /*!99999 , 1 */");
+    assert!(c.depends_on_previous, "{c:?}");
+}
