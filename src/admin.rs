@@ -379,7 +379,8 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
 
 /// One row per backend. `bypasses_read_only` (replicas; NULL for masters): the accounts the
 /// proxy logs in with that may write there despite read_only, `no`, or `unknown` (see
-/// `privileges::summary`).
+/// `privileges::summary`). `refused_accounts` (NULL when none): accounts whose logins the
+/// backend refuses right now, with its answer (`topology::refusals`).
 fn show_backends(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
     let rows = topo
@@ -407,6 +408,16 @@ fn show_backends(shared: &Shared) -> Table {
                     let findings = shared.read_only_bypass.get(&b.address);
                     crate::privileges::summary(findings.as_deref().map(Vec::as_slice))
                 }),
+                {
+                    let refused = b.refusals.list();
+                    (!refused.is_empty()).then(|| {
+                        refused
+                            .iter()
+                            .map(|(account, error)| format!("{account} ({error})"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                },
             ]
         })
         .collect();
@@ -422,6 +433,7 @@ fn show_backends(shared: &Shared) -> Table {
             "gtid",
             "cluster",
             "bypasses_read_only",
+            "refused_accounts",
         ],
         rows,
     )
