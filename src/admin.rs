@@ -20,7 +20,7 @@ use crate::config::Admin as AdminConfig;
 use crate::metrics::METRICS;
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
-use crate::protocol::handshake::{self, ServerInfo};
+use crate::protocol::handshake::{self, LoginError, ServerInfo};
 use crate::protocol::packet::PacketStream;
 use crate::protocol::CapabilityFlags;
 use crate::reload::{reload_off_thread, Outcome};
@@ -52,6 +52,14 @@ pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) 
     }
 }
 
+/// A refused admin login: logged (at most once per 10 s, with how many were held back), as an
+/// operator wants to know someone is guessing the admin password.
+fn log_refused(peer: &std::net::SocketAddr, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = crate::log_limit::LOGIN_REFUSED.check("admin") {
+        warn!(client = %peer, error = %e, suppressed, "admin login refused");
+    }
+}
+
 /// What an admin command answers.
 enum Answer {
     Rows(Table),
@@ -77,28 +85,53 @@ async fn session(
     let tls = shared.tls.load_full();
     let login = tokio::time::timeout(
         timeout,
-        handshake::accept_login(&mut client, 0, &info, &peer, &tls, |u| {
+        handshake::accept_login(&mut client, 0, &info, &tls, |u| {
             (u == cfg.user).then(|| cfg.password.expose().to_string())
         }),
     )
     .await;
-    let Ok(Ok(accepted)) = login else {
-        return Ok(());
+    let accepted = match login {
+        Ok(Ok(a)) => a,
+        Ok(Err(LoginError::BadPassword {
+            user,
+            with_password,
+        })) => {
+            let e = crate::login_throttle::refuse(
+                &shared.login_throttle,
+                &mut client,
+                &user,
+                &peer,
+                with_password,
+            )
+            .await;
+            log_refused(&peer, &e);
+            return Ok(());
+        }
+        Ok(Err(e)) => {
+            log_refused(&peer, &e);
+            return Ok(());
+        }
+        Err(_) => return Ok(()),
     };
     let pw = cfg.password.expose();
     let ok = accepted.credential.is_some()
         || (accepted.login.user == cfg.user
             && crate::protocol::auth::verify_native(&accepted.scramble, pw, &accepted.answer));
     if !ok {
-        handshake::refuse(
+        let e = crate::login_throttle::refuse(
+            &shared.login_throttle,
             &mut client,
             &accepted.login.user,
             &peer,
             !accepted.answer.is_empty(),
         )
         .await;
+        log_refused(&peer, &e);
         return Ok(());
     }
+    shared
+        .login_throttle
+        .succeeded(peer.ip(), &accepted.login.user);
     let login = accepted.login;
     let deprecate_eof = login
         .capabilities

@@ -384,3 +384,62 @@ fn accept_loops_back_off_when_out_of_descriptors() {
         "{used} ticks of CPU in 2 s while out of descriptors"
     );
 }
+
+/// Failed logins earn a growing delay for their address and account: the first few are
+/// answered at once, the next ones wait longer and longer. A correct login is never delayed,
+/// not even of the same account from another address; an admin login failure is logged.
+#[test]
+fn failed_logins_slow_down_their_own_address_only() {
+    use std::time::Instant;
+    let c = Cluster::shared();
+    let admin = free_port();
+    let p = Proxy::start(
+        &c,
+        &format!(
+            "[admin]\nlisten = \"127.0.0.1:{admin}\"\nuser = \"admin\"\npassword = \"adminpw\"\n"
+        ),
+    );
+    let mut took = Vec::new();
+    for _ in 0..8 {
+        let t = Instant::now();
+        let out = mariadb(p.port, c.user(), "wrong-password", "SELECT 1");
+        took.push(t.elapsed());
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("1045"));
+    }
+    // 4th..8th failures: 0.2, 0.4, 0.8, 1.6, 3.2 s before the answer.
+    for (i, want) in [(3, 200u64), (4, 400), (5, 800), (6, 1600), (7, 3200)] {
+        assert!(
+            took[i] >= Duration::from_millis(want),
+            "failure {} answered after {:?}",
+            i + 1,
+            took[i]
+        );
+    }
+    // The next failure from this address waits 5 s; meanwhile a correct login of the same
+    // account from another address (127.0.0.2) is answered at once.
+    let attacker = {
+        let (port, user) = (p.port, c.user().to_string());
+        std::thread::spawn(move || mariadb(port, &user, "wrong-password", "SELECT 1"))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let mut other = RawClient::login_from([127, 0, 0, 2].into(), p.port, c.user(), c.password());
+    let correct = t.elapsed();
+    assert_eq!(
+        other.query_bytes(b"SELECT 1")[0].first().as_deref(),
+        Some("1")
+    );
+    assert!(!attacker.is_finished(), "the attacker still waits");
+    assert!(
+        correct < Duration::from_millis(2500),
+        "a correct login waited {correct:?}"
+    );
+    attacker.join().unwrap();
+    // The admin port counts failures the same way, and says so in the log.
+    let out = mariadb(admin, "admin", "nope", "SHOW BACKENDS");
+    assert!(!out.status.success());
+    eventually("admin failure logged", Duration::from_secs(5), || {
+        p.log().contains("admin login refused")
+    });
+}
