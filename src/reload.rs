@@ -177,12 +177,13 @@ fn watch_file(
             // rewrites it in place may pause half-way: its first half without the [[rules]]
             // must never be applied), or when it is renamed or created in place (hooks).
             // Writes themselves (IN_MODIFY), reads and metadata changes are not a reason.
-            let complete = match ev.kind {
-                EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
-                EventKind::Create(_) | EventKind::Remove(_) => true,
-                EventKind::Modify(ModifyKind::Name(_)) => true,
-                _ => false,
-            };
+            let complete = matches!(
+                ev.kind,
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    | EventKind::Create(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(_))
+            );
             if !complete {
                 return;
             }
