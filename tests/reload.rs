@@ -327,7 +327,7 @@ fn a_file_written_in_place_is_read_when_its_writer_closes_it() {
         .truncate(true)
         .open(&config)
         .unwrap();
-    f.write_all(rewritten[..split].as_bytes()).unwrap();
+    f.write_all(&rewritten.as_bytes()[..split]).unwrap();
     f.flush().unwrap();
     for _ in 0..6 {
         std::thread::sleep(Duration::from_millis(200));
@@ -337,7 +337,7 @@ fn a_file_written_in_place_is_read_when_its_writer_closes_it() {
             tail(&p.log(), 10)
         );
     }
-    f.write_all(rewritten[split..].as_bytes()).unwrap();
+    f.write_all(&rewritten.as_bytes()[split..]).unwrap();
     drop(f);
     eventually("the whole file is applied", Duration::from_secs(5), || {
         p.log().contains("configuration reloaded")
