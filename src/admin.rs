@@ -20,7 +20,7 @@ use crate::config::Admin as AdminConfig;
 use crate::metrics::METRICS;
 use crate::protocol::command::*;
 use crate::protocol::error::MyError;
-use crate::protocol::handshake::{self, ServerInfo};
+use crate::protocol::handshake::{self, LoginError, ServerInfo};
 use crate::protocol::packet::PacketStream;
 use crate::protocol::CapabilityFlags;
 use crate::reload::{reload_off_thread, Outcome};
@@ -42,15 +42,21 @@ pub async fn serve(cfg: AdminConfig, shared: Arc<Shared>, config_path: PathBuf) 
     info!(listen = %cfg.listen, "admin interface listening");
     let cfg = Arc::new(cfg);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
-            continue;
-        };
+        let (stream, peer) = crate::server::accept(&listener, "admin").await;
         let (cfg, shared, path) = (cfg.clone(), shared.clone(), config_path.clone());
         tokio::spawn(async move {
             if let Err(e) = session(stream, peer, &cfg, &shared, &path).await {
                 debug!(client = %peer, error = %e, "admin session ended");
             }
         });
+    }
+}
+
+/// A refused admin login: logged (at most once per 10 s, with how many were held back), as an
+/// operator wants to know someone is guessing the admin password.
+fn log_refused(peer: &std::net::SocketAddr, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = crate::log_limit::LOGIN_REFUSED.check("admin") {
+        warn!(client = %peer, error = %e, suppressed, "admin login refused");
     }
 }
 
@@ -79,28 +85,53 @@ async fn session(
     let tls = shared.tls.load_full();
     let login = tokio::time::timeout(
         timeout,
-        handshake::accept_login(&mut client, 0, &info, &peer, &tls, |u| {
+        handshake::accept_login(&mut client, 0, &info, &tls, |u| {
             (u == cfg.user).then(|| cfg.password.expose().to_string())
         }),
     )
     .await;
-    let Ok(Ok(accepted)) = login else {
-        return Ok(());
+    let accepted = match login {
+        Ok(Ok(a)) => a,
+        Ok(Err(LoginError::BadPassword {
+            user,
+            with_password,
+        })) => {
+            let e = crate::login_throttle::refuse(
+                &shared.login_throttle,
+                &mut client,
+                &user,
+                &peer,
+                with_password,
+            )
+            .await;
+            log_refused(&peer, &e);
+            return Ok(());
+        }
+        Ok(Err(e)) => {
+            log_refused(&peer, &e);
+            return Ok(());
+        }
+        Err(_) => return Ok(()),
     };
     let pw = cfg.password.expose();
     let ok = accepted.credential.is_some()
         || (accepted.login.user == cfg.user
             && crate::protocol::auth::verify_native(&accepted.scramble, pw, &accepted.answer));
     if !ok {
-        handshake::refuse(
+        let e = crate::login_throttle::refuse(
+            &shared.login_throttle,
             &mut client,
             &accepted.login.user,
             &peer,
             !accepted.answer.is_empty(),
         )
         .await;
+        log_refused(&peer, &e);
         return Ok(());
     }
+    shared
+        .login_throttle
+        .succeeded(peer.ip(), &accepted.login.user);
     let login = accepted.login;
     let deprecate_eof = login
         .capabilities
@@ -381,7 +412,8 @@ fn view(name: &str, shared: &Shared) -> Option<Table> {
 
 /// One row per backend. `bypasses_read_only` (replicas; NULL for masters): the accounts the
 /// proxy logs in with that may write there despite read_only, `no`, or `unknown` (see
-/// `privileges::summary`).
+/// `privileges::summary`). `refused_accounts` (NULL when none): accounts whose logins the
+/// backend refuses right now, with its answer (`topology::refusals`).
 fn show_backends(shared: &Shared) -> Table {
     let topo = shared.topology.load_full();
     let rows = topo
@@ -409,6 +441,16 @@ fn show_backends(shared: &Shared) -> Table {
                     let findings = shared.read_only_bypass.get(&b.address);
                     crate::privileges::summary(findings.as_deref().map(Vec::as_slice))
                 }),
+                {
+                    let refused = b.refusals.list();
+                    (!refused.is_empty()).then(|| {
+                        refused
+                            .iter()
+                            .map(|(account, error)| format!("{account} ({error})"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                },
             ]
         })
         .collect();
@@ -424,6 +466,7 @@ fn show_backends(shared: &Shared) -> Table {
             "gtid",
             "cluster",
             "bypasses_read_only",
+            "refused_accounts",
         ],
         rows,
     )

@@ -25,6 +25,7 @@ pub mod config;
 pub mod digest;
 pub mod gtid;
 pub mod log_limit;
+pub mod login_throttle;
 pub mod metrics;
 pub mod metrics_http;
 pub mod monitor;

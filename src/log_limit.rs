@@ -29,6 +29,9 @@ pub static BACKEND_UNREACHABLE: LogLimiter = LogLimiter::new(INTERVAL);
 pub static LOGIN_NO_BACKEND: LogLimiter = LogLimiter::new(INTERVAL);
 /// "connection refused: max_client_connections reached" (key: [`LISTENER`]).
 pub static CLIENT_REFUSED: LogLimiter = LogLimiter::new(INTERVAL);
+/// "login refused" on the client port, "admin login refused" on the admin port (key:
+/// [`LISTENER`] or "admin").
+pub static LOGIN_REFUSED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "accept failed" (key: [`LISTENER`]).
 pub static ACCEPT_FAILED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "a replica refused a statement as read-only; running it on the master" (key: the

@@ -49,6 +49,8 @@ pub struct Metrics {
     /// Statements sent to a replica as reads that the replica refused as read-only (1290,
     /// 1836) before running them, and that then ran on the master.
     pub read_only_reroutes: IntCounter,
+    /// Logins a replica refused for an account the proxy had checked.
+    pub logins_refused: IntCounter,
     pub unclassified: IntCounter,
     pub reloads: IntCounterVec,
     /// Reads after a write served by a replica known to have it.
@@ -173,6 +175,10 @@ impl Metrics {
             read_retries: counter(
                 "rwsplit_read_retries_total",
                 "Reads retried on another backend after a failure before any byte was sent",
+            ),
+            logins_refused: counter(
+                "rwsplit_backend_logins_refused_total",
+                "Logins a replica refused for an account the proxy had checked (SHOW BACKENDS names them)",
             ),
             read_only_reroutes: counter(
                 "rwsplit_read_only_reroutes_total",

@@ -91,9 +91,7 @@ pub async fn serve(listen: String, shared: Arc<Shared>) {
     };
     info!(listen = %listen, "metrics on /metrics");
     loop {
-        let Ok((mut stream, peer)) = listener.accept().await else {
-            continue;
-        };
+        let (mut stream, peer) = crate::server::accept(&listener, "metrics").await;
         let shared = shared.clone();
         tokio::spawn(async move {
             let mut req = Vec::with_capacity(1024);

@@ -4,7 +4,8 @@
 //! new snapshot, and only a valid one is swapped in; otherwise the old topology stays, the
 //! problems are logged with file, line and key, and the failure is counted. Lifecycle hooks
 //! (`rwsplit topology add-replica ...`) write the file with a rename, so a half-written file is
-//! never read; the directory is watched (not the file) so renames are seen.
+//! never read; the directory is watched (not the file) so renames are seen. A file written in
+//! place is read when its writer closes it, never on the writes before.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -136,9 +137,19 @@ pub fn spawn_triggers(shared: Arc<Shared>, path: PathBuf, watch: bool) {
     tokio::spawn(async move {
         let _watcher = watcher; // dropping it would stop the watch
         while let Some(why) = rx.recv().await {
-            // Collect the rest of a burst (editors and hooks write several events).
-            tokio::time::sleep(DEBOUNCE).await;
-            while rx.try_recv().is_ok() {}
+            // Collect the rest of a burst (editors and hooks write several events), and again
+            // while events keep coming: a file that changed while it was being read (its rules
+            // gone for a moment and back) is read again, and only the settled text is applied.
+            loop {
+                tokio::time::sleep(DEBOUNCE).await;
+                let mut more = false;
+                while rx.try_recv().is_ok() {
+                    more = true;
+                }
+                if !more {
+                    break;
+                }
+            }
             let outcome = reload_off_thread(&shared, &path).await;
             if outcome == Ok(Outcome::Unchanged) {
                 tracing::debug!(trigger = why, "config file unchanged");
@@ -151,6 +162,7 @@ fn watch_file(
     path: &Path,
     tx: tokio::sync::mpsc::UnboundedSender<&'static str>,
 ) -> Option<notify::RecommendedWatcher> {
+    use notify::event::{AccessKind, AccessMode, ModifyKind};
     use notify::{EventKind, RecursiveMode, Watcher};
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let dir = abs
@@ -161,7 +173,18 @@ fn watch_file(
     let mut watcher =
         match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
             let Ok(ev) = res else { return };
-            if matches!(ev.kind, EventKind::Access(_)) {
+            // A file is read once it is complete: when its writer closes it (a writer that
+            // rewrites it in place may pause half-way: its first half without the [[rules]]
+            // must never be applied), or when it is renamed or created in place (hooks).
+            // Writes themselves (IN_MODIFY), reads and metadata changes are not a reason.
+            let complete = matches!(
+                ev.kind,
+                EventKind::Access(AccessKind::Close(AccessMode::Write))
+                    | EventKind::Create(_)
+                    | EventKind::Remove(_)
+                    | EventKind::Modify(ModifyKind::Name(_))
+            );
+            if !complete {
                 return;
             }
             if ev

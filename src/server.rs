@@ -1,5 +1,6 @@
 //! The listener: accepts client connections and runs one session task per client.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -64,20 +65,29 @@ fn bind_one(addr: std::net::SocketAddr, reuseport: bool) -> std::io::Result<TcpL
 }
 
 /// Accepts clients until the task is cancelled.
+/// The next connection of `listener`. A failed accept (EMFILE, ENFILE, ENOBUFS: the process
+/// or the system is out of descriptors or memory) is logged, rate-limited, and followed by a
+/// pause: the pending connection stays in the kernel's queue, and accepting again at once
+/// would fail again at once — a loop that spins a core. Every listener (clients, admin,
+/// metrics) accepts through this.
+pub async fn accept(listener: &TcpListener, what: &str) -> (tokio::net::TcpStream, SocketAddr) {
+    loop {
+        match listener.accept().await {
+            Ok(x) => return x,
+            Err(e) => {
+                if let Some(suppressed) = log_limit::ACCEPT_FAILED.check(what) {
+                    warn!(listener = what, error = %e, suppressed, "accept failed");
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>) -> std::io::Result<()> {
     info!(listen = %listener.local_addr()?, "rwsplit accepting clients");
     loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(x) => x,
-            Err(e) => {
-                // EMFILE and friends: back off instead of spinning.
-                if let Some(suppressed) = log_limit::ACCEPT_FAILED.check(log_limit::LISTENER) {
-                    warn!(error = %e, suppressed, "accept failed");
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                continue;
-            }
-        };
+        let (stream, peer) = accept(&listener, log_limit::LISTENER).await;
         let max = shared.topology.load().config.limits.max_client_connections as u64;
         let slot = ClientSlot::take(&shared);
         let m = &crate::metrics::METRICS;

@@ -41,6 +41,8 @@ pub struct Shared {
     /// Certificates and TLS settings (`[tls]`), replaced on every reload so renewed certificate
     /// files are picked up by new connections.
     pub tls: ArcSwap<crate::tls::TlsSetup>,
+    /// Failed logins by address and account (client and admin ports alike).
+    pub login_throttle: crate::login_throttle::LoginThrottle,
 }
 
 impl Shared {
@@ -63,6 +65,7 @@ impl Shared {
             reloads_failed: AtomicU64::new(0),
             read_only_bypass: Default::default(),
             tls: ArcSwap::from_pointee(tls),
+            login_throttle: Default::default(),
         })
     }
 

@@ -333,20 +333,36 @@ fn malformed_input_gets_error_and_proxy_keeps_serving() {
 
     // The proxy still serves others.
     assert!(!p.sql_ok(&c, "SELECT 1").is_empty());
-    // After login: an unknown command byte and a binlog dump get ERR 1047, an execute of a
-    // statement never prepared gets 1243, an empty packet gets an error; the session goes on.
+    // After login: an unknown command byte gets ERR 1047; COM_SHUTDOWN, COM_DEBUG and a
+    // binlog dump get the 1227 an account without the privilege gets (never passed on: the
+    // test account may shut a server down); an execute of a statement never prepared gets
+    // 1243, an empty packet gets an error; the session goes on.
     let mut raw = RawClient::login(p.port, c.user(), c.password());
-    for bad in [
-        &[0x42u8][..],
-        &[0x12, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0][..],
-        &[][..],
+    for (bad, code, privilege) in [
+        (&[0x42u8][..], 1047, ""),
+        (&[0x08][..], 1227, "SHUTDOWN"),
+        (&[0x08, 0x00][..], 1227, "SHUTDOWN"),
+        (&[0x0d][..], 1227, "SUPER"),
+        (
+            &[0x12, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0][..],
+            1227,
+            "REPLICATION SLAVE",
+        ),
+        (&[][..], 1047, ""),
     ] {
         raw.write_packet(0, bad);
         let (seq, err) = raw.read_packet();
         assert_eq!(seq, 1);
         assert_eq!(err[0], 0xFF, "ERR for {bad:?}");
-        assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1047);
+        assert_eq!(u16::from_le_bytes([err[1], err[2]]), code, "{bad:?}");
+        assert!(String::from_utf8_lossy(&err).contains(privilege), "{bad:?}");
     }
+    // COM_PROCESS_INFO: the master's processlist, as the server sends it.
+    let list = raw.command(&[0x0a]);
+    assert!(
+        matches!(&list[..], [Res::Rows(rows)] if !rows.is_empty() && rows[0].len() == 9),
+        "{list:?}"
+    );
     raw.write_packet(0, &[0x17, 99, 0, 0, 0, 0, 1, 0, 0, 0]);
     let (_, err) = raw.read_packet();
     assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1243);
@@ -448,4 +464,31 @@ async fn sessions_spread_over_replicas_by_weight() {
         drop(held);
         pool.disconnect().await.unwrap();
     }
+}
+
+/// A command packet with a sequence id other than 0 gets the server's 1156 (packets out of
+/// order) before the connection closes, not a silent close; a refused login is logged with
+/// its SQLSTATE as text.
+#[test]
+fn out_of_order_packets_and_refused_logins_are_answered_and_logged_plainly() {
+    use std::io::Read;
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    raw.write_packet(5, b"\x03SELECT 1");
+    let (_, err) = raw.read_packet();
+    assert_eq!(err[0], 0xff, "{err:?}");
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1156);
+    assert_eq!(&err[3..9], b"#08S01");
+    let mut b = [0u8; 8];
+    assert_eq!(
+        raw.stream.read(&mut b).unwrap_or(0),
+        0,
+        "then the connection closes"
+    );
+    let out = mariadb(p.port, c.user(), "wrong-password", "SELECT 1");
+    assert!(!out.status.success());
+    eventually("the refusal is logged", Duration::from_secs(5), || {
+        p.log().contains("login refused") && p.log().contains("ERROR 1045 (28000)")
+    });
 }

@@ -313,3 +313,133 @@ fn big_packets_before_login_are_refused() {
     // Closed, possibly after an error packet (never an OK).
     assert!(rest.len() < 4 || rest[4] == 0xFF, "{rest:?}");
 }
+
+/// CPU time (user + system, in clock ticks) a process has used, from /proc/PID/stat.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Out of file descriptors (`ulimit -n`), the admin and metrics listeners back off as the
+/// client listener does: a connection waiting in the kernel's queue that cannot be accepted
+/// costs the proxy almost no CPU (an accept loop that retried at once spun a core).
+#[test]
+fn accept_loops_back_off_when_out_of_descriptors() {
+    use std::process::{Command, Stdio};
+    let c = Cluster::shared();
+    let (port, admin, metrics) = (free_port(), free_port(), free_port());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("emfile-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("proxy.toml");
+    std::fs::write(
+        &config,
+        c.proxy_toml(
+            port,
+            &format!(
+                "[admin]\nlisten = \"127.0.0.1:{admin}\"\nuser = \"admin\"\npassword = \"x\"\n\n\
+                 [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"
+            ),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("prlimit")
+        .arg("--nofile=48:48")
+        .arg(env!("CARGO_BIN_EXE_rwsplit"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("rwsplit.log")).unwrap())
+        .spawn()
+        .expect("prlimit (util-linux)");
+    let pid = child.id();
+    eventually("listening", Duration::from_secs(15), || {
+        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
+    });
+    // Hold connections on every port until the proxy has no descriptor left for more.
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        for p in [admin, metrics] {
+            if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", p)) {
+                held.push(s);
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(pid) - before;
+    let log = std::fs::read_to_string(dir.join("rwsplit.log")).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        log.contains("accept failed"),
+        "the descriptors ran out: {}",
+        tail(&log, 10)
+    );
+    // 2 s of a spinning loop is ~200 ticks; backing off costs a few.
+    assert!(
+        used < 40,
+        "{used} ticks of CPU in 2 s while out of descriptors"
+    );
+}
+
+/// Failed logins earn a growing delay for their address and account: the first few are
+/// answered at once, the next ones wait longer and longer. A correct login is never delayed,
+/// not even of the same account from another address; an admin login failure is logged.
+#[test]
+fn failed_logins_slow_down_their_own_address_only() {
+    use std::time::Instant;
+    let c = Cluster::shared();
+    let admin = free_port();
+    let p = Proxy::start(
+        &c,
+        &format!(
+            "[admin]\nlisten = \"127.0.0.1:{admin}\"\nuser = \"admin\"\npassword = \"adminpw\"\n"
+        ),
+    );
+    let mut took = Vec::new();
+    for _ in 0..8 {
+        let t = Instant::now();
+        let out = mariadb(p.port, c.user(), "wrong-password", "SELECT 1");
+        took.push(t.elapsed());
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("1045"));
+    }
+    // 4th..8th failures: 0.2, 0.4, 0.8, 1.6, 3.2 s before the answer.
+    for (i, want) in [(3, 200u64), (4, 400), (5, 800), (6, 1600), (7, 3200)] {
+        assert!(
+            took[i] >= Duration::from_millis(want),
+            "failure {} answered after {:?}",
+            i + 1,
+            took[i]
+        );
+    }
+    // The next failure from this address waits 5 s; meanwhile a correct login of the same
+    // account from another address (127.0.0.2) is answered at once.
+    let attacker = {
+        let (port, user) = (p.port, c.user().to_string());
+        std::thread::spawn(move || mariadb(port, &user, "wrong-password", "SELECT 1"))
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    let mut other = RawClient::login_from([127, 0, 0, 2].into(), p.port, c.user(), c.password());
+    let correct = t.elapsed();
+    assert_eq!(
+        other.query_bytes(b"SELECT 1")[0].first().as_deref(),
+        Some("1")
+    );
+    assert!(!attacker.is_finished(), "the attacker still waits");
+    assert!(
+        correct < Duration::from_millis(2500),
+        "a correct login waited {correct:?}"
+    );
+    attacker.join().unwrap();
+    // The admin port counts failures the same way, and says so in the log.
+    let out = mariadb(admin, "admin", "nope", "SHOW BACKENDS");
+    assert!(!out.status.success());
+    eventually("admin failure logged", Duration::from_secs(5), || {
+        p.log().contains("admin login refused")
+    });
+}

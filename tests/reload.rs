@@ -299,3 +299,48 @@ fn twenty_concurrent_hooks_lose_no_update() {
         .unwrap();
     assert!(out.status.success());
 }
+
+/// A config rewritten in place by a writer that pauses half-way is not loaded half-written:
+/// its first half (valid TOML, without the [[rules]] that come later) is never applied, so a
+/// blocked statement stays blocked throughout; the whole file is applied once the writer
+/// closes it.
+#[test]
+fn a_file_written_in_place_is_read_when_its_writer_closes_it() {
+    use std::io::Write;
+    let c = Cluster::shared();
+    let rules = "[[rules]]\npattern = \"in_place_secret\"\nblock = \"blocked while writing\"\n";
+    let p = Proxy::start_with(&c, |port| one_replica_toml(&c, port, rules), &[]);
+    let config = p.dir.join("proxy.toml");
+    let whole = std::fs::read_to_string(&config).unwrap();
+    let blocked = || {
+        let out = p.sql(&c, "SELECT 'in_place_secret'");
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("1148")
+    };
+    assert!(blocked());
+    // The rewrite: the same rules, moved to the end behind a changed weight, written in two
+    // halves with a pause in between (the first half alone is a valid file without rules).
+    let without = whole.replace(rules, "");
+    let rewritten = format!("{}\n{rules}", without.replace("weight = 1", "weight = 2"));
+    let split = rewritten.find("[[rules]]").unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&config)
+        .unwrap();
+    f.write_all(&rewritten.as_bytes()[..split]).unwrap();
+    f.flush().unwrap();
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            blocked(),
+            "the half-written file was applied\n{}",
+            tail(&p.log(), 10)
+        );
+    }
+    f.write_all(&rewritten.as_bytes()[split..]).unwrap();
+    drop(f);
+    eventually("the whole file is applied", Duration::from_secs(5), || {
+        p.log().contains("configuration reloaded")
+    });
+    assert!(blocked());
+}

@@ -275,8 +275,6 @@ fn an_account_that_bypasses_read_only_never_writes_on_a_replica() {
         &c,
         &format!("[[users]]\nname = \"{user}\"\npassword = \"superpass\"\n"),
     );
-    let replica_nodes = ["replica1", "replica2"];
-    let own_before: Vec<String> = replica_nodes.iter().map(|n| own_writes(&c, n)).collect();
     let mut raw = RawClient::login(p.port, &user, "superpass");
     let lock = format!("rwsplit_super_{pid}");
     let script: Vec<Vec<u8>> = vec![
@@ -312,26 +310,12 @@ fn an_account_that_bypasses_read_only_never_writes_on_a_replica() {
     }
     let rows = c.root_rows("master", &format!("SELECT a FROM {t} ORDER BY a"));
     assert_eq!(rows, vec!["6", "7", "9"], "every INSERT ran on the master");
+    // A replica that had run one of them itself would have a row twice (the table has no key,
+    // so replication does not stop on it) or one the master lacks.
     c.wait_replicas();
-    for (node, before) in replica_nodes.iter().zip(&own_before) {
-        assert_eq!(
-            &own_writes(&c, node),
-            before,
-            "{node} wrote something of its own"
-        );
+    for node in ["replica1", "replica2"] {
+        let there = c.root_rows(node, &format!("SELECT a FROM {t} ORDER BY a"));
+        assert_eq!(there, rows, "{node} wrote rows of its own");
     }
     c.root_sql("master", &format!("DROP USER '{user}'@'%'; DROP TABLE {t}"));
-}
-
-/// The GTIDs in a node's binlog that carry its own server id: writes it ran for a client.
-fn own_writes(c: &Cluster, node: &str) -> String {
-    let id = c.root_rows(node, "SELECT @@server_id").join("");
-    let state = c
-        .root_rows(node, "SELECT @@global.gtid_binlog_state")
-        .join("");
-    state
-        .split(',')
-        .filter(|g| g.split('-').nth(1) == Some(id.as_str()))
-        .collect::<Vec<_>>()
-        .join(",")
 }

@@ -455,20 +455,23 @@ pub fn statement_texts(sql: &[u8], facts: &RuleFacts) -> Vec<Vec<u8>> {
 }
 
 /// The other readings of a text whose meaning depends on server state: without backslash
-/// escapes (NO_BACKSLASH_ESCAPES), with double quotes as identifiers (ANSI_QUOTES), with
-/// version-conditional comments as comments, and their combinations.
+/// escapes (NO_BACKSLASH_ESCAPES), with double quotes as identifiers (ANSI_QUOTES, where a
+/// backslash does not escape inside them), and each subset of the version-conditional comments
+/// executed (see `lexer::COND_ALL`); every combination, the base reading left out.
 pub(super) fn alternative_modes(base: Mode, bs_quote: bool, cond_exec: bool) -> Vec<Mode> {
-    let mut v = Vec::new();
     let escapes: &[(bool, bool)] = if bs_quote {
         &[(true, false), (false, false), (true, true)]
     } else {
         &[(true, false)]
     };
+    let conds = if cond_exec {
+        0..=COND_ALL
+    } else {
+        base.cond_exec..=base.cond_exec
+    };
+    let mut v = Vec::new();
     for &(backslash, ansi_quotes) in escapes {
-        for cond in [true, false] {
-            if !cond && !cond_exec {
-                continue;
-            }
+        for cond in conds.clone() {
             let m = Mode {
                 backslash,
                 ansi_quotes,

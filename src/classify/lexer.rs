@@ -61,16 +61,28 @@ pub(super) struct Mode {
     /// Double quotes delimit identifiers (`ANSI_QUOTES`): no backslash escapes inside them,
     /// whatever `backslash` says for strings.
     pub(super) ansi_quotes: bool,
-    /// Treat version-conditional executable comments as code (true) or as comments.
-    pub(super) cond_exec: bool,
+    /// Which version-conditional executable comments are code (a bit set, see
+    /// [`COND_MARIADB`]); the others are comments. Each server executes its own subset:
+    /// MariaDB runs `/*M!…*/` and its own versions but skips MySQL's 50700–99999; MySQL
+    /// skips `/*M!` and runs 50700 and up.
+    pub(super) cond_exec: u8,
     /// The session's client character set: whitespace, `--` comments, double-byte characters.
     pub(super) cs: Charset,
 }
 
+/// `/*M!…*/` (MariaDB only).
+pub(super) const COND_MARIADB: u8 = 1;
+/// A version in MySQL's range 50700–99999 (MySQL runs it, MariaDB skips it).
+pub(super) const COND_MYSQL: u8 = 2;
+/// A version of 100000 and above (MariaDB 10+ runs it if it is not newer than itself).
+pub(super) const COND_NEW: u8 = 4;
+/// Every conditional comment executed.
+pub(super) const COND_ALL: u8 = COND_MARIADB | COND_MYSQL | COND_NEW;
+
 pub(super) const DEFAULT_MODE: Mode = Mode {
     backslash: true,
     ansi_quotes: false,
-    cond_exec: true,
+    cond_exec: COND_ALL,
     cs: Charset::UTF8MB4,
 };
 
@@ -342,11 +354,19 @@ impl<'a> Lexer<'a> {
                 version = version * 10 + u32::from(d - b'0');
             }
             q += digits;
-            let conditional = mariadb_only || (digits > 0 && version >= ALWAYS_EXECUTED_BELOW);
-            if conditional {
+            let class = if mariadb_only {
+                COND_MARIADB
+            } else if digits == 0 || version < ALWAYS_EXECUTED_BELOW {
+                0
+            } else if version <= 99_999 {
+                COND_MYSQL
+            } else {
+                COND_NEW
+            };
+            if class != 0 {
                 self.saw_cond_exec = true;
             }
-            if !conditional || self.mode.cond_exec {
+            if class == 0 || self.mode.cond_exec & class != 0 {
                 self.in_exec = true;
                 self.pos = q;
                 return;

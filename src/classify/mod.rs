@@ -597,14 +597,22 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
     // Nothing to lose if it already goes to the master without replay (except
     // flags: a broken statement may be a multi-statement in another reading), unless
     // a hint or the previous statement could still send it elsewhere.
+    let ambiguous = r.saw_bs_quote || r.saw_cond_exec;
+    // Another reading may assign a user variable this one does not see (`@` anywhere in the
+    // bytes, strings and comments included, is the cheap test).
+    let may_assign_elsewhere = ambiguous && sql.contains(&b'@');
     let nothing_to_lose = c.route == Route::Master
         && !c.record
         && !r.broken
         && c.hint != Some(Hint::Replica)
-        && !c.depends_on_previous;
-    if r.saw_bs_quote || r.saw_cond_exec {
-        // Every other reading is scanned for what rules and cluster placement need (names,
-        // digest keys); routing looks at them only when it has something to lose.
+        && !c.depends_on_previous
+        && !may_assign_elsewhere;
+    if ambiguous {
+        // Every other reading a server may make: without backslash escapes, with double quotes
+        // as ANSI_QUOTES identifiers, and each subset of the conditional comments executed
+        // (the MariaDB and MySQL subsets among them). Each is scanned for what rules and
+        // cluster placement need (names, digest keys); routing looks at them only when it has
+        // something to lose.
         for mode in alternative_modes(base, r.saw_bs_quote, r.saw_cond_exec) {
             let a = run(sql, mode, names);
             // Under that reading the server would execute nothing.
@@ -624,7 +632,12 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
             c.mentions_named |= a.c.mentions_named;
             c.user_var_read |= a.c.user_var_read;
             c.master_read |= a.c.master_read;
+            // What any reading may leave on the connection counts, even when both readings
+            // send the statement to the master: `SELECT /*!12 INTO /*!50700 */ */ @s` assigns
+            // @s on a server that skips the inner comment.
             c.named_lock |= a.c.named_lock;
+            c.user_var_write |= a.c.user_var_write;
+            c.opaque |= a.c.opaque;
             if r.broken
                 || a.broken
                 || a.c.route != c.route
@@ -636,8 +649,11 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
                 c.multi |= a.c.multi;
                 c.user_var_write |= a.c.user_var_write;
                 c.parsed |= a.c.parsed;
-                c.depends_on_previous |= a.c.depends_on_previous;
-                c.reads_found_rows |= a.c.reads_found_rows;
+                // About the previous statement only if every reading is just that: a reading
+                // with other work in it (`SELECT ROW_COUNT(); /*M!SET @r = 1 */`) belongs on
+                // the master.
+                c.depends_on_previous &= a.c.depends_on_previous;
+                c.reads_found_rows &= a.c.reads_found_rows;
                 c.calc_found_rows |= a.c.calc_found_rows;
             }
         }

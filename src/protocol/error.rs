@@ -39,6 +39,25 @@ impl MyError {
         Self::new(1047, b"08S01", "Unknown command")
     }
 
+    /// ER_SPECIFIC_ACCESS_DENIED_ERROR: what a server answers an account without `privilege`
+    /// for a command that needs it (COM_SHUTDOWN, COM_DEBUG, COM_BINLOG_DUMP). The proxy never
+    /// passes those commands on, whatever the account may do.
+    pub fn specific_access_denied(privilege: &str) -> Self {
+        Self::new(
+            1227,
+            b"42000",
+            format!(
+                "Access denied; you need (at least one of) the {privilege} privilege(s) for this operation"
+            ),
+        )
+    }
+
+    /// ER_NET_PACKETS_OUT_OF_ORDER: a packet whose sequence id is not the next one; the
+    /// server answers this and closes the connection.
+    pub fn packets_out_of_order() -> Self {
+        Self::new(1156, b"08S01", "Got packets out of order")
+    }
+
     /// ER_NET_PACKET_TOO_LARGE.
     pub fn packet_too_large() -> Self {
         Self::new(

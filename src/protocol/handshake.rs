@@ -104,12 +104,27 @@ pub fn decode_attributes(raw: &[u8]) -> Vec<(String, String)> {
     out
 }
 
-/// Why a login failed. `Refused` errors were already sent to the client.
+/// Why a login failed. `Refused` errors were already sent to the client; for `BadPassword`
+/// the caller answers (after the delay of `login_throttle`).
 #[derive(Debug)]
 pub enum LoginError {
     Refused(MyError),
+    BadPassword { user: String, with_password: bool },
     Read(ReadError),
     Io(std::io::Error),
+}
+
+/// For log lines: the error as a client would read it (`ERROR 1045 (28000): …`), never the
+/// SQLSTATE as a byte array.
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginError::Refused(e) => e.fmt(f),
+            LoginError::BadPassword { user, .. } => write!(f, "wrong password for {user}"),
+            LoginError::Read(e) => write!(f, "client read failed: {e}"),
+            LoginError::Io(e) => write!(f, "client connection failed: {e}"),
+        }
+    }
 }
 
 impl From<std::io::Error> for LoginError {
@@ -139,13 +154,13 @@ pub fn host_label(peer: &std::net::SocketAddr) -> String {
 
 /// Sends the greeting, reads the handshake response and verifies the password.
 /// `password_of` returns the configured password of a user, if proxy.toml has one (needed for
-/// caching_sha2 fast auth). The caller checks a native answer (see `Accepted`) and owes the
-/// client the final OK packet.
+/// caching_sha2 fast auth). The caller checks a native answer (see `Accepted`), answers a
+/// wrong password (`LoginError::BadPassword`, through `login_throttle`) and owes the client the
+/// final OK packet.
 pub async fn accept_login<F>(
     client: &mut PacketStream<Stream>,
     connection_id: u32,
     info: &ServerInfo,
-    peer: &std::net::SocketAddr,
     tls: &TlsSetup,
     password_of: F,
 ) -> Result<Accepted, LoginError>
@@ -227,7 +242,10 @@ where
         client.read_packet(&mut data).await?;
     } else if let (Some(AuthPlugin::CachingSha2Password), Some(pw)) = (&plugin, password) {
         if !auth::verify_sha2(&scramble, &pw, &data) {
-            return Err(refuse(client, &user, peer, !data.is_empty()).await);
+            return Err(LoginError::BadPassword {
+                user,
+                with_password: !data.is_empty(),
+            });
         }
         // fast_auth_success, then the caller's OK
         client.write_packet(&[0x01, 0x03]).await?;

@@ -47,7 +47,7 @@ impl Session {
                 }
                 Target::Replica => {
                     let ex: Vec<&str> = tried.iter().map(String::as_str).collect();
-                    match cluster.pick_replica(&ex) {
+                    match cluster.pick_replica(&ex, &self.login.user) {
                         Some(b) => b,
                         None => return Err(last),
                     }
@@ -87,6 +87,9 @@ impl Session {
                 Ok((mut conn, ok, info)) => {
                     conn.lease = Some(lease);
                     backend.mark_ok();
+                    if backend.refusals.accepted(&self.login.user) {
+                        info!(backend = %backend.address, account = %self.login.user, "backend accepts the account's logins again");
+                    }
                     if backend.role == Role::Master {
                         self.shared.server_info.store(Arc::new(info));
                     }
@@ -103,6 +106,28 @@ impl Session {
                     if target == Target::Master {
                         return Err(last);
                     }
+                }
+                Err(ConnectError::Refused(p)) if target == Target::Replica => {
+                    // The proxy checked this client's credentials already: the replica's
+                    // account differs (a password changed there, an account missing). Hold the
+                    // account off it for a while, and try the next replica.
+                    let error = MyError::from_payload(&p)
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "refused".into());
+                    METRICS.logins_refused.inc();
+                    match backend.refusals.refused(
+                        &self.login.user,
+                        error.clone(),
+                        crate::topology::now_ms(),
+                    ) {
+                        crate::topology::refusals::Noted::New => {
+                            warn!(backend = %backend.address, account = %self.login.user, error = %error, "replica refuses the account's logins; its sessions read elsewhere, and it is tried again with a growing pause");
+                        }
+                        crate::topology::refusals::Noted::Again { backoff_ms } => {
+                            debug!(backend = %backend.address, account = %self.login.user, backoff_ms, "replica still refuses the account's logins");
+                        }
+                    }
+                    last = ConnectError::Refused(p);
                 }
                 Err(refused) => return Err(refused),
             }

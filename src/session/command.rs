@@ -121,6 +121,10 @@ impl Session {
                     let _ = self.send_error(&MyError::packet_too_large()).await;
                     Flow::Quit
                 }
+                Ok(Err(ReadError::OutOfSync)) => {
+                    let _ = self.send_error(&MyError::packets_out_of_order()).await;
+                    Flow::Quit
+                }
                 Ok(Err(e)) => {
                     debug!(client = %self.peer, error = %e, "client read failed");
                     Flow::Quit
@@ -218,6 +222,26 @@ impl Session {
                 }
                 let d = self.decide(&c, Protocol::Text);
                 self.forward(d.target, pkt, Expect::Rows, d.retry).await?;
+            }
+            // The server's processlist, as `SHOW PROCESSLIST` shows it: the master's.
+            COM_PROCESS_INFO => {
+                let expect = Expect::Results { binary: false };
+                self.forward(Target::Master, pkt, expect, false).await?;
+            }
+            // Never passed on (an account allowed to would stop the server or stream its
+            // binlog through a client connection): the answer an account without the
+            // privilege gets.
+            COM_SHUTDOWN => {
+                self.send_error(&MyError::specific_access_denied("SHUTDOWN"))
+                    .await?
+            }
+            COM_DEBUG => {
+                self.send_error(&MyError::specific_access_denied("SUPER"))
+                    .await?
+            }
+            COM_BINLOG_DUMP | COM_REGISTER_SLAVE => {
+                self.send_error(&MyError::specific_access_denied("REPLICATION SLAVE"))
+                    .await?
             }
             COM_SET_OPTION => self.set_option(pkt).await?,
             COM_RESET_CONNECTION => self.reset_connection(pkt).await?,

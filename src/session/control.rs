@@ -189,6 +189,9 @@ impl Session {
         let Some(credential) = credential else {
             // As the server does: the old account and the session stay as they were.
             let host = handshake::host_label(&self.peer);
+            // Throttled like a failed login (`login_throttle`).
+            let delay = self.shared.login_throttle.failed(self.peer.ip(), &user);
+            tokio::time::sleep(delay).await;
             self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
                 .await?;
             return Ok(Flow::Continue);

@@ -49,6 +49,14 @@ pub(super) fn wants_keepalive(peer: &SocketAddr) -> bool {
     !ip.is_loopback()
 }
 
+/// A refused login, logged at most once per 10 s (with how many were held back): a client
+/// can fail logins as fast as it likes, and the log must not fill the disk.
+fn log_refused(peer: &SocketAddr, id: u32, e: &dyn std::fmt::Display) {
+    if let Some(suppressed) = crate::log_limit::LOGIN_REFUSED.check(crate::log_limit::LISTENER) {
+        info!(client = %peer, conn = id, error = %e, suppressed, "login refused");
+    }
+}
+
 impl Session {
     /// Runs a client connection from greeting to goodbye.
     pub async fn run(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
@@ -68,7 +76,7 @@ impl Session {
         let users = cfg.clone();
         let login = tokio::time::timeout(
             cfg.limits.handshake_timeout,
-            handshake::accept_login(&mut client, id, &info, &peer, &tls, |u| {
+            handshake::accept_login(&mut client, id, &info, &tls, |u| {
                 users
                     .user(u.as_bytes())
                     .map(|u| u.password.expose().to_string())
@@ -77,12 +85,27 @@ impl Session {
         .await;
         let accepted = match login {
             Ok(Ok(a)) => a,
+            Ok(Err(LoginError::BadPassword {
+                user,
+                with_password,
+            })) => {
+                let e = crate::login_throttle::refuse(
+                    &shared.login_throttle,
+                    &mut client,
+                    &user,
+                    &peer,
+                    with_password,
+                )
+                .await;
+                log_refused(&peer, id, &e);
+                return;
+            }
             Ok(Err(LoginError::Refused(e))) => {
-                info!(client = %peer, conn = id, error = %e, "login refused");
+                log_refused(&peer, id, &e);
                 return;
             }
             Ok(Err(e)) => {
-                debug!(client = %peer, conn = id, error = ?e, "login failed");
+                debug!(client = %peer, conn = id, error = %e, "login failed");
                 return;
             }
             Err(_) => {
@@ -102,18 +125,22 @@ impl Session {
             {
                 Some(c) => c,
                 None => {
-                    let e = handshake::refuse(
+                    let e = crate::login_throttle::refuse(
+                        &shared.login_throttle,
                         &mut client,
                         &accepted.login.user,
                         &peer,
                         !accepted.answer.is_empty(),
                     )
                     .await;
-                    info!(client = %peer, conn = id, error = ?e, "login refused");
+                    log_refused(&peer, id, &e);
                     return;
                 }
             },
         };
+        shared
+            .login_throttle
+            .succeeded(peer.ip(), &accepted.login.user);
         let login = accepted.login;
         client.set_max_packet(max_packet);
         // mysqlnd logs in without CLIENT_MULTI_STATEMENTS and turns them on per call.

@@ -13,6 +13,8 @@ use rand::Rng;
 
 use crate::config::Config;
 
+pub mod refusals;
+
 /// What a backend is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -95,6 +97,8 @@ pub struct Backend {
     active: AtomicU32,
     /// Unix time in ms of the monitor's last good check (0: never, or no monitor).
     last_heard_ms: AtomicU64,
+    /// Accounts this backend refuses to log in, held off it for a while (`refusals`).
+    pub refusals: refusals::LoginRefusals,
 }
 
 /// One session's hold on a backend, counted in `Backend::active` until dropped.
@@ -114,7 +118,7 @@ impl Drop for Lease {
     }
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -133,6 +137,7 @@ impl Backend {
             state: AtomicU8::new(Health::default().state as u8),
             active: AtomicU32::new(0),
             last_heard_ms: AtomicU64::new(0),
+            refusals: Default::default(),
         }
     }
 
@@ -292,7 +297,9 @@ impl Cluster {
     /// Picks an available replica, skipping `exclude`: the one with the fewest sessions per
     /// unit of weight (a random pick would leave eight clients split 6/2 as often as 4/4),
     /// ties broken at random.
-    pub fn pick_replica(&self, exclude: &[&str]) -> Option<Arc<Backend>> {
+    /// A replica for a session of `account`: by fewest sessions per weight, among those that
+    /// are available, not in `exclude`, and not refusing the account's logins right now.
+    pub fn pick_replica(&self, exclude: &[&str], account: &str) -> Option<Arc<Backend>> {
         let n = self.replicas.len();
         if n == 0 {
             return None;
@@ -302,7 +309,11 @@ impl Cluster {
         let mut best: Option<(&Arc<Backend>, u64, u64)> = None;
         for i in 0..n {
             let b = &self.replicas[(start + i) % n];
-            if b.weight == 0 || !b.is_available() || exclude.contains(&b.address.as_str()) {
+            if b.weight == 0
+                || !b.is_available()
+                || exclude.contains(&b.address.as_str())
+                || b.refusals.holds_off_now(account)
+            {
                 continue;
             }
             let (load, w) = (b.active.load(Ordering::Relaxed) as u64 + 1, b.weight as u64);

@@ -631,10 +631,39 @@ impl RawClient {
 
     /// [`RawClient::login`] with these capability flags.
     pub fn login_with(port: u16, user: &str, password: &str, caps: u32) -> RawClient {
+        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Self::login_on(stream, user, password, caps)
+    }
+
+    /// [`RawClient::login`] from another local address (127.0.0.2, ...): the proxy sees
+    /// another client host.
+    pub fn login_from(
+        from: std::net::Ipv4Addr,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> RawClient {
+        let socket =
+            socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from((from, 0)).into())
+            .unwrap();
+        socket
+            .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+            .unwrap();
+        Self::login_on(socket.into(), user, password, Self::CAPS)
+    }
+
+    /// Logs in on a connected stream.
+    pub fn login_on(
+        stream: std::net::TcpStream,
+        user: &str,
+        password: &str,
+        caps: u32,
+    ) -> RawClient {
         use mysql_common::io::ParseBuf;
         use mysql_common::packets::HandshakePacket;
         use mysql_common::proto::MyDeserialize;
-        let stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();

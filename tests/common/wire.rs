@@ -107,7 +107,12 @@ impl RawClient {
     pub fn query_bytes(&mut self, sql: &[u8]) -> Vec<Res> {
         let mut payload = vec![0x03];
         payload.extend_from_slice(sql);
-        self.write_packet(0, &payload);
+        self.command(&payload)
+    }
+
+    /// Any command packet whose answer is text-protocol results (or OK / ERR).
+    pub fn command(&mut self, payload: &[u8]) -> Vec<Res> {
+        self.write_packet(0, payload);
         self.read_results(false)
     }
 

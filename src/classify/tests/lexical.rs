@@ -570,3 +570,23 @@ fn a_multi_statement_about_the_previous_one_with_other_work_goes_to_the_master()
     // Reads about the previous statement alone still follow it.
     assert!(cl("SELECT FOUND_ROWS(); SELECT 1").depends_on_previous);
 }
+
+#[test]
+fn every_reading_of_a_statement_counts_for_what_it_leaves() {
+    // MariaDB skips the MySQL-only inner comment: `SELECT 12 INTO @s`.
+    for sql in [
+        "SELECT /*!12 INTO /*!50700 */ */ @s",
+        "LOCK TABLES t READ;\nSELECT /*!1.5e3INTO /*!50700 */ */ /*M! @s */",
+    ] {
+        let c = cl(sql);
+        assert!(c.route == M && c.user_var_write, "{sql:?} -> {c:?}");
+    }
+}
+
+#[test]
+fn about_the_previous_statement_only_in_every_reading() {
+    let c = cl("SELECT ROW_COUNT(); /*M!SET @r = 1_0 */");
+    assert!(c.route == M && !c.depends_on_previous, "{c:?}");
+    let c = cl("SELECT FOUND_ROWS() /*!99999 , 1 */");
+    assert!(c.depends_on_previous, "{c:?}");
+}
