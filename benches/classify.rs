@@ -21,12 +21,16 @@
 //!   session queries, and its MERGE emulated as INSERT … ON DUPLICATE KEY UPDATE.
 //! - `session`: connection set-up statements (SET NAMES, sql_mode, autocommit, USE, @vars).
 //! - `with_cte`: `WITH` queries, the one kind the scanner hands to sqlparser.
+//!
+//! Each group runs twice: `classify/<group>` is the whole scan (`classify`, what a proxy with
+//! `[[rules]]` or several clusters runs: every database named, each statement's digest key),
+//! `routing/<group>` the scan a proxy with neither runs (`analyze_for_routing`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rwsplit::classify::classify;
+use rwsplit::classify::{analyze_for_routing, classify, Charset};
 
 const SYSBENCH_OLTP: &[&str] = &[
     "SELECT c FROM sbtest1 WHERE id=5023",
@@ -103,26 +107,33 @@ const GROUPS: &[(&str, &[&str])] = &[
 ];
 
 fn bench_classify(c: &mut Criterion) {
-    let mut group = c.benchmark_group("classify");
-    // One element = one statement; the reported time is per statement (see iter_custom below).
-    group.throughput(Throughput::Elements(1));
-    for &(name, statements) in GROUPS {
-        let corpus: Vec<&[u8]> = statements.iter().map(|s| s.as_bytes()).collect();
-        let n = corpus.len() as u32;
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let start = Instant::now();
-                for _ in 0..iters {
-                    for &sql in &corpus {
-                        black_box(classify(black_box(sql)));
+    for (label, scan) in [
+        ("classify", (|sql| classify(sql)) as fn(&[u8]) -> _),
+        ("routing", |sql| {
+            analyze_for_routing(sql, &[], Charset::UTF8MB4)
+        }),
+    ] {
+        let mut group = c.benchmark_group(label);
+        // One element = one statement; the reported time is per statement (see iter_custom).
+        group.throughput(Throughput::Elements(1));
+        for &(name, statements) in GROUPS {
+            let corpus: Vec<&[u8]> = statements.iter().map(|s| s.as_bytes()).collect();
+            let n = corpus.len() as u32;
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        for &sql in &corpus {
+                            black_box(scan(black_box(sql)));
+                        }
                     }
-                }
-                // `iters` passes over `n` statements: report the time of `iters` statements.
-                start.elapsed() / n
-            })
-        });
+                    // `iters` passes over `n` statements: report the time of `iters` statements.
+                    start.elapsed() / n
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 /// Prints each statement's route once, so a reader of the numbers can see what was measured

@@ -138,6 +138,9 @@ impl Rule {
     /// it, made at most once per statement and only if a pattern needs it.
     fn matches(&self, s: &Subject<'_>, texts: &OnceCell<Vec<Vec<u8>>>) -> Match {
         let c = s.classification;
+        // A scan that left out names and keys (`classify::analyze_for_routing`) judges nothing.
+        let text_unknown = c.rule.text_unknown || !c.rule.scanned;
+        let names_unknown = c.rule.names_unknown || !c.rule.scanned;
         let mut maybe = false;
         if let Some(user) = &self.spec.user {
             if user != s.user {
@@ -147,7 +150,7 @@ impl Rule {
         if let Some((whole, statement)) = self.digest {
             let hit = c.digest == whole || statement.is_some_and(|k| c.rule.keys.contains(k));
             if !hit {
-                if !c.rule.text_unknown {
+                if !text_unknown {
                     return Match::No;
                 }
                 maybe = true;
@@ -162,7 +165,7 @@ impl Rule {
                     .chain(s.db_maybe)
                     .chain(named.filter(|_| s.named));
             if !touched.any(|db| glob_match(g, db.as_bytes())) {
-                if !(s.named && c.rule.names_unknown) {
+                if !(s.named && names_unknown) {
                     return Match::No;
                 }
                 maybe = true;
@@ -175,7 +178,7 @@ impl Rule {
                     .iter()
                     .any(|t| re.is_match(t));
             if !hit {
-                if !c.rule.text_unknown {
+                if !text_unknown {
                     return Match::No;
                 }
                 maybe = true;

@@ -129,7 +129,8 @@ enum Prefix {
     Normal,
 }
 
-/// The digest keys of a text, fed token by token.
+/// The digest keys of a text, fed token by token: each token is hashed once and folded into
+/// the whole text's key, and (when rules need them) into its statement's key.
 pub(super) struct Digester {
     /// The whole text's key ([`Classification::digest`]).
     pub(super) whole: u64,
@@ -167,8 +168,10 @@ impl Digester {
         }
     }
 
-    /// Feeds one token of `s` (the whole text: a literal's position tells a prefix letter).
-    pub(super) fn feed(&mut self, t: Tok<'_>, s: &[u8]) {
+    /// Feeds one token of `s` (the whole text: a literal's position tells a prefix letter);
+    /// `statements`: also the statement keys.
+    #[inline]
+    pub(super) fn feed(&mut self, t: Tok<'_>, s: &[u8], statements: bool) {
         // Numbers are one token (`1.5`, `.5`, `1e-3`); `t.5` still reads `5` after a `.`.
         let number = matches!(t, Tok::Word(w) if w[0].is_ascii_digit() || w[0] == b'.');
         match (self.number, t) {
@@ -182,15 +185,16 @@ impl Digester {
             }
             (_, _) => self.number = u8::from(number),
         }
-        if t == Tok::Eof {
+        if matches!(t, Tok::Eof) {
             return;
         }
-        let before = self.before_prefix.take();
-        if let (Some((w, k, a)), Tok::Str(raw, b'\'')) = (before, t) {
-            // `x'ff'` when the quote touches the letter (`x 'ff'` is a name and a string).
-            let at = (raw.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
-            if at >= 2 && s.get(at - 2).is_some_and(|b| b"xXbB".contains(b)) {
-                (self.whole, self.key, self.ansi) = (w, k, a);
+        if let Some((w, k, a)) = self.before_prefix.take() {
+            if let Tok::Str(raw, b'\'') = t {
+                // `x'ff'` when the quote touches the letter (`x 'ff'` is a name and a string).
+                let at = (raw.as_ptr() as usize).wrapping_sub(s.as_ptr() as usize);
+                if at >= 2 && s.get(at - 2).is_some_and(|b| b"xXbB".contains(b)) {
+                    (self.whole, self.key, self.ansi) = (w, k, a);
+                }
             }
         }
         if matches!(t, Tok::Word([b'x' | b'X' | b'b' | b'B'])) {
@@ -207,7 +211,7 @@ impl Digester {
                 let h = fnv_ident(raw, b'`');
                 (h, h)
             }
-            Tok::Str(raw, b'"') => (q_hash(), fnv_ident(raw, b'"')),
+            Tok::Str(raw, b'"') if statements => (q_hash(), fnv_ident(raw, b'"')),
             Tok::Str(..) => (q_hash(), q_hash()),
             Tok::At => (fnv(b"@"), fnv(b"@")),
             Tok::AtAt => (fnv(b"@@"), fnv(b"@@")),
@@ -219,7 +223,7 @@ impl Digester {
             Tok::Eof => return,
         };
         self.whole = fold(self.whole, th);
-        if t == Tok::Punct(b';') {
+        if !statements || matches!(t, Tok::Punct(b';')) {
             return;
         }
         if th != th_ansi && self.ansi.is_none() {
@@ -240,7 +244,7 @@ impl Digester {
     /// value, as a bound parameter is).
     fn put_token(&mut self, t: Tok<'_>, th: u64, th_ansi: u64) {
         let value = th == q_hash();
-        let sign_here = match self.last {
+        let sign_here = || match self.last {
             Last::Op => true,
             Last::Value => false,
             Last::Word(h) => SIGN_AFTER.contains(&h),
@@ -257,7 +261,7 @@ impl Digester {
                 return;
             }
             self.put(sign, sign);
-        } else if matches!(t, Tok::Punct(b'-' | b'+')) && sign_here {
+        } else if matches!(t, Tok::Punct(b'-' | b'+')) && sign_here() {
             self.sign = Some(th);
             return;
         }
@@ -338,7 +342,7 @@ impl Digester {
                     self.put_token(t, th, th_ansi);
                 }
             }
-            Prefix::Format(0) if t == Tok::Punct(b'=') => self.prefix = Prefix::Format(1),
+            Prefix::Format(0) if matches!(t, Tok::Punct(b'=')) => self.prefix = Prefix::Format(1),
             Prefix::Format(1) if matches!(t, Tok::Word(_) | Tok::Str(..)) => {
                 self.prefix = Prefix::Start
             }

@@ -400,8 +400,9 @@ struct Run {
     writes: bool,
 }
 
-fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
+fn run(sql: &[u8], mode: Mode, names: &[String], full: bool) -> Run {
     let mut st = Stream::with_names(sql, mode, names);
+    st.full = full;
     let mut c = Classification {
         route: Route::Master,
         kind: Kind::Other,
@@ -540,6 +541,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     // Bytes the proxy cannot read as the server would are treated like an unterminated
     // string: the statement goes to the master, whatever else it looks like.
     let broken = st.lex.broken || st.lex.unsure;
+    c.rule.scanned = full;
     if broken {
         // Rules cannot judge what they cannot read.
         c.rule.text_unknown = true;
@@ -578,8 +580,19 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
 /// are read as the server reads them in that set. In a set the proxy has no table for
 /// ([`Charset::UNKNOWN`]), a statement with a byte of 0x7F or above goes to the master.
 pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
+    analyze_with(sql, names, cs, true)
+}
+
+/// [`analyze_in`] without what only `[[rules]]` and cluster placement read: `databases` stays
+/// empty and `rule` holds nothing (`rule.scanned` is false). For a proxy with no rules and
+/// one cluster, whose classifier then costs what it did before those were tracked.
+pub fn analyze_for_routing(sql: &[u8], names: &[String], cs: Charset) -> Classification {
+    analyze_with(sql, names, cs, false)
+}
+
+fn analyze_with(sql: &[u8], names: &[String], cs: Charset, full: bool) -> Classification {
     let base = Mode { cs, ..DEFAULT_MODE };
-    let mut r = run(sql, base, names);
+    let mut r = run(sql, base, names, full);
     if r.c.multi && r.c.charset.is_some() && sql.iter().any(|&b| b >= 0x7f) {
         // The statements after the SET NAMES are read by the server in the new set.
         r.broken = true;
@@ -607,14 +620,14 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
         && c.hint != Some(Hint::Replica)
         && !c.depends_on_previous
         && !may_assign_elsewhere;
-    if ambiguous {
+    if ambiguous && (full || !nothing_to_lose) {
         // Every other reading a server may make: without backslash escapes, with double quotes
         // as ANSI_QUOTES identifiers, and each subset of the conditional comments executed
         // (the MariaDB and MySQL subsets among them). Each is scanned for what rules and
         // cluster placement need (names, digest keys); routing looks at them only when it has
         // something to lose.
         for mode in alternative_modes(base, r.saw_bs_quote, r.saw_cond_exec) {
-            let a = run(sql, mode, names);
+            let a = run(sql, mode, names, full);
             // Under that reading the server would execute nothing.
             if a.all_empty || a.broken_in_first {
                 continue;

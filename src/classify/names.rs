@@ -60,6 +60,9 @@ pub struct RuleFacts {
     pub unqualified: bool,
     /// The character set the text was read in (pattern rules read it again).
     pub cs: Charset,
+    /// The text was scanned for all of this and for [`Classification::databases`]
+    /// (`classify::analyze_for_routing` leaves them out).
+    pub scanned: bool,
 }
 
 impl Default for RuleFacts {
@@ -71,6 +74,7 @@ impl Default for RuleFacts {
             last_use: None,
             unqualified: false,
             cs: Charset::UTF8MB4,
+            scanned: false,
         }
     }
 }
@@ -426,45 +430,59 @@ const KEYWORDS: &[(&[u8], Kw)] = {
 /// The longest keyword.
 const KW_LONGEST: usize = 18;
 
-/// Per length, a bit for each first letter some keyword of that length starts with, and where
-/// the keywords of that length are in [`KEYWORDS`]: most words (column and table names) are
-/// turned away by one lookup.
-const KW_INDEX: ([u32; KW_LONGEST + 1], [(u16, u16); KW_LONGEST + 1]) = {
-    let mut first = [0u32; KW_LONGEST + 1];
-    let mut range = [(0u16, 0u16); KW_LONGEST + 1];
+/// Cell per length and first letter: up to six positions in [`KEYWORDS`] (`u8::MAX`: none).
+/// A word is looked up by its length and first letter, then compared with at most six.
+const KW_CELLS: [[[u8; 6]; 26]; KW_LONGEST + 1] = {
+    let mut cells = [[[u8::MAX; 6]; 26]; KW_LONGEST + 1];
     let mut i = 0;
     while i < KEYWORDS.len() {
         let k = KEYWORDS[i].0;
-        assert!(k.len() >= 2 && k.len() <= KW_LONGEST);
-        assert!(
-            i == 0 || KEYWORDS[i - 1].0.len() <= k.len(),
-            "sorted by length"
-        );
-        first[k.len()] |= 1 << (k[0] - b'A');
-        if range[k.len()].1 == 0 {
-            range[k.len()].0 = i as u16;
+        assert!(k.len() >= 2 && k.len() <= KW_LONGEST && KEYWORDS.len() < u8::MAX as usize);
+        let cell = &mut cells[k.len()][(k[0] - b'A') as usize];
+        let mut j = 0;
+        while cell[j] != u8::MAX {
+            j += 1;
+            assert!(
+                j < 6,
+                "more than six keywords of one length and first letter"
+            );
         }
-        range[k.len()].1 = i as u16 + 1;
+        cell[j] = i as u8;
         i += 1;
     }
-    (first, range)
+    cells
 };
 
-/// The keyword `w` is: a length and first-letter filter, then a few compares.
+/// The keyword `w` is: one cell by length and first letter, then at most six compares.
+#[inline]
 fn keyword(w: &[u8]) -> Kw {
     let n = w.len();
     if !(2..=KW_LONGEST).contains(&n) {
         return Kw::None;
     }
     let f = w[0].to_ascii_uppercase();
-    if !f.is_ascii_uppercase() || KW_INDEX.0[n] & (1 << (f - b'A')) == 0 {
+    if !f.is_ascii_uppercase() {
         return Kw::None;
     }
-    let (lo, hi) = KW_INDEX.1[n];
-    KEYWORDS[lo as usize..hi as usize]
-        .iter()
-        .find(|(k, _)| k[0] == f && k[1..].eq_ignore_ascii_case(&w[1..]))
-        .map_or(Kw::None, |&(_, kw)| kw)
+    let cell = &KW_CELLS[n][(f - b'A') as usize];
+    if cell[0] == u8::MAX {
+        return Kw::None;
+    }
+    keyword_in(w, cell)
+}
+
+/// [`keyword`] past its cell lookup.
+fn keyword_in(w: &[u8], cell: &[u8; 6]) -> Kw {
+    for &i in cell {
+        if i == u8::MAX {
+            break;
+        }
+        let (k, kw) = KEYWORDS[i as usize];
+        if k[1..].eq_ignore_ascii_case(&w[1..]) {
+            return kw;
+        }
+    }
+    Kw::None
 }
 
 /// A number as the lexer returns it (`12`, `1.5`, `.5`, `1e-3`, `0x1f`, `0b01`), as opposed to
@@ -517,9 +535,10 @@ fn is_number(w: &[u8]) -> bool {
 
 /// A token that can be a database, table or alias name: a word that is not a number, a
 /// backtick-quoted identifier, or a double-quoted one (ANSI_QUOTES).
+#[inline(always)]
 pub(super) fn is_name(t: Tok<'_>) -> bool {
     match t {
-        Tok::Word(w) => !is_number(w),
+        Tok::Word(w) => !(w[0].is_ascii_digit() || w[0] == b'.') || !is_number(w),
         Tok::QIdent(w) => !w.is_empty(),
         Tok::Str(w, b'"') => !w.is_empty(),
         _ => false,
@@ -541,6 +560,8 @@ fn name_text(t: Tok<'_>) -> Option<String> {
 pub(super) struct Names<'a> {
     pub(super) databases: Vec<String>,
     pub(super) facts: RuleFacts,
+    /// Something is pending ([`Names::idle`] is false): every token takes the full path.
+    busy: bool,
     /// How deep in PREPARE literals this scan is (the literal of a PREPARE is scanned for
     /// names once; one inside it is not).
     nested: u8,
@@ -593,6 +614,7 @@ impl<'a> Names<'a> {
                 cs: mode.cs,
                 ..RuleFacts::default()
             },
+            busy: true,
             nested: 0,
             mode,
             at_head: true,
@@ -741,7 +763,103 @@ impl<'a> Names<'a> {
         )
     }
 
+    /// Takes one token. Most tokens are a word that is no keyword, an operator or a literal,
+    /// with nothing pending: those only move the qualified-name chain (and a table list's
+    /// state), inline; everything else goes to [`Names::feed_any`].
+    #[inline]
     pub(super) fn feed(&mut self, t: Tok<'a>) {
+        let kw = match t {
+            Tok::Word(w) => keyword(w),
+            _ => Kw::None,
+        };
+        if !self.busy && self.fast(t, kw) {
+            return;
+        }
+        self.feed_any(t, kw);
+        self.busy = !self.idle();
+    }
+
+    /// The common tokens with nothing pending; false if the token needs [`Names::feed_any`].
+    #[inline]
+    fn fast(&mut self, t: Tok<'a>, kw: Kw) -> bool {
+        let expr = self.level == Level::Expr;
+        match t {
+            // A name: a word that is no keyword here, a quoted identifier.
+            Tok::Word(_) | Tok::QIdent(_) | Tok::Str(_, b'"') if kw == Kw::None && is_name(t) => {
+                match self.level {
+                    Level::Expr | Level::Cond => {}
+                    Level::Tables => match self.r {
+                        Ref::Name(_) | Ref::After | Ref::Using => self.r = Ref::Name(t),
+                        Ref::Expect { func: 0 | 1, .. } => {
+                            // A table, not an alias: unless a `.` follows, it is in the
+                            // current database.
+                            self.r = Ref::Name(t);
+                            if !(self.delete_list && self.depth == 0) && self.head != Head::Show {
+                                self.maybe_unqualified = true;
+                                self.busy = true;
+                            }
+                        }
+                        _ => return false,
+                    },
+                }
+                self.prev = Kw::None;
+                self.chain = match self.chain {
+                    Chain::OneDot(x) => Chain::Two(x),
+                    Chain::Dot => Chain::Idle,
+                    _ => Chain::One(t),
+                };
+                true
+            }
+            // Operators, parentheses and literals in an expression or a join condition, where
+            // no qualified name is half read (a `,` in a condition starts a table).
+            Tok::Punct(p)
+                if self.level != Level::Tables
+                    && !matches!(p, b';' | b'.' | b':' | b'*')
+                    && (expr || p != b',')
+                    && matches!(self.chain, Chain::Idle | Chain::One(_)) =>
+            {
+                self.prev = Kw::None;
+                self.chain = Chain::Idle;
+                match p {
+                    b'(' => self.push(Level::Expr),
+                    b')' => self.pop(),
+                    _ => {}
+                }
+                true
+            }
+            // A qualified name in an expression (`t.col`): only the chain moves.
+            Tok::Punct(b'.') if self.level != Level::Tables => {
+                self.prev = Kw::None;
+                self.chain = match self.chain {
+                    Chain::One(x) => Chain::OneDot(x),
+                    Chain::Two(_) => return false,
+                    _ => Chain::Dot,
+                };
+                true
+            }
+            Tok::Str(_, b'\'') | Tok::ColonEq if self.level != Level::Tables => {
+                self.prev = Kw::None;
+                self.chain = Chain::Idle;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Nothing is pending that a plain token would change.
+    fn idle(&self) -> bool {
+        self.var == 0
+            && !self.at_head
+            && !self.db_next
+            && !self.maybe_unqualified
+            && self.prep == 0
+            && self.set_statement == 0
+            && self.options == 0
+            && self.values_ended.is_none()
+    }
+
+    #[inline(never)]
+    fn feed_any(&mut self, t: Tok<'a>, kw: Kw) {
         // A variable's name (`@a.b`, `@@session.x`, `u@host.example.com`) is no qualifier.
         match (self.var, t) {
             (0, _) => {}
@@ -762,13 +880,13 @@ impl<'a> Names<'a> {
         };
         if self.maybe_unqualified {
             self.maybe_unqualified = false;
-            if t != Tok::Punct(b'.') {
+            if !matches!(t, Tok::Punct(b'.')) {
                 self.facts.unqualified = true;
             }
         }
         if self.level == Level::Tables {
             if let Ref::Expect { func: 2, .. } = self.r {
-                if t != Tok::Punct(b'(') {
+                if !matches!(t, Tok::Punct(b'(')) {
                     // NEXTVAL without `(`: a column of that name.
                     self.undo_expect();
                 }
@@ -788,7 +906,7 @@ impl<'a> Names<'a> {
         if self.db_next {
             self.db_next = false;
             match t {
-                Tok::Word(w) => match keyword(w) {
+                Tok::Word(_) => match kw {
                     Kw::If => {
                         self.db_next = true;
                         return;
@@ -803,7 +921,7 @@ impl<'a> Names<'a> {
         }
         match t {
             Tok::Eof | Tok::Punct(b';') => self.end_statement(),
-            Tok::Word(w) => self.word(t, w),
+            Tok::Word(_) => self.word(t, kw),
             Tok::QIdent(_) | Tok::Str(_, b'"') => {
                 self.at_head = false;
                 self.options = 0;
@@ -866,7 +984,7 @@ impl<'a> Names<'a> {
     fn chain(&mut self, t: Tok<'a>) {
         self.chain = match (self.chain, t) {
             (Chain::One(x), Tok::Punct(b'.')) => Chain::OneDot(x),
-            (Chain::OneDot(x), t) if is_name(t) || t == Tok::Punct(b'*') => Chain::Two(x),
+            (Chain::OneDot(x), t) if is_name(t) || matches!(t, Tok::Punct(b'*')) => Chain::Two(x),
             (Chain::Two(x), Tok::Punct(b'.')) => {
                 self.report(x);
                 Chain::Dot
@@ -933,8 +1051,7 @@ impl<'a> Names<'a> {
         };
     }
 
-    fn word(&mut self, t: Tok<'a>, w: &'a [u8]) {
-        let kw = keyword(w);
+    fn word(&mut self, t: Tok<'a>, kw: Kw) {
         let prev = std::mem::replace(&mut self.prev, kw);
         match self.prep {
             5 => {

@@ -36,6 +36,9 @@ pub(super) struct Stream<'a> {
     pub(super) dig: Digester,
     /// Every database the text names, and what rules need besides (see `names.rs`).
     pub(super) names_found: Names<'a>,
+    /// Track `names_found` and the statement digest keys (only rules and cluster placement
+    /// read them; see `analyze_for_routing`).
+    pub(super) full: bool,
 }
 
 impl<'a> Stream<'a> {
@@ -56,6 +59,7 @@ impl<'a> Stream<'a> {
             assigns: false,
             dig: Digester::new(),
             names_found: Names::new(mode),
+            full: true,
         }
     }
 
@@ -64,8 +68,10 @@ impl<'a> Stream<'a> {
             return Tok::Eof;
         }
         let t = self.lex.next();
-        self.dig.feed(t, self.lex.s);
-        self.names_found.feed(t);
+        self.dig.feed(t, self.lex.s, self.full);
+        if self.full {
+            self.names_found.feed(t);
+        }
         if self.lex.broken && self.broken_at.is_none() {
             self.broken_at = Some(self.index);
         }
@@ -126,6 +132,9 @@ impl<'a> Stream<'a> {
     /// One statement ended: its digest keys are kept, and a stored-program body in it (whose
     /// statements run later, not split here) makes its text one rules cannot judge.
     fn end_statement(&mut self) {
+        if !self.full {
+            return;
+        }
         let facts = &mut self.names_found.facts;
         self.dig.end_statement(&mut facts.keys);
         if self.compound {

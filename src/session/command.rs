@@ -214,7 +214,7 @@ impl Session {
                     }
                 }
                 sql.push(b'`');
-                let c = classify::analyze_in(&sql, &self.temp_tables, self.charset);
+                let c = self.analyze(&sql);
                 // Checked like the statement it stands for: a block holds for it too.
                 if let rules::Verdict::Block(e) = self.rule_verdict(&c, &sql) {
                     self.send_error(&e).await?;
@@ -272,7 +272,7 @@ impl Session {
 
     pub(super) async fn query(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
         let sql = &pkt[1..];
-        let mut c = classify::analyze_in(sql, &self.temp_tables, self.charset);
+        let mut c = self.analyze(sql);
         let rule = match self.rule_verdict(&c, sql) {
             rules::Verdict::Run(rule) => rule,
             rules::Verdict::Block(e) => {
@@ -287,7 +287,7 @@ impl Session {
         match self.place_statement(&c, sql, &rule) {
             // On another cluster: its temporary tables are the ones that count.
             Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
-                c = classify::analyze_in(sql, &self.temp_tables, self.charset);
+                c = self.analyze(sql);
             }
             Ok(_) => {}
             Err(e) => {

@@ -68,7 +68,7 @@ pub(super) struct PreparedStmt {
 impl Session {
     pub(super) async fn prepare(&mut self, pkt: &[u8]) -> std::io::Result<()> {
         let sql = &pkt[1..];
-        let mut c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
+        let mut c = Arc::new(self.analyze(sql));
         // A blocked statement is not prepared anywhere: the prepare gets the rule's error.
         // Whatever happens below, only a prepare that succeeds becomes "the last one".
         self.prepared.last_prepared = None;
@@ -78,7 +78,7 @@ impl Session {
         };
         match self.place_statement(&c, sql, &rule) {
             Ok(true) if c.mentions_named || !self.temp_tables.is_empty() => {
-                c = Arc::new(classify::analyze_in(sql, &self.temp_tables, self.charset));
+                c = Arc::new(self.analyze(sql));
             }
             Ok(_) => {}
             Err(e) => return self.send_error(&e).await,
@@ -214,7 +214,8 @@ impl Session {
         let mut c = st.class.clone();
         if !c.mentions_named
             && !self.temp_tables.is_empty()
-            && classify::analyze_in(&st.sql, &self.temp_tables, self.charset).mentions_named
+            && classify::analyze_for_routing(&st.sql, &self.temp_tables, self.charset)
+                .mentions_named
         {
             // A temporary table created after the prepare shadows the table it named: the
             // execute runs where the temporary table is.
@@ -314,6 +315,14 @@ impl Session {
             return Ok(st.rule);
         }
         let sql = std::mem::take(&mut st.sql);
+        // Prepared while no rule read names (`Session::analyze`): scanned again for them.
+        let rescanned;
+        let c = if c.rule.scanned || current.is_empty() {
+            c
+        } else {
+            rescanned = classify::analyze_in(&sql, &self.temp_tables, self.charset);
+            &rescanned
+        };
         let verdict = self.rule_verdict(c, &sql);
         let Some(st) = self.prepared.stmts.get_mut(&id) else {
             return Ok(None);

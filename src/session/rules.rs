@@ -33,6 +33,17 @@ impl Ruled {
 }
 
 impl Session {
+    /// The one scan of a statement's text, in the session's character set: with everything
+    /// the rules and cluster placement read (`databases`, `rule`) when there are rules or
+    /// several clusters, with what routing needs otherwise.
+    pub(super) fn analyze(&self, sql: &[u8]) -> Classification {
+        if self.topo.config.rules.is_empty() && self.topo.clusters.len() == 1 {
+            classify::analyze_for_routing(sql, &self.temp_tables, self.charset)
+        } else {
+            classify::analyze_in(sql, &self.temp_tables, self.charset)
+        }
+    }
+
     /// Checks the rules for a statement (text query or prepare). Costs nothing without rules.
     pub(super) fn rule_verdict(&self, c: &Classification, sql: &[u8]) -> Verdict {
         let rules = &self.topo.config.rules;
