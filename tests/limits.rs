@@ -443,3 +443,40 @@ fn failed_logins_slow_down_their_own_address_only() {
         p.log().contains("admin login refused")
     });
 }
+
+/// A statement larger than `[limits] max_packet_size` gets the server's answer: ERR 1153,
+/// numbered one past the chunk that crossed the limit (PyMySQL checks), and the connection
+/// closes cleanly after it (the rest of the packet is read first: closing on unread bytes
+/// would reset the connection and the client would see a lost connection instead).
+#[test]
+fn an_oversized_statement_gets_a_clean_1153() {
+    use std::io::{Read, Write};
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[limits]\nmax_packet_size = \"20MiB\"\n");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    // 24 MiB of COM_QUERY: a full 16 MiB chunk (seq 0), then the rest (seq 1).
+    let mut payload = b"\x03SELECT '".to_vec();
+    payload.resize(24 << 20, b'a');
+    payload.push(b'\'');
+    let chunk = 0xFF_FFFF;
+    let mut wire = Vec::new();
+    for (seq, part) in payload.chunks(chunk).enumerate() {
+        wire.extend_from_slice(&(part.len() as u32).to_le_bytes()[..3]);
+        wire.push(seq as u8);
+        wire.extend_from_slice(part);
+    }
+    raw.stream.write_all(&wire).unwrap();
+    let (seq, err) = raw.read_packet();
+    assert_eq!(err[0], 0xff, "{:?}", &err[..err.len().min(40)]);
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1153);
+    assert_eq!(seq, 2, "one past the chunk that crossed the limit");
+    let mut rest = [0u8; 16];
+    assert_eq!(
+        raw.stream.read(&mut rest).unwrap_or(0),
+        0,
+        "then a clean close"
+    );
+    eventually("logged", Duration::from_secs(5), || {
+        p.log().contains("larger than [limits] max_packet_size")
+    });
+}

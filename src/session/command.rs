@@ -118,7 +118,17 @@ impl Session {
                 Err(()) => Flow::Quit,
                 Ok(Err(ReadError::Closed)) => Flow::Quit,
                 Ok(Err(ReadError::TooLarge)) => {
-                    let _ = self.send_error(&MyError::packet_too_large()).await;
+                    // As the server does: ERR 1153, then the connection closes.
+                    let max = self.topo.config.limits.max_packet_size;
+                    if let Some(suppressed) =
+                        crate::log_limit::PACKET_TOO_LARGE.check(crate::log_limit::LISTENER)
+                    {
+                        info!(client = %self.peer, max_packet_size = max, suppressed, "client packet larger than [limits] max_packet_size; answered 1153 and closed");
+                    }
+                    let _ = self
+                        .client
+                        .answer_too_large(&MyError::packet_too_large().to_payload())
+                        .await;
                     Flow::Quit
                 }
                 Ok(Err(ReadError::OutOfSync)) => {
