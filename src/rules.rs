@@ -12,6 +12,7 @@
 //! at the same position with the same text ([`Rules::inherit_hits`]); any other rule starts
 //! from zero.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -92,8 +93,21 @@ pub struct RuleError {
 pub struct Rule {
     spec: RuleSpec,
     pattern: Option<regex::bytes::Regex>,
-    digest: Option<u64>,
+    /// The key of the rule's text as a whole (what `SHOW DIGESTS` groups by), and the key of
+    /// its statement as each statement of a checked text is keyed (`None` when the rule's
+    /// text is several statements: it then matches that whole text only).
+    digest: Option<(u64, Option<u64>)>,
     hits: AtomicU64,
+}
+
+/// Whether a rule matches a statement: `Maybe` when a key of the rule needs text the
+/// statement hides (`PREPARE ... FROM`, `EXECUTE`, a stored-program body, an unreadable text;
+/// see `classify::RuleFacts`). A block rule that may match blocks: blocks fail closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    No,
+    Maybe,
+    Yes,
 }
 
 impl Rule {
@@ -108,10 +122,10 @@ impl Rule {
         };
         // The classifier's own key of the rule's text: the same function that keys every
         // statement, so a rule compares one integer per statement.
-        let digest = spec
-            .digest
-            .as_deref()
-            .map(|d| classify::classify(d.as_bytes()).digest);
+        let digest = spec.digest.as_deref().map(|d| {
+            let c = classify::classify(d.as_bytes());
+            (c.digest, c.rule.keys.first().filter(|_| !c.multi))
+        });
         Ok(Rule {
             spec,
             pattern,
@@ -120,33 +134,62 @@ impl Rule {
         })
     }
 
-    fn matches(&self, s: &Subject<'_>) -> bool {
+    /// Does the rule match `s`? `texts` holds each statement's text as `pattern` rules see
+    /// it, made at most once per statement and only if a pattern needs it.
+    fn matches(&self, s: &Subject<'_>, texts: &OnceCell<Vec<Vec<u8>>>) -> Match {
+        let c = s.classification;
+        let mut maybe = false;
         if let Some(user) = &self.spec.user {
             if user != s.user {
-                return false;
+                return Match::No;
             }
         }
-        if let Some(key) = self.digest {
-            if key != s.classification.digest {
-                return false;
+        if let Some((whole, statement)) = self.digest {
+            let hit = c.digest == whole || statement.is_some_and(|k| c.rule.keys.contains(k));
+            if !hit {
+                if !c.rule.text_unknown {
+                    return Match::No;
+                }
+                maybe = true;
             }
         }
         if let Some(glob) = &self.spec.schema {
             let g = glob.as_bytes();
-            let c = s.classification;
             let named = c.databases.iter().map(String::as_str);
             let named = c.use_db.as_deref().into_iter().chain(named);
-            let mut touched = s.db.into_iter().chain(named.filter(|_| s.named));
+            let mut touched =
+                s.db.into_iter()
+                    .chain(s.db_maybe)
+                    .chain(named.filter(|_| s.named));
             if !touched.any(|db| glob_match(g, db.as_bytes())) {
-                return false;
+                if !(s.named && c.rule.names_unknown) {
+                    return Match::No;
+                }
+                maybe = true;
             }
         }
         if let Some(re) = &self.pattern {
-            if !re.is_match(s.sql) {
-                return false;
+            let hit = re.is_match(s.sql)
+                || texts
+                    .get_or_init(|| classify::statement_texts(s.sql, &c.rule))
+                    .iter()
+                    .any(|t| re.is_match(t));
+            if !hit {
+                if !c.rule.text_unknown {
+                    return Match::No;
+                }
+                maybe = true;
             }
         }
-        true
+        if maybe {
+            Match::Maybe
+        } else {
+            Match::Yes
+        }
+    }
+
+    fn blocks(&self) -> bool {
+        matches!(self.spec.action, Action::Block(_))
     }
 }
 
@@ -177,6 +220,9 @@ pub struct Subject<'a> {
     pub user: &'a str,
     /// The session's current database.
     pub db: Option<&'a str>,
+    /// Another database the session may be in: a multi-statement with a `USE` ended in an
+    /// error, and whether the `USE` ran is not known. Rules judge against both.
+    pub db_maybe: Option<&'a str>,
     /// Whether the databases the statement names (`USE db`, `db.table`) count as touched
     /// too; false asks about `db` alone (which cluster owns a database).
     pub named: bool,
@@ -222,16 +268,33 @@ impl Rules {
     }
 
     /// The first rule that matches (its 0-based position and what it says), counting the hit.
+    /// A block rule that may match a statement whose text or names it cannot judge (see
+    /// [`Match`]) is the first that matches: blocks fail closed. Other rules decide only when
+    /// they certainly match.
     pub fn check(&self, s: &Subject<'_>) -> Option<(usize, &RuleSpec)> {
-        let (i, rule) = self.rules.iter().enumerate().find(|(_, r)| r.matches(s))?;
+        let texts = OnceCell::new();
+        let (i, rule) =
+            self.rules
+                .iter()
+                .enumerate()
+                .find(|(_, r)| match r.matches(s, &texts) {
+                    Match::Yes => true,
+                    Match::Maybe => r.blocks(),
+                    Match::No => false,
+                })?;
         rule.hits.fetch_add(1, Ordering::Relaxed);
         Some((i, &rule.spec))
     }
 
-    /// [`Rules::check`] without counting a hit: a question about the rules, not a statement
-    /// routed by them.
+    /// The first rule that certainly matches, without counting a hit: a question about the
+    /// rules (which cluster owns a database), not a statement routed by them.
     pub fn find(&self, s: &Subject<'_>) -> Option<(usize, &RuleSpec)> {
-        let (i, rule) = self.rules.iter().enumerate().find(|(_, r)| r.matches(s))?;
+        let texts = OnceCell::new();
+        let (i, rule) = self
+            .rules
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.matches(s, &texts) == Match::Yes)?;
         Some((i, &rule.spec))
     }
 
@@ -358,6 +421,7 @@ mod tests {
         Subject {
             user,
             db,
+            db_maybe: None,
             named: true,
             classification: c,
             sql: sql.as_bytes(),
@@ -456,6 +520,7 @@ mod tests {
         let about = |db: Option<&'static str>, named: bool| Subject {
             user: "app",
             db,
+            db_maybe: None,
             named,
             classification: &c,
             sql: b"SELECT * FROM blog_21.posts",
@@ -510,6 +575,135 @@ mod tests {
                 "{sql} / {printed}"
             );
         }
+    }
+
+    fn blocked(rules: &Rules, db: Option<&str>, sql: &str) -> bool {
+        matches!(check(rules, "app", db, sql), Some((_, Action::Block(_))))
+    }
+
+    #[test]
+    fn blocks_fail_closed_on_text_they_cannot_judge() {
+        let schema = Rules::compile(vec![RuleSpec {
+            schema: Some("secretdb".into()),
+            ..spec(Action::Block("no".into()))
+        }])
+        .unwrap();
+        let digest = Rules::compile(vec![RuleSpec {
+            digest: Some("update cards set num = ? where id = ?".into()),
+            ..spec(Action::Block("no".into()))
+        }])
+        .unwrap();
+        let pattern = Rules::compile(vec![RuleSpec {
+            pattern: Some(r"(?i)^\s*DELETE\s+FROM\s+wp_options\s*$".into()),
+            ..spec(Action::Block("no".into()))
+        }])
+        .unwrap();
+        for rules in [&schema, &digest, &pattern] {
+            for sql in [
+                "PREPARE s FROM 'SELECT 1'",
+                "PREPARE s FROM @q",
+                "EXECUTE s",
+                "EXECUTE IMMEDIATE CONCAT('SELECT * FROM secret', 'db.cards')",
+                "SELECT 1; EXECUTE IMMEDIATE @q",
+            ] {
+                assert!(blocked(rules, None, sql), "{sql}");
+            }
+            for sql in ["SELECT 1", "SELECT * FROM other.t", "DEALLOCATE PREPARE s"] {
+                assert!(!blocked(rules, None, sql), "{sql}");
+            }
+        }
+        // Stored-program bodies: digests and patterns cannot judge them, the names are known.
+        let body = "CREATE PROCEDURE p() BEGIN SELECT 1; END";
+        assert!(blocked(&digest, None, body) && blocked(&pattern, None, body));
+        assert!(!blocked(&schema, None, body));
+        assert!(blocked(
+            &schema,
+            None,
+            "CREATE PROCEDURE p() BEGIN SELECT * FROM secretdb.cards; END"
+        ));
+        // A rule for another user cannot apply, whatever the text.
+        let other = Rules::compile(vec![RuleSpec {
+            user: Some("reports".into()),
+            schema: Some("secretdb".into()),
+            ..spec(Action::Block("no".into()))
+        }])
+        .unwrap();
+        assert!(!blocked(&other, None, "EXECUTE IMMEDIATE @q"));
+        // A route rule that may match does not decide; one that certainly matches does.
+        let routed = Rules::compile(vec![
+            RuleSpec {
+                schema: Some("shop".into()),
+                ..spec(Action::Route(RouteTo::Master))
+            },
+            RuleSpec {
+                schema: Some("secretdb".into()),
+                ..spec(Action::Block("no".into()))
+            },
+        ])
+        .unwrap();
+        assert!(blocked(&routed, None, "EXECUTE IMMEDIATE @q"));
+        assert_eq!(
+            check(&routed, "app", Some("shop"), "EXECUTE IMMEDIATE @q"),
+            Some((0, Action::Route(RouteTo::Master)))
+        );
+    }
+
+    #[test]
+    fn each_statement_of_a_multi_statement_is_judged() {
+        let rules = Rules::compile(vec![
+            RuleSpec {
+                digest: Some("update cards set num = ? where id = ?".into()),
+                ..spec(Action::Block("digest".into()))
+            },
+            RuleSpec {
+                pattern: Some(r"(?i)^\s*DELETE\s+FROM\s+wp_options\s*$".into()),
+                ..spec(Action::Block("pattern".into()))
+            },
+            RuleSpec {
+                schema: Some("secretdb".into()),
+                ..spec(Action::Block("schema".into()))
+            },
+        ])
+        .unwrap();
+        for sql in [
+            "UPDATE cards SET num = 1 WHERE id = 2;",
+            "UPDATE `cards` SET `num` = 1 WHERE `id` = 2",
+            "SET STATEMENT max_statement_time=1 FOR UPDATE cards SET num = 1 WHERE id = 2",
+            "ANALYZE UPDATE cards SET num = 1 WHERE id = 2",
+            "SELECT 1; UPDATE cards SET num = 1 WHERE id = 2",
+            "UPDATE cards SET num = 1 WHERE id = 2; SELECT 1",
+            "DELETE FROM wp_options;",
+            "DELETE FROM wp_options -- all of it",
+            "/* c */ DELETE /* c */ FROM wp_options",
+            "ANALYZE DELETE FROM wp_options",
+            "SELECT 1; DELETE FROM wp_options",
+            "SELECT 1; USE secretdb",
+            "SELECT * FROM (secretdb.cards)",
+            "INSERT secretdb.cards VALUES (1)",
+        ] {
+            assert!(blocked(&rules, None, sql), "{sql}");
+        }
+        assert!(!blocked(&rules, None, "DELETE FROM wp_options WHERE a = 1"));
+        // After an errored multi-statement with a USE, both databases count.
+        let c = classify::classify(b"SELECT * FROM cards");
+        let s = Subject {
+            user: "app",
+            db: Some("shop"),
+            db_maybe: Some("secretdb"),
+            named: true,
+            classification: &c,
+            sql: b"SELECT * FROM cards",
+        };
+        assert!(matches!(
+            rules.check(&s),
+            Some((
+                _,
+                RuleSpec {
+                    action: Action::Block(_),
+                    ..
+                }
+            ))
+        ));
     }
 
     #[test]

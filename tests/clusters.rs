@@ -535,3 +535,276 @@ fn removing_a_cluster_by_reload_moves_its_sessions_to_main() {
     assert!(!p.log().contains("panicked"), "{}", tail(&p.log(), 30));
     rows(&c, m2, &format!("DROP DATABASE {db}"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 23: every statement form that names a database of the second cluster runs there.
+// Each case runs through the proxy from a session whose own database (rwtest) is on main,
+// and is judged by what it did on the second master (tables, indexes, routines, rows), or,
+// for reads, by the answer only that cluster could give; on main the database does not
+// exist, so the statement would fail there, or (IF EXISTS) do nothing and succeed.
+// ---------------------------------------------------------------------------------------
+
+/// A database of the second cluster (the `blog_2*` rule) with table `t (x INT)` holding
+/// 1, 2, 3, made directly on its master and already on its replica; a proxy for both
+/// clusters. The database is dropped when the case ends.
+struct SecondDb {
+    c: Cluster,
+    p: Proxy,
+    db: String,
+    m2: u16,
+    r3: u16,
+}
+
+impl SecondDb {
+    fn new(tag: &str) -> SecondDb {
+        let c = Cluster::shared();
+        let (m2, r3) = second(&c);
+        let db = uniq(&format!("blog_2{tag}"));
+        rows(
+            &c,
+            m2,
+            &format!(
+                "CREATE DATABASE {db}; CREATE TABLE {db}.t (x INT); \
+                 INSERT INTO {db}.t VALUES (1), (2), (3)"
+            ),
+        );
+        let p = Proxy::start(&c, &two_clusters(&c, ""));
+        let s = SecondDb { c, p, db, m2, r3 };
+        s.replicated();
+        s
+    }
+
+    /// Runs `sql` through the proxy in a session whose database is rwtest (on main).
+    fn run(&self, sql: &str) -> std::process::Output {
+        mariadb_args(
+            self.p.port,
+            self.c.user(),
+            self.c.password(),
+            &["-Drwtest"],
+            sql,
+        )
+    }
+
+    /// [`SecondDb::run`], which must succeed; its rows.
+    fn ok(&self, sql: &str) -> Vec<String> {
+        let out = self.run(sql);
+        assert!(
+            out.status.success(),
+            "{sql}: {}\nproxy log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            tail(&self.p.log(), 20)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Rows of `sql` run directly on the second master.
+    fn on_second(&self, sql: &str) -> Vec<String> {
+        rows(&self.c, self.m2, sql)
+    }
+
+    /// Waits until the second replica has applied everything its master has.
+    fn replicated(&self) {
+        let gtid = rows(&self.c, self.m2, "SELECT @@gtid_binlog_pos").remove(0);
+        let wait = format!("SELECT MASTER_GTID_WAIT('{gtid}', 10)");
+        assert_eq!(
+            rows(&self.c, self.r3, &wait),
+            vec!["0"],
+            "replica3 caught up"
+        );
+    }
+
+    /// As root on the second master: stored functions and triggers need SUPER under binary
+    /// logging unless the server trusts routine creators.
+    fn trust_routine_creators(&self) {
+        self.c
+            .root_sql("master2", "SET GLOBAL log_bin_trust_function_creators = 1");
+    }
+
+    fn tables(&self) -> Vec<String> {
+        self.on_second(&format!("SHOW TABLES FROM {}", self.db))
+    }
+}
+
+impl Drop for SecondDb {
+    fn drop(&mut self) {
+        let _ = mariadb(
+            self.m2,
+            self.c.user(),
+            self.c.password(),
+            &format!("DROP DATABASE IF EXISTS {}", self.db),
+        );
+    }
+}
+
+#[test]
+fn create_table_if_not_exists_runs_where_its_database_lives() {
+    let s = SecondDb::new("ctine");
+    s.ok(&format!("CREATE TABLE IF NOT EXISTS {}.t2 (x INT)", s.db));
+    assert!(s.tables().contains(&"t2".to_string()), "{:?}", s.tables());
+}
+
+#[test]
+fn insert_without_into_runs_where_its_database_lives() {
+    let s = SecondDb::new("ins");
+    s.ok(&format!("INSERT {}.t VALUES (7)", s.db));
+    s.ok(&format!("INSERT IGNORE {}.t SET x = 8", s.db));
+    assert_eq!(
+        s.on_second(&format!("SELECT x FROM {}.t WHERE x > 3 ORDER BY x", s.db)),
+        vec!["7", "8"]
+    );
+}
+
+#[test]
+fn create_index_on_runs_where_its_database_lives() {
+    let s = SecondDb::new("cix");
+    s.ok(&format!("CREATE INDEX ix ON {}.t (x)", s.db));
+    let idx = s.on_second(&format!("SHOW INDEX FROM t FROM {}", s.db));
+    assert!(idx.iter().any(|l| l.contains("\tix\t")), "{idx:?}");
+}
+
+#[test]
+fn drop_index_on_runs_where_its_database_lives() {
+    let s = SecondDb::new("dix");
+    s.on_second(&format!("CREATE INDEX ix ON {}.t (x)", s.db));
+    s.ok(&format!("DROP INDEX ix ON {}.t", s.db));
+    let idx = s.on_second(&format!("SHOW INDEX FROM t FROM {}", s.db));
+    assert!(idx.is_empty(), "{idx:?}");
+}
+
+#[test]
+fn explain_a_table_reads_where_its_database_lives() {
+    let s = SecondDb::new("exp");
+    let out = s.ok(&format!("EXPLAIN {}.t", s.db));
+    assert!(out[0].starts_with("x\tint"), "{out:?}");
+}
+
+#[test]
+fn show_tables_from_reads_where_its_database_lives() {
+    let s = SecondDb::new("sht");
+    assert_eq!(s.ok(&format!("SHOW TABLES FROM {}", s.db)), vec!["t"]);
+}
+
+#[test]
+fn show_table_status_from_reads_where_its_database_lives() {
+    let s = SecondDb::new("sts");
+    let out = s.ok(&format!("SHOW TABLE STATUS FROM {}", s.db));
+    assert!(out.len() == 1 && out[0].starts_with("t\t"), "{out:?}");
+}
+
+#[test]
+fn show_index_from_t_from_db_reads_where_its_database_lives() {
+    let s = SecondDb::new("shi");
+    s.on_second(&format!("CREATE INDEX ix ON {}.t (x)", s.db));
+    s.replicated();
+    let out = s.ok(&format!("SHOW INDEX FROM t FROM {}", s.db));
+    assert!(out.iter().any(|l| l.contains("\tix\t")), "{out:?}");
+}
+
+#[test]
+fn create_view_runs_where_its_database_lives() {
+    let s = SecondDb::new("cvw");
+    s.ok(&format!(
+        "CREATE VIEW {db}.v AS SELECT x FROM {db}.t",
+        db = s.db
+    ));
+    assert_eq!(
+        s.on_second(&format!("SELECT COUNT(*) FROM {}.v", s.db)),
+        vec!["3"]
+    );
+}
+
+#[test]
+fn create_procedure_runs_where_its_database_lives() {
+    let s = SecondDb::new("cpr");
+    s.ok(&format!("CREATE PROCEDURE {}.p() SELECT 42", s.db));
+    let found = s.on_second(&format!(
+        "SELECT ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = '{}'",
+        s.db
+    ));
+    assert_eq!(found, vec!["p"]);
+}
+
+#[test]
+fn create_function_runs_where_its_database_lives() {
+    let s = SecondDb::new("cfn");
+    s.trust_routine_creators();
+    s.ok(&format!(
+        "CREATE FUNCTION {}.f() RETURNS INT DETERMINISTIC RETURN 42",
+        s.db
+    ));
+    assert_eq!(s.on_second(&format!("SELECT {}.f()", s.db)), vec!["42"]);
+}
+
+#[test]
+fn calling_a_stored_function_reads_where_its_database_lives() {
+    let s = SecondDb::new("sfn");
+    s.trust_routine_creators();
+    s.on_second(&format!(
+        "CREATE FUNCTION {}.f() RETURNS INT DETERMINISTIC RETURN 42",
+        s.db
+    ));
+    s.replicated();
+    assert_eq!(s.ok(&format!("SELECT {}.f()", s.db)), vec!["42"]);
+}
+
+#[test]
+fn create_trigger_runs_where_its_database_lives() {
+    let s = SecondDb::new("ctr");
+    s.trust_routine_creators();
+    s.ok(&format!(
+        "CREATE TRIGGER {db}.tr BEFORE INSERT ON {db}.t FOR EACH ROW SET NEW.x = NEW.x + 100",
+        db = s.db
+    ));
+    s.on_second(&format!("INSERT INTO {}.t VALUES (4)", s.db));
+    assert_eq!(
+        s.on_second(&format!("SELECT MAX(x) FROM {}.t", s.db)),
+        vec!["104"]
+    );
+}
+
+#[test]
+fn multi_table_delete_with_an_alias_runs_where_its_database_lives() {
+    let s = SecondDb::new("dal");
+    // The server needs a database selected to resolve the alias: the statement's own.
+    s.ok(&format!("DELETE t FROM {}.t t WHERE t.x = 1", s.db));
+    assert_eq!(
+        s.on_second(&format!("SELECT x FROM {}.t ORDER BY x", s.db)),
+        vec!["2", "3"]
+    );
+}
+
+#[test]
+fn drop_trigger_if_exists_drops_it_where_it_lives() {
+    let s = SecondDb::new("dtr");
+    s.trust_routine_creators();
+    s.on_second(&format!(
+        "CREATE TRIGGER {db}.tr BEFORE INSERT ON {db}.t FOR EACH ROW SET NEW.x = NEW.x",
+        db = s.db
+    ));
+    s.ok(&format!("DROP TRIGGER IF EXISTS {}.tr", s.db));
+    assert!(s
+        .on_second(&format!("SHOW TRIGGERS FROM {}", s.db))
+        .is_empty());
+}
+
+#[test]
+fn drop_view_if_exists_drops_it_where_it_lives() {
+    let s = SecondDb::new("dvw");
+    s.on_second(&format!(
+        "CREATE VIEW {db}.v AS SELECT x FROM {db}.t",
+        db = s.db
+    ));
+    s.ok(&format!("DROP VIEW IF EXISTS {}.v", s.db));
+    assert_eq!(s.tables(), vec!["t"]);
+}
+
+#[test]
+fn drop_table_if_exists_drops_it_where_it_lives() {
+    let s = SecondDb::new("dtb");
+    s.on_second(&format!("CREATE TABLE {}.x (a INT)", s.db));
+    s.ok(&format!("DROP TABLE IF EXISTS {}.x", s.db));
+    assert_eq!(s.tables(), vec!["t"]);
+}

@@ -387,3 +387,630 @@ async fn a_reloaded_rule_applies_to_a_running_session_at_its_next_statement() {
     drop(conn);
     pool.disconnect().await.unwrap();
 }
+
+// ---------------------------------------------------------------------------------------
+// Issue 23: a block holds against every spelling. Each case is judged by the effect on the
+// master (the protected rows and tables as they were) and by what the client got back (the
+// rule's error, and never the protected data).
+// ---------------------------------------------------------------------------------------
+
+/// A database a `schema` block rule protects: `cards (id, num)` with one row whose `num` is a
+/// marker no answer may contain, made directly on the master and replicated; a proxy whose
+/// rule blocks the database. Dropped when the case ends.
+struct Secret {
+    c: Cluster,
+    p: Proxy,
+    db: String,
+    mark: String,
+}
+
+impl Secret {
+    fn new(tag: &str) -> Secret {
+        let c = Cluster::shared();
+        let db = uniq(&format!("secretdb_{tag}"));
+        let mark = format!("SECRET-{db}");
+        c.fresh_db(&db);
+        let made = mariadb(
+            c.master_port(),
+            c.user(),
+            c.password(),
+            &format!(
+                "CREATE TABLE {db}.cards (id INT PRIMARY KEY, num VARCHAR(80)); \
+                 INSERT INTO {db}.cards VALUES (1, '{mark}')"
+            ),
+        );
+        assert!(made.status.success(), "{}", stderr(&made));
+        c.wait_replicas();
+        let p = Proxy::start(
+            &c,
+            &format!("[[rules]]\nschema = \"{db}\"\nblock = \"{db} is off limits\"\n"),
+        );
+        Secret { c, p, db, mark }
+    }
+
+    /// Runs `sql` with the CLI in a session whose database is rwtest: it must be refused
+    /// with the rule's error and show nothing of the table.
+    fn refused(&self, sql: &str) {
+        let out = mariadb_args(
+            self.p.port,
+            self.c.user(),
+            self.c.password(),
+            &["-Drwtest"],
+            sql,
+        );
+        let (stdout, err) = (String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert!(!out.status.success(), "{sql} ran: {stdout}");
+        assert!(err.contains("ERROR 1148 (42000)"), "{sql}: {err}");
+        assert!(!stdout.contains(&self.mark), "{sql} leaked: {stdout}");
+    }
+
+    /// [`Secret::refused`] for a read, which first shows that the spelling is a real way to
+    /// the data: sent straight to the master, its answer holds the marker.
+    fn refused_read(&self, sql: &str) {
+        let direct = mariadb_args(
+            self.c.master_port(),
+            self.c.user(),
+            self.c.password(),
+            &["-Drwtest"],
+            sql,
+        );
+        assert!(
+            String::from_utf8_lossy(&direct.stdout).contains(&self.mark),
+            "{sql} does not read the table on the server itself: {}",
+            stderr(&direct)
+        );
+        self.refused(sql);
+    }
+
+    /// A mysql_async connection in database rwtest (multi-statements allowed, the text sent
+    /// exactly as written).
+    async fn conn(&self) -> mysql_async::Conn {
+        mysql_async::Conn::new(self.p.opts(&self.c, Some("rwtest")))
+            .await
+            .unwrap()
+    }
+
+    /// The same, straight to the master: the control that shows a spelling reads the data.
+    async fn direct(&self) -> mysql_async::Conn {
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.c.master_port())
+            .user(Some(self.c.user()))
+            .pass(Some(self.c.password()))
+            .db_name(Some("rwtest"))
+            .prefer_socket(false);
+        mysql_async::Conn::new(opts).await.unwrap()
+    }
+
+    /// Each of `steps` run on the master directly: the last answer holds the marker.
+    async fn reads_directly(&self, steps: &[String]) {
+        let mut conn = self.direct().await;
+        let mut last = Vec::new();
+        for step in steps {
+            last = all_rows(&mut conn, step).await.unwrap();
+        }
+        assert!(
+            format!("{last:?}").contains(&self.mark),
+            "{steps:?} does not read the table on the server itself: {last:?}"
+        );
+        conn.disconnect().await.unwrap();
+    }
+
+    /// The table as the master has it: the one row, unchanged.
+    fn untouched(&self) {
+        let rows = mariadb(
+            self.c.master_port(),
+            self.c.user(),
+            self.c.password(),
+            &format!("SELECT id, num FROM {}.cards", self.db),
+        );
+        assert!(rows.status.success(), "{}", stderr(&rows));
+        assert_eq!(
+            String::from_utf8_lossy(&rows.stdout).trim(),
+            format!("1\t{}", self.mark)
+        );
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        let _ = mariadb(
+            self.c.master_port(),
+            self.c.user(),
+            self.c.password(),
+            &format!("DROP DATABASE IF EXISTS {}", self.db),
+        );
+    }
+}
+
+/// The error is the rule's: 1148, and nothing of the data.
+fn is_block(r: Result<Vec<String>, mysql_async::Error>, mark: &str) {
+    match r {
+        Err(mysql_async::Error::Server(se)) => assert_eq!(se.code, 1148, "{se:?}"),
+        Err(e) => panic!("expected a block, got {e:?}"),
+        Ok(rows) => panic!("ran: {rows:?}"),
+    }
+    let _ = mark;
+}
+
+/// Runs `sql` (all result sets, as strings) on `conn`.
+async fn all_rows(
+    conn: &mut mysql_async::Conn,
+    sql: &str,
+) -> Result<Vec<String>, mysql_async::Error> {
+    let mut out = Vec::new();
+    let mut result = conn.query_iter(sql).await?;
+    while !result.is_empty() {
+        let rows: Vec<mysql_async::Row> = result.collect().await?;
+        for row in rows {
+            let cells: Vec<String> = row
+                .unwrap()
+                .into_iter()
+                .map(|v| match v {
+                    mysql_async::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                    other => format!("{other:?}"),
+                })
+                .collect();
+            out.push(cells.join("\t"));
+        }
+    }
+    Ok(out)
+}
+
+#[test]
+fn a_schema_block_holds_for_a_parenthesised_table() {
+    let s = Secret::new("paren");
+    s.refused_read(&format!("SELECT * FROM ({}.cards)", s.db));
+    s.refused_read(&format!("SELECT * FROM (({}.cards))", s.db));
+}
+
+#[test]
+fn a_schema_block_holds_for_a_parenthesised_join() {
+    let s = Secret::new("pjoin");
+    s.refused_read(&format!(
+        "SELECT * FROM (SELECT 1 AS a) d JOIN ({}.cards) ON 1",
+        s.db
+    ));
+    s.refused_read(&format!(
+        "SELECT * FROM (SELECT 1 AS a) d JOIN ((SELECT 2 AS b) e, {}.cards c) ON 1",
+        s.db
+    ));
+}
+
+#[test]
+fn a_schema_block_holds_for_an_update_of_a_parenthesised_table() {
+    let s = Secret::new("pupd");
+    s.refused(&format!("UPDATE ({}.cards) SET num = 'stolen'", s.db));
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_insert_without_into() {
+    let s = Secret::new("ins");
+    s.refused(&format!("INSERT {}.cards VALUES (2, 'x')", s.db));
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_insert_ignore_without_into() {
+    let s = Secret::new("insig");
+    s.refused(&format!("INSERT IGNORE {}.cards VALUES (2, 'x')", s.db));
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_insert_low_priority_without_into() {
+    let s = Secret::new("inslp");
+    s.refused(&format!(
+        "INSERT LOW_PRIORITY {}.cards VALUES (2, 'x')",
+        s.db
+    ));
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_the_set_form_of_insert_without_into() {
+    let s = Secret::new("insset");
+    s.refused(&format!("INSERT {}.cards SET id = 2, num = 'x'", s.db));
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_drop_table_if_exists() {
+    let s = Secret::new("drop");
+    s.refused(&format!("DROP TABLE IF EXISTS {}.cards", s.db));
+    s.untouched();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_for_handler_open() {
+    let s = Secret::new("handler");
+    s.reads_directly(&[
+        format!("HANDLER {}.cards OPEN", s.db),
+        "HANDLER cards READ FIRST".into(),
+    ])
+    .await;
+    let mut conn = s.conn().await;
+    is_block(
+        all_rows(&mut conn, &format!("HANDLER {}.cards OPEN", s.db)).await,
+        &s.mark,
+    );
+    // Nothing was opened to read from.
+    let read = all_rows(&mut conn, "HANDLER cards READ FIRST").await;
+    assert!(read.is_err(), "{read:?}");
+    conn.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_for_use_inside_a_multi_statement() {
+    let s = Secret::new("use");
+    s.reads_directly(&[
+        format!("SELECT 1; USE {}", s.db),
+        "SELECT num FROM cards".into(),
+    ])
+    .await;
+    let mut conn = s.conn().await;
+    is_block(
+        all_rows(&mut conn, &format!("SELECT 1; USE {}", s.db)).await,
+        &s.mark,
+    );
+    // The session is still in rwtest: unqualified reads do not reach the table.
+    let db: Option<String> = conn.query_first("SELECT DATABASE()").await.unwrap();
+    assert_eq!(db.as_deref(), Some("rwtest"));
+    let read = all_rows(&mut conn, "SELECT num FROM cards").await;
+    assert!(!format!("{read:?}").contains(&s.mark), "leaked: {read:?}");
+    conn.disconnect().await.unwrap();
+    s.untouched();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_under_ansi_quotes() {
+    let s = Secret::new("ansi");
+    s.reads_directly(&[
+        "SET sql_mode = 'ANSI_QUOTES'".into(),
+        format!("SELECT num FROM \"{}\".\"cards\"", s.db),
+    ])
+    .await;
+    let mut conn = s.conn().await;
+    conn.query_drop("SET sql_mode = 'ANSI_QUOTES'")
+        .await
+        .unwrap();
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("SELECT num FROM \"{}\".\"cards\"", s.db),
+        )
+        .await,
+        &s.mark,
+    );
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("UPDATE \"{}\".cards SET num = 'stolen'", s.db),
+        )
+        .await,
+        &s.mark,
+    );
+    conn.disconnect().await.unwrap();
+    s.untouched();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_for_no_backslash_escapes_string_tricks() {
+    let s = Secret::new("nbe");
+    s.reads_directly(&[
+        "SET sql_mode = 'NO_BACKSLASH_ESCAPES'".into(),
+        format!("SELECT 'a\\' , num FROM {}.cards #'", s.db),
+    ])
+    .await;
+    let mut conn = s.conn().await;
+    conn.query_drop("SET sql_mode = 'NO_BACKSLASH_ESCAPES'")
+        .await
+        .unwrap();
+    // Read with backslash escapes, each is one string; the server reads a statement.
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("SELECT 'a\\' , num FROM {}.cards #'", s.db),
+        )
+        .await,
+        &s.mark,
+    );
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("SELECT 'a\\'; UPDATE {}.cards SET num = 1 #'", s.db),
+        )
+        .await,
+        &s.mark,
+    );
+    conn.disconnect().await.unwrap();
+    s.untouched();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_for_prepare_from_a_string() {
+    let s = Secret::new("prep");
+    s.reads_directly(&[
+        format!("PREPARE st FROM 'SELECT num FROM {}.cards'", s.db),
+        "EXECUTE st".into(),
+    ])
+    .await;
+    let mut conn = s.conn().await;
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("PREPARE st FROM 'SELECT num FROM {}.cards'", s.db),
+        )
+        .await,
+        &s.mark,
+    );
+    let run = all_rows(&mut conn, "EXECUTE st").await;
+    assert!(run.is_err(), "nothing was prepared: {run:?}");
+    conn.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_schema_block_holds_for_execute_immediate_of_a_built_string() {
+    let s = Secret::new("exim");
+    let (head, tail) = s.db.split_at(4);
+    s.reads_directly(&[format!(
+        "EXECUTE IMMEDIATE CONCAT('SELECT num FROM {head}', '{tail}.cards')"
+    )])
+    .await;
+    let mut conn = s.conn().await;
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("EXECUTE IMMEDIATE CONCAT('UPDATE {head}', '{tail}.cards SET num = 1')"),
+        )
+        .await,
+        &s.mark,
+    );
+    is_block(
+        all_rows(
+            &mut conn,
+            &format!("EXECUTE IMMEDIATE CONCAT('SELECT num FROM {head}', '{tail}.cards')"),
+        )
+        .await,
+        &s.mark,
+    );
+    conn.disconnect().await.unwrap();
+    s.untouched();
+}
+
+#[test]
+fn a_schema_block_holds_for_create_table_like() {
+    let s = Secret::new("like");
+    let copy = uniq("rules_like");
+    s.refused(&format!("CREATE TABLE rwtest.{copy} LIKE {}.cards", s.db));
+    let out = mariadb(
+        s.c.master_port(),
+        s.c.user(),
+        s.c.password(),
+        &format!("SHOW TABLES FROM rwtest LIKE '{copy}'"),
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "", "created");
+}
+
+#[test]
+fn a_schema_block_holds_for_show_tables_from() {
+    let s = Secret::new("show");
+    for sql in [
+        format!("SHOW TABLES FROM {}", s.db),
+        format!("SHOW TABLE STATUS IN {}", s.db),
+    ] {
+        let direct = mariadb(s.c.master_port(), s.c.user(), s.c.password(), &sql);
+        assert!(String::from_utf8_lossy(&direct.stdout).contains("cards"));
+        let out = s.p.sql(&s.c, &sql);
+        assert!(
+            stderr(&out).contains("ERROR 1148"),
+            "{sql}: {}",
+            stderr(&out)
+        );
+        assert!(!String::from_utf8_lossy(&out.stdout).contains("cards"));
+    }
+}
+
+/// A table `cards (id, num)` holding (1, 'orig') in a database of its own, and a proxy whose
+/// rule blocks `extra` (a rule written against statements in that database).
+struct Guarded {
+    c: Cluster,
+    p: Proxy,
+    db: String,
+}
+
+impl Guarded {
+    fn new(tag: &str, table: &str, rule: &str) -> Guarded {
+        let c = Cluster::shared();
+        let db = uniq(&format!("rwrules_{tag}"));
+        c.fresh_db(&db);
+        let made = mariadb(
+            c.master_port(),
+            c.user(),
+            c.password(),
+            &format!("USE {db}; {table}"),
+        );
+        assert!(made.status.success(), "{}", stderr(&made));
+        c.wait_replicas();
+        let p = Proxy::start(&c, rule);
+        Guarded { c, p, db }
+    }
+
+    fn digest() -> String {
+        "[[rules]]\ndigest = \"update cards set num = ? where id = ?\"\nblock = \"no\"\n".into()
+    }
+
+    fn cards(tag: &str) -> Guarded {
+        Guarded::new(
+            tag,
+            "CREATE TABLE cards (id INT PRIMARY KEY, num VARCHAR(20)); \
+             INSERT INTO cards VALUES (1, 'orig')",
+            &Guarded::digest(),
+        )
+    }
+
+    /// The README's example: DELETE without WHERE on wp_options.
+    fn options(tag: &str) -> Guarded {
+        Guarded::new(
+            tag,
+            "CREATE TABLE wp_options (option_name VARCHAR(64)); \
+             INSERT INTO wp_options VALUES ('a'), ('b'), ('c')",
+            "[[rules]]\npattern = '(?i)^\\s*DELETE\\s+FROM\\s+wp_options\\s*$'\n\
+             block = \"DELETE without WHERE on wp_options is blocked by rwsplit\"\n",
+        )
+    }
+
+    async fn conn(&self) -> mysql_async::Conn {
+        mysql_async::Conn::new(self.p.opts(&self.c, Some(&self.db)))
+            .await
+            .unwrap()
+    }
+
+    fn master(&self, sql: &str) -> String {
+        let out = mariadb(
+            self.c.master_port(),
+            self.c.user(),
+            self.c.password(),
+            &format!("USE {}; {sql}", self.db),
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// `sql` is refused with 1148 and the table is as it was.
+    async fn refused(&self, sql: &str) {
+        let mut conn = self.conn().await;
+        is_block(all_rows(&mut conn, sql).await, "");
+        conn.disconnect().await.unwrap();
+    }
+}
+
+impl Drop for Guarded {
+    fn drop(&mut self) {
+        let _ = mariadb(
+            self.c.master_port(),
+            self.c.user(),
+            self.c.password(),
+            &format!("DROP DATABASE IF EXISTS {}", self.db),
+        );
+    }
+}
+
+async fn digest_case(tag: &str, sql: &str) {
+    let g = Guarded::cards(tag);
+    g.refused(sql).await;
+    assert_eq!(
+        g.master("SELECT num FROM cards WHERE id = 1"),
+        "orig",
+        "{sql}"
+    );
+    // The rule is about that statement only.
+    let mut conn = g.conn().await;
+    conn.query_drop("UPDATE cards SET num = 'new' WHERE id = 1 AND 1 = 1")
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    assert_eq!(g.master("SELECT num FROM cards WHERE id = 1"), "new");
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_with_a_trailing_semicolon() {
+    digest_case("dg_semi", "UPDATE cards SET num = 'x' WHERE id = 1;").await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_with_backticks() {
+    digest_case("dg_bt", "UPDATE `cards` SET `num` = 'x' WHERE `id` = 1").await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_with_set_statement() {
+    digest_case(
+        "dg_setst",
+        "SET STATEMENT max_statement_time = 10 FOR UPDATE cards SET num = 'x' WHERE id = 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_with_analyze() {
+    digest_case("dg_an", "ANALYZE UPDATE cards SET num = 'x' WHERE id = 1").await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_before_another_statement() {
+    digest_case(
+        "dg_first",
+        "UPDATE cards SET num = 'x' WHERE id = 1; SELECT 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_after_another_statement() {
+    digest_case(
+        "dg_second",
+        "SELECT 1; UPDATE cards SET num = 'x' WHERE id = 1",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_for_execute_immediate() {
+    digest_case(
+        "dg_exim",
+        "EXECUTE IMMEDIATE 'UPDATE cards SET num = ''x'' WHERE id = 1'",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_digest_block_holds_for_prepare() {
+    let g = Guarded::cards("dg_prep");
+    g.refused("PREPARE st FROM 'UPDATE cards SET num = ''x'' WHERE id = 1'")
+        .await;
+    let mut conn = g.conn().await;
+    assert!(conn.query_drop("EXECUTE st").await.is_err());
+    conn.disconnect().await.unwrap();
+    assert_eq!(g.master("SELECT num FROM cards WHERE id = 1"), "orig");
+}
+
+async fn pattern_case(tag: &str, sql: &str) {
+    let g = Guarded::options(tag);
+    g.refused(sql).await;
+    assert_eq!(g.master("SELECT COUNT(*) FROM wp_options"), "3", "{sql}");
+    // A DELETE with a WHERE is not what the rule is about.
+    let mut conn = g.conn().await;
+    conn.query_drop("DELETE FROM wp_options WHERE option_name = 'a'")
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    assert_eq!(g.master("SELECT COUNT(*) FROM wp_options"), "2");
+}
+
+#[tokio::test]
+async fn a_pattern_block_holds_with_a_trailing_semicolon() {
+    pattern_case("pt_semi", "DELETE FROM wp_options;").await;
+}
+
+#[tokio::test]
+async fn a_pattern_block_holds_with_a_comment() {
+    pattern_case("pt_comment", "DELETE FROM wp_options -- all of them").await;
+    pattern_case(
+        "pt_comment2",
+        "/* cleanup */ DELETE /* now */ FROM wp_options",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_pattern_block_holds_with_analyze() {
+    pattern_case("pt_an", "ANALYZE DELETE FROM wp_options").await;
+}
+
+#[tokio::test]
+async fn a_pattern_block_holds_in_a_multi_statement() {
+    pattern_case("pt_multi", "SELECT 1; DELETE FROM wp_options").await;
+    pattern_case("pt_multi2", "DELETE FROM wp_options; SELECT 1").await;
+}

@@ -58,6 +58,9 @@ pub(super) fn is_space(b: u8) -> bool {
 pub(super) struct Mode {
     /// Backslash escapes in string literals (off under `NO_BACKSLASH_ESCAPES`).
     pub(super) backslash: bool,
+    /// Double quotes delimit identifiers (`ANSI_QUOTES`): no backslash escapes inside them,
+    /// whatever `backslash` says for strings.
+    pub(super) ansi_quotes: bool,
     /// Which version-conditional executable comments are code (a bit set, see
     /// [`COND_MARIADB`]); the others are comments. Each server executes its own subset:
     /// MariaDB runs `/*M!…*/` and its own versions but skips MySQL's 50700–99999; MySQL
@@ -78,6 +81,7 @@ pub(super) const COND_ALL: u8 = COND_MARIADB | COND_MYSQL | COND_NEW;
 
 pub(super) const DEFAULT_MODE: Mode = Mode {
     backslash: true,
+    ansi_quotes: false,
     cond_exec: COND_ALL,
     cs: Charset::UTF8MB4,
 };
@@ -411,7 +415,8 @@ impl<'a> Lexer<'a> {
                     if s.get(i + 1) == Some(&q) {
                         self.saw_bs_quote = true;
                     }
-                    i += if self.mode.backslash { 2 } else { 1 };
+                    let escapes = self.mode.backslash && !(q == b'"' && self.mode.ansi_quotes);
+                    i += if escapes { 2 } else { 1 };
                 }
                 Some(&b) => i += self.char_len(b, i),
             }

@@ -292,11 +292,17 @@ pub struct Classification {
     /// A recorded SET whose value reads variables (`SET @saved = @@sql_mode`): replaying it
     /// depends on what was set before it, so earlier SETs may not be dropped from the list.
     pub reads_vars: bool,
-    /// Databases the statement names as the qualifier of a table (`db.t` where a table is
-    /// expected: after FROM, JOIN, INTO, UPDATE, TABLE, ... and in the comma lists that follow),
-    /// unquoted, each once, in order; `alias.column` elsewhere is not one. Empty, and not
-    /// allocated, when there are none. Rules match their `schema` against these.
+    /// Every database the statement names, in any reading of its text (see `names.rs`): the
+    /// qualifier of a table, view, routine, trigger, event or sequence name wherever one stands
+    /// (`db.t` after FROM, JOIN, INTO, UPDATE, INSERT without INTO, CREATE INDEX ... ON,
+    /// LIKE, HANDLER, in parentheses ...), `db.t.col`, `db.f(...)`, `USE db` (also inside a
+    /// multi-statement), CREATE/DROP/ALTER DATABASE, SHOW ... FROM db; bare, backticked or
+    /// double-quoted. `alias.column` is not one. Unquoted, each once, in order; empty, and not
+    /// allocated, when there are none. Cluster placement and `schema` rules use these.
     pub databases: Vec<String>,
+    /// What `[[rules]]` need besides: each statement's digest key, and whether some part's
+    /// text or names cannot be judged (`PREPARE`, `EXECUTE`, stored-program bodies).
+    pub rule: RuleFacts,
     /// Reads state of the master connection itself (`LAST_INSERT_ID()`, `@@identity`, lock
     /// state, sequences' current values): no hint or rule may send it to a replica.
     pub master_read: bool,
@@ -357,7 +363,9 @@ pub enum KillTarget {
 
 mod charset;
 mod charsets;
+mod keys;
 mod lexer;
+mod names;
 mod scan;
 mod statement;
 mod stream;
@@ -365,7 +373,11 @@ mod stream;
 mod tests;
 
 pub use charset::Charset;
+pub use keys::statement_texts;
+use keys::*;
 use lexer::*;
+use names::*;
+pub use names::{Keys, RuleFacts};
 use scan::*;
 use statement::*;
 use stream::*;
@@ -414,6 +426,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
         record_key: None,
         reads_vars: false,
         databases: Vec::new(),
+        rule: RuleFacts::default(),
         master_read: false,
         digest: 0,
         next_statement_only: false,
@@ -520,12 +533,18 @@ fn run(sql: &[u8], mode: Mode, names: &[String]) -> Run {
     }
     c.user_var_read = st.user_var;
     c.mentions_named = st.mentions;
-    c.digest = st.digest;
-    c.databases = std::mem::take(&mut st.databases);
+    c.digest = st.dig.whole;
+    c.databases = std::mem::take(&mut st.names_found.databases);
+    c.rule = std::mem::take(&mut st.names_found.facts);
     c.master_read = master_read;
     // Bytes the proxy cannot read as the server would are treated like an unterminated
     // string: the statement goes to the master, whatever else it looks like.
     let broken = st.lex.broken || st.lex.unsure;
+    if broken {
+        // Rules cannot judge what they cannot read.
+        c.rule.text_unknown = true;
+        c.rule.names_unknown = true;
+    }
     Run {
         c,
         all_empty,
@@ -565,6 +584,8 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
         // The statements after the SET NAMES are read by the server in the new set.
         r.broken = true;
         r.c.route = Route::Master;
+        r.c.rule.text_unknown = true;
+        r.c.rule.names_unknown = true;
     }
     let mut c = r.c;
     c.hint = leading_hint(sql);
@@ -586,33 +607,25 @@ pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
         && c.hint != Some(Hint::Replica)
         && !c.depends_on_previous
         && !may_assign_elsewhere;
-    if !nothing_to_lose && ambiguous {
-        // Every other reading a server may make: without backslash escapes, and each subset
-        // of the conditional comments executed (the MariaDB and MySQL subsets among them).
-        let mut alternatives = [None; 16];
-        let backslash_readings: &[bool] = if r.saw_bs_quote {
-            &[true, false]
-        } else {
-            &[true]
-        };
-        let cond_readings = if r.saw_cond_exec { COND_ALL + 1 } else { 1 };
-        for (i, &backslash) in backslash_readings.iter().enumerate() {
-            for k in 0..cond_readings {
-                let cond_exec = if r.saw_cond_exec { k } else { COND_ALL };
-                if backslash && cond_exec == COND_ALL {
-                    continue; // the reading made above
-                }
-                alternatives[i * 8 + usize::from(k)] = Some(Mode {
-                    backslash,
-                    cond_exec,
-                    ..base
-                });
-            }
-        }
-        for mode in alternatives.into_iter().flatten() {
+    if ambiguous {
+        // Every other reading a server may make: without backslash escapes, with double quotes
+        // as ANSI_QUOTES identifiers, and each subset of the conditional comments executed
+        // (the MariaDB and MySQL subsets among them). Each is scanned for what rules and
+        // cluster placement need (names, digest keys); routing looks at them only when it has
+        // something to lose.
+        for mode in alternative_modes(base, r.saw_bs_quote, r.saw_cond_exec) {
             let a = run(sql, mode, names);
             // Under that reading the server would execute nothing.
             if a.all_empty || a.broken_in_first {
+                continue;
+            }
+            for db in a.c.databases {
+                if !c.databases.contains(&db) {
+                    c.databases.push(db);
+                }
+            }
+            c.rule.merge(a.c.rule);
+            if nothing_to_lose {
                 continue;
             }
             writes |= a.writes || a.broken;

@@ -82,6 +82,7 @@ impl Session {
         let subject = crate::rules::Subject {
             user: &self.login.user,
             db,
+            db_maybe: None,
             named,
             classification: c,
             sql,
@@ -97,18 +98,20 @@ impl Session {
             .unwrap_or(MAIN)
     }
 
-    /// The cluster one statement runs on, by `rules`. `ruled` is the cluster of the rule that
-    /// matched it (with the session's current database). A statement that names databases
-    /// (`USE db`, `db.table`) runs where those databases live: all on one cluster, or refused.
+    /// The cluster one statement runs on, by `rules`, and the first database it names there.
+    /// `ruled` is the cluster of the rule that matched it (with the session's current
+    /// database). A statement that names databases (`USE db`, `db.table`, and every other
+    /// form the classifier finds) runs where those databases live: all on one cluster, or
+    /// refused.
     pub(super) fn statement_cluster(
         &self,
         rules: &crate::rules::Rules,
         c: &Classification,
         sql: &[u8],
         ruled: usize,
-    ) -> Result<usize, MyError> {
+    ) -> Result<(usize, Option<String>), MyError> {
         if self.topo.clusters.len() == 1 {
-            return Ok(MAIN);
+            return Ok((MAIN, None));
         }
         let named = c
             .use_db
@@ -136,7 +139,7 @@ impl Session {
                 Some(_) => {}
             }
         }
-        Ok(found.map_or(ruled, |(i, _)| i))
+        Ok(found.map_or((ruled, None), |(i, db)| (i, Some(db.to_string()))))
     }
 
     /// Moves the session's next statements to cluster `to`: the current cluster's connections
@@ -199,9 +202,15 @@ impl Session {
     }
 
     /// The session's current database, if the current cluster owns it (a connection to
-    /// another cluster has no database selected rather than a name that is not there).
+    /// another cluster has no database selected rather than a name that is not there); else
+    /// the database the statement at hand names there, if it names every table with its
+    /// database (`DELETE t FROM db.t t` needs one selected, as it would have on one server).
     pub(super) fn conn_db(&self) -> Option<&str> {
-        self.replay.db.as_deref().filter(|_| self.db_here)
+        self.replay
+            .db
+            .as_deref()
+            .filter(|_| self.db_here)
+            .or(self.stmt_db.as_deref())
     }
 
     /// Does the current cluster own the session's database (or is there none)?
@@ -249,9 +258,12 @@ impl Session {
         } else {
             self.cluster_by(&rules, self.replay.db.as_deref(), true, c, sql)
         };
-        let to = self.statement_cluster(&rules, c, sql, ruled)?;
+        let (to, named) = self.statement_cluster(&rules, c, sql, ruled)?;
         let moved = to != self.cluster;
         self.enter_cluster(to)?;
+        if self.replay.db.is_some() && !self.db_here && !c.rule.unqualified {
+            self.stmt_db = named;
+        }
         Ok(moved)
     }
 

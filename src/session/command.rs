@@ -203,6 +203,8 @@ impl Session {
             self.send_error(&MyError::unknown_command()).await?;
             return Ok(Flow::Continue);
         };
+        // Set for a statement by its placement only.
+        self.stmt_db = None;
         match cmd {
             COM_QUIT => return Ok(Flow::Quit),
             COM_QUERY => return self.query(pkt).await,
@@ -223,6 +225,11 @@ impl Session {
                 }
                 sql.push(b'`');
                 let c = classify::analyze_in(&sql, &self.temp_tables, self.charset);
+                // Checked like the statement it stands for: a block holds for it too.
+                if let rules::Verdict::Block(e) = self.rule_verdict(&c, &sql) {
+                    self.send_error(&e).await?;
+                    return Ok(Flow::Continue);
+                }
                 let d = self.decide(&c, Protocol::Text);
                 self.forward(d.target, pkt, Expect::Rows, d.retry).await?;
             }

@@ -215,6 +215,7 @@ impl Session {
             self.login.collation = c;
         }
         self.replay.db = db;
+        self.replay.db_maybe = None;
         self.forget_session_state();
         self.routing.last = None;
         match self.first_backend().await {

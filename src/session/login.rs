@@ -183,6 +183,7 @@ impl Session {
             cluster_name,
             parked: Vec::new(),
             db_here: true,
+            stmt_db: None,
             positions,
             rerouted_write: false,
             master_holds: None,

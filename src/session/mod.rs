@@ -104,6 +104,9 @@ pub struct Session {
     parked: Vec<clusters::Parked>,
     /// The current cluster owns the session's database (connections there select it).
     db_here: bool,
+    /// A database the statement at hand names on the current cluster, selected for it when
+    /// the session's own database is not there (see `clusters::place_statement`).
+    stmt_db: Option<String>,
     /// The current cluster's shared read-your-writes positions.
     positions: Arc<crate::shared::Positions>,
     /// What the master connection holds that the proxy cannot rebuild on another connection

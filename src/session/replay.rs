@@ -12,6 +12,10 @@ pub(super) const MAX_RECORDED: usize = 256;
 /// and the multi-statement option.
 pub(super) struct Replay {
     pub(super) db: Option<String>,
+    /// A database the session may have selected instead of `db`: a multi-statement with a
+    /// `USE` ended in an error (the `USE` may or may not have run). Rules judge against both;
+    /// cleared by the next database change the proxy sees succeed.
+    pub(super) db_maybe: Option<String>,
     pub(super) recorded: Vec<Recorded>,
     pub(super) rec_seq: u64,
     pub(super) multi_statements_off: bool,
@@ -24,6 +28,7 @@ impl Replay {
     pub(super) fn new(db: Option<String>, multi_statements_off: bool) -> Self {
         Replay {
             db,
+            db_maybe: None,
             recorded: Vec::new(),
             rec_seq: 0,
             multi_statements_off,
@@ -195,6 +200,7 @@ impl Session {
         if let Some((used, scanner)) = forwarded? {
             if !scanner.error {
                 self.replay.db = Some(db.clone());
+                self.replay.db_maybe = None;
                 self.db_here = self.db_owned_here();
                 if let Some(conn) = self.conn_mut(used) {
                     conn.db = Some(db);

@@ -209,6 +209,11 @@ impl Session {
                 // Some of its SETs may have run before the error: only the master knows.
                 self.pin("multi-statement with session state ended in an error");
             }
+            if let (true, Some(db)) = (c.multi, &c.rule.last_use) {
+                // Its USE may have run before the error: rules judge the next statements
+                // against that database too.
+                self.replay.db_maybe = Some(db.clone());
+            }
             return;
         }
         if c.user_var_write && !c.record {
@@ -225,8 +230,25 @@ impl Session {
             }
             return;
         }
+        if let (None, Some(db)) = (&c.use_db, &c.rule.last_use) {
+            if c.multi {
+                // A USE inside a multi-statement that ran whole: the session is in that
+                // database now (and pinned below, with the rest of its state).
+                self.replay.db = Some(db.clone());
+                self.replay.db_maybe = None;
+                self.db_here = self.db_owned_here();
+                if let Some(conn) = self.conn_mut(used) {
+                    conn.db = Some(db.clone());
+                }
+            } else {
+                // A USE whose name depends on how the server reads the text (it is not
+                // recorded): rules judge the next statements against that database too.
+                self.replay.db_maybe = Some(db.clone());
+            }
+        }
         if let Some(db) = &c.use_db {
             self.replay.db = Some(db.clone());
+            self.replay.db_maybe = None;
             self.db_here = self.db_owned_here();
             if let Some(conn) = self.conn_mut(used) {
                 conn.db = Some(db.clone());

@@ -42,6 +42,7 @@ impl Session {
         let subject = Subject {
             user: &self.login.user,
             db: self.replay.db.as_deref(),
+            db_maybe: self.replay.db_maybe.as_deref(),
             named: true,
             classification: c,
             sql,

@@ -6,6 +6,7 @@ use Kind as K;
 use Route::{Current as C, Last as L, Master as M, Replica as R};
 
 mod lexical;
+mod names;
 mod properties;
 mod reads;
 mod session_state;
