@@ -7,6 +7,7 @@
 //! the next reload.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,16 @@ pub struct Accounts {
     last_load: Mutex<Option<Instant>>,
     /// Serializes reloads.
     reloading: tokio::sync::Mutex<()>,
+    /// Reloads finished so far: a login that waited for the lock while another reload ran
+    /// uses that one's list instead of loading again (one reload serves every waiting login).
+    generation: AtomicU64,
+    /// User names a reload just looked for and did not find, with when: the same name again
+    /// within `MIN_RELOAD_INTERVAL` is refused at once. Bounded by `MAX_ABSENT`.
+    absent: Mutex<HashMap<String, Instant>>,
 }
+
+/// Unknown names remembered at most (a flood of distinct names only refills the table).
+const MAX_ABSENT: usize = 10_000;
 
 impl Accounts {
     /// Verifies a mysql_native_password answer for `user` against the known hashes.
@@ -41,11 +51,35 @@ impl Accounts {
         })
     }
 
-    /// Reloads the list from the master, at most once per `MIN_RELOAD_INTERVAL` (a login that
-    /// arrives sooner waits for the next slot, so an account created a moment ago still
-    /// works). Returns whether the list was loaded.
-    pub async fn reload(&self, topo: &Topology, tls: Arc<crate::tls::TlsSetup>) -> bool {
+    /// Reloads the list from the master for a login of `user` that did not match, at most once
+    /// per `MIN_RELOAD_INTERVAL` (a login that arrives sooner waits for the next slot, so an
+    /// account created a moment ago still works). Logins that arrive while a reload runs wait
+    /// for it and use its list: 400 failed logins at once cost a few reloads, not 400 one
+    /// after the other. A name a reload did not find less than `MIN_RELOAD_INTERVAL` ago is
+    /// refused at once (no wait, no reload); a real new account logs in at its next try
+    /// within one interval. Returns whether a fresh list is there to check against.
+    pub async fn reload(
+        &self,
+        user: &str,
+        topo: &Topology,
+        tls: Arc<crate::tls::TlsSetup>,
+    ) -> bool {
+        let recently_absent = self
+            .absent
+            .lock()
+            .expect("accounts lock")
+            .get(user)
+            .is_some_and(|t| t.elapsed() < MIN_RELOAD_INTERVAL);
+        if recently_absent {
+            return false;
+        }
+        let seen = self.generation.load(Ordering::Acquire);
         let _one_at_a_time = self.reloading.lock().await;
+        if self.generation.load(Ordering::Acquire) != seen {
+            // Loaded while this login waited: that list is as fresh as this one would be.
+            self.note_if_absent(user);
+            return true;
+        }
         let since = self
             .last_load
             .lock()
@@ -62,13 +96,33 @@ impl Accounts {
                     "auth passthrough: accounts loaded from the master"
                 );
                 self.hashes.store(map.into());
+                self.generation.fetch_add(1, Ordering::Release);
+                self.note_if_absent(user);
                 true
             }
             Err(e) => {
                 warn!(error = %e, "auth passthrough: cannot load accounts from the master");
+                self.generation.fetch_add(1, Ordering::Release);
                 false
             }
         }
+    }
+}
+
+impl Accounts {
+    /// After a reload: a name the list does not have is remembered for a moment.
+    fn note_if_absent(&self, user: &str) {
+        if user.is_empty() || self.hashes.load().contains_key(user) {
+            return;
+        }
+        let mut absent = self.absent.lock().expect("accounts lock");
+        if absent.len() >= MAX_ABSENT {
+            absent.retain(|_, t| t.elapsed() < MIN_RELOAD_INTERVAL);
+            if absent.len() >= MAX_ABSENT {
+                absent.clear();
+            }
+        }
+        absent.insert(user.to_string(), Instant::now());
     }
 }
 

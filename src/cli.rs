@@ -376,7 +376,8 @@ fn run(cli: &Cli) -> ExitCode {
             let s = shared.clone();
             tokio::spawn(async move {
                 let topo = s.topology.load_full();
-                s.accounts.reload(&topo, s.tls.load_full()).await;
+                // The first load: no login is waiting on it (no user name to look for).
+                s.accounts.reload("", &topo, s.tls.load_full()).await;
             });
         }
         // Reload triggers are in place before the first client can connect.

@@ -382,6 +382,11 @@ pub struct Timeouts {
     /// for this long is disconnected and its backend connections discarded (so it cannot hold
     /// a backend connection and its locks forever).
     pub client_write: Duration,
+    /// `client_read` — default `"30s"` (the server's net_read_timeout), must be > 0. Once a
+    /// client packet has begun to arrive, the rest must arrive within this time, or the client
+    /// connection is closed: a client that sends half a packet and stops would otherwise hold
+    /// its session until the idle timeout (8 h).
+    pub client_read: Duration,
     /// `keepalive` — default `"60s"`; `"0s"` = off (`None`). TCP keepalive idle time on client
     /// and backend sockets (not on loopback clients: see `session::login::wants_keepalive`).
     pub keepalive: Option<Duration>,
@@ -394,6 +399,7 @@ impl Default for Timeouts {
             query: None,
             read_failover: Duration::from_secs(3),
             client_write: Duration::from_secs(60),
+            client_read: Duration::from_secs(30),
             keepalive: Some(Duration::from_secs(60)),
         }
     }
@@ -1023,6 +1029,12 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 t.client_write.as_ref(),
                 "timeouts.client_write",
                 defaults.client_write,
+                false,
+            ),
+            client_read: cx.duration(
+                t.client_read.as_ref(),
+                "timeouts.client_read",
+                defaults.client_read,
                 false,
             ),
             keepalive: cx.duration_or_none(

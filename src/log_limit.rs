@@ -32,6 +32,11 @@ pub static CLIENT_REFUSED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "login refused" on the client port, "admin login refused" on the admin port (key:
 /// [`LISTENER`] or "admin").
 pub static LOGIN_REFUSED: LogLimiter = LogLimiter::new(INTERVAL);
+/// "client packet larger than max_packet_size" (key: [`LISTENER`]).
+pub static PACKET_TOO_LARGE: LogLimiter = LogLimiter::new(INTERVAL);
+/// "long data over max_packet_size dropped" (key: [`LISTENER`]): one line per packet let a
+/// client write 19,200 lines in 2 s.
+pub static LONG_DATA_DROPPED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "accept failed" (key: [`LISTENER`]).
 pub static ACCEPT_FAILED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "a replica refused a statement as read-only; running it on the master" (key: the

@@ -492,3 +492,34 @@ fn out_of_order_packets_and_refused_logins_are_answered_and_logged_plainly() {
         p.log().contains("login refused") && p.log().contains("ERROR 1045 (28000)")
     });
 }
+
+/// A client that sends half a packet and stops is closed after `[timeouts] client_read`, not
+/// after the 8 h idle timeout; a client idle between packets is not.
+#[test]
+fn half_a_packet_is_waited_for_client_read_only() {
+    use std::io::{Read, Write};
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[timeouts]\nclient_read = \"1s\"\n");
+    let mut idle = RawClient::login(p.port, c.user(), c.password());
+    let mut half = RawClient::login(p.port, c.user(), c.password());
+    // A header announcing 100 bytes, then 10 of them.
+    half.stream.write_all(&[100, 0, 0, 0, 0x03]).unwrap();
+    half.stream.write_all(b"SELECT 1 ").unwrap();
+    let started = std::time::Instant::now();
+    let mut b = [0u8; 16];
+    let n = half.stream.read(&mut b).unwrap_or(0);
+    assert_eq!(n, 0, "closed");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // The idle one (no byte of a packet sent) is still served after the same wait.
+    assert_eq!(
+        idle.query_bytes(b"SELECT 1")[0].first().as_deref(),
+        Some("1")
+    );
+    assert!(p
+        .log()
+        .contains("did not arrive whole within [timeouts] client_read"));
+}

@@ -443,3 +443,106 @@ fn failed_logins_slow_down_their_own_address_only() {
         p.log().contains("admin login refused")
     });
 }
+
+/// A statement larger than `[limits] max_packet_size` gets the server's answer: ERR 1153,
+/// numbered one past the chunk that crossed the limit (PyMySQL checks), and the connection
+/// closes cleanly after it (the rest of the packet is read first: closing on unread bytes
+/// would reset the connection and the client would see a lost connection instead).
+#[test]
+fn an_oversized_statement_gets_a_clean_1153() {
+    use std::io::{Read, Write};
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[limits]\nmax_packet_size = \"20MiB\"\n");
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    // 24 MiB of COM_QUERY: a full 16 MiB chunk (seq 0), then the rest (seq 1).
+    let mut payload = b"\x03SELECT '".to_vec();
+    payload.resize(24 << 20, b'a');
+    payload.push(b'\'');
+    let chunk = 0xFF_FFFF;
+    let mut wire = Vec::new();
+    for (seq, part) in payload.chunks(chunk).enumerate() {
+        wire.extend_from_slice(&(part.len() as u32).to_le_bytes()[..3]);
+        wire.push(seq as u8);
+        wire.extend_from_slice(part);
+    }
+    raw.stream.write_all(&wire).unwrap();
+    let (seq, err) = raw.read_packet();
+    assert_eq!(err[0], 0xff, "{:?}", &err[..err.len().min(40)]);
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1153);
+    assert_eq!(seq, 2, "one past the chunk that crossed the limit");
+    let mut rest = [0u8; 16];
+    assert_eq!(
+        raw.stream.read(&mut rest).unwrap_or(0),
+        0,
+        "then a clean close"
+    );
+    eventually("logged", Duration::from_secs(5), || {
+        p.log().contains("larger than [limits] max_packet_size")
+    });
+}
+
+/// COM_STMT_SEND_LONG_DATA is capped by max_packet_size per statement and per session: past
+/// it the data is dropped (the proxy's memory stays bounded), and the execute gets the
+/// server's error for the case instead of running with a parameter cut short.
+#[test]
+fn long_data_is_capped_per_statement_and_per_session() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[limits]\nmax_packet_size = \"64KiB\"\n");
+    let t = fresh_table(&c, "long_data");
+    c.root_sql("master", &format!("ALTER TABLE {t} ADD COLUMN b LONGBLOB"));
+    let mut raw = RawClient::login(p.port, c.user(), c.password());
+    let send = |raw: &mut RawClient, id: u32, bytes: usize| {
+        let mut pkt = vec![0x18];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.extend_from_slice(&0u16.to_le_bytes());
+        pkt.resize(7 + bytes, b'x');
+        raw.write_packet(0, &pkt);
+    };
+    let sql = format!("INSERT INTO {t} (b, a) VALUES (?, ?)");
+    // Execute: parameter 0 is the long-data BLOB (no value in the packet), 1 a BIGINT.
+    let execute = |raw: &mut RawClient, id: u32, a: i64| {
+        let mut pkt = vec![0x17];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.push(0);
+        pkt.extend_from_slice(&1u32.to_le_bytes());
+        pkt.push(0);
+        pkt.push(1);
+        pkt.extend_from_slice(&[0xfc, 0, 8, 0]);
+        pkt.extend_from_slice(&a.to_le_bytes());
+        raw.write_packet(0, &pkt);
+        raw.read_packet().1
+    };
+    // Within the cap: 3 x 20 KiB into one statement runs.
+    let one = raw.prepare(sql.as_bytes()).unwrap();
+    for _ in 0..3 {
+        send(&mut raw, one, 20 << 10);
+    }
+    let ok = execute(&mut raw, one, 1);
+    assert_eq!(ok[0], 0x00, "{ok:?}");
+    // Past it: 4 x 20 KiB; the execute gets the server's 1105, and nothing is inserted.
+    for _ in 0..4 {
+        send(&mut raw, one, 20 << 10);
+    }
+    let err = execute(&mut raw, one, 2);
+    assert_eq!(err[0], 0xff);
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1105);
+    assert!(String::from_utf8_lossy(&err).contains("mysql_send_long_data"));
+    // Per session: 40 KiB pending on one statement leaves 24 KiB for another.
+    let two = raw.prepare(sql.as_bytes()).unwrap();
+    send(&mut raw, one, 40 << 10);
+    send(&mut raw, two, 30 << 10);
+    let err = execute(&mut raw, two, 3);
+    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1105, "{err:?}");
+    let ok = execute(&mut raw, one, 4);
+    assert_eq!(ok[0], 0x00, "{ok:?}");
+    let rows = c.root_rows(
+        "master",
+        &format!("SELECT a, LENGTH(b) FROM {t} ORDER BY a"),
+    );
+    assert_eq!(rows, vec!["1\t61440", "4\t40960"]);
+    assert_eq!(
+        p.log().matches("long data over max_packet_size").count(),
+        1,
+        "rate-limited"
+    );
+}

@@ -615,3 +615,59 @@ fn sql_auto_is_null_finds_the_last_insert() {
     );
     assert_eq!(r[3][0].first().as_deref(), Some("10"), "{r:?}");
 }
+
+/// Auth passthrough under a flood of unknown names: logins that arrive while the account list
+/// is being reloaded share that reload, and a name absent from a list loaded a moment ago is
+/// refused at once — 64 unknown-user logins (16 at a time, each from its own address so the
+/// login throttle stays out of it) cost the master a handful of loads, not one per login; an
+/// account created meanwhile still logs in.
+#[test]
+fn auth_passthrough_coalesces_reloads_under_unknown_user_logins() {
+    let c = Cluster::shared();
+    let toml = |port: u16| {
+        format!(
+        "listen = \"127.0.0.1:{port}\"\n[master]\naddress = \"127.0.0.1:{}\"\n[[replicas]]\naddress = \"127.0.0.1:{}\"\n[auth]\npassthrough = true\n[monitor]\nuser = \"{}\"\npassword = \"{}\"\n",
+        c.master_port(),
+        c.replica_ports()[0],
+        c.var("MONITOR_USER"),
+        c.var("MONITOR_PASSWORD"),
+    )
+    };
+    let p = Proxy::start_with(&c, toml, &[]);
+    eventually("first load", Duration::from_secs(10), || {
+        p.log().contains("accounts loaded from the master")
+    });
+    let started = std::time::Instant::now();
+    let port = p.port;
+    let workers: Vec<_> = (0..16u8)
+        .map(|w| {
+            std::thread::spawn(move || {
+                for i in 0..4u8 {
+                    let from = std::net::Ipv4Addr::new(127, 1, w, i + 1);
+                    let r = RawClient::try_login_from(from, port, &format!("nobody_{w}_{i}"), "x");
+                    let err = r.err().expect("refused");
+                    assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1045);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let took = started.elapsed();
+    let loads = p.log().matches("accounts loaded from the master").count() - 1;
+    // 16 logins arrive together and share one load: four rounds, a few loads (one load per
+    // failed login, one after the other, was 64 loads and half a minute).
+    assert!(
+        loads <= 16,
+        "{loads} loads of the account list for 64 unknown-user logins in {took:?}"
+    );
+    // A real account created now logs in (at its next try within one interval).
+    let user = format!("ptnew{}", std::process::id() % 100000);
+    c.root_sql("master", &format!("DROP USER IF EXISTS '{user}'@'%'; CREATE USER '{user}'@'%' IDENTIFIED BY 'pt-new'; GRANT SELECT ON rwtest.* TO '{user}'@'%';"));
+    c.wait_replicas();
+    eventually("the new account logs in", Duration::from_secs(5), || {
+        RawClient::try_login_from([127, 2, 0, 1].into(), port, &user, "pt-new").is_ok()
+    });
+    c.root_sql("master", &format!("DROP USER '{user}'@'%'"));
+}

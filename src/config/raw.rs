@@ -119,6 +119,7 @@ pub(super) struct RawTimeouts {
     pub(super) query: Field,
     pub(super) read_failover: Field,
     pub(super) client_write: Field,
+    pub(super) client_read: Field,
     pub(super) keepalive: Field,
 }
 

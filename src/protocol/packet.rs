@@ -196,11 +196,59 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketStream<S> {
         }
     }
 
+    /// Answers a packet that [`PacketStream::read_packet`] refused as too large with `payload`
+    /// (an ERR 1153), numbered as the server numbers it: one past the sequence id of the
+    /// chunk that took the packet over the limit (the read buffer still starts with that
+    /// chunk's header). A client that checks sequence ids (PyMySQL) reads it as the error it
+    /// is, not as "packet sequence number wrong".
+    ///
+    /// The rest of the refused packet is then read and dropped (at most [`DRAIN_LIMIT`] bytes,
+    /// for at most [`DRAIN_TIME`]) before the caller closes: closing a socket with unread bytes
+    /// makes the kernel reset the connection, and the client would see "lost connection"
+    /// (2013/2055) instead of the answer.
+    pub async fn answer_too_large(&mut self, payload: &[u8]) -> io::Result<()> {
+        let seq = self.rbuf.get(3).map_or(1, |s| s.wrapping_add(1));
+        let mut framed = BytesMut::new();
+        frame(seq, payload, &mut framed);
+        self.write_raw(&framed).await?;
+        let _ = tokio::time::timeout(DRAIN_TIME, self.drain_packet()).await;
+        Ok(())
+    }
+
+    /// Reads and drops the chunks of the packet whose header starts the read buffer.
+    async fn drain_packet(&mut self) -> Result<(), ReadError> {
+        let mut drained = 0usize;
+        loop {
+            while self.rbuf.len() < 4 {
+                self.fill().await?;
+            }
+            let len = u32::from_le_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], 0]) as usize;
+            let mut left = 4 + len;
+            while left > 0 {
+                if self.rbuf.is_empty() {
+                    self.fill().await?;
+                }
+                let n = left.min(self.rbuf.len());
+                self.rbuf.advance(n);
+                left -= n;
+            }
+            drained += 4 + len;
+            if len < super::MAX_CHUNK || drained > DRAIN_LIMIT {
+                return Ok(());
+            }
+        }
+    }
+
     /// Drops `n` consumed bytes from the front of the read buffer.
     pub fn consume(&mut self, n: usize) {
         self.rbuf.advance(n);
     }
 }
+
+/// How much of a refused oversized packet is read and dropped before the connection closes.
+const DRAIN_LIMIT: usize = 1 << 30;
+/// How long that may take.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `read_exact` that reports a clean close before the first byte as `Closed`.
 async fn read_exact<S: AsyncRead + Unpin>(
@@ -261,5 +309,30 @@ mod tests {
             small.read_packet(&mut out).await,
             Err(ReadError::TooLarge)
         ));
+    }
+
+    /// A packet of three chunks (seq 0, 1, 2) over a limit the second chunk crosses: the
+    /// answer is numbered 2, one past that chunk, as the server numbers it.
+    #[tokio::test]
+    async fn too_large_answer_follows_the_chunk_that_crossed_the_limit() {
+        let chunk = super::super::MAX_CHUNK;
+        let (a, b) = tokio::io::duplex(64 << 20);
+        let mut writer = PacketStream::new(a, 64 << 20);
+        let mut reader = PacketStream::new(b, chunk + 100);
+        let big = vec![7u8; 2 * chunk + 10];
+        let w = tokio::spawn(async move {
+            writer.write_packet(&big).await.unwrap();
+            writer
+        });
+        let mut out = Vec::new();
+        assert!(matches!(
+            reader.read_packet(&mut out).await,
+            Err(ReadError::TooLarge)
+        ));
+        reader.answer_too_large(b"\xff").await.unwrap();
+        let mut writer = w.await.unwrap();
+        let mut header = [0u8; 4];
+        writer.stream.read_exact(&mut header).await.unwrap();
+        assert_eq!(header, [1, 0, 0, 2]);
     }
 }

@@ -94,19 +94,31 @@ impl Session {
                     }
                 }
             }
-            // A packet that started arriving must finish within the idle timeout too.
+            // A packet that started arriving must finish within `[timeouts] client_read` (the
+            // server's net_read_timeout), and within the idle timeout too: half a packet and
+            // silence must not hold the session for hours.
+            // The timer is moved only when the packet is not whole at the first look (most
+            // arrive in one read): no per-statement timer cost.
             let read: Result<Result<(), ReadError>, ()> = {
+                let client_read = self.topo.config.timeouts.client_read;
+                let mut due = idle_due;
+                let mut armed = false;
                 let packet = self.client.read_packet(&mut buf);
                 tokio::pin!(packet);
                 loop {
                     tokio::select! {
                         biased;
                         r = &mut packet => break Ok(r),
+                        _ = std::future::ready(()), if !armed => {
+                            armed = true;
+                            due = (tokio::time::Instant::now() + client_read).min(idle_due);
+                            timer.as_mut().reset(due);
+                        }
                         _ = &mut timer => {
-                            if tokio::time::Instant::now() >= idle_due {
+                            if tokio::time::Instant::now() >= due {
                                 break Err(());
                             }
-                            timer.as_mut().reset(idle_due);
+                            timer.as_mut().reset(due);
                         }
                     }
                 }
@@ -115,10 +127,23 @@ impl Session {
             // A change while the client kept sending (no wait above) is taken here.
             self.refresh_topology();
             let flow = match read {
-                Err(()) => Flow::Quit,
+                Err(()) => {
+                    info!(client = %self.peer, "a client packet did not arrive whole within [timeouts] client_read; closing");
+                    Flow::Quit
+                }
                 Ok(Err(ReadError::Closed)) => Flow::Quit,
                 Ok(Err(ReadError::TooLarge)) => {
-                    let _ = self.send_error(&MyError::packet_too_large()).await;
+                    // As the server does: ERR 1153, then the connection closes.
+                    let max = self.topo.config.limits.max_packet_size;
+                    if let Some(suppressed) =
+                        crate::log_limit::PACKET_TOO_LARGE.check(crate::log_limit::LISTENER)
+                    {
+                        info!(client = %self.peer, max_packet_size = max, suppressed, "client packet larger than [limits] max_packet_size; answered 1153 and closed");
+                    }
+                    let _ = self
+                        .client
+                        .answer_too_large(&MyError::packet_too_large().to_payload())
+                        .await;
                     Flow::Quit
                 }
                 Ok(Err(ReadError::OutOfSync)) => {

@@ -28,7 +28,11 @@ pub(super) async fn verify_native(
     if let Some(c) = shared.accounts.verify(user, scramble, answer) {
         return Some(c);
     }
-    if shared.accounts.reload(&topo, shared.tls.load_full()).await {
+    if shared
+        .accounts
+        .reload(user, &topo, shared.tls.load_full())
+        .await
+    {
         return shared.accounts.verify(user, scramble, answer);
     }
     None

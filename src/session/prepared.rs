@@ -59,6 +59,9 @@ pub(super) struct PreparedStmt {
     /// COM_STMT_SEND_LONG_DATA payloads (already re-encoded per backend on use).
     pub(super) long_data: Vec<(u16, Vec<u8>)>,
     pub(super) long_data_bytes: usize,
+    /// Long data past the limit arrived since the last execute: it was dropped, and the next
+    /// execute answers the server's error instead of running with a parameter cut short.
+    pub(super) long_data_overflow: bool,
     /// Where the last execute ran (COM_STMT_FETCH and COM_STMT_RESET go there).
     pub(super) last_role: Option<Role>,
     /// The last execute opened a cursor that lives on that backend.
@@ -132,6 +135,7 @@ impl Session {
                     param_types: None,
                     long_data: Vec::new(),
                     long_data_bytes: 0,
+                    long_data_overflow: false,
                     last_role: Some(conn_role(target)),
                     cursor_open: false,
                 },
@@ -245,6 +249,16 @@ impl Session {
         st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
         let long_data = std::mem::take(&mut st.long_data);
         st.long_data_bytes = 0;
+        if std::mem::take(&mut st.long_data_overflow) {
+            // What the server answers an execute whose long data went past its limit.
+            return self
+                .send_error(&MyError::new(
+                    1105,
+                    b"HY000",
+                    "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
+                ))
+                .await;
+        }
         let plan = ExecPlan {
             id,
             pkt,
@@ -445,11 +459,29 @@ impl Session {
         let (Some(id), Some(param)) = (self.stmt_id(pkt), pkt.get(5..7)) else {
             return;
         };
+        // One statement's long data, and all the session's together, stay within
+        // max_packet_size: 16 statements of 60 MiB each took the proxy to 1 GiB before.
         let max = self.topo.config.limits.max_packet_size as usize;
+        let session_total: usize = self
+            .prepared
+            .stmts
+            .values()
+            .map(|s| s.long_data_bytes)
+            .sum();
         if let Some(st) = self.prepared.stmts.get_mut(&id) {
+            if st.long_data_overflow {
+                return; // already refused until the next execute or reset
+            }
             let data = &pkt[7..];
-            if st.long_data_bytes + data.len() > max {
-                warn!(client = %self.peer, "long data over max_packet_size dropped");
+            if st.long_data_bytes + data.len() > max || session_total + data.len() > max {
+                st.long_data.clear();
+                st.long_data_bytes = 0;
+                st.long_data_overflow = true;
+                if let Some(suppressed) =
+                    crate::log_limit::LONG_DATA_DROPPED.check(crate::log_limit::LISTENER)
+                {
+                    warn!(client = %self.peer, max_packet_size = max, suppressed, "long data over max_packet_size (per statement or per session) dropped; the execute gets an error");
+                }
                 return;
             }
             st.long_data_bytes += data.len();
@@ -508,6 +540,7 @@ impl Session {
         };
         st.long_data.clear();
         st.long_data_bytes = 0;
+        st.long_data_overflow = false;
         if let Err(e) = self.enter_stmt_cluster(id) {
             return self.send_error(&e).await;
         }

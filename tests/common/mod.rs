@@ -643,6 +643,16 @@ impl RawClient {
         user: &str,
         password: &str,
     ) -> RawClient {
+        Self::try_login_from(from, port, user, password).expect("login OK")
+    }
+
+    /// [`RawClient::login_from`] that returns the server's refusal (the ERR payload).
+    pub fn try_login_from(
+        from: std::net::Ipv4Addr,
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> Result<RawClient, Vec<u8>> {
         let socket =
             socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
         socket
@@ -651,7 +661,7 @@ impl RawClient {
         socket
             .connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
             .unwrap();
-        Self::login_on(socket.into(), user, password, Self::CAPS)
+        Self::try_login_on(socket.into(), user, password, Self::CAPS)
     }
 
     /// Logs in on a connected stream.
@@ -661,6 +671,16 @@ impl RawClient {
         password: &str,
         caps: u32,
     ) -> RawClient {
+        Self::try_login_on(stream, user, password, caps).expect("login OK")
+    }
+
+    /// [`RawClient::login_on`] that returns the server's refusal (the ERR payload).
+    pub fn try_login_on(
+        stream: std::net::TcpStream,
+        user: &str,
+        password: &str,
+        caps: u32,
+    ) -> Result<RawClient, Vec<u8>> {
         use mysql_common::io::ParseBuf;
         use mysql_common::packets::HandshakePacket;
         use mysql_common::proto::MyDeserialize;
@@ -689,8 +709,10 @@ impl RawClient {
         resp.extend_from_slice(b"mysql_native_password\0");
         c.write_packet(1, &resp);
         let (_, ok) = c.read_packet();
-        assert_eq!(ok[0], 0x00, "login OK, got {ok:?}");
-        c
+        if ok[0] != 0x00 {
+            return Err(ok);
+        }
+        Ok(c)
     }
 
     pub fn write_packet(&mut self, seq: u8, payload: &[u8]) {

@@ -210,6 +210,7 @@ fn minimal_config_gets_all_defaults() {
             query: None,
             read_failover: Duration::from_secs(3),
             client_write: Duration::from_secs(60),
+            client_read: Duration::from_secs(30),
             keepalive: Some(Duration::from_secs(60)),
         }
     );
@@ -285,6 +286,7 @@ connect = "1m"
 query = "1h30m"
 read_failover = "750ms"
 client_write = "2m"
+client_read = "10s"
 keepalive = "0s"
 [log]
 level = "info,rwsplit::router=debug"
@@ -341,6 +343,7 @@ recover_after = 1
             query: Some(Duration::from_secs(5400)),
             read_failover: Duration::from_millis(750),
             client_write: Duration::from_secs(120),
+            client_read: Duration::from_secs(10),
             keepalive: None,
         }
     );

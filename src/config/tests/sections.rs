@@ -15,6 +15,7 @@ fn timeouts_parse() {
             query: None,
             read_failover: Duration::from_millis(500),
             client_write: Duration::from_secs(120),
+            client_read: Duration::from_secs(30),
             keepalive: Some(Duration::from_secs(15)),
         }
     );
