@@ -22,15 +22,16 @@
 //! - `session`: connection set-up statements (SET NAMES, sql_mode, autocommit, USE, @vars).
 //! - `with_cte`: `WITH` queries, the one kind the scanner hands to sqlparser.
 //!
-//! Each group runs twice: `classify/<group>` is the whole scan (`classify`, what a proxy with
-//! `[[rules]]` or several clusters runs: every database named, each statement's digest key),
-//! `routing/<group>` the scan a proxy with neither runs (`analyze_for_routing`).
+//! Each group runs three times: `classify/<group>` is the whole scan (`classify`: every
+//! database named, each statement's digest key: a proxy with a `digest` rule), `names/<group>`
+//! without the digest keys (a proxy with other rules, or several clusters), `routing/<group>`
+//! the scan a proxy with neither runs (`analyze_for_routing`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use rwsplit::classify::{analyze_for_routing, classify, Charset};
+use rwsplit::classify::{analyze_for_routing, analyze_with, classify, Charset, Extras};
 
 const SYSBENCH_OLTP: &[&str] = &[
     "SELECT c FROM sbtest1 WHERE id=5023",
@@ -109,6 +110,13 @@ const GROUPS: &[(&str, &[&str])] = &[
 fn bench_classify(c: &mut Criterion) {
     for (label, scan) in [
         ("classify", (|sql| classify(sql)) as fn(&[u8]) -> _),
+        ("names", |sql| {
+            let names = Extras {
+                names: true,
+                keys: false,
+            };
+            analyze_with(sql, &[], Charset::UTF8MB4, names)
+        }),
         ("routing", |sql| {
             analyze_for_routing(sql, &[], Charset::UTF8MB4)
         }),

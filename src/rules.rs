@@ -138,7 +138,7 @@ impl Rule {
     /// it, made at most once per statement and only if a pattern needs it.
     fn matches(&self, s: &Subject<'_>, texts: &OnceCell<Vec<Vec<u8>>>) -> Match {
         let c = s.classification;
-        // A scan that left out names and keys (`classify::analyze_for_routing`) judges nothing.
+        // A scan that left out names or keys (`classify::analyze_with`) judges nothing.
         let text_unknown = c.rule.text_unknown || !c.rule.scanned;
         let names_unknown = c.rule.names_unknown || !c.rule.scanned;
         let mut maybe = false;
@@ -150,7 +150,7 @@ impl Rule {
         if let Some((whole, statement)) = self.digest {
             let hit = c.digest == whole || statement.is_some_and(|k| c.rule.keys.contains(k));
             if !hit {
-                if !text_unknown {
+                if !text_unknown && c.rule.keyed {
                     return Match::No;
                 }
                 maybe = true;
@@ -299,6 +299,15 @@ impl Rules {
             .enumerate()
             .find(|(_, r)| r.matches(s, &texts) == Match::Yes)?;
         Some((i, &rule.spec))
+    }
+
+    /// What the classifier must scan statements for, for these rules: names for any rule (the
+    /// flags of what a rule cannot judge come with them), digest keys for `digest` rules.
+    pub fn extras(&self) -> classify::Extras {
+        classify::Extras {
+            names: !self.rules.is_empty(),
+            keys: self.rules.iter().any(|r| r.digest.is_some()),
+        }
     }
 
     /// True if any rule names `cluster` (a cluster a rule sends statements to cannot be

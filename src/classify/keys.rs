@@ -83,6 +83,9 @@ fn fnv_word(w: &[u8]) -> u64 {
 
 /// A quoted identifier, lower-cased; `q` doubled inside it is one `q`.
 fn fnv_ident(raw: &[u8], q: u8) -> u64 {
+    if !raw.contains(&q) {
+        return fnv_word(raw);
+    }
     let mut h = DIGEST_BASIS;
     let mut i = 0;
     while i < raw.len() {

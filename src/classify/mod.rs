@@ -400,9 +400,9 @@ struct Run {
     writes: bool,
 }
 
-fn run(sql: &[u8], mode: Mode, names: &[String], full: bool) -> Run {
+fn run(sql: &[u8], mode: Mode, names: &[String], extras: Extras) -> Run {
     let mut st = Stream::with_names(sql, mode, names);
-    st.full = full;
+    st.extras = extras;
     let mut c = Classification {
         route: Route::Master,
         kind: Kind::Other,
@@ -541,7 +541,8 @@ fn run(sql: &[u8], mode: Mode, names: &[String], full: bool) -> Run {
     // Bytes the proxy cannot read as the server would are treated like an unterminated
     // string: the statement goes to the master, whatever else it looks like.
     let broken = st.lex.broken || st.lex.unsure;
-    c.rule.scanned = full;
+    c.rule.scanned = extras.names;
+    c.rule.keyed = extras.keys;
     if broken {
         // Rules cannot judge what they cannot read.
         c.rule.text_unknown = true;
@@ -580,19 +581,43 @@ pub fn analyze(sql: &[u8], names: &[String]) -> Classification {
 /// are read as the server reads them in that set. In a set the proxy has no table for
 /// ([`Charset::UNKNOWN`]), a statement with a byte of 0x7F or above goes to the master.
 pub fn analyze_in(sql: &[u8], names: &[String], cs: Charset) -> Classification {
-    analyze_with(sql, names, cs, true)
+    analyze_with(sql, names, cs, Extras::ALL)
 }
 
 /// [`analyze_in`] without what only `[[rules]]` and cluster placement read: `databases` stays
 /// empty and `rule` holds nothing (`rule.scanned` is false). For a proxy with no rules and
 /// one cluster, whose classifier then costs what it did before those were tracked.
 pub fn analyze_for_routing(sql: &[u8], names: &[String], cs: Charset) -> Classification {
-    analyze_with(sql, names, cs, false)
+    analyze_with(sql, names, cs, Extras::NONE)
 }
 
-fn analyze_with(sql: &[u8], names: &[String], cs: Charset, full: bool) -> Classification {
+/// What [`analyze_with`] scans for beyond routing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Extras {
+    /// Every database named ([`Classification::databases`]) and what rules cannot judge
+    /// (`rule`): for `[[rules]]` of any kind and for several clusters.
+    pub names: bool,
+    /// Each statement's digest key (`rule.keys`): for `digest` rules.
+    pub keys: bool,
+}
+
+impl Extras {
+    pub const ALL: Extras = Extras {
+        names: true,
+        keys: true,
+    };
+    pub const NONE: Extras = Extras {
+        names: false,
+        keys: false,
+    };
+}
+
+/// [`analyze_in`] scanning for `extras` only (see [`RuleFacts::scanned`] and
+/// [`RuleFacts::keyed`]).
+pub fn analyze_with(sql: &[u8], names: &[String], cs: Charset, extras: Extras) -> Classification {
+    let full = extras.names || extras.keys;
     let base = Mode { cs, ..DEFAULT_MODE };
-    let mut r = run(sql, base, names, full);
+    let mut r = run(sql, base, names, extras);
     if r.c.multi && r.c.charset.is_some() && sql.iter().any(|&b| b >= 0x7f) {
         // The statements after the SET NAMES are read by the server in the new set.
         r.broken = true;
@@ -627,7 +652,7 @@ fn analyze_with(sql: &[u8], names: &[String], cs: Charset, full: bool) -> Classi
         // cluster placement need (names, digest keys); routing looks at them only when it has
         // something to lose.
         for mode in alternative_modes(base, r.saw_bs_quote, r.saw_cond_exec) {
-            let a = run(sql, mode, names, full);
+            let a = run(sql, mode, names, extras);
             // Under that reading the server would execute nothing.
             if a.all_empty || a.broken_in_first {
                 continue;

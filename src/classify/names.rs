@@ -60,9 +60,11 @@ pub struct RuleFacts {
     pub unqualified: bool,
     /// The character set the text was read in (pattern rules read it again).
     pub cs: Charset,
-    /// The text was scanned for all of this and for [`Classification::databases`]
-    /// (`classify::analyze_for_routing` leaves them out).
+    /// The text was scanned for [`Classification::databases`] and the flags here
+    /// (`classify::analyze_with` may leave them out).
     pub scanned: bool,
+    /// The text was scanned for `keys`.
+    pub keyed: bool,
 }
 
 impl Default for RuleFacts {
@@ -75,6 +77,7 @@ impl Default for RuleFacts {
             unqualified: false,
             cs: Charset::UTF8MB4,
             scanned: false,
+            keyed: false,
         }
     }
 }

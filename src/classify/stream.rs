@@ -36,9 +36,9 @@ pub(super) struct Stream<'a> {
     pub(super) dig: Digester,
     /// Every database the text names, and what rules need besides (see `names.rs`).
     pub(super) names_found: Names<'a>,
-    /// Track `names_found` and the statement digest keys (only rules and cluster placement
-    /// read them; see `analyze_for_routing`).
-    pub(super) full: bool,
+    /// Track `names_found`, and the statement digest keys (only rules and cluster placement
+    /// read them; see `analyze_with`).
+    pub(super) extras: Extras,
 }
 
 impl<'a> Stream<'a> {
@@ -59,7 +59,7 @@ impl<'a> Stream<'a> {
             assigns: false,
             dig: Digester::new(),
             names_found: Names::new(mode),
-            full: true,
+            extras: Extras::ALL,
         }
     }
 
@@ -68,8 +68,8 @@ impl<'a> Stream<'a> {
             return Tok::Eof;
         }
         let t = self.lex.next();
-        self.dig.feed(t, self.lex.s, self.full);
-        if self.full {
+        self.dig.feed(t, self.lex.s, self.extras.keys);
+        if self.extras.names {
             self.names_found.feed(t);
         }
         if self.lex.broken && self.broken_at.is_none() {
@@ -132,7 +132,7 @@ impl<'a> Stream<'a> {
     /// One statement ended: its digest keys are kept, and a stored-program body in it (whose
     /// statements run later, not split here) makes its text one rules cannot judge.
     fn end_statement(&mut self) {
-        if !self.full {
+        if !self.extras.names && !self.extras.keys {
             return;
         }
         let facts = &mut self.names_found.facts;

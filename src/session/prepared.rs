@@ -331,7 +331,8 @@ impl Session {
         let sql = std::mem::take(&mut st.sql);
         // Prepared while no rule read names (`Session::analyze`): scanned again for them.
         let rescanned;
-        let c = if c.rule.scanned || current.is_empty() {
+        let need = current.extras();
+        let c = if (c.rule.scanned || !need.names) && (c.rule.keyed || !need.keys) {
             c
         } else {
             rescanned = classify::analyze_in(&sql, &self.temp_tables, self.charset);

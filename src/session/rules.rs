@@ -33,15 +33,13 @@ impl Ruled {
 }
 
 impl Session {
-    /// The one scan of a statement's text, in the session's character set: with everything
-    /// the rules and cluster placement read (`databases`, `rule`) when there are rules or
-    /// several clusters, with what routing needs otherwise.
+    /// The one scan of a statement's text, in the session's character set, for what routing
+    /// needs and what the rules and cluster placement read: the databases named when there are
+    /// rules or several clusters, the statements' digest keys when a rule has a `digest`.
     pub(super) fn analyze(&self, sql: &[u8]) -> Classification {
-        if self.topo.config.rules.is_empty() && self.topo.clusters.len() == 1 {
-            classify::analyze_for_routing(sql, &self.temp_tables, self.charset)
-        } else {
-            classify::analyze_in(sql, &self.temp_tables, self.charset)
-        }
+        let mut extras = self.topo.config.rules.extras();
+        extras.names |= self.topo.clusters.len() > 1;
+        classify::analyze_with(sql, &self.temp_tables, self.charset, extras)
     }
 
     /// Checks the rules for a statement (text query or prepare). Costs nothing without rules.
