@@ -155,7 +155,11 @@ fn scan_relay(
     deprecate_eof: bool,
     seq_delta: u8,
 ) -> ScanTrace {
+    // Half the runs as a client's scanner: OKs with session state come back for rewriting.
     let mut s = Scanner::new(expect, deprecate_eof);
+    if seq_delta % 2 == 1 {
+        s = s.for_client(false);
+    }
     s.seq_delta = seq_delta;
     let mut buf: Vec<u8> = Vec::new();
     let mut fed = 0;
@@ -168,6 +172,13 @@ fn scan_relay(
             Step::Done(n) => (n, Some(0u8)),
             Step::LocalInfile(n) => (n, Some(1)),
             Step::NeedMore(n) => (n, None),
+            // The relay sends this packet rewritten; the bytes are consumed all the same.
+            Step::Rewrite { start, end } => {
+                assert!(start < end && end <= buf.len(), "{step:?}");
+                buf.drain(..end);
+                forwarded += end;
+                continue;
+            }
         };
         assert!(
             upto <= buf.len(),

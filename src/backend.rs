@@ -18,12 +18,20 @@ use crate::protocol::error::MyError;
 use crate::protocol::handshake::ServerInfo;
 use crate::protocol::packet::{PacketStream, ReadError};
 use crate::protocol::scan::{Expect, Scanner, Step};
+use crate::protocol::tracker::{self, ClientView};
 use crate::protocol::{auth, command, ok_status, CapabilityFlags, StatusFlags, MAX_CHUNK};
 use crate::tls::Stream;
 use crate::topology::{Backend, Role, State};
 
 /// Backend packets can be as large as the server allows; the server enforces its own limit.
 const BACKEND_MAX_PACKET: usize = 1 << 30;
+
+/// The session trackers every backend connection runs with: the server then says in its OK
+/// packets when a statement changed the session (also inside procedures, triggers, EXECUTE),
+/// which database is current, and the new value of each system variable changed. Set after
+/// login and after every COM_RESET_CONNECTION (which puts them back to the global values).
+pub const TRACKING: &str = "session_track_state_change = 1, session_track_schema = 1, \
+     session_track_system_variables = '*'";
 
 /// What the proxy needs to log in to a backend on behalf of a client.
 pub struct LoginParams<'a> {
@@ -198,6 +206,12 @@ pub struct BackendConn {
     pub stmts: foldhash::HashMap<u32, BackendStmt>,
     /// Set when the connection is in an unknown protocol state and must not be reused.
     pub broken: bool,
+    /// The server reports session state changes in this connection's OK packets
+    /// (`TRACKING`): without it the session has only the statement text to go by.
+    pub tracking: bool,
+    /// The connection runs with the client's own tracking settings for one statement that
+    /// shows them (`SHOW VARIABLES`, `@@session_track_…`); the proxy's go back after it.
+    pub client_tracking: bool,
     /// Some command since login may have left state on the server that the proxy does not
     /// track (see `mark_clean`). A connection that is not dirty goes back to the pool without a
     /// reset round trip, or is shared between idle sessions (multiplexing).
@@ -277,7 +291,7 @@ impl BackendConn {
         let latency = crate::metrics::METRICS
             .query_seconds
             .with_label_values(&[&*backend.cluster, &backend.address]);
-        let conn = BackendConn {
+        let mut conn = BackendConn {
             backend,
             io,
             capabilities: caps,
@@ -287,6 +301,8 @@ impl BackendConn {
             multi_statements_off: !caps.contains(CapabilityFlags::CLIENT_MULTI_STATEMENTS),
             stmts: Default::default(),
             broken: false,
+            tracking: false,
+            client_tracking: false,
             dirty: false,
             dirty_before_last: false,
             state_sig: 0,
@@ -296,6 +312,31 @@ impl BackendConn {
             lease: None,
             watch_timer: None,
         };
+        if caps.contains(CapabilityFlags::CLIENT_SESSION_TRACK) {
+            let set = format!("SET SESSION {TRACKING}");
+            match tokio::time::timeout(p.connect_timeout, conn.run_query(set.as_bytes())).await {
+                Ok(Ok(Ok(_))) => {
+                    conn.tracking = true;
+                    // The proxy's own baseline, not the session's doing.
+                    conn.dirty = false;
+                }
+                // The server refuses the settings (an old version): the session goes by the
+                // statement text alone.
+                Ok(Ok(Err(_))) => {}
+                Ok(Err(e)) => {
+                    return Err(ConnectError::Unreachable(format!(
+                        "login to {}: {e}",
+                        conn.backend.address
+                    )))
+                }
+                Err(_) => {
+                    return Err(ConnectError::Unreachable(format!(
+                        "login to {}: timed out",
+                        conn.backend.address
+                    )))
+                }
+            }
+        }
         Ok((conn, ok, info))
     }
 
@@ -324,7 +365,10 @@ impl BackendConn {
         drop(greeting);
 
         use CapabilityFlags as C;
+        // CLIENT_SESSION_TRACK whatever the client asked: the server's reports are how the
+        // proxy knows the session's state (`tracker`); the client gets its own view of them.
         let mut caps = (p.capabilities
+            | C::CLIENT_SESSION_TRACK
             | C::CLIENT_PROTOCOL_41
             | C::CLIENT_SECURE_CONNECTION
             | C::CLIENT_PLUGIN_AUTH)
@@ -504,7 +548,8 @@ impl BackendConn {
                     self.broken = true;
                     return Err(io::Error::other("unexpected LOCAL INFILE request"));
                 }
-                Step::NeedMore(n) => pos = n,
+                // Only a client's scanner asks for rewrites.
+                Step::NeedMore(n) | Step::Rewrite { end: n, .. } => pos = n,
             }
             if let Err(e) = self.io.fill().await {
                 self.broken = true;
@@ -599,6 +644,9 @@ impl BackendConn {
     pub async fn restore_login_state(&mut self) -> bool {
         use CapabilityFlags as C;
         let mut sets = Vec::new();
+        if self.tracking {
+            sets.push(TRACKING);
+        }
         if self.capabilities.contains(C::CLIENT_IGNORE_SPACE) {
             sets.push("sql_mode = CONCAT_WS(',', NULLIF(@@session.sql_mode, ''), 'IGNORE_SPACE')");
         }
@@ -696,6 +744,7 @@ impl BackendConn {
         watch: Watch,
         client_write: Duration,
         refuse_read_only: bool,
+        view: &ClientView,
     ) -> Result<(), RelayError> {
         let mut pos = 0;
         let mut sent = false;
@@ -707,6 +756,25 @@ impl BackendConn {
                 Step::Done(n) => (n, false, true),
                 Step::LocalInfile(n) => (n, true, false),
                 Step::NeedMore(n) => (n, false, false),
+                Step::Rewrite { start, end } => {
+                    // An OK with session state: the client gets it as its own settings
+                    // would show it (`tracker`). Rare: only statements that change state.
+                    let seq = self.io.rbuf[start + 3];
+                    let payload = tracker::rewrite_ok(&self.io.rbuf[start + 4..end], view);
+                    let mut out = Vec::with_capacity(start + 4 + payload.len());
+                    out.extend_from_slice(&self.io.rbuf[..start]);
+                    out.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+                    out.push(seq);
+                    out.extend_from_slice(&payload);
+                    write_within(client, &out, client_write)
+                        .await
+                        .map_err(RelayError::Client)?;
+                    self.io.consume(end);
+                    sent = true;
+                    scanner.bytes += out.len() as u64;
+                    pos = 0;
+                    continue;
+                }
             };
             if refuse_read_only && done && !sent {
                 // With `refuse_read_only` (a read on a replica) an answer that is only "I am

@@ -59,6 +59,8 @@ pub struct Metrics {
     pub consistency_waited: IntCounter,
     /// Reads sent to the master because no replica caught up in time.
     pub consistency_master: IntCounter,
+    /// Writes whose position the server reported in its OK (no query needed to learn it).
+    pub consistency_tracked: IntCounter,
     pub consistency_wait: prometheus::Histogram,
 }
 
@@ -192,6 +194,7 @@ impl Metrics {
             consistency_fresh: counter("rwsplit_consistency_fresh_replica_reads_total", "Reads after a write served by a replica known to have applied it"),
             consistency_waited: counter("rwsplit_consistency_waited_reads_total", "Reads after a write that waited for a replica to apply it (MASTER_GTID_WAIT)"),
             consistency_master: counter("rwsplit_consistency_master_reads_total", "Reads sent to the master because no replica had applied the session's writes in time"),
+            consistency_tracked: counter("rwsplit_consistency_tracked_writes_total", "Writes whose GTID the master reported in its OK packet (session tracker): read-your-writes knew their position without a query"),
             consistency_wait: {
                 let h = prometheus::Histogram::with_opts(
                     HistogramOpts::new("rwsplit_consistency_wait_seconds", "Time reads spent waiting for a replica to catch up")

@@ -43,6 +43,9 @@ pub struct Shared {
     pub tls: ArcSwap<crate::tls::TlsSetup>,
     /// Failed logins by address and account (client and admin ports alike).
     pub login_throttle: crate::login_throttle::LoginThrottle,
+    /// The servers' own session-tracking settings (`@@global.session_track_*`), read from the
+    /// first backend logged in to: what a client sees of session state until it sets its own.
+    pub track_defaults: std::sync::OnceLock<crate::protocol::tracker::ClientView>,
 }
 
 impl Shared {
@@ -66,7 +69,20 @@ impl Shared {
             read_only_bypass: Default::default(),
             tls: ArcSwap::from_pointee(tls),
             login_throttle: Default::default(),
+            track_defaults: Default::default(),
         })
+    }
+
+    /// A client's view of session tracking at login (`protocol::tracker`): the servers'
+    /// settings once known, MariaDB's defaults before.
+    pub fn track_view(&self, capability: bool) -> crate::protocol::tracker::ClientView {
+        let mut v = self
+            .track_defaults
+            .get()
+            .cloned()
+            .unwrap_or_else(|| crate::protocol::tracker::ClientView::mariadb_defaults(false));
+        v.capability = capability;
+        v
     }
 
     /// Installs a new topology and tells the sessions.

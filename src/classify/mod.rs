@@ -280,6 +280,9 @@ pub struct Classification {
     /// Mentions one of the names given to [`analyze`] (the session's temporary tables) as an
     /// identifier, or as the last part of a qualified name.
     pub mentions_named: bool,
+    /// Names something that shows the session's tracking settings (`SHOW VARIABLES`,
+    /// `@@session_track_…`): it runs with the client's own, not the proxy's.
+    pub shows_tracking: bool,
     /// Calls `CONNECTION_ID()`: its answer names the backend thread that ran it.
     pub connection_id: bool,
     /// A SET of session variables whose value cannot be replayed elsewhere (it reads another
@@ -379,6 +382,7 @@ use lexer::*;
 use names::*;
 pub use names::{Keys, RuleFacts};
 use scan::*;
+pub(crate) use statement::setting_key;
 use statement::*;
 use stream::*;
 
@@ -422,6 +426,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String], extras: Extras) -> Run {
         use_db: None,
         user_var_read: false,
         mentions_named: false,
+        shows_tracking: false,
         connection_id: false,
         master_only_state: false,
         record_key: None,
@@ -533,6 +538,7 @@ fn run(sql: &[u8], mode: Mode, names: &[String], extras: Extras) -> Run {
         c.reads_found_rows = false;
     }
     c.user_var_read = st.user_var;
+    c.shows_tracking = st.shows_tracking;
     c.mentions_named = st.mentions;
     c.digest = st.dig.whole;
     c.databases = std::mem::take(&mut st.names_found.databases);
@@ -663,6 +669,7 @@ pub fn analyze_with(sql: &[u8], names: &[String], cs: Charset, extras: Extras) -
                 }
             }
             c.rule.merge(a.c.rule);
+            c.shows_tracking |= a.c.shows_tracking;
             if nothing_to_lose {
                 continue;
             }

@@ -890,7 +890,7 @@ pub(super) fn set(st: &mut Stream<'_>) -> Seg {
 
 /// Identifies a setting for [`Classification::record_key`]: case-insensitive name, `@` for a
 /// user variable. FNV-1a, no allocation.
-pub(super) fn setting_key(prefix: &[u8], name: &[u8]) -> u64 {
+pub(crate) fn setting_key(prefix: &[u8], name: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in prefix.iter().chain(name) {
         h = (h ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(0x0000_0100_0000_01b3);

@@ -29,6 +29,9 @@ pub(super) struct Stream<'a> {
     pub(super) mentions: bool,
     /// Saw a user variable (`@x`).
     pub(super) user_var: bool,
+    /// Saw a name that shows the session's tracking settings: `VARIABLES` (SHOW VARIABLES,
+    /// information_schema.SESSION_VARIABLES) or `session_track_…`.
+    pub(super) shows_tracking: bool,
     /// Saw `:=` in the current statement: a user variable may be assigned wherever it stands
     /// (`DO @d := 7`, `UPDATE t SET a = (@n := @n + 1)`), so it lives where the statement ran.
     pub(super) assigns: bool,
@@ -56,6 +59,7 @@ impl<'a> Stream<'a> {
             names,
             mentions: false,
             user_var: false,
+            shows_tracking: false,
             assigns: false,
             dig: Digester::new(),
             names_found: Names::new(mode),
@@ -95,6 +99,9 @@ impl<'a> Stream<'a> {
         match t {
             Tok::At => self.user_var = true,
             Tok::ColonEq => self.assigns = true,
+            Tok::Word(w) | Tok::QIdent(w) if w.len() >= 9 && !self.shows_tracking => {
+                self.shows_tracking = shows_tracking(w);
+            }
             Tok::Eof => {
                 self.done = true;
                 self.ended_by_semicolon = false;
@@ -169,4 +176,12 @@ impl<'a> Stream<'a> {
         let end = self.seg_end.clamp(start, s.len());
         &s[start..end]
     }
+}
+
+/// `VARIABLES`, `SESSION_VARIABLES` or `session_track_…` (any case).
+fn shows_tracking(w: &[u8]) -> bool {
+    w.eq_ignore_ascii_case(b"VARIABLES")
+        || w.eq_ignore_ascii_case(b"SESSION_VARIABLES")
+        || w.get(..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"session_track_"))
 }

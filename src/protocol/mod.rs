@@ -11,6 +11,7 @@ pub mod error;
 pub mod handshake;
 pub mod packet;
 pub mod scan;
+pub mod tracker;
 
 pub use mysql_common::constants::{CapabilityFlags, StatusFlags};
 

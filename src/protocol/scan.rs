@@ -2,6 +2,7 @@
 //! few packets that carry the answer (OK, ERR, EOF, column count). Rows and column definitions
 //! pass through unread, so the relay forwards the backend's bytes as they are.
 
+use super::tracker::{self, Tracked, STATE_CHANGED};
 use super::{eof_status, eof_warnings, lenenc_int, ok_status, ok_warnings, StatusFlags, MAX_CHUNK};
 
 /// What kind of response the command produces.
@@ -36,6 +37,10 @@ pub enum Step {
     /// Everything before this offset belongs to the response and can be forwarded; more bytes
     /// are needed to find the end.
     NeedMore(usize),
+    /// The packet at `start..end` (header included) is an OK carrying session state: forward
+    /// what is before it, then the packet as the client's view wants it
+    /// (`tracker::rewrite_ok`), then scan on after it. Only with `Scanner::for_client`.
+    Rewrite { start: usize, end: usize },
 }
 
 /// Scanner state for one response.
@@ -64,6 +69,14 @@ pub struct Scanner {
     pub rows: u64,
     /// Bytes forwarded to the client (kept by the relay).
     pub bytes: u64,
+    /// Session state the server reported (`tracker`); None while it reported none.
+    pub tracked: Option<Box<Tracked>>,
+    /// The response goes to a client: OKs with session state are handed back for rewriting
+    /// (`Step::Rewrite`), and an EOF's state-changed flag is cleared unless `keep_eof_flag`.
+    client: bool,
+    keep_eof_flag: bool,
+    /// The packet just read is an OK to rewrite.
+    rewrite_pending: bool,
 }
 
 impl Scanner {
@@ -87,6 +100,42 @@ impl Scanner {
             packets: 0,
             rows: 0,
             bytes: 0,
+            tracked: None,
+            client: false,
+            keep_eof_flag: false,
+            rewrite_pending: false,
+        }
+    }
+
+    /// The response is relayed to a client: see `Step::Rewrite`. `keep_eof_flag`: the
+    /// client's own settings would show an EOF's SERVER_SESSION_STATE_CHANGED.
+    pub fn for_client(mut self, keep_eof_flag: bool) -> Self {
+        self.client = true;
+        self.keep_eof_flag = keep_eof_flag;
+        self
+    }
+
+    /// The server reported a change of session state in this response.
+    pub fn state_changed(&self) -> bool {
+        self.tracked.as_ref().is_some_and(|t| t.changed)
+    }
+
+    fn track_ok(&mut self, p: &[u8]) {
+        if tracker::needs_rewrite(p) {
+            let t = self.tracked.get_or_insert_with(Default::default);
+            tracker::read_ok(p, t);
+            self.rewrite_pending = self.client;
+        }
+    }
+
+    fn track_eof(&mut self, p: &mut [u8]) {
+        if let Some(st) = eof_status(p) {
+            if st & STATE_CHANGED != 0 {
+                self.tracked.get_or_insert_with(Default::default).changed = true;
+                if self.client && !self.keep_eof_flag {
+                    p[3..5].copy_from_slice(&(st & !STATE_CHANGED).to_le_bytes());
+                }
+            }
         }
     }
 
@@ -142,7 +191,7 @@ impl Scanner {
                 self.skip = len;
                 continue;
             }
-            let Some(payload) = buf.get(pos + 4..pos + 4 + len) else {
+            let Some(payload) = buf.get_mut(pos + 4..pos + 4 + len) else {
                 if self.seq_delta != 0 {
                     // undo: this header is rewritten again when the packet is complete
                     buf[pos + 3] = buf[pos + 3].wrapping_sub(self.seq_delta);
@@ -152,7 +201,11 @@ impl Scanner {
             self.packets += 1;
             let infile = self.on_packet(payload);
             self.continuation = len == MAX_CHUNK;
+            let start = pos;
             pos += 4 + len;
+            if std::mem::take(&mut self.rewrite_pending) {
+                return Step::Rewrite { start, end: pos };
+            }
             if infile {
                 return Step::LocalInfile(pos);
             }
@@ -194,12 +247,19 @@ impl Scanner {
 
     fn set_status_ok(&mut self, p: &[u8]) -> StatusFlags {
         self.warnings = self.warnings.saturating_add(ok_warnings(p).unwrap_or(0));
-        self.set_status(ok_status(p))
+        let st = self.set_status(ok_status(p));
+        if st.bits() & STATE_CHANGED != 0 {
+            self.track_ok(p);
+        }
+        st
     }
 
-    fn set_status_eof(&mut self, p: &[u8]) -> StatusFlags {
+    fn set_status_eof(&mut self, p: &mut [u8]) -> StatusFlags {
         self.warnings = self.warnings.saturating_add(eof_warnings(p).unwrap_or(0));
-        self.set_status(eof_status(p))
+        // The server's flags, before the client's copy loses the proxy's state-change flag.
+        let st = self.set_status(eof_status(p));
+        self.track_eof(p);
+        st
     }
 
     fn set_status(&mut self, s: Option<u16>) -> StatusFlags {
@@ -211,7 +271,7 @@ impl Scanner {
     }
 
     /// Handles a packet read whole; returns true for a LOCAL INFILE request.
-    fn on_packet(&mut self, p: &[u8]) -> bool {
+    fn on_packet(&mut self, p: &mut [u8]) -> bool {
         let first = p.first().copied();
         if self.single {
             match first {
@@ -328,7 +388,7 @@ mod tests {
                 other => {
                     let n = match other {
                         Step::Done(n) | Step::LocalInfile(n) => n,
-                        Step::NeedMore(_) => unreachable!(),
+                        Step::NeedMore(_) | Step::Rewrite { .. } => unreachable!(),
                     };
                     return (other, forwarded + n);
                 }

@@ -86,6 +86,9 @@ impl Session {
             match BackendConn::connect(backend.clone(), &self.login_params(timeout)).await {
                 Ok((mut conn, ok, info)) => {
                     conn.lease = Some(lease);
+                    if conn.tracking && self.shared.track_defaults.get().is_none() {
+                        self.learn_track_defaults(&mut conn).await;
+                    }
                     backend.mark_ok();
                     if backend.refusals.accepted(&self.login.user) {
                         info!(backend = %backend.address, account = %self.login.user, "backend accepts the account's logins again");
@@ -558,6 +561,25 @@ impl Session {
         Ok(())
     }
 
+    /// Reads the servers' own session-tracking settings once (`Shared::track_defaults`).
+    async fn learn_track_defaults(&self, conn: &mut BackendConn) {
+        let q = "SELECT @@global.session_track_system_variables, \
+                 @@global.session_track_schema, @@global.session_track_state_change";
+        if let Ok(Ok(rows)) = conn.query_rows(q).await {
+            if let Some(row) = rows.rows.first() {
+                let on = |v: &Option<String>| {
+                    v.as_deref()
+                        .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"))
+                };
+                let mut view = crate::protocol::tracker::ClientView::mariadb_defaults(false);
+                view.set_sysvars(row.first().cloned().flatten().as_deref().unwrap_or(""));
+                view.schema = on(row.get(1).unwrap_or(&None));
+                view.state_change = on(row.get(2).unwrap_or(&None));
+                let _ = self.shared.track_defaults.set(view);
+            }
+        }
+    }
+
     /// A backend connection failed: mark it for replacement and give the backend a pause.
     /// Returns its address and whether it held the open transaction.
     pub(super) fn backend_failed(&mut self, t: Target) -> (String, bool) {
@@ -600,7 +622,8 @@ impl Session {
             Target::Replica => self.replica.as_mut(),
         }
         .expect("connected");
-        let mut scanner = Scanner::new(expect, conn.deprecate_eof());
+        let mut scanner =
+            Scanner::new(expect, conn.deprecate_eof()).for_client(self.track_view.keeps_eof_flag());
         scanner.seq_delta = seq_delta;
         let peer = self.peer;
         // A replica's read-only refusal is not relayed: the statement runs on the master. Not
@@ -614,6 +637,7 @@ impl Session {
                 failover,
                 client_write,
                 refuse_read_only,
+                &self.track_view,
             );
             tokio::pin!(relay);
             match killer {

@@ -16,6 +16,7 @@ pub(super) fn leaves_nothing(c: &Classification, scanner: &Scanner) -> bool {
         && c.temp_ops.is_empty()
         && !scanner.error
         && scanner.warnings == 0
+        && !scanner.state_changed()
         && !scanner
             .status
             .is_some_and(|s| s.contains(StatusFlags::SERVER_STATUS_IN_TRANS))
@@ -220,6 +221,8 @@ impl Session {
         };
         // Set for a statement by its placement only.
         self.stmt_db = None;
+        // Set for a statement that shows the tracking settings only (`query`).
+        self.show_client_tracking = false;
         match cmd {
             COM_QUIT => return Ok(Flow::Quit),
             COM_QUERY => return self.query(pkt).await,
@@ -325,6 +328,13 @@ impl Session {
             METRICS.unclassified.inc();
             debug!(client = %self.peer, "statement not classified; sent to the master");
         }
+        // A statement that shows the tracking settings sees the client's, not the proxy's —
+        // unless it also asks about the previous statement, which the SET that swaps them
+        // would replace (ROW_COUNT(), FOUND_ROWS(), warnings): then it sees the proxy's.
+        self.show_client_tracking = c.shows_tracking
+            && !c.kinds.contains(Kind::Set)
+            && !c.multi
+            && !tracked::about_previous(sql);
         let d = self.decide_ruled(&c, Protocol::Text, rule.route);
         let mut target = d.target;
         if d.consistent_read {

@@ -211,17 +211,34 @@ impl Session {
     /// the GTID lazily, right before the next replica read (so warnings and ROW_COUNT() of the
     /// write stay intact for the client); global consistency asks at once, so other
     /// connections see it.
-    pub(super) async fn after_master_statement(&mut self, c: &Classification) {
+    ///
+    /// `last_gtid`: the position the server reported in the statement's OK (the
+    /// `last_gtid` tracker, with every commit): known at once, for the price of no query.
+    pub(super) async fn after_master_statement(
+        &mut self,
+        c: &Classification,
+        last_gtid: Option<GtidPos>,
+    ) {
         // A read the application sent to the master on purpose may call a function that
         // writes: the reads after it must see what it did.
         if c.writes || c.hint == Some(classify::Hint::Master) {
             self.rw.write_pending = true;
+        }
+        if let Some(pos) = &last_gtid {
+            // Whatever the text said: the server committed something (a function called by
+            // a read, a trigger, a procedure). Noted even inside a multi-statement.
+            self.note_write(pos);
         }
         if !self.rw.write_pending || self.routing.trx() == Some(Target::Master) {
             return;
         }
         self.rw.write_pending = false;
         let mode = self.topo.config.routing.consistency;
+        if last_gtid.is_some() && mode != Consistency::Eventual {
+            // The transaction is over and the server said where it ended.
+            METRICS.consistency_tracked.inc();
+            return;
+        }
         match mode {
             Consistency::Eventual => {}
             Consistency::Session => self.rw.gtid_dirty = true,

@@ -162,6 +162,29 @@ impl Session {
         Ok(())
     }
 
+    /// After a COM_CHANGE_USER, whether it succeeded or not: the session starts over on fresh
+    /// backend logins, with the servers' global settings. A login's capability flags do not
+    /// apply again (CLIENT_IGNORE_SPACE added IGNORE_SPACE to sql_mode at login; after a
+    /// change of user the server's sql_mode is its global one): the fresh logins get that.
+    fn start_over(&mut self) {
+        for conn in [self.master.take(), self.replica.take()]
+            .into_iter()
+            .flatten()
+        {
+            tokio::spawn(conn.quit());
+        }
+        self.leave_parked();
+        self.forget_session_state();
+        self.routing.last = None;
+        self.track_view = self.shared.track_view(self.track_view.capability);
+        use mysql_common::constants::CapabilityFlags as C;
+        if self.login.capabilities.contains(C::CLIENT_IGNORE_SPACE) {
+            let sql = b"SET SESSION sql_mode = @@global.sql_mode".to_vec();
+            let key = classify::setting_key(b"", b"sql_mode");
+            self.record_sql(Some(key), false, sql, false, false, Target::Master, false);
+        }
+    }
+
     /// COM_CHANGE_USER: the proxy checks the new credentials itself, then starts the session over
     /// on fresh backend logins, so no state of the old user survives anywhere.
     pub(super) async fn change_user(&mut self, pkt: &[u8]) -> std::io::Result<Flow> {
@@ -187,11 +210,14 @@ impl Session {
         let topo = self.topo.clone();
         let credential = super::login::verify_native(&self.shared, &user, &scramble, &resp).await;
         let Some(credential) = credential else {
-            // As the server does: the old account and the session stay as they were.
+            // As the server does: the old account stays, but the session is started over all
+            // the same — user and session variables, temporary tables and any transaction are
+            // gone; only the database stays.
             let host = handshake::host_label(&self.peer);
             // Throttled like a failed login (`login_throttle`).
             let delay = self.shared.login_throttle.failed(self.peer.ip(), &user);
             tokio::time::sleep(delay).await;
+            self.start_over();
             self.send_error(&MyError::access_denied(&user, &host, !resp.is_empty()))
                 .await?;
             return Ok(Flow::Continue);
@@ -202,22 +228,14 @@ impl Session {
                 .await?;
             return Ok(Flow::Quit);
         }
-        for conn in [self.master.take(), self.replica.take()]
-            .into_iter()
-            .flatten()
-        {
-            tokio::spawn(conn.quit());
-        }
-        self.leave_parked();
         self.login.user = user;
         self.credential = credential;
         if let Some(c) = collation {
             self.login.collation = c;
         }
+        self.start_over();
         self.replay.db = db;
         self.replay.db_maybe = None;
-        self.forget_session_state();
-        self.routing.last = None;
         match self.first_backend().await {
             Ok(ok) => {
                 self.client.write_packet(&ok).await?;

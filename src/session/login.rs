@@ -160,6 +160,11 @@ impl Session {
         let cluster_name = topo.main().name.clone();
         let positions = shared.cluster_positions(&cluster_name);
         let charset = classify::Charset::from_collation(login.collation);
+        let track_view = shared.track_view(
+            login
+                .capabilities
+                .contains(mysql_common::constants::CapabilityFlags::CLIENT_SESSION_TRACK),
+        );
         let mut s = Session {
             shared,
             id,
@@ -173,6 +178,8 @@ impl Session {
             temp_tables: Vec::new(),
             charset,
             replay,
+            track_view,
+            show_client_tracking: false,
             prepared: prepared::Prepared::default(),
             buf: Vec::with_capacity(1024),
             cmd_started: Instant::now(),
@@ -250,9 +257,14 @@ impl Session {
         let pooled = matches!(self.credential, Credential::Password(_));
         for &target in self.login_order() {
             match self.connect(target, pooled).await {
-                Ok((conn, ok)) => {
+                Ok((conn, mut ok)) => {
                     self.routing.last = Some(target);
                     self.set_conn(conn);
+                    // The servers' tracking settings are known from the first login on.
+                    self.track_view = self.shared.track_view(self.track_view.capability);
+                    if crate::protocol::tracker::needs_rewrite(&ok) {
+                        ok = crate::protocol::tracker::rewrite_ok(&ok, &self.track_view);
+                    }
                     return Ok(ok);
                 }
                 // A replica may lag behind a just-created account or database: only the

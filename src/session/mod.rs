@@ -18,6 +18,7 @@ mod prepared;
 mod replay;
 mod routing;
 mod rules;
+mod tracked;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -73,6 +74,12 @@ pub struct Session {
     charset: classify::Charset,
     /// Session state carried to other backends (`replay`).
     replay: replay::Replay,
+    /// What the client would see of the servers' session-state reports on a direct
+    /// connection: its capability and its own tracking settings (`tracker`).
+    track_view: crate::protocol::tracker::ClientView,
+    /// The statement at hand shows the session's tracking settings: its backend connection
+    /// runs it with the client's (`BackendConn::client_tracking`).
+    show_client_tracking: bool,
     /// Prepared statements by proxy id (`prepared`).
     prepared: prepared::Prepared,
     buf: Vec<u8>,

@@ -80,6 +80,7 @@ impl Session {
                 if c.applied == self.replay.rec_seq
                     && c.multi_statements_off == self.replay.multi_statements_off
                     && (self.conn_db().is_none() || c.db.as_deref() == self.conn_db())
+                    && c.client_tracking == self.show_client_tracking
                 {
                     return Ok(());
                 }
@@ -130,12 +131,30 @@ impl Session {
                 .map_err(lost)??;
             conn.multi_statements_off = false;
         }
+        let mut tracking_touched = false;
         for (sql, _) in pending {
             conn.run_query(&sql).await.map_err(lost)??;
+            tracking_touched |= super::tracked::mentions(&sql, b"session_track");
+        }
+        if tracking_touched && conn.tracking {
+            // The client's own tracking settings replayed: the proxy's go back on top.
+            let set = format!("SET SESSION {}", crate::backend::TRACKING);
+            conn.run_query(set.as_bytes()).await.map_err(lost)??;
         }
         conn.applied = rec_seq;
         conn.state_sig = state_sig;
         conn.dirty = was_dirty;
+        if conn.tracking && conn.client_tracking != self.show_client_tracking {
+            let set = if self.show_client_tracking {
+                self.track_view.as_settings()
+            } else {
+                format!("SET SESSION {}", crate::backend::TRACKING)
+            };
+            let conn = self.conn_mut(target).expect("checked above");
+            conn.run_query(set.as_bytes()).await.map_err(lost)??;
+            conn.client_tracking = !conn.client_tracking;
+        }
+        let conn = self.conn_mut(target).expect("checked above");
         if conn.multi_statements_off != multi_off {
             let opt: u16 = if multi_off { 1 } else { 0 };
             let p = [COM_SET_OPTION, opt as u8, (opt >> 8) as u8];
@@ -148,6 +167,30 @@ impl Session {
     /// Remembers a successful session-state statement for the other backends.
     /// `clean`: the statement left nothing else behind (see `BackendConn::mark_clean`).
     pub(super) fn record(&mut self, c: &Classification, sql: &[u8], ran_on: Target, clean: bool) {
+        self.record_sql(
+            c.record_key,
+            c.reads_vars,
+            sql.to_vec(),
+            c.user_var_write,
+            c.multi,
+            ran_on,
+            clean,
+        );
+    }
+
+    /// Adds one statement to the replay list (see `Recorded` for the fields); the connection
+    /// it ran on has it already.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn record_sql(
+        &mut self,
+        key: Option<u64>,
+        reads_vars: bool,
+        sql: Vec<u8>,
+        user_var: bool,
+        multi: bool,
+        ran_on: Target,
+        clean: bool,
+    ) {
         if self.replay.recorded.len() >= MAX_RECORDED {
             self.pin("too many session statements to replay");
             return;
@@ -155,7 +198,7 @@ impl Session {
         // A later SET of the same setting replaces the earlier one in the replay list, unless
         // a statement from there on read variables (`SET sql_mode='A'; SET @saved=@@sql_mode;
         // SET sql_mode='B'` must replay all three, in order).
-        if let (Some(k), false) = (c.record_key, c.reads_vars) {
+        if let (Some(k), false) = (key, reads_vars) {
             if let Some(i) = self.replay.recorded.iter().rposition(|r| r.key == Some(k)) {
                 if !self.replay.recorded[i..].iter().any(|r| r.reads_vars) {
                     self.replay.recorded.remove(i);
@@ -165,11 +208,11 @@ impl Session {
         self.replay.rec_seq += 1;
         self.replay.recorded.push(Recorded {
             seq: self.replay.rec_seq,
-            key: c.record_key,
-            reads_vars: c.reads_vars,
-            sql: sql.to_vec(),
-            user_var: c.user_var_write,
-            multi: c.multi,
+            key,
+            reads_vars,
+            sql,
+            user_var,
+            multi,
         });
         self.replay.state_sig = state_signature(&self.replay.recorded);
         let seq = self.replay.rec_seq;

@@ -83,7 +83,7 @@ impl Session {
     /// The session's database was dropped on `used`: the server leaves that connection without
     /// one, and so does the session. Another connection that selected it would still name it
     /// (`SELECT DATABASE()`), so it is closed; the next one opens without a database.
-    fn dropped_current_db(&mut self, used: Target) {
+    pub(super) fn dropped_current_db(&mut self, used: Target) {
         self.replay.db = None;
         self.db_here = self.db_owned_here();
         for t in [Target::Master, Target::Replica] {
@@ -132,6 +132,20 @@ impl Session {
                 self.charset = classify::Charset::UNKNOWN;
             }
         }
+        // What the server reported wins over the text: the database, the charset, variables.
+        let applied = self.apply_tracked(c, used, scanner);
+        // A plain SET of session variables whose new values the server reported is recorded
+        // by those values; the text stays for what trackers do not report or must not be
+        // replayed by value (user variables, `timestamp`, `autocommit`).
+        let by_value = applied.values
+            && !c.user_var_write
+            && !c.multi
+            && c.kind == Kind::Set
+            && !tracked::mentions(sql, b"timestamp")
+            && !tracked::mentions(sql, b"autocommit");
+        if c.kinds.contains(Kind::Set) && tracked::mentions(sql, b"session_track") {
+            self.client_set_tracking(used).await;
+        }
         // A one-shot SET binds the next statement to where it ran; any statement uses it up.
         self.routing.next_here = (c.next_statement_only && !scanner.error).then_some(used);
         // A SELECT that failed (a syntax error) leaves the server's FOUND_ROWS() as it was.
@@ -140,7 +154,13 @@ impl Session {
         }
         // Read-your-writes first: a multi-statement may have written before an error.
         if used == Target::Master {
-            self.after_master_statement(c).await;
+            let last_gtid = scanner
+                .tracked
+                .as_deref()
+                .and_then(|t| t.sysvar("last_gtid"))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(GtidPos::parse);
+            self.after_master_statement(c, last_gtid).await;
         }
         if c.opaque && used == Target::Master {
             // CALL, SQL EXECUTE, EXECUTE IMMEDIATE, BEGIN NOT ATOMIC: OUT parameters and
@@ -220,11 +240,11 @@ impl Session {
             // SELECT ... @x := / INTO @x, SET @x = UUID(): @x lives on the master now.
             self.routing.user_vars_on_master = true;
         }
-        if c.master_only_state {
+        if c.master_only_state && !by_value {
             self.pin("session variable set to a value only the master has");
         }
         if proto != Protocol::Text {
-            if c.record {
+            if c.record && !by_value {
                 // A SET or USE through a prepared statement: no text to replay.
                 self.pin("session state set through a prepared statement");
             }
@@ -253,7 +273,7 @@ impl Session {
             if let Some(conn) = self.conn_mut(used) {
                 conn.db = Some(db.clone());
             }
-        } else if c.record {
+        } else if c.record && !by_value {
             // A single SET that ended cleanly leaves only state the proxy tracks.
             let clean = !c.multi && scanner.warnings == 0 && self.routing.trx().is_none();
             self.record(c, sql, used, clean);

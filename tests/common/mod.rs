@@ -752,7 +752,7 @@ impl RawClient {
                     assert_eq!(n, buf.len(), "bytes after the end of the response");
                     return buf;
                 }
-                Step::NeedMore(n) => pos = n,
+                Step::NeedMore(n) | Step::Rewrite { end: n, .. } => pos = n,
                 Step::LocalInfile(_) => panic!("unexpected LOCAL INFILE request"),
             }
             let mut chunk = [0u8; 65536];

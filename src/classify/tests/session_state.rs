@@ -68,6 +68,20 @@ fn set_user_variables() {
     set_case("SET @n = FOUND_ROWS()", M, false, true);
     set_case("SET @g = @@global.gtid_binlog_pos", M, false, true);
     set_case("SET sql_mode = @@global.sql_mode", M, false, false);
+    // A function the proxy does not know may read tables: its value is taken once, on the
+    // master; pure built-ins replay to the same value anywhere.
+    set_case("SET @c = cnt()", M, false, true);
+    set_case("SET @c = rwtest.cnt()", M, false, true);
+    set_case("SET @c = `cnt`(1)", M, false, true);
+    set_case("SET sql_select_limit = cnt()", M, false, false);
+    assert!(cl("SET sql_select_limit = cnt()").master_only_state);
+    set_case("SET @c = CONCAT('a', LOWER('B'))", C, true, true);
+    set_case(
+        "SET sql_mode = REPLACE(@@sql_mode, 'ANSI', '')",
+        C,
+        true,
+        false,
+    );
     // Nested assignment inside a subquery: kept on the master, and the session with it.
     set_case("SET sql_mode = (SELECT @m := 'ANSI')", M, false, true);
     assert!(cl("SET sql_mode = (SELECT @m := 'ANSI')").master_only_state);
