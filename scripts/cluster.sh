@@ -202,6 +202,9 @@ write_cnf() {
         echo "relay-log=$dir/data/relay-bin"
         echo "relay-log-index=$dir/data/relay-bin.index"
         echo "binlog_format=ROW"
+        # The application account creates stored functions and triggers in the tests (as an
+        # application's migrations do), without SUPER.
+        echo "log_bin_trust_function_creators=ON"
         echo "log_slave_updates=ON"
         echo "slave_net_timeout=10"
         echo "character-set-server=utf8mb4"

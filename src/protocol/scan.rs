@@ -117,7 +117,9 @@ impl Scanner {
 
     /// The server reported a change of session state in this response.
     pub fn state_changed(&self) -> bool {
-        self.tracked.as_ref().is_some_and(|t| t.changed)
+        self.tracked
+            .as_ref()
+            .is_some_and(|t| t.changed || t.eof_changed)
     }
 
     fn track_ok(&mut self, p: &[u8]) {
@@ -131,7 +133,9 @@ impl Scanner {
     fn track_eof(&mut self, p: &mut [u8]) {
         if let Some(st) = eof_status(p) {
             if st & STATE_CHANGED != 0 {
-                self.tracked.get_or_insert_with(Default::default).changed = true;
+                self.tracked
+                    .get_or_insert_with(Default::default)
+                    .eof_changed = true;
                 if self.client && !self.keep_eof_flag {
                     p[3..5].copy_from_slice(&(st & !STATE_CHANGED).to_le_bytes());
                 }

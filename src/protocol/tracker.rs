@@ -32,11 +32,12 @@ const STATE_CHANGE: u8 = 2;
 /// What the responses to one command reported (summed over its OK packets).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Tracked {
-    /// The session's state changed (the state-change tracker's entry, or an EOF's
-    /// SERVER_SESSION_STATE_CHANGED: a result set's end without CLIENT_DEPRECATE_EOF can only
-    /// say so, not what changed). Not set by variable reports alone: every write reports
-    /// `last_gtid`.
+    /// The session's state changed (the state-change tracker's entry). Not set by variable
+    /// reports alone: every write reports `last_gtid`.
     pub changed: bool,
+    /// An EOF had SERVER_SESSION_STATE_CHANGED: something changed, maybe only `last_gtid`
+    /// (a write that returns rows: `DELETE … RETURNING`, `NEXT VALUE FOR`).
+    pub eof_changed: bool,
     /// System variables and their new values, in the order reported (later wins).
     pub sysvars: Vec<(String, Vec<u8>)>,
     /// The new current database ("" when there is none: its database was dropped).

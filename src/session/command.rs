@@ -223,6 +223,7 @@ impl Session {
         self.stmt_db = None;
         // Set for a statement that shows the tracking settings only (`query`).
         self.show_client_tracking = false;
+        self.keep_client_tracking = false;
         match cmd {
             COM_QUIT => return Ok(Flow::Quit),
             COM_QUERY => return self.query(pkt).await,
@@ -335,6 +336,11 @@ impl Session {
             && !c.kinds.contains(Kind::Set)
             && !c.multi
             && !tracked::about_previous(sql);
+        // And a statement about the previous one (ROW_COUNT(), SHOW WARNINGS) after such a
+        // statement runs with the client's settings still: putting the proxy's back first
+        // would replace the previous statement's diagnostics.
+        self.keep_client_tracking =
+            c.depends_on_previous || c.reads_found_rows || c.route == Route::Last;
         let d = self.decide_ruled(&c, Protocol::Text, rule.route);
         let mut target = d.target;
         if d.consistent_read {

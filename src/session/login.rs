@@ -180,6 +180,7 @@ impl Session {
             replay,
             track_view,
             show_client_tracking: false,
+            keep_client_tracking: false,
             prepared: prepared::Prepared::default(),
             buf: Vec::with_capacity(1024),
             cmd_started: Instant::now(),

@@ -80,6 +80,9 @@ pub struct Session {
     /// The statement at hand shows the session's tracking settings: its backend connection
     /// runs it with the client's (`BackendConn::client_tracking`).
     show_client_tracking: bool,
+    /// The statement at hand is about the previous one: a connection still running with the
+    /// client's tracking settings keeps them for it (`replay::sync_state`).
+    keep_client_tracking: bool,
     /// Prepared statements by proxy id (`prepared`).
     prepared: prepared::Prepared,
     buf: Vec<u8>,

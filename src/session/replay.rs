@@ -80,7 +80,8 @@ impl Session {
                 if c.applied == self.replay.rec_seq
                     && c.multi_statements_off == self.replay.multi_statements_off
                     && (self.conn_db().is_none() || c.db.as_deref() == self.conn_db())
-                    && c.client_tracking == self.show_client_tracking
+                    && (c.client_tracking == self.show_client_tracking
+                        || (c.client_tracking && self.keep_client_tracking))
                 {
                     return Ok(());
                 }
@@ -109,6 +110,7 @@ impl Session {
                 .map(|r| (r.sql.clone(), r.multi))
                 .collect()
         };
+        let (show_client, keep_client) = (self.show_client_tracking, self.keep_client_tracking);
         let conn = self.conn_mut(target).expect("checked above");
         let lost = |e: std::io::Error| {
             MyError::backend_unavailable(conn_role_name(target), "", &e.to_string())
@@ -144,8 +146,9 @@ impl Session {
         conn.applied = rec_seq;
         conn.state_sig = state_sig;
         conn.dirty = was_dirty;
-        if conn.tracking && conn.client_tracking != self.show_client_tracking {
-            let set = if self.show_client_tracking {
+        let want_client = show_client || (conn.client_tracking && keep_client);
+        if conn.tracking && conn.client_tracking != want_client {
+            let set = if want_client {
                 self.track_view.as_settings()
             } else {
                 format!("SET SESSION {}", crate::backend::TRACKING)

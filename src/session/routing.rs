@@ -123,6 +123,7 @@ impl Session {
         } else {
             c
         };
+        let charset_before = self.charset;
         if let Some(cs) = c.charset {
             // The server reads the next statements in the new set; after an error a
             // multi-statement may or may not have changed it.
@@ -134,6 +135,11 @@ impl Session {
         }
         // What the server reported wins over the text: the database, the charset, variables.
         let applied = self.apply_tracked(c, used, scanner);
+        if c.opaque && !applied.charset && self.conn_mut(used).is_some_and(|c| c.tracking) {
+            // EXECUTE, a procedure, a compound block: the server would have reported a new
+            // character_set_client; it did not, so the set is the one before.
+            self.charset = charset_before;
+        }
         // A plain SET of session variables whose new values the server reported is recorded
         // by those values; the text stays for what trackers do not report or must not be
         // replayed by value (user variables, `timestamp`, `autocommit`).

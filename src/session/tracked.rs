@@ -70,6 +70,8 @@ pub(super) struct Applied {
     pub(super) values: bool,
     /// The server reported a change of state the statement does not show.
     pub(super) unexplained: bool,
+    /// The server reported the client character set.
+    pub(super) charset: bool,
 }
 
 /// Whether a statement of this classification shows the state change the server reported.
@@ -106,6 +108,7 @@ impl Session {
                 continue;
             }
             if name == "character_set_client" {
+                out.charset = true;
                 // The server reads the next statements in this set (EXECUTE IMMEDIATE
                 // 'SET NAMES …' and procedures included).
                 self.charset = match std::str::from_utf8(value) {
@@ -132,7 +135,8 @@ impl Session {
             }
             out.values = true;
         }
-        out.unexplained = t.changed && !explains(c);
+        // An EOF's flag alone may be a write's new `last_gtid`.
+        out.unexplained = (t.changed || (t.eof_changed && !c.writes)) && !explains(c);
         if out.unexplained {
             self.unexplained_change(t, used);
         }

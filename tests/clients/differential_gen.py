@@ -44,6 +44,12 @@ def setup_sql(db, db2):
         f"CREATE PROCEDURE {db}.p_cnt(OUT n INT) SELECT COUNT(*) INTO n FROM t1",
         f"CREATE PROCEDURE {db}.p_sel() SELECT id, k FROM t1 ORDER BY id",
         f"CREATE PROCEDURE {db}.p_ins(IN v INT) INSERT INTO t2 (t1_id, note) VALUES (v, 'proc')",
+        # state changed where the statement text does not show it (session trackers)
+        f"CREATE PROCEDURE {db}.p_state() BEGIN SET @ps = 11; SET time_zone = '+03:00'; END",
+        f"CREATE PROCEDURE {db}.p_tmp() CREATE TEMPORARY TABLE tmp_proc (a INT)",
+        f"CREATE FUNCTION {db}.f_set() RETURNS INT READS SQL DATA BEGIN SET @fs = 5; RETURN 3; END",
+        f"CREATE FUNCTION {db}.f_cnt() RETURNS INT READS SQL DATA RETURN (SELECT COUNT(*) FROM {db}.t1)",
+        f"CREATE TRIGGER {db}.t4_ai AFTER INSERT ON {db}.t4 FOR EACH ROW SET @trig = NEW.v",
         f"CREATE TABLE {db2}.t1 (id INT AUTO_INCREMENT PRIMARY KEY, k INT, s VARCHAR(8), "
         f"d DECIMAL(8,2), ts TIMESTAMP NULL, dt DATETIME NULL, UNIQUE KEY uk (k)) ENGINE=InnoDB",
         f"CREATE TABLE {db2}.t3 (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20)) ENGINE=InnoDB",
@@ -708,6 +714,36 @@ class Gen:
         f, _ = self.c(forms)
         f()
 
+    def g_routines(self):
+        """State set inside routines, triggers, EXECUTE IMMEDIATE and SQL EXECUTE: the server's
+        session trackers report it, the text does not show it."""
+        r = self.r
+        forms = [
+            [("CALL {DB}.p_state()", "routine_state"), ("SELECT @ps, @@time_zone", "routine_state_read")],
+            [("CALL {DB}.p_tmp()", "routine_temp"), ("SELECT COUNT(*) FROM tmp_proc", "routine_temp_read")],
+            [("SELECT {DB}.f_set()", "function_state"), ("SELECT @fs", "function_state_read")],
+            [("SET @fc = {DB}.f_cnt()", "set_uvar_function"),
+             (f"INSERT INTO {{DB}}.t1 (k, s) VALUES ({self.k() + 500}, 'fc')", "insert"),
+             ("SELECT @fc", "set_uvar_function_read")],
+            [("SET sql_select_limit = {DB}.f_cnt()", "set_var_function"),
+             (f"INSERT INTO {{DB}}.t1 (k, s) VALUES ({self.k() + 600}, 'fl')", "insert"),
+             ("SELECT id FROM {DB}.t1 ORDER BY id", "set_var_function_read"),
+             ("SET sql_select_limit = DEFAULT", "set_session")],
+            [(f"EXECUTE IMMEDIATE 'SET @ei = {r.randint(1, 9)}'", "execute_immediate_set"),
+             ("SELECT @ei", "execute_immediate_read")],
+            [("EXECUTE IMMEDIATE 'SET SESSION sql_select_limit = 2'", "execute_immediate_set"),
+             ("SELECT id FROM {DB}.t1 ORDER BY id", "execute_immediate_read"),
+             ("SET sql_select_limit = DEFAULT", "set_session")],
+            [("EXECUTE IMMEDIATE 'CREATE TEMPORARY TABLE tmp_ei (a INT)'", "execute_immediate_temp"),
+             ("SELECT COUNT(*) FROM tmp_ei", "execute_immediate_read")],
+            [("PREPARE ss FROM 'SET time_zone = ''+04:00'''", "sql_prepare_set"), ("EXECUTE ss", "sql_execute_set"),
+             ("SELECT @@time_zone", "sql_execute_read")],
+            [(f"INSERT INTO {{DB}}.t4 (v) VALUES ({r.randint(1, 99)})", "trigger_write"),
+             ("SELECT @trig", "trigger_read")],
+        ]
+        for sql, tag in self.c(forms):
+            self.add(sql, tag)
+
     def lock_tables(self):
         self.add(self.c(["LOCK TABLES t1 READ", "LOCK TABLES t1 WRITE, t2 READ", "LOCK TABLE t2 WRITE"]),
                  "lock_tables")
@@ -811,8 +847,10 @@ class Gen:
             self.g_nd_var() if not simple else self.g_user_var_read()
         elif r < 0.95:
             self.g_saved_mode() if not simple else self.g_set_session()
-        else:
+        elif r < 0.97:
             self.g_misc() if not simple else self.g_expr_select()
+        else:
+            self.g_routines() if not simple else self.g_select()
 
     def generate(self):
         while len(self.steps) < self.count:
