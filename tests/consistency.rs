@@ -155,4 +155,30 @@ async fn stale_reads_under_eventual_none_under_session_and_global() {
         .unwrap();
     let rc: Option<i64> = conn.query_first("SELECT ROW_COUNT()").await.unwrap();
     assert_eq!(rc, Some(1));
+    drop(conn);
+
+    // The account's idle master connections killed (pt-kill, a master restart): the position
+    // of the next write is still known (its OK carries it), and a read on another connection
+    // right after sees it — 3 of 3.
+    for round in 0..3i64 {
+        let ids = c.root_rows(
+            "master",
+            "SELECT id FROM information_schema.processlist WHERE user = 'app' AND command = 'Sleep'",
+        );
+        for id in ids {
+            // Gone already is fine.
+            let _ = mariadb(c.master_port(), c.user(), c.password(), &format!("KILL {id}"));
+        }
+        let mut writer = fresh_conn(&p, &c).await;
+        writer
+            .query_drop(format!("UPDATE rw SET v = {} WHERE id = 1", 4_000_000 + round))
+            .await
+            .unwrap();
+        let mut reader = fresh_conn(&p, &c).await;
+        let v: Option<i64> = reader
+            .query_first("SELECT v FROM rw WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(v, Some(4_000_000 + round), "round {round}: a stale read after the kill");
+    }
 }

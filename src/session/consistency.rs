@@ -134,7 +134,17 @@ impl Session {
 
     /// The master's binlog position, read on a connection the proxy keeps for that (shared by
     /// all sessions). It includes every write committed before the call, this session's too.
+    /// A kept connection the server closed meanwhile (pt-kill, a restart) is replaced at once:
+    /// the write's position must not be silently missed.
     pub(super) async fn master_position(&self) -> Option<GtidPos> {
+        match self.master_position_once(true).await {
+            Some(pos) => Some(pos),
+            None => self.master_position_once(false).await,
+        }
+    }
+
+    /// One attempt of `master_position`; `reuse`: on the kept connection if there is one.
+    async fn master_position_once(&self, reuse: bool) -> Option<GtidPos> {
         let topo = self.topo.clone();
         let cluster = &topo.clusters[self.cluster];
         // The connection is taken out of the shared slot for the round trip: no lock is held
@@ -148,7 +158,7 @@ impl Session {
             .expect("probe lock")
             .remove(&shard);
         let mut conn = match taken {
-            Some(c) if !c.broken && c.address() == cluster.master.address => c,
+            Some(c) if reuse && !c.broken && c.address() == cluster.master.address => c,
             _ => {
                 let mut params = self.login_params(topo.config.timeouts.connect);
                 params.db = None;
