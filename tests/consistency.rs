@@ -167,11 +167,19 @@ async fn stale_reads_under_eventual_none_under_session_and_global() {
         );
         for id in ids {
             // Gone already is fine.
-            let _ = mariadb(c.master_port(), c.user(), c.password(), &format!("KILL {id}"));
+            let _ = mariadb(
+                c.master_port(),
+                c.user(),
+                c.password(),
+                &format!("KILL {id}"),
+            );
         }
         let mut writer = fresh_conn(&p, &c).await;
         writer
-            .query_drop(format!("UPDATE rw SET v = {} WHERE id = 1", 4_000_000 + round))
+            .query_drop(format!(
+                "UPDATE rw SET v = {} WHERE id = 1",
+                4_000_000 + round
+            ))
             .await
             .unwrap();
         let mut reader = fresh_conn(&p, &c).await;
@@ -179,6 +187,10 @@ async fn stale_reads_under_eventual_none_under_session_and_global() {
             .query_first("SELECT v FROM rw WHERE id = 1")
             .await
             .unwrap();
-        assert_eq!(v, Some(4_000_000 + round), "round {round}: a stale read after the kill");
+        assert_eq!(
+            v,
+            Some(4_000_000 + round),
+            "round {round}: a stale read after the kill"
+        );
     }
 }

@@ -249,3 +249,92 @@ async fn failed_change_user_starts_the_session_over() {
     );
     assert_eq!(answers[0].2, answers[1].2, "{answers:?}");
 }
+
+/// Two clients share the pool (multiplexing: an idle session hands clean connections back).
+/// One sets state of every kind, also where the text does not show it; the other, between
+/// the first one's statements and after idle gaps, must see none of it — as each would on a
+/// direct connection of its own — and the first keeps seeing all of it.
+#[test]
+fn a_client_never_observes_another_clients_state() {
+    let c = Cluster::shared();
+    let p = Proxy::start(
+        &c,
+        "[routing]\nmultiplex = true\nmultiplex_after = \"20ms\"\n",
+    );
+    let pid = std::process::id();
+    let proc_ = format!("rwtest.obs_state_{pid}");
+    let f = format!("rwtest.obs_fn_{pid}");
+    c.root_sql(
+        "master",
+        &format!(
+            "DROP PROCEDURE IF EXISTS {proc_}; DROP FUNCTION IF EXISTS {f};\nDELIMITER //\n\
+             CREATE PROCEDURE {proc_}() BEGIN SET @po = 3; SET SESSION group_concat_max_len = 77; \
+             SET time_zone = '+07:00'; END//\n\
+             CREATE FUNCTION {f}() RETURNS INT READS SQL DATA BEGIN SET @fo = 4; RETURN 1; END//\n\
+             DELIMITER ;\n"
+        ),
+    );
+    c.wait_replicas();
+    let mut a = RawClient::login(p.port, c.user(), c.password());
+    let mut b = RawClient::login(p.port, c.user(), c.password());
+    for cl in [&mut a, &mut b] {
+        assert_eq!(cl.query_bytes(b"USE rwtest"), vec![Res::Ok { affected: 0 }]);
+    }
+    let observe = |b: &mut RawClient, when: &str| {
+        std::thread::sleep(std::time::Duration::from_millis(60));
+        let r = b.query_bytes(
+            b"SELECT @po, @fo, @ei, @@session.group_concat_max_len = 77, @@session.time_zone, \
+              @@session.sql_mode LIKE '%ANSI%'",
+        );
+        assert_eq!(
+            r,
+            vec![Res::Rows(vec![vec![
+                None,
+                None,
+                None,
+                Some(b"0".to_vec()),
+                Some(b"SYSTEM".to_vec()),
+                Some(b"0".to_vec())
+            ]])],
+            "{when}: the other client's state is visible\n{}",
+            tail(&p.log(), 20)
+        );
+        let r = b.query_bytes(b"SELECT COUNT(*) FROM tmp_obs");
+        assert_eq!(r[0].code(), Some(1146), "{when}: {r:?}");
+    };
+    observe(&mut b, "before");
+    for (sql, what) in [
+        (format!("SELECT {f}()"), "a function's SET on a replica"),
+        (format!("CALL {proc_}()"), "a procedure's SETs"),
+        (
+            "EXECUTE IMMEDIATE 'SET @ei = 5'".to_string(),
+            "EXECUTE IMMEDIATE",
+        ),
+        (
+            "EXECUTE IMMEDIATE 'CREATE TEMPORARY TABLE tmp_obs (a INT)'".to_string(),
+            "a temporary table made by EXECUTE IMMEDIATE",
+        ),
+        ("SET sql_mode = 'ANSI'".to_string(), "a plain SET"),
+    ] {
+        let r = a.query_bytes(sql.as_bytes());
+        assert!(r.iter().all(|r| r.code().is_none()), "{sql}: {r:?}");
+        observe(&mut b, what);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    let r = a.query_bytes(
+        b"SELECT @po, @ei, @@session.group_concat_max_len, @@session.time_zone, @@session.sql_mode LIKE '%ANSI%'",
+    );
+    assert_eq!(
+        r,
+        vec![Res::Rows(vec![vec![
+            Some(b"3".to_vec()),
+            Some(b"5".to_vec()),
+            Some(b"77".to_vec()),
+            Some(b"+07:00".to_vec()),
+            Some(b"1".to_vec())
+        ]])],
+        "the first client keeps its state"
+    );
+    let r = a.query_bytes(b"SELECT COUNT(*) FROM tmp_obs");
+    assert_eq!(r[0].first().as_deref(), Some("0"), "{r:?}");
+}
