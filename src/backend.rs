@@ -71,6 +71,10 @@ pub fn set_keepalive(stream: &TcpStream, idle: Option<Duration>) {
 pub enum ConnectError {
     /// Unreachable, refused, timed out, or dropped during login: try elsewhere.
     Unreachable(String),
+    /// The proxy itself is out of file descriptors (EMFILE/ENFILE) and cannot open a socket:
+    /// no backend is at fault, and the client hears what a server out of connections says
+    /// (1040), not that the master is unavailable.
+    OutOfFiles(String),
     /// The server answered the login with an error (bad password, unknown database, too many
     /// connections): the error goes to the client as the server sent it.
     Refused(Vec<u8>),
@@ -79,7 +83,7 @@ pub enum ConnectError {
 impl std::fmt::Display for ConnectError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ConnectError::Unreachable(why) => f.write_str(why),
+            ConnectError::Unreachable(why) | ConnectError::OutOfFiles(why) => f.write_str(why),
             ConnectError::Refused(p) => match MyError::from_payload(p) {
                 Some(e) => write!(f, "{e}"),
                 None => f.write_str("refused"),
@@ -270,6 +274,12 @@ impl BackendConn {
                 .await
             {
                 Ok(Ok(s)) => s,
+                Ok(Err(e)) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {
+                    return Err(ConnectError::OutOfFiles(format!(
+                        "connect to {}: {e}",
+                        backend.address
+                    )))
+                }
                 Ok(Err(e)) => return Err(unreachable("connect to", &e)),
                 Err(_) => return Err(unreachable("connect to", &"timed out")),
             };

@@ -39,6 +39,8 @@ pub static PACKET_TOO_LARGE: LogLimiter = LogLimiter::new(INTERVAL);
 pub static LONG_DATA_DROPPED: LogLimiter = LogLimiter::new(INTERVAL);
 /// "accept failed" (key: [`LISTENER`]).
 pub static ACCEPT_FAILED: LogLimiter = LogLimiter::new(INTERVAL);
+/// Backend connects that failed because the proxy is out of file descriptors.
+pub static OUT_OF_FILES: LogLimiter = LogLimiter::new(INTERVAL);
 /// "a replica refused a statement as read-only; running it on the master" (key: the
 /// replica's address): a client can send such statements as fast as it likes.
 pub static READ_ONLY_REROUTE: LogLimiter = LogLimiter::new(INTERVAL);

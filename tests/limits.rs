@@ -546,3 +546,60 @@ fn long_data_is_capped_per_statement_and_per_session() {
         "rate-limited"
     );
 }
+
+/// Out of file descriptors, a statement that needs a new backend connection gets what a server
+/// out of connections answers (1040 Too many connections), not "master unavailable": no
+/// backend is at fault, none is marked down, and the same session works again once
+/// descriptors are free.
+#[test]
+fn out_of_descriptors_for_a_backend_connection_answers_1040() {
+    use std::process::{Command, Stdio};
+    let c = Cluster::shared();
+    let (port, metrics) = (free_port(), free_port());
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("emfile-be-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("proxy.toml");
+    std::fs::write(
+        &config,
+        c.proxy_toml(
+            port,
+            &format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new("prlimit")
+        .arg("--nofile=48:48")
+        .arg(env!("CARGO_BIN_EXE_rwsplit"))
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("rwsplit.log")).unwrap())
+        .spawn()
+        .expect("prlimit (util-linux)");
+    eventually("listening", Duration::from_secs(15), || {
+        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
+    });
+    let mut a = RawClient::login(port, c.user(), c.password());
+    assert_eq!(a.query_bytes(b"SELECT 1")[0].first().as_deref(), Some("1"));
+    let mut held = Vec::new();
+    for _ in 0..80 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", metrics)) {
+            held.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let r = a.query_bytes(b"/* rwsplit:master */ SELECT @@server_id");
+    let log = std::fs::read_to_string(dir.join("rwsplit.log")).unwrap_or_default();
+    assert_eq!(r[0].code(), Some(1040), "{r:?}\n{}", tail(&log, 10));
+    assert!(
+        log.contains("out of file descriptors"),
+        "{}",
+        tail(&log, 10)
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let r = a.query_bytes(b"/* rwsplit:master */ SELECT @@server_id");
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(r[0].first(), Some(c.master_id()), "{r:?}");
+}

@@ -110,6 +110,13 @@ impl Session {
                         return Err(last);
                     }
                 }
+                Err(ConnectError::OutOfFiles(why)) => {
+                    // The proxy's own limit: no backend is marked failed, none is tried next.
+                    if let Some(suppressed) = crate::log_limit::OUT_OF_FILES.check("backend") {
+                        warn!(error = %why, suppressed, "out of file descriptors: cannot open a backend connection (raise LimitNOFILE / ulimit -n)");
+                    }
+                    return Err(ConnectError::OutOfFiles(why));
+                }
                 Err(ConnectError::Refused(p)) if target == Target::Replica => {
                     // The proxy checked this client's credentials already: the replica's
                     // account differs (a password changed there, an account missing). Hold the
@@ -285,6 +292,7 @@ impl Session {
                     let _ = p;
                     target = Target::Master;
                 }
+                Err(ConnectError::OutOfFiles(_)) => return Err(MyError::too_many_connections()),
             }
         }
         if target == Target::Master && self.master.is_none() {
@@ -306,6 +314,7 @@ impl Session {
                             &topo.clusters[self.cluster].master.address,
                             &why,
                         ),
+                        ConnectError::OutOfFiles(_) => MyError::too_many_connections(),
                     })
                 }
             }

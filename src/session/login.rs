@@ -273,6 +273,9 @@ impl Session {
                 Err(ConnectError::Refused(_)) if target == Target::Replica => {}
                 Err(ConnectError::Refused(err)) => return Err(err),
                 Err(ConnectError::Unreachable(why)) => last_err = why,
+                Err(ConnectError::OutOfFiles(_)) => {
+                    return Err(MyError::too_many_connections().to_payload())
+                }
             }
         }
         let topo = self.topo.clone();
