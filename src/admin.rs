@@ -650,9 +650,15 @@ fn show_config(shared: &Shared) -> Table {
         "limits.max_client_connections".into(),
         c.limits.max_client_connections.to_string(),
     ));
+    // The size in force: with "auto", the servers' max_allowed_packet once read.
+    let max_packet = shared.max_packet(&c.limits).to_string();
     kv.push((
         "limits.max_packet_size".into(),
-        c.limits.max_packet_size.to_string(),
+        if c.limits.max_packet_auto {
+            format!("auto ({max_packet})")
+        } else {
+            max_packet
+        },
     ));
     if let Some(m) = &c.monitor {
         kv.push(("monitor.user".into(), m.user.clone()));

@@ -213,9 +213,13 @@ pub struct Limits {
     /// `idle_client_timeout` — default `"8h"`. A client connection idle this long is closed.
     /// `"0s"` disables it (`None`).
     pub idle_client_timeout: Option<Duration>,
-    /// `max_packet_size` — default `"64MiB"`, range 1KiB..=1GiB. Largest MySQL payload
-    /// accepted (like the server's `max_allowed_packet`).
+    /// `max_packet_size` — default `"auto"`: the master's `max_allowed_packet` (read at the
+    /// first backend login; 64MiB until then), so a statement the server takes is never cut
+    /// off by the proxy. Or a size, range 1KiB..=1GiB. Largest MySQL payload accepted.
     pub max_packet_size: u64,
+    /// `max_packet_size = "auto"` (or absent): `max_packet_size` is only the value used until
+    /// the servers' own is known (`Shared::max_packet`).
+    pub max_packet_auto: bool,
     /// `max_user_connections` — default 0 (no limit), range 0..=1000000. Client connections
     /// one account may hold at once; the next login of that account is refused with the
     /// server's ER_TOO_MANY_USER_CONNECTIONS (1203), so one runaway app cannot take every slot.
@@ -233,6 +237,7 @@ impl Default for Limits {
             handshake_timeout: Duration::from_secs(5),
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 << 20,
+            max_packet_auto: true,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }
@@ -782,9 +787,10 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 "limits.idle_client_timeout",
                 defaults.idle_client_timeout,
             ),
+            max_packet_auto: max_packet_auto(l.max_packet_size.as_ref()),
             max_packet_size: {
                 let key = "limits.max_packet_size";
-                let value = l.max_packet_size.as_ref();
+                let value = l.max_packet_size.as_ref().filter(|v| !is_auto(v.get_ref()));
                 let n = cx.size(value, key, defaults.max_packet_size);
                 if !(MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&n) {
                     let at = value.map_or(0, |v| v.span().start);
@@ -1120,3 +1126,13 @@ fn replica_list(cx: &mut Ctx<'_>, raw: &[Option<Spanned<RawReplica>>], key: &str
 
 #[cfg(test)]
 mod tests;
+
+/// `"auto"` (any case) as a configuration value.
+fn is_auto(v: &Leaf) -> bool {
+    matches!(v, Leaf::Str(t) if t.eq_ignore_ascii_case("auto"))
+}
+
+/// `[limits] max_packet_size` absent or `"auto"`.
+fn max_packet_auto(v: Option<&Spanned<Leaf>>) -> bool {
+    v.is_none_or(|v| is_auto(v.get_ref()))
+}

@@ -46,6 +46,8 @@ pub struct Shared {
     /// The servers' own session-tracking settings (`@@global.session_track_*`), read from the
     /// first backend logged in to: what a client sees of session state until it sets its own.
     pub track_defaults: std::sync::OnceLock<crate::protocol::tracker::ClientView>,
+    /// The master's `max_allowed_packet` (0 until read): `[limits] max_packet_size = "auto"`.
+    pub server_max_packet: AtomicU64,
 }
 
 impl Shared {
@@ -70,7 +72,19 @@ impl Shared {
             tls: ArcSwap::from_pointee(tls),
             login_throttle: Default::default(),
             track_defaults: Default::default(),
+            server_max_packet: AtomicU64::new(0),
         })
+    }
+
+    /// The largest client packet accepted (`[limits] max_packet_size`; with "auto", the
+    /// servers' `max_allowed_packet` once known).
+    pub fn max_packet(&self, limits: &crate::config::Limits) -> usize {
+        let learned = self.server_max_packet.load(Ordering::Relaxed);
+        if limits.max_packet_auto && learned > 0 {
+            learned as usize
+        } else {
+            limits.max_packet_size as usize
+        }
     }
 
     /// A client's view of session tracking at login (`protocol::tracker`): the servers'

@@ -603,3 +603,49 @@ fn out_of_descriptors_for_a_backend_connection_answers_1040() {
     let _ = child.wait();
     assert_eq!(r[0].first(), Some(c.master_id()), "{r:?}");
 }
+
+/// With the default `max_packet_size = "auto"` the proxy takes what the servers take: a 70 MB
+/// parameter works through the proxy as it works direct when the servers allow 96M (the proxy
+/// had 64 MiB fixed and reset the connection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_packet_size_follows_the_servers() {
+    use mysql_async::prelude::*;
+    let pc = Cluster::private("maxpacket");
+    let c = pc.cluster.clone();
+    for node in ["master", "replica1", "replica2"] {
+        c.root_sql(node, "SET GLOBAL max_allowed_packet = 96 * 1024 * 1024");
+    }
+    c.root_sql(
+        "master",
+        "CREATE TABLE rwtest.big (id INT PRIMARY KEY, b LONGBLOB)",
+    );
+    let p = Proxy::start(&c, "");
+    let blob = vec![b'x'; 70 * 1024 * 1024];
+    for (side, opts) in [
+        (
+            "direct",
+            mysql_async::OptsBuilder::default()
+                .ip_or_hostname("127.0.0.1")
+                .tcp_port(c.master_port())
+                .user(Some(c.user()))
+                .pass(Some(c.password()))
+                .db_name(Some("rwtest")),
+        ),
+        (
+            "proxy",
+            mysql_async::OptsBuilder::from_opts(p.opts(&c, Some("rwtest"))),
+        ),
+    ] {
+        let id = if side == "direct" { 1 } else { 2 };
+        let mut conn = mysql_async::Conn::new(opts).await.unwrap();
+        conn.exec_drop("INSERT INTO big VALUES (?, ?)", (id, blob.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{side}: {e}\n{}", tail(&p.log(), 10)));
+        let n: Option<i64> = conn
+            .query_first(format!("SELECT LENGTH(b) FROM big WHERE id = {id}"))
+            .await
+            .unwrap();
+        assert_eq!(n, Some(70 * 1024 * 1024), "{side}");
+    }
+    drop(pc);
+}

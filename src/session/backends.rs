@@ -570,12 +570,25 @@ impl Session {
         Ok(())
     }
 
-    /// Reads the servers' own session-tracking settings once (`Shared::track_defaults`).
+    /// Reads the servers' own session-tracking settings and packet limit once
+    /// (`Shared::track_defaults`, `Shared::server_max_packet`).
     async fn learn_track_defaults(&self, conn: &mut BackendConn) {
         let q = "SELECT @@global.session_track_system_variables, \
-                 @@global.session_track_schema, @@global.session_track_state_change";
+                 @@global.session_track_schema, @@global.session_track_state_change, \
+                 @@global.max_allowed_packet";
         if let Ok(Ok(rows)) = conn.query_rows(q).await {
             if let Some(row) = rows.rows.first() {
+                // The servers' own packet limit, for `max_packet_size = "auto"`.
+                if let Some(n) = row
+                    .get(3)
+                    .cloned()
+                    .flatten()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    self.shared
+                        .server_max_packet
+                        .store(n.clamp(1024, 1 << 30), std::sync::atomic::Ordering::Relaxed);
+                }
                 let on = |v: &Option<String>| {
                     v.as_deref()
                         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"))

@@ -135,7 +135,7 @@ impl Session {
                 Ok(Err(ReadError::Closed)) => Flow::Quit,
                 Ok(Err(ReadError::TooLarge)) => {
                     // As the server does: ERR 1153, then the connection closes.
-                    let max = self.topo.config.limits.max_packet_size;
+                    let max = self.shared.max_packet(&self.topo.config.limits);
                     if let Some(suppressed) =
                         crate::log_limit::PACKET_TOO_LARGE.check(crate::log_limit::LISTENER)
                     {

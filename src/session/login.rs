@@ -71,7 +71,7 @@ impl Session {
             crate::backend::set_keepalive(&stream, cfg.timeouts.keepalive);
         }
         let id = shared.next_connection_id();
-        let max_packet = cfg.limits.max_packet_size as usize;
+        let max_packet = shared.max_packet(&cfg.limits);
         let max_user_conns = cfg.limits.max_user_connections;
         // Before it has authenticated, a client may send only a login-sized packet.
         let mut client = PacketStream::new(Stream::Plain(stream), PRE_AUTH_MAX_PACKET);
@@ -261,8 +261,11 @@ impl Session {
                 Ok((conn, mut ok)) => {
                     self.routing.last = Some(target);
                     self.set_conn(conn);
-                    // The servers' tracking settings are known from the first login on.
+                    // The servers' tracking settings and packet limit are known from the
+                    // first login on.
                     self.track_view = self.shared.track_view(self.track_view.capability);
+                    let max = self.shared.max_packet(&self.topo.config.limits);
+                    self.client.set_max_packet(max);
                     if crate::protocol::tracker::needs_rewrite(&ok) {
                         ok = crate::protocol::tracker::rewrite_ok(&ok, &self.track_view);
                     }

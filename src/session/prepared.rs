@@ -462,7 +462,7 @@ impl Session {
         };
         // One statement's long data, and all the session's together, stay within
         // max_packet_size: 16 statements of 60 MiB each took the proxy to 1 GiB before.
-        let max = self.topo.config.limits.max_packet_size as usize;
+        let max = self.shared.max_packet(&self.topo.config.limits);
         let session_total: usize = self
             .prepared
             .stmts

@@ -49,7 +49,15 @@ fn example_file_values() {
     assert_eq!(c.users[0].name, "app");
     assert_eq!(c.users[0].password.expose(), "app-secret-1");
     assert!(!c.auth.passthrough);
-    assert_eq!(c.limits, Limits::default());
+    // The example spells out `max_packet_size = "64MiB"`, a fixed size: the default is
+    // "auto" (the servers' max_allowed_packet), everything else is the default.
+    assert_eq!(
+        c.limits,
+        Limits {
+            max_packet_auto: false,
+            ..Limits::default()
+        }
+    );
     assert_eq!(
         c.tls,
         Some(Tls {
@@ -183,6 +191,7 @@ fn minimal_config_gets_all_defaults() {
             handshake_timeout: Duration::from_secs(5),
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 * 1024 * 1024,
+            max_packet_auto: true,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }
@@ -320,6 +329,7 @@ recover_after = 1
             handshake_timeout: Duration::from_millis(1500),
             idle_client_timeout: None,
             max_packet_size: 1 << 20,
+            max_packet_auto: false,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }

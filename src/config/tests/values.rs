@@ -72,6 +72,15 @@ fn sizes() {
     assert_eq!(c.limits.max_packet_size, 16_000_000);
     let c = ok(&minimal_with("[limits]\nmax_packet_size = \"1024\"\n"));
     assert_eq!(c.limits.max_packet_size, 1024);
+    assert!(!c.limits.max_packet_auto);
+    let c = ok(&minimal_with("[limits]\nmax_packet_size = \"auto\"\n"));
+    assert!(c.limits.max_packet_auto);
+    assert_eq!(
+        c.limits.max_packet_size,
+        64 << 20,
+        "until the servers' own is known"
+    );
+    assert!(ok(&minimal_with("")).limits.max_packet_auto);
 
     let (line, key, msg) = one_problem(&minimal_with("[limits]\nmax_packet_size = \"64XB\"\n"));
     assert_eq!((line, key.as_str()), (8, "limits.max_packet_size"));
