@@ -220,6 +220,10 @@ pub struct Limits {
     /// `max_packet_size = "auto"` (or absent): `max_packet_size` is only the value used until
     /// the servers' own is known (`Shared::max_packet`).
     pub max_packet_auto: bool,
+    /// `long_data_total` — default `"256MiB"`, range 1KiB..=64GiB. COM_STMT_SEND_LONG_DATA
+    /// bytes all sessions together may hold until their execute; past it the data is dropped
+    /// and that statement's execute gets the server's 1105, as past `max_packet_size`.
+    pub long_data_total: u64,
     /// `max_user_connections` — default 0 (no limit), range 0..=1000000. Client connections
     /// one account may hold at once; the next login of that account is refused with the
     /// server's ER_TOO_MANY_USER_CONNECTIONS (1203), so one runaway app cannot take every slot.
@@ -238,6 +242,7 @@ impl Default for Limits {
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 << 20,
             max_packet_auto: true,
+            long_data_total: 256 << 20,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }
@@ -795,6 +800,17 @@ fn parse(cx: &mut Ctx<'_>) -> Option<Config> {
                 if !(MIN_PACKET_SIZE..=MAX_PACKET_SIZE).contains(&n) {
                     let at = value.map_or(0, |v| v.span().start);
                     let message = format!("must be between 1KiB and 1GiB, got {n} bytes");
+                    cx.problem(at, key, message);
+                }
+                n
+            },
+            long_data_total: {
+                let key = "limits.long_data_total";
+                let value = l.long_data_total.as_ref();
+                let n = cx.size(value, key, defaults.long_data_total);
+                if !(MIN_PACKET_SIZE..=64 << 30).contains(&n) {
+                    let at = value.map_or(0, |v| v.span().start);
+                    let message = format!("must be between 1KiB and 64GiB, got {n} bytes");
                     cx.problem(at, key, message);
                 }
                 n

@@ -10,7 +10,8 @@
 //! Beside it: `topology` (backend types and the immutable topology snapshot), `shared` (the
 //! runtime state every session uses), `tls`, `pool` (backend connections kept between sessions
 //! and shared by idle ones), `monitor` (health), `reload` (config changes), `metrics_http`,
-//! `admin`, `log_limit` (rate limits for repeated warnings) and `privileges` (accounts that
+//! `admin`, `log_limit` (rate limits for repeated warnings), `long_data` (the process-wide
+//! budget for buffered COM_STMT_SEND_LONG_DATA) and `privileges` (accounts that
 //! may write on a read_only replica). No import cycles: `topology`,
 //! `metrics`, `classify`, `rules`, `route`, `gtid`, `registry`, `digest`, `log_limit` and
 //! `privileges::grants` depend on no runtime module; `shared` sits above `backend`, `pool`,
@@ -26,6 +27,7 @@ pub mod digest;
 pub mod gtid;
 pub mod log_limit;
 pub mod login_throttle;
+pub mod long_data;
 pub mod metrics;
 pub mod metrics_http;
 pub mod monitor;

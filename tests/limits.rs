@@ -649,3 +649,89 @@ async fn max_packet_size_follows_the_servers() {
     }
     drop(pc);
 }
+
+/// All sessions' long data together stay within `[limits] long_data_total`: 16 clients each
+/// sending 8 MiB of long data (128 MiB) to a proxy with a 4 MiB budget grow its memory by the
+/// budget and the read buffers, not by what was sent (RSS from /proc), the statements past
+/// the budget get the server's 1105 at execute, and a share given back by an execute is usable
+/// by another client at once.
+#[test]
+fn long_data_has_a_process_wide_budget() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "[limits]\nlong_data_total = \"4MiB\"\n");
+    let t = fresh_table(&c, "long_data_total");
+    c.root_sql("master", &format!("ALTER TABLE {t} ADD COLUMN b LONGBLOB"));
+    let sql = format!("INSERT INTO {t} (b, a) VALUES (?, ?)");
+    let send = |raw: &mut RawClient, id: u32, bytes: usize| {
+        let mut pkt = vec![0x18];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.extend_from_slice(&0u16.to_le_bytes());
+        pkt.resize(7 + bytes, b'x');
+        raw.write_packet(0, &pkt);
+    };
+    let execute = |raw: &mut RawClient, id: u32, a: i64| {
+        let mut pkt = vec![0x17];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.push(0);
+        pkt.extend_from_slice(&1u32.to_le_bytes());
+        pkt.push(0);
+        pkt.push(1);
+        pkt.extend_from_slice(&[0xfc, 0, 8, 0]);
+        pkt.extend_from_slice(&a.to_le_bytes());
+        raw.write_packet(0, &pkt);
+        raw.read_packet().1
+    };
+    let mut clients: Vec<(RawClient, u32)> = (0..16)
+        .map(|_| {
+            let mut raw = RawClient::login(p.port, c.user(), c.password());
+            let id = raw.prepare(sql.as_bytes()).unwrap();
+            (raw, id)
+        })
+        .collect();
+    let before = p.rss_kib();
+    // Two clients take the whole budget (2 MiB each); the other 14 send 8 MiB each past it.
+    for (raw, id) in clients.iter_mut().take(2) {
+        for _ in 0..8 {
+            send(raw, *id, 256 << 10);
+        }
+    }
+    for _ in 0..32 {
+        for (raw, id) in clients.iter_mut().skip(2) {
+            send(raw, *id, 256 << 10);
+        }
+    }
+    // A round trip on each makes sure the proxy has read everything sent before it.
+    for (raw, _) in clients.iter_mut() {
+        assert_eq!(
+            raw.query_bytes(b"SELECT 1")[0].first().as_deref(),
+            Some("1")
+        );
+    }
+    let grown = p.rss_kib().saturating_sub(before);
+    assert!(
+        grown < 40 * 1024,
+        "~120 MiB of long data sent against a 4 MiB budget grew the proxy by {grown} KiB"
+    );
+    let mut ran = 0;
+    let mut refused = 0;
+    for (i, (raw, id)) in clients.iter_mut().enumerate() {
+        let r = execute(raw, *id, i as i64);
+        match r[0] {
+            0x00 => ran += 1,
+            0xff => {
+                assert_eq!(u16::from_le_bytes([r[1], r[2]]), 1105, "{r:?}");
+                refused += 1;
+            }
+            _ => panic!("{r:?}"),
+        }
+    }
+    assert_eq!((ran, refused), (2, 14), "two 2 MiB shares fit in 4 MiB");
+    // Given back: the next client's 2 MiB fits again.
+    let (raw, id) = &mut clients[5];
+    for _ in 0..8 {
+        send(raw, *id, 256 << 10);
+    }
+    let r = execute(raw, *id, 100);
+    assert_eq!(r[0], 0x00, "{r:?}");
+    assert!(p.log().contains("long_data_total"), "{}", tail(&p.log(), 5));
+}

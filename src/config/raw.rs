@@ -54,6 +54,7 @@ pub(super) struct RawLimits {
     pub(super) handshake_timeout: Field,
     pub(super) idle_client_timeout: Field,
     pub(super) max_packet_size: Field,
+    pub(super) long_data_total: Field,
     pub(super) max_user_connections: Field,
     pub(super) max_idle_backend_connections: Field,
 }

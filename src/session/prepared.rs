@@ -58,7 +58,8 @@ pub(super) struct PreparedStmt {
     pub(super) param_types: Option<Vec<u8>>,
     /// COM_STMT_SEND_LONG_DATA payloads (already re-encoded per backend on use).
     pub(super) long_data: Vec<(u16, Vec<u8>)>,
-    pub(super) long_data_bytes: usize,
+    /// Its bytes, counted in the process-wide budget (`long_data`) until cleared.
+    pub(super) long_data_held: crate::long_data::Held,
     /// Long data past the limit arrived since the last execute: it was dropped, and the next
     /// execute answers the server's error instead of running with a parameter cut short.
     pub(super) long_data_overflow: bool,
@@ -134,7 +135,7 @@ impl Session {
                     num_params,
                     param_types: None,
                     long_data: Vec::new(),
-                    long_data_bytes: 0,
+                    long_data_held: Default::default(),
                     long_data_overflow: false,
                     last_role: Some(conn_role(target)),
                     cursor_open: false,
@@ -248,7 +249,7 @@ impl Session {
         };
         st.cursor_open = pkt.get(5).is_some_and(|f| f & 0x0F != 0);
         let long_data = std::mem::take(&mut st.long_data);
-        st.long_data_bytes = 0;
+        st.long_data_held.clear();
         if std::mem::take(&mut st.long_data_overflow) {
             // What the server answers an execute whose long data went past its limit.
             return self
@@ -461,31 +462,35 @@ impl Session {
             return;
         };
         // One statement's long data, and all the session's together, stay within
-        // max_packet_size: 16 statements of 60 MiB each took the proxy to 1 GiB before.
+        // max_packet_size: 16 statements of 60 MiB each took the proxy to 1 GiB before; and
+        // all sessions' together within `[limits] long_data_total`.
         let max = self.shared.max_packet(&self.topo.config.limits);
+        let total = self.topo.config.limits.long_data_total as usize;
         let session_total: usize = self
             .prepared
             .stmts
             .values()
-            .map(|s| s.long_data_bytes)
+            .map(|s| s.long_data_held.bytes())
             .sum();
         if let Some(st) = self.prepared.stmts.get_mut(&id) {
             if st.long_data_overflow {
                 return; // already refused until the next execute or reset
             }
             let data = &pkt[7..];
-            if st.long_data_bytes + data.len() > max || session_total + data.len() > max {
+            let over = st.long_data_held.bytes() + data.len() > max
+                || session_total + data.len() > max
+                || !st.long_data_held.take(data.len(), total);
+            if over {
                 st.long_data.clear();
-                st.long_data_bytes = 0;
+                st.long_data_held.clear();
                 st.long_data_overflow = true;
                 if let Some(suppressed) =
                     crate::log_limit::LONG_DATA_DROPPED.check(crate::log_limit::LISTENER)
                 {
-                    warn!(client = %self.peer, max_packet_size = max, suppressed, "long data over max_packet_size (per statement or per session) dropped; the execute gets an error");
+                    warn!(client = %self.peer, max_packet_size = max, long_data_total = total, suppressed, "long data over max_packet_size (per statement or per session) or over long_data_total (all sessions) dropped; the execute gets an error");
                 }
                 return;
             }
-            st.long_data_bytes += data.len();
             st.long_data
                 .push((u16::from_le_bytes([param[0], param[1]]), data.to_vec()));
         }
@@ -540,7 +545,7 @@ impl Session {
                 .await;
         };
         st.long_data.clear();
-        st.long_data_bytes = 0;
+        st.long_data_held.clear();
         st.long_data_overflow = false;
         if let Err(e) = self.enter_stmt_cluster(id) {
             return self.send_error(&e).await;

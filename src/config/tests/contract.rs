@@ -192,6 +192,7 @@ fn minimal_config_gets_all_defaults() {
             idle_client_timeout: Some(Duration::from_secs(8 * 3600)),
             max_packet_size: 64 * 1024 * 1024,
             max_packet_auto: true,
+            long_data_total: 256 << 20,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }
@@ -330,6 +331,7 @@ recover_after = 1
             idle_client_timeout: None,
             max_packet_size: 1 << 20,
             max_packet_auto: false,
+            long_data_total: 256 << 20,
             max_user_connections: 0,
             max_idle_backend_connections: 64,
         }
