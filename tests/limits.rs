@@ -735,3 +735,39 @@ fn long_data_has_a_process_wide_budget() {
     assert_eq!(r[0], 0x00, "{r:?}");
     assert!(p.log().contains("long_data_total"), "{}", tail(&p.log(), 5));
 }
+
+/// COM_STMT_FETCH on a statement without an open cursor: the server's 1421 names the
+/// statement by the id the client knows (the proxy's), as a direct connection names its own.
+#[test]
+fn no_open_cursor_names_the_clients_statement() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    for (side, port) in [("direct", c.master_port()), ("proxy", p.port)] {
+        let mut raw = RawClient::login(port, c.user(), c.password());
+        // Statements prepared on the master first: the read's id on a replica connection is
+        // another number than the client's.
+        for _ in 0..3 {
+            raw.prepare(b"DO 1").unwrap();
+        }
+        let id = raw.prepare(b"SELECT 1").unwrap();
+        let r = raw.execute(id, &[]);
+        assert!(matches!(r[0], Res::Rows(_)), "{side}: {r:?}");
+        let mut fetch = vec![0x1c];
+        fetch.extend_from_slice(&id.to_le_bytes());
+        fetch.extend_from_slice(&1u32.to_le_bytes());
+        raw.write_packet(0, &fetch);
+        let (_, err) = raw.read_packet();
+        assert_eq!(err[0], 0xff, "{side}: {err:?}");
+        assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1421, "{side}");
+        let text = String::from_utf8_lossy(&err[9..]).into_owned();
+        assert_eq!(
+            text,
+            format!("The statement ({id}) has no open cursor"),
+            "{side}"
+        );
+        assert_eq!(
+            raw.query_bytes(b"SELECT 2")[0].first().as_deref(),
+            Some("2")
+        );
+    }
+}

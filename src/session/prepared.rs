@@ -599,6 +599,33 @@ impl Session {
                 ))
                 .await;
         }
+        // ER_STMT_HAS_NO_OPEN_CURSOR names the statement: the client knows it by the proxy's
+        // id, not the backend's. The first packet is read whole to tell (one packet either
+        // way: the rows, or this error).
+        let first = conn.io.read_raw_packet().await;
+        match first {
+            Ok(n) if n > 6 && conn.io.rbuf[4] == 0xFF => {
+                let code = u16::from_le_bytes([conn.io.rbuf[5], conn.io.rbuf[6]]);
+                if code == 1421 {
+                    conn.io.consume(n);
+                    return self
+                        .send_error(&MyError::new(
+                            1421,
+                            b"HY000",
+                            format!("The statement ({id}) has no open cursor"),
+                        ))
+                        .await;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                conn.broken = true;
+                let (addr, was_trx) = self.backend_failed(target);
+                return self
+                    .report_failure(target, &addr, &e.to_string(), was_trx)
+                    .await;
+            }
+        }
         if let Relayed::Failed { error } =
             self.relay(target, Expect::Rows, 0, Watch::Nothing).await?
         {
