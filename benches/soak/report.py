@@ -21,7 +21,7 @@ UNEXPLAINED = "master up, no restart near"
 READMIT = 2.0
 SETTLE = 5.0       # seconds after a fault ends still counted as its aftermath
 SIGHUP_SPAN = 2.0  # a SIGHUP "window"
-KINDS = ["replica_stop", "replica_kill", "master_restart", "topology_remove", "sighup"]
+KINDS = ["replica_stop", "replica_kill", "master_restart", "topology_remove", "sighup", "lock_kill"]
 
 
 def load_meta(work):
@@ -229,7 +229,7 @@ def main():
     total_failed_reads = 0
     read_err_msgs = collections.Counter()
     for name, rows in clients.items():
-        if name == "writer":
+        if name == "writer" or name.startswith("locker"):
             continue
         per = collections.Counter()
         n = 0
@@ -410,7 +410,8 @@ def main():
         near = [r for r in ins if e["t1"] - 30 <= r[2] <= e["t2"] + 30]
         fails = [r for r in near if r[4] != "ok"]
         cl = collections.Counter(wclass(r[2], r[3], r[5]) for r in fails)
-        rfails = [r for name, rows in clients.items() if name != "writer" for r in rows
+        rfails = [r for name, rows in clients.items()
+                  if name != "writer" and not name.startswith("locker") for r in rows
                   if r[4] != "ok" and e["t1"] - 5 <= r[2] <= e["t2"] + 10]
         span = (f"{min(r[2] for r in rfails) - e['t1']:.1f} → {max(r[3] for r in rfails) - e['t1']:.1f}"
                 if rfails else "—")
@@ -425,6 +426,42 @@ def main():
           f"{cl[IN_FLIGHT]} | {cl[DURING]} | {cl[READMITTING]} | {cl[LATE]} | {outage} | {back} | "
           f"{len(rfails)} | {span} |")
     w("")
+
+    # ---------------------------------------------------------------- named-lock counter
+    incs = [r for name, rows in clients.items() if name.startswith("locker") for r in rows]
+    lock_ok = sum(1 for r in incs if r[4] == "ok")
+    lock_unknown = sum(1 for r in incs if r[4] == "unknown")
+    lock_err = sum(1 for r in incs if r[4] == "err")
+    counter = None
+    try:
+        with open(os.path.join(work, "counter-master.tsv")) as f:
+            counter = int(f.read().strip() or "0")
+    except (OSError, ValueError):
+        pass
+    lost_incs = None
+    if incs:
+        w("## Named-lock counter (soak.counter)")
+        w("")
+        w("Two lockers do read-modify-write of one counter under `GET_LOCK`; `lock_kill` KILLs the "
+          "lock holder's master connection from the server side. A lost lock must end that "
+          "session, so the final value is at least the acknowledged increments (at most those "
+          "plus the ones whose answer was lost).")
+        w("")
+        kills = [e for e in events if e["kind"] == "lock_kill"]
+        lost_incs = (lock_ok - counter) if counter is not None else None
+        w(f"- increments acknowledged: {lock_ok}; answer lost (unknown outcome): {lock_unknown}; "
+          f"refused or failed before the UPDATE: {lock_err}; holder KILLs: "
+          f"{sum(1 for e in kills if e['detail'].startswith('KILL'))} of {len(kills)} faults")
+        w(f"- counter on the master: {counter}; **acknowledged but lost**: "
+          f"{max(lost_incs, 0) if lost_incs is not None else 'n/a'}")
+        lerr = collections.Counter((r[5], re.sub(r"\d+(\.\d+)*", "N", r[6])[:110]) for r in incs if r[4] != "ok")
+        if lerr:
+            w("")
+            w("| errno | message | count |")
+            w("|---:|---|---:|")
+            for (code, msg), c in lerr.most_common(8):
+                w(f"| {code} | {msg.replace('|', '/')} | {c} |")
+        w("")
 
     # ---------------------------------------------------------------- resources
     w("## Proxy resources")
@@ -560,6 +597,10 @@ def main():
       + ", ".join(f"{k} {v}" for k, v in err_cls.most_common())
       + f" | {'yes' if unexplained == 0 and after == 0 else 'no'} |")
     w(f"| no row lost that got OK, none doubled | lost {len(lost)}, doubled {len(doubled)} | {'yes' if not lost and not doubled else 'no'} |")
+    if lost_incs is not None:
+        w(f"| no acknowledged increment lost under a killed lock | {max(lost_incs, 0)} lost, counter {counter} "
+          f"for {lock_ok} acknowledged (+{lock_unknown} unknown) | "
+          f"{'yes' if lost_incs <= 0 and counter <= lock_ok + lock_unknown else 'no'} |")
     w(f"| p99 read latency with a replica frozen ≤ {goal_lat:.1f} s | worst window p99 {ms(stop_worst)} ms (quiet p99 {ms(quiet_p99)} ms) | "
       f"{'yes' if stop_worst == stop_worst and stop_worst <= goal_lat else 'no'} |")
     if samples:

@@ -19,6 +19,7 @@
 #        2 x soak_client.py reader      persistent connection, point selects, every read timed
 #        2 x soak_client.py connreader  connect + point select + disconnect per request
 #        1 x soak_client.py writer      INSERTs with unique ids into soak.tally, every result logged
+#        2 x soak_client.py locker      read-modify-write of soak.counter under GET_LOCK
 #      (sysbench is restarted for the remaining time should it exit early; the restarts are
 #      counted);
 #   5. meanwhile, every SOAK_FAULT_INTERVAL seconds (25), in rotation (replicas alternate by
@@ -28,6 +29,8 @@
 #        master_restart   stop-node master, SOAK_DOWN_SECONDS later start-node master
 #        topology_remove  rwsplit topology remove-replica; add-replica SOAK_REMOVED_SECONDS later
 #        sighup           SIGHUP to the proxy
+#        lock_kill        KILL (server side) of the master connection holding the lockers' named
+#                         lock, usually idle between its read and its UPDATE
 #      No fault starts in the first 20 s or the last 30 s, so the resource figures at the start
 #      and the end are taken with every backend up;
 #   6. samples the proxy's VmRSS, open fds and threads every 5 s;
@@ -41,7 +44,7 @@
 # SOAK_DOWN_SECONDS [5], SOAK_REMOVED_SECONDS [8], SOAK_MONITOR_INTERVAL [500ms],
 # SOAK_READ_FAILOVER [2s], SOAK_RO_RATE [200] / SOAK_RW_RATE [30] (sysbench events per second,
 # 0 = as fast as it goes; the default leaves the 2-core host some headroom so latency is the
-# proxy's, not the scheduler's), SOAK_FAULTS (the rotation, space-separated, default all five),
+# proxy's, not the scheduler's), SOAK_FAULTS (the rotation, space-separated, default all six),
 # SOAK_KEEP=1 keeps the work directory (logs, configs, per-request logs),
 # SOAK_RESULTS_DIR [benches/results].
 #
@@ -68,7 +71,7 @@ RO_RATE=${SOAK_RO_RATE:-200}
 RW_RATE=${SOAK_RW_RATE:-30}
 KEEP=${SOAK_KEEP:-0}
 RESULTS_DIR=${SOAK_RESULTS_DIR:-$ROOT/benches/results}
-read -r -a FAULTS <<<"${SOAK_FAULTS:-replica_kill replica_stop master_restart topology_remove sighup}"
+read -r -a FAULTS <<<"${SOAK_FAULTS:-replica_kill replica_stop master_restart topology_remove sighup lock_kill}"
 TABLES=4
 TABLE_SIZE=10000
 WARMUP=20
@@ -212,7 +215,9 @@ sysbench oltp_read_write "${SB_COMMON[@]}" --mysql-port="$MASTER_PORT" --threads
 # No unique key on wid: a write the proxy sent twice would show as two rows.
 admin_sql master -e "CREATE DATABASE soak; CREATE TABLE soak.tally (
     pk BIGINT AUTO_INCREMENT PRIMARY KEY, wid BIGINT NOT NULL, t_send DOUBLE NOT NULL,
-    KEY (wid)) ENGINE=InnoDB"
+    KEY (wid)) ENGINE=InnoDB;
+    CREATE TABLE soak.counter (id INT PRIMARY KEY, v BIGINT NOT NULL) ENGINE=InnoDB;
+    INSERT INTO soak.counter VALUES (1, 0)"
 wait_replicas || die "replicas did not catch up after prepare"
 log "sanity: a read through rwsplit lands on server $(mariadb --no-defaults --protocol=tcp -h 127.0.0.1 \
     -P "$RW_PORT" -u "$APP_USER" -p"$APP_PASSWORD" --batch --skip-column-names -e 'SELECT @@server_id')"
@@ -290,6 +295,8 @@ client reader reader2 0.02
 client connreader conn1 0.02
 client connreader conn2 0.02
 client writer writer 0.01
+client locker locker1 0.05
+client locker locker2 0.05
 
 (
     trap 'exit 0' TERM
@@ -367,6 +374,20 @@ fault() {
         kill -HUP "$RW_PID"
         event "$kind" proxy "$t1" "$t1" "$t1" "SIGHUP"
         ;;
+    lock_kill)
+        # An admin (or pt-kill) kills the master connection that holds the lockers' named lock,
+        # mostly while it idles between its read and its UPDATE: that client's session must end
+        # (its next statement fails), never go on without the lock.
+        t1=$(now)
+        local holder
+        holder=$(admin_sql master -e "SELECT IS_USED_LOCK('soak_counter')")
+        if [[ $holder =~ ^[0-9]+$ ]]; then
+            admin_sql master -e "KILL $holder" 2>>"$WORK/faults.log" || true
+            event "$kind" master "$t1" "$t1" "$t1" "KILL $holder (the named lock's holder)"
+        else
+            event "$kind" master "$t1" "$t1" "$t1" "no holder at that moment"
+        fi
+        ;;
     esac
     log "fault $kind done ($(tail -n 1 "$EVENTS" | cut -f2,6 | tr '\t' ' '))"
 }
@@ -417,6 +438,7 @@ curl -s --max-time 5 "http://127.0.0.1:$METRICS_PORT/metrics" >"$WORK/metrics.tx
 log "reading soak.tally"
 wait_replicas 60 || log "replicas behind the master at the end (see report)"
 admin_sql master -e 'SELECT wid, COUNT(*) FROM soak.tally GROUP BY wid' >"$WORK/tally-master.tsv"
+admin_sql master -e 'SELECT v FROM soak.counter WHERE id = 1' >"$WORK/counter-master.tsv"
 for node in replica1 replica2; do
     printf '%s\t%s\n' "$node" "$(admin_sql "$node" -e 'SELECT COUNT(*), COUNT(DISTINCT wid) FROM soak.tally' | tr '\t' ' ')" \
         >>"$WORK/tally-replicas.tsv"

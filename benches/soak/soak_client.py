@@ -20,6 +20,16 @@ reader      one persistent autocommit connection; point selects on sbtest1..4 wi
             statement the driver sends right after it: PyMySQL sends SET NAMES) or "query:".
 connreader  connect, one point select, disconnect, per request (a PHP-style app). Lines as
             reader; a failed connect is a failed request.
+locker      a read-modify-write counter under a named lock, the way an application serialises
+            without transactions: GET_LOCK('soak_counter'), read soak.counter.v on the master,
+            stay idle a moment holding the lock (the soak's lock_kill fault KILLs the holder
+            from the server side then), UPDATE v = read + 1, RELEASE_LOCK. Lines:
+              inc  n  t_send  t_done  ok|err|unknown  errno  message
+            ok: the UPDATE was acknowledged; unknown: the connection was lost after the UPDATE
+            was sent (it may or may not have run); err: it was not sent or was refused. A lost
+            lock must end the session (the next statement fails), never let the UPDATE run
+            without the lock: then final v = acknowledged increments (+ at most the unknown
+            ones), and a smaller v means an acknowledged increment was lost.
 
 Every loop stops after --duration seconds or --max requests, whichever comes first. Client
 timeouts (connect 10 s, read/write 30 s) turn a hang into an error: a hung proxy shows as a
@@ -139,9 +149,57 @@ def reader(a, out, per_request):
         conn.close()
 
 
+def locker(a, out):
+    deadline = time.time() + a.duration
+    conn = None
+    n = 0
+    while n < a.max and time.time() < deadline:
+        if conn is None:
+            try:
+                conn = connect(a)
+            except pymysql.MySQLError:
+                time.sleep(0.2)
+                continue
+        n += 1
+        t0 = time.time()
+        sent = False
+        try:
+            with conn.cursor() as c:
+                c.execute("SELECT GET_LOCK('soak_counter', 10)")
+                if c.fetchone()[0] != 1:
+                    out.write(f"inc\t{n}\t{t0:.6f}\t{time.time():.6f}\terr\t0\tlock timeout\n")
+                    continue
+                c.execute("/* rwsplit:master */ SELECT v FROM soak.counter WHERE id = 1")
+                v = c.fetchone()[0]
+                time.sleep(random.uniform(0, 0.3))
+                sent = True
+                c.execute("UPDATE soak.counter SET v = %s WHERE id = 1", (v + 1,))
+                done = time.time()
+                c.execute("SELECT RELEASE_LOCK('soak_counter')")
+                c.fetchone()
+            out.write(f"inc\t{n}\t{t0:.6f}\t{done:.6f}\tok\t0\t\n")
+        except pymysql.MySQLError as e:
+            t1 = time.time()
+            code, msg = err_of(e)
+            lost = code in LOST or isinstance(e, pymysql.err.InterfaceError)
+            # An UPDATE answered with an error did not run; one whose answer was lost may have.
+            status = "unknown" if sent and lost and "RELEASE_LOCK" not in msg else "err"
+            out.write(f"inc\t{n}\t{t0:.6f}\t{t1:.6f}\t{status}\t{code}\t{msg}\n")
+            if lost:
+                try:
+                    conn.close()
+                except Exception:
+                    pass
+                conn = None
+        if a.pause:
+            time.sleep(a.pause)
+    if conn is not None:
+        conn.close()
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["writer", "reader", "connreader"])
+    p.add_argument("mode", choices=["writer", "reader", "connreader", "locker"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--user", default="app")
     p.add_argument("--password", default="apppass")
@@ -155,6 +213,8 @@ def main():
     with open(a.out, "w", buffering=1) as out:
         if a.mode == "writer":
             writer(a, out)
+        elif a.mode == "locker":
+            locker(a, out)
         else:
             reader(a, out, a.mode == "connreader")
     return 0
