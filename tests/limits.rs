@@ -491,49 +491,29 @@ fn long_data_is_capped_per_statement_and_per_session() {
     let t = fresh_table(&c, "long_data");
     c.root_sql("master", &format!("ALTER TABLE {t} ADD COLUMN b LONGBLOB"));
     let mut raw = RawClient::login(p.port, c.user(), c.password());
-    let send = |raw: &mut RawClient, id: u32, bytes: usize| {
-        let mut pkt = vec![0x18];
-        pkt.extend_from_slice(&id.to_le_bytes());
-        pkt.extend_from_slice(&0u16.to_le_bytes());
-        pkt.resize(7 + bytes, b'x');
-        raw.write_packet(0, &pkt);
-    };
     let sql = format!("INSERT INTO {t} (b, a) VALUES (?, ?)");
-    // Execute: parameter 0 is the long-data BLOB (no value in the packet), 1 a BIGINT.
-    let execute = |raw: &mut RawClient, id: u32, a: i64| {
-        let mut pkt = vec![0x17];
-        pkt.extend_from_slice(&id.to_le_bytes());
-        pkt.push(0);
-        pkt.extend_from_slice(&1u32.to_le_bytes());
-        pkt.push(0);
-        pkt.push(1);
-        pkt.extend_from_slice(&[0xfc, 0, 8, 0]);
-        pkt.extend_from_slice(&a.to_le_bytes());
-        raw.write_packet(0, &pkt);
-        raw.read_packet().1
-    };
     // Within the cap: 3 x 20 KiB into one statement runs.
     let one = raw.prepare(sql.as_bytes()).unwrap();
     for _ in 0..3 {
-        send(&mut raw, one, 20 << 10);
+        raw.send_long_data(one, 20 << 10);
     }
-    let ok = execute(&mut raw, one, 1);
+    let ok = raw.execute_with_long_data(one, 1);
     assert_eq!(ok[0], 0x00, "{ok:?}");
     // Past it: 4 x 20 KiB; the execute gets the server's 1105, and nothing is inserted.
     for _ in 0..4 {
-        send(&mut raw, one, 20 << 10);
+        raw.send_long_data(one, 20 << 10);
     }
-    let err = execute(&mut raw, one, 2);
+    let err = raw.execute_with_long_data(one, 2);
     assert_eq!(err[0], 0xff);
     assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1105);
     assert!(String::from_utf8_lossy(&err).contains("mysql_send_long_data"));
     // Per session: 40 KiB pending on one statement leaves 24 KiB for another.
     let two = raw.prepare(sql.as_bytes()).unwrap();
-    send(&mut raw, one, 40 << 10);
-    send(&mut raw, two, 30 << 10);
-    let err = execute(&mut raw, two, 3);
+    raw.send_long_data(one, 40 << 10);
+    raw.send_long_data(two, 30 << 10);
+    let err = raw.execute_with_long_data(two, 3);
     assert_eq!(u16::from_le_bytes([err[1], err[2]]), 1105, "{err:?}");
-    let ok = execute(&mut raw, one, 4);
+    let ok = raw.execute_with_long_data(one, 4);
     assert_eq!(ok[0], 0x00, "{ok:?}");
     let rows = c.root_rows(
         "master",
@@ -622,15 +602,7 @@ async fn max_packet_size_follows_the_servers() {
     let p = Proxy::start(&c, "");
     let blob = vec![b'x'; 70 * 1024 * 1024];
     for (side, opts) in [
-        (
-            "direct",
-            mysql_async::OptsBuilder::default()
-                .ip_or_hostname("127.0.0.1")
-                .tcp_port(c.master_port())
-                .user(Some(c.user()))
-                .pass(Some(c.password()))
-                .db_name(Some("rwtest")),
-        ),
+        ("direct", c.direct_opts(Some("rwtest"))),
         (
             "proxy",
             mysql_async::OptsBuilder::from_opts(p.opts(&c, Some("rwtest"))),
@@ -662,25 +634,6 @@ fn long_data_has_a_process_wide_budget() {
     let t = fresh_table(&c, "long_data_total");
     c.root_sql("master", &format!("ALTER TABLE {t} ADD COLUMN b LONGBLOB"));
     let sql = format!("INSERT INTO {t} (b, a) VALUES (?, ?)");
-    let send = |raw: &mut RawClient, id: u32, bytes: usize| {
-        let mut pkt = vec![0x18];
-        pkt.extend_from_slice(&id.to_le_bytes());
-        pkt.extend_from_slice(&0u16.to_le_bytes());
-        pkt.resize(7 + bytes, b'x');
-        raw.write_packet(0, &pkt);
-    };
-    let execute = |raw: &mut RawClient, id: u32, a: i64| {
-        let mut pkt = vec![0x17];
-        pkt.extend_from_slice(&id.to_le_bytes());
-        pkt.push(0);
-        pkt.extend_from_slice(&1u32.to_le_bytes());
-        pkt.push(0);
-        pkt.push(1);
-        pkt.extend_from_slice(&[0xfc, 0, 8, 0]);
-        pkt.extend_from_slice(&a.to_le_bytes());
-        raw.write_packet(0, &pkt);
-        raw.read_packet().1
-    };
     let mut clients: Vec<(RawClient, u32)> = (0..16)
         .map(|_| {
             let mut raw = RawClient::login(p.port, c.user(), c.password());
@@ -692,12 +645,12 @@ fn long_data_has_a_process_wide_budget() {
     // Two clients take the whole budget (2 MiB each); the other 14 send 8 MiB each past it.
     for (raw, id) in clients.iter_mut().take(2) {
         for _ in 0..8 {
-            send(raw, *id, 256 << 10);
+            raw.send_long_data(*id, 256 << 10);
         }
     }
     for _ in 0..32 {
         for (raw, id) in clients.iter_mut().skip(2) {
-            send(raw, *id, 256 << 10);
+            raw.send_long_data(*id, 256 << 10);
         }
     }
     // A round trip on each makes sure the proxy has read everything sent before it.
@@ -715,7 +668,7 @@ fn long_data_has_a_process_wide_budget() {
     let mut ran = 0;
     let mut refused = 0;
     for (i, (raw, id)) in clients.iter_mut().enumerate() {
-        let r = execute(raw, *id, i as i64);
+        let r = raw.execute_with_long_data(*id, i as i64);
         match r[0] {
             0x00 => ran += 1,
             0xff => {
@@ -729,9 +682,9 @@ fn long_data_has_a_process_wide_budget() {
     // Given back: the next client's 2 MiB fits again.
     let (raw, id) = &mut clients[5];
     for _ in 0..8 {
-        send(raw, *id, 256 << 10);
+        raw.send_long_data(*id, 256 << 10);
     }
-    let r = execute(raw, *id, 100);
+    let r = raw.execute_with_long_data(*id, 100);
     assert_eq!(r[0], 0x00, "{r:?}");
     assert!(p.log().contains("long_data_total"), "{}", tail(&p.log(), 5));
 }

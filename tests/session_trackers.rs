@@ -202,15 +202,7 @@ async fn failed_change_user_starts_the_session_over() {
     let p = Proxy::start(&c, "");
     let mut answers = Vec::new();
     for (side, opts) in [
-        (
-            "direct",
-            mysql_async::OptsBuilder::default()
-                .ip_or_hostname("127.0.0.1")
-                .tcp_port(c.master_port())
-                .user(Some(c.user()))
-                .pass(Some(c.password()))
-                .db_name(Some("rwtest")),
-        ),
+        ("direct", c.direct_opts(Some("rwtest"))),
         (
             "proxy",
             mysql_async::OptsBuilder::from_opts(p.opts(&c, Some("rwtest"))),

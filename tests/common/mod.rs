@@ -136,6 +136,17 @@ impl Cluster {
         self.var("REPLICA3_SERVER_ID").to_string()
     }
 
+    /// mysql_async options for a connection straight to the master (the "direct" side of a
+    /// comparison), as the app account.
+    pub fn direct_opts(&self, db: Option<&str>) -> mysql_async::OptsBuilder {
+        mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.master_port())
+            .user(Some(self.user()))
+            .pass(Some(self.password()))
+            .db_name(db)
+    }
+
     pub fn user(&self) -> &str {
         self.vars
             .get("APP_USER")

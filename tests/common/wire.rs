@@ -201,6 +201,30 @@ impl RawClient {
     }
 
     /// COM_STMT_EXECUTE of `id` (0xFFFFFFFF: the last prepared) with BIGINT parameters.
+    /// COM_STMT_SEND_LONG_DATA of `bytes` bytes of `x` for parameter 0 (no answer comes).
+    pub fn send_long_data(&mut self, id: u32, bytes: usize) {
+        let mut pkt = vec![0x18];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.extend_from_slice(&0u16.to_le_bytes());
+        pkt.resize(7 + bytes, b'x');
+        self.write_packet(0, &pkt);
+    }
+
+    /// COM_STMT_EXECUTE of a statement whose parameter 0 came as long data (no value in the
+    /// packet) and parameter 1 is the BIGINT `a`; returns the first answer packet's payload.
+    pub fn execute_with_long_data(&mut self, id: u32, a: i64) -> Vec<u8> {
+        let mut pkt = vec![0x17];
+        pkt.extend_from_slice(&id.to_le_bytes());
+        pkt.push(0);
+        pkt.extend_from_slice(&1u32.to_le_bytes());
+        pkt.push(0);
+        pkt.push(1);
+        pkt.extend_from_slice(&[0xfc, 0, 8, 0]);
+        pkt.extend_from_slice(&a.to_le_bytes());
+        self.write_packet(0, &pkt);
+        self.read_packet().1
+    }
+
     pub fn execute(&mut self, id: u32, params: &[i64]) -> Vec<Res> {
         let mut p = vec![0x17];
         p.extend_from_slice(&id.to_le_bytes());
