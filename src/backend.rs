@@ -762,29 +762,25 @@ impl BackendConn {
         let started = self.last_used;
         loop {
             let step = scanner.scan(&mut self.io.rbuf[..], pos);
-            let (upto, infile, done) = match step {
-                Step::Done(n) => (n, false, true),
-                Step::LocalInfile(n) => (n, true, false),
-                Step::NeedMore(n) => (n, false, false),
-                Step::Rewrite { start, end } => {
-                    // An OK with session state: the client gets it as its own settings
-                    // would show it (`tracker`). Rare: only statements that change state.
-                    let seq = self.io.rbuf[start + 3];
-                    let payload = tracker::rewrite_ok(&self.io.rbuf[start + 4..end], view);
-                    let mut out = Vec::with_capacity(start + 4 + payload.len());
-                    out.extend_from_slice(&self.io.rbuf[..start]);
-                    out.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
-                    out.push(seq);
-                    out.extend_from_slice(&payload);
-                    write_within(client, &out, client_write)
-                        .await
-                        .map_err(RelayError::Client)?;
-                    self.io.consume(end);
-                    sent = true;
-                    scanner.bytes += out.len() as u64;
-                    pos = 0;
-                    continue;
+            // Bytes of the buffer to forward, bytes to consume, and how the step ended.
+            let (upto, consume, infile, done) = match step {
+                Step::Done(n) => (n, n, false, true),
+                Step::LocalInfile(n) => (n, n, true, false),
+                Step::NeedMore(n) => (n, n, false, false),
+                // An OK with session state, forwarded as the client's own settings would show
+                // it (`tracker`): cut short in place, or `copied` below.
+                Step::Rewrite { start, end } => (
+                    self.rewrite_ok_at(start, end, view).unwrap_or(0),
+                    end,
+                    false,
+                    false,
+                ),
+            };
+            let copied = match step {
+                Step::Rewrite { start, end } if upto == 0 => {
+                    Some(self.rewritten_copy(start, end, view))
                 }
+                _ => None,
             };
             if refuse_read_only && done && !sent {
                 // With `refuse_read_only` (a read on a replica) an answer that is only "I am
@@ -795,15 +791,20 @@ impl BackendConn {
                     return Err(RelayError::ReadOnly { code });
                 }
             }
-            if upto > 0 {
-                write_within(client, &self.io.rbuf[..upto], client_write)
+            let bytes: &[u8] = copied.as_deref().unwrap_or(&self.io.rbuf[..upto]);
+            if !bytes.is_empty() {
+                write_within(client, bytes, client_write)
                     .await
                     .map_err(RelayError::Client)?;
-                self.io.consume(upto);
                 sent = true;
-                scanner.bytes += upto as u64;
+                scanner.bytes += bytes.len() as u64;
             }
+            self.io.consume(consume);
             pos = 0;
+            if matches!(step, Step::Rewrite { .. }) {
+                // The rest of the response may be in the buffer already.
+                continue;
+            }
             if done {
                 return Ok(());
             }
@@ -822,6 +823,35 @@ impl BackendConn {
                 return Err(RelayError::Backend { error, sent });
             }
         }
+    }
+
+    /// An OK with session state at `start..end` of the read buffer, for `view`'s client
+    /// (`tracker`): every write's OK carries its `last_gtid`, and when the client gets none of
+    /// the entries the packet is cut short in place (a prefix of itself: the length in its
+    /// header and SERVER_SESSION_STATE_CHANGED cleared). Returns how many buffered bytes to
+    /// forward then; None when the client gets entries (`rewritten_copy`).
+    #[cold]
+    fn rewrite_ok_at(&mut self, start: usize, end: usize, view: &ClientView) -> Option<usize> {
+        let payload = &self.io.rbuf[start + 4..end];
+        let n = tracker::plain_len(payload, view)?;
+        let status_at = tracker::status_at(payload)?;
+        self.io.rbuf[start + 4 + status_at + 1] &= !((tracker::STATE_CHANGED >> 8) as u8);
+        self.io.rbuf[start..start + 3].copy_from_slice(&(n as u32).to_le_bytes()[..3]);
+        Some(start + 4 + n)
+    }
+
+    /// The buffered bytes before the OK at `start..end` and the OK as `view`'s client gets it,
+    /// in a new buffer (the client tracks some of what it reports).
+    #[cold]
+    fn rewritten_copy(&self, start: usize, end: usize, view: &ClientView) -> Vec<u8> {
+        let seq = self.io.rbuf[start + 3];
+        let payload = tracker::rewrite_ok(&self.io.rbuf[start + 4..end], view);
+        let mut out = Vec::with_capacity(start + 4 + payload.len());
+        out.extend_from_slice(&self.io.rbuf[..start]);
+        out.extend_from_slice(&(payload.len() as u32).to_le_bytes()[..3]);
+        out.push(seq);
+        out.extend_from_slice(&payload);
+        out
     }
 
     /// Waits for more of an answer, before any of it reached the client, and gives up (Err)

@@ -32,6 +32,28 @@ impl GtidPos {
         Some(p)
     }
 
+    /// Parses one GTID (`0-1-100`, as the `last_gtid` tracker reports it) without allocating.
+    pub fn parse_one(s: &[u8]) -> Option<(u32, u32, u64)> {
+        let mut it = s.split(|&b| b == b'-');
+        let num = |b: &[u8]| -> Option<u64> {
+            if b.is_empty() || b.len() > 20 || !b.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            b.iter().try_fold(0u64, |n, &d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            })
+        };
+        let d = u32::try_from(num(it.next()?)?).ok()?;
+        let srv = u32::try_from(num(it.next()?)?).ok()?;
+        let seq = num(it.next()?)?;
+        it.next().is_none().then_some((d, srv, seq))
+    }
+
+    /// Adds one GTID (keeps the newer of it and this position's in its domain).
+    pub fn note(&mut self, gtid: (u32, u32, u64)) {
+        self.merge_one(gtid);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
@@ -78,6 +100,33 @@ impl fmt::Display for GtidPos {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_gtid_without_allocating() {
+        assert_eq!(GtidPos::parse_one(b"0-1-25159"), Some((0, 1, 25159)));
+        assert_eq!(
+            GtidPos::parse_one(b"4294967295-2-18446744073709551615"),
+            Some((u32::MAX, 2, u64::MAX))
+        );
+        for bad in [
+            &b""[..],
+            b"0-1",
+            b"0-1-2-3",
+            b"a-1-2",
+            b"0--2",
+            b"4294967296-1-1",
+            b"0-1-18446744073709551616",
+            b"0-1-2,1-1-1",
+        ] {
+            assert_eq!(GtidPos::parse_one(bad), None, "{bad:?}");
+        }
+        let mut p = GtidPos::parse("0-1-5").unwrap();
+        p.note((0, 1, 7));
+        p.note((1, 2, 3));
+        p.note((0, 1, 6));
+        assert_eq!(p.to_string(), "0-1-7,1-2-3");
+    }
+
     use super::*;
 
     #[test]

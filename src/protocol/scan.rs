@@ -69,8 +69,11 @@ pub struct Scanner {
     pub rows: u64,
     /// Bytes forwarded to the client (kept by the relay).
     pub bytes: u64,
-    /// Session state the server reported (`tracker`); None while it reported none.
+    /// Session state the server reported (`tracker`); None while it reported none but a
+    /// commit's position.
     pub tracked: Option<Box<Tracked>>,
+    /// The GTID of the last commit the response reported (`last_gtid`, every write's OK).
+    pub last_gtid: Option<(u32, u32, u64)>,
     /// The response goes to a client: OKs with session state are handed back for rewriting
     /// (`Step::Rewrite`), and an EOF's state-changed flag is cleared unless `keep_eof_flag`.
     client: bool,
@@ -101,6 +104,7 @@ impl Scanner {
             rows: 0,
             bytes: 0,
             tracked: None,
+            last_gtid: None,
             client: false,
             keep_eof_flag: false,
             rewrite_pending: false,
@@ -123,9 +127,7 @@ impl Scanner {
     }
 
     fn track_ok(&mut self, p: &[u8]) {
-        if tracker::needs_rewrite(p) {
-            let t = self.tracked.get_or_insert_with(Default::default);
-            tracker::read_ok(p, t);
+        if tracker::read_ok(p, &mut self.tracked, &mut self.last_gtid) {
             self.rewrite_pending = self.client;
         }
     }

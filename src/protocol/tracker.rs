@@ -218,11 +218,17 @@ fn lenenc_str(b: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((s, &b[used + n as usize..]))
 }
 
-/// Adds what the OK packet `p` (0x00 or 0xFE header) reports to `t`; false if it reports
-/// nothing. A report that cannot be read counts as a change of unknown state.
-pub fn read_ok(p: &[u8], t: &mut Tracked) -> bool {
+/// Adds what the OK packet `p` (0x00 or 0xFE header) reports to `t` (created when the report
+/// holds more than a commit's position) and `last_gtid` (a write's new position, the one
+/// report every commit carries: kept out of `t`, no allocation); false if it reports nothing.
+/// A report that cannot be read counts as a change of unknown state.
+pub fn read_ok(
+    p: &[u8],
+    t: &mut Option<Box<Tracked>>,
+    last_gtid: &mut Option<(u32, u32, u64)>,
+) -> bool {
     let Some(l) = layout(p) else {
-        t.changed = true;
+        t.get_or_insert_with(Default::default).changed = true;
         return true;
     };
     let status = u16::from_le_bytes([p[l.status_at], p[l.status_at + 1]]);
@@ -237,7 +243,13 @@ pub fn read_ok(p: &[u8], t: &mut Tracked) -> bool {
             SYSTEM_VARIABLES => {
                 if let Some((name, rest)) = lenenc_str(body) {
                     if let Some((value, _)) = lenenc_str(rest) {
-                        t.sysvars.push((
+                        if name == b"last_gtid" {
+                            if let Some(g) = crate::gtid::GtidPos::parse_one(value) {
+                                *last_gtid = Some(g);
+                                continue;
+                            }
+                        }
+                        t.get_or_insert_with(Default::default).sysvars.push((
                             String::from_utf8_lossy(name).to_ascii_lowercase(),
                             value.to_vec(),
                         ));
@@ -246,17 +258,63 @@ pub fn read_ok(p: &[u8], t: &mut Tracked) -> bool {
             }
             SCHEMA => {
                 if let Some((name, _)) = lenenc_str(body) {
-                    t.schema = Some(name.to_vec());
+                    t.get_or_insert_with(Default::default).schema = Some(name.to_vec());
                 }
             }
-            STATE_CHANGE => t.changed = true,
+            STATE_CHANGE => t.get_or_insert_with(Default::default).changed = true,
             _ => {}
         }
     }
     if read != block.len() {
-        t.changed = true;
+        t.get_or_insert_with(Default::default).changed = true;
     }
     true
+}
+
+/// Where an OK packet's status flags are (after the header and two length-encoded numbers).
+pub fn status_at(p: &[u8]) -> Option<usize> {
+    layout(p).map(|l| l.status_at)
+}
+
+/// The length of the payload a direct server would have sent `view`'s client when none of the
+/// report's entries are for it: the OK up to its warnings, and its info string if not empty —
+/// a prefix of `p`, so the packet is rewritten in place (every write's OK carries `last_gtid`:
+/// this is the common case, and costs no allocation). None: some entry is for the client
+/// (`rewrite_ok` then), or the packet cannot be read.
+pub fn plain_len(p: &[u8], view: &ClientView) -> Option<usize> {
+    let l = layout(p)?;
+    if view.capability {
+        let mut v = view.clone();
+        let mut any = false;
+        for (ty, body, _) in entries(&p[l.state.clone()]) {
+            if ty == SYSTEM_VARIABLES {
+                if let Some((name, rest)) = lenenc_str(body) {
+                    if let Some((value, _)) = lenenc_str(rest) {
+                        v.apply_setting(name, value);
+                    }
+                }
+            }
+        }
+        for (ty, body, _) in entries(&p[l.state.clone()]) {
+            any |= match ty {
+                SYSTEM_VARIABLES => {
+                    lenenc_str(body).is_some_and(|(n, _)| v.sysvar_rank(n).is_some())
+                }
+                SCHEMA => v.schema,
+                STATE_CHANGE => v.state_change,
+                _ => true,
+            };
+        }
+        if any {
+            return None;
+        }
+    }
+    // The info's length prefix sits right before it.
+    Some(if l.info.is_empty() {
+        l.status_at + 4
+    } else {
+        l.info.end
+    })
 }
 
 fn put_lenenc(out: &mut Vec<u8>, n: usize) {
@@ -368,18 +426,21 @@ mod tests {
 
     #[test]
     fn reads_variables_schema_and_change() {
-        let mut t = Tracked::default();
-        assert!(read_ok(&hex(SQL_MODE), &mut t));
+        let (mut t, mut g) = (None, None);
+        assert!(read_ok(&hex(SQL_MODE), &mut t, &mut g));
+        let tr = t.as_deref().unwrap();
         assert_eq!(
-            t.sysvar("SQL_MODE"),
+            tr.sysvar("SQL_MODE"),
             Some(&b"REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI"[..])
         );
-        assert!(read_ok(&hex(USE), &mut t));
-        assert_eq!(t.schema.as_deref(), Some(&b"rwtest"[..]));
-        assert!(t.changed);
-        let mut t = Tracked::default();
-        assert!(!read_ok(&[0, 0, 0, 2, 0, 0, 0], &mut t));
-        assert_eq!(t, Tracked::default());
+        assert!(read_ok(&hex(USE), &mut t, &mut g));
+        let tr = t.as_deref().unwrap();
+        assert_eq!(tr.schema.as_deref(), Some(&b"rwtest"[..]));
+        assert!(tr.changed);
+        assert_eq!(g, None);
+        let (mut t, mut g) = (None, None);
+        assert!(!read_ok(&[0, 0, 0, 2, 0, 0, 0], &mut t, &mut g));
+        assert!(t.is_none() && g.is_none());
     }
 
     #[test]
@@ -434,30 +495,49 @@ mod tests {
         want.push(info.len() as u8);
         want.extend_from_slice(info);
         assert_eq!(out, want);
-        let mut t = Tracked::default();
-        read_ok(&p, &mut t);
-        assert_eq!(t.sysvar("last_gtid"), Some(&b"0-1-16"[..]));
-        // A write's position is no change of the session's state.
-        assert!(!t.changed);
-        let mut t = Tracked::default();
-        read_ok(&hex(TEMP), &mut t);
-        assert!(t.changed && t.sysvars.is_empty() && t.schema.is_none());
+        let (mut t, mut g) = (None, None);
+        read_ok(&p, &mut t, &mut g);
+        assert_eq!(g, Some((0, 1, 16)));
+        // A write's position is no change of the session's state, and allocates nothing.
+        assert!(t.is_none());
+        // In place for a client without the capability, and for one that tracks the default
+        // list (last_gtid is not in it).
+        for cap in [false, true] {
+            let view = ClientView::mariadb_defaults(cap);
+            let n = plain_len(&p, &view).unwrap();
+            let mut q = p[..n].to_vec();
+            q[4] &= !0x40; // the relay clears SERVER_SESSION_STATE_CHANGED in place
+            assert_eq!(q, want);
+        }
+        let mut all = ClientView::mariadb_defaults(true);
+        all.sysvars = None;
+        assert_eq!(plain_len(&p, &all), None, "a `*` client gets the entry");
+        let (mut t, mut g) = (None, None);
+        read_ok(&hex(TEMP), &mut t, &mut g);
+        let tr = t.unwrap();
+        assert!(tr.changed && tr.sysvars.is_empty() && tr.schema.is_none());
     }
 
     #[test]
     fn damaged_packets_never_panic() {
         let full = hex(SQL_MODE);
+        let check = |p: &[u8]| {
+            let (mut t, mut g) = (None, None);
+            read_ok(p, &mut t, &mut g);
+            rewrite_ok(p, &ClientView::mariadb_defaults(true));
+            for cap in [false, true] {
+                if let Some(n) = plain_len(p, &ClientView::mariadb_defaults(cap)) {
+                    assert!(n <= p.len());
+                }
+            }
+        };
         for n in 0..full.len() {
-            let mut t = Tracked::default();
-            read_ok(&full[..n], &mut t);
-            rewrite_ok(&full[..n], &ClientView::mariadb_defaults(true));
+            check(&full[..n]);
         }
         for b in 0..=255u8 {
             let mut p = full.clone();
             p[9] = b;
-            let mut t = Tracked::default();
-            read_ok(&p, &mut t);
-            rewrite_ok(&p, &ClientView::mariadb_defaults(true));
+            check(&p);
         }
     }
 }

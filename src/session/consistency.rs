@@ -106,6 +106,16 @@ impl Session {
             .merge(pos);
     }
 
+    /// `note_write` of one GTID, as the OK's `last_gtid` reports it (no allocation).
+    pub(super) fn note_write_gtid(&mut self, gtid: (u32, u32, u64)) {
+        self.rw.gtid_need.note(gtid);
+        self.positions
+            .global_gtid
+            .lock()
+            .expect("gtid lock")
+            .note(gtid);
+    }
+
     /// Learns the GTID of this session's last write from the master. False if that failed
     /// (the caller then reads from the master, which is always up to date).
     pub(super) async fn fetch_last_gtid(&mut self) -> bool {
@@ -227,17 +237,17 @@ impl Session {
     pub(super) async fn after_master_statement(
         &mut self,
         c: &Classification,
-        last_gtid: Option<GtidPos>,
+        last_gtid: Option<(u32, u32, u64)>,
     ) {
         // A read the application sent to the master on purpose may call a function that
         // writes: the reads after it must see what it did.
         if c.writes || c.hint == Some(classify::Hint::Master) {
             self.rw.write_pending = true;
         }
-        if let Some(pos) = &last_gtid {
+        if let Some(gtid) = last_gtid {
             // Whatever the text said: the server committed something (a function called by
             // a read, a trigger, a procedure). Noted even inside a multi-statement.
-            self.note_write(pos);
+            self.note_write_gtid(gtid);
         }
         if !self.rw.write_pending || self.routing.trx() == Some(Target::Master) {
             return;

@@ -160,13 +160,7 @@ impl Session {
         }
         // Read-your-writes first: a multi-statement may have written before an error.
         if used == Target::Master {
-            let last_gtid = scanner
-                .tracked
-                .as_deref()
-                .and_then(|t| t.sysvar("last_gtid"))
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(GtidPos::parse);
-            self.after_master_statement(c, last_gtid).await;
+            self.after_master_statement(c, scanner.last_gtid).await;
         }
         if c.opaque && used == Target::Master {
             // CALL, SQL EXECUTE, EXECUTE IMMEDIATE, BEGIN NOT ATOMIC: OUT parameters and
