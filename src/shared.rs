@@ -46,6 +46,8 @@ pub struct Shared {
     /// The servers' own session-tracking settings (`@@global.session_track_*`), read from the
     /// first backend logged in to: what a client sees of session state until it sets its own.
     pub track_defaults: std::sync::OnceLock<crate::protocol::tracker::ClientView>,
+    /// A session is asking for `track_defaults` (one at a time).
+    pub track_defaults_asked: std::sync::atomic::AtomicBool,
     /// The master's `max_allowed_packet` (0 until read): `[limits] max_packet_size = "auto"`.
     pub server_max_packet: AtomicU64,
 }
@@ -72,6 +74,7 @@ impl Shared {
             tls: ArcSwap::from_pointee(tls),
             login_throttle: Default::default(),
             track_defaults: Default::default(),
+            track_defaults_asked: Default::default(),
             server_max_packet: AtomicU64::new(0),
         })
     }

@@ -363,27 +363,21 @@ pub fn rewrite_ok(p: &[u8], view: &ClientView) -> Vec<u8> {
     let view = changed.as_ref().unwrap_or(view);
     let mut kept = Vec::new();
     if view.capability {
-        // Variables come in the order of the client's list (the server reports a `*` list
-        // in an order of its own); the other entries keep theirs, after them.
-        let mut vars: Vec<(usize, &[u8])> = Vec::new();
-        let mut rest: Vec<&[u8]> = Vec::new();
+        // In the order the server reported them: MariaDB's own order of variable entries is
+        // not the list's, nor the same on two connections (a client cannot rely on it).
         for (ty, body, whole) in entries(&p[l.state.clone()]) {
-            match ty {
+            let keep = match ty {
                 SYSTEM_VARIABLES => {
-                    if let Some(rank) = lenenc_str(body).and_then(|(n, _)| view.sysvar_rank(n)) {
-                        vars.push((rank, whole));
-                    }
+                    lenenc_str(body).is_some_and(|(n, _)| view.sysvar_rank(n).is_some())
                 }
-                SCHEMA if view.schema => rest.push(whole),
-                STATE_CHANGE if view.state_change => rest.push(whole),
-                SCHEMA | STATE_CHANGE => {}
+                SCHEMA => view.schema,
+                STATE_CHANGE => view.state_change,
                 // The transaction trackers are the client's own (the proxy never sets them).
-                _ => rest.push(whole),
+                _ => true,
+            };
+            if keep {
+                kept.extend_from_slice(whole);
             }
-        }
-        vars.sort_by_key(|&(rank, _)| rank);
-        for whole in vars.into_iter().map(|(_, w)| w).chain(rest) {
-            kept.extend_from_slice(whole);
         }
     }
     let mut out = Vec::with_capacity(p.len());

@@ -573,33 +573,45 @@ impl Session {
     /// Reads the servers' own session-tracking settings and packet limit once
     /// (`Shared::track_defaults`, `Shared::server_max_packet`).
     async fn learn_track_defaults(&self, conn: &mut BackendConn) {
-        let q = "SELECT @@global.session_track_system_variables, \
-                 @@global.session_track_schema, @@global.session_track_state_change, \
-                 @@global.max_allowed_packet";
-        if let Ok(Ok(rows)) = conn.query_rows(q).await {
-            if let Some(row) = rows.rows.first() {
-                // The servers' own packet limit, for `max_packet_size = "auto"`.
-                if let Some(n) = row
-                    .get(3)
-                    .cloned()
-                    .flatten()
-                    .and_then(|v| v.parse::<u64>().ok())
-                {
-                    self.shared
-                        .server_max_packet
-                        .store(n.clamp(1024, 1 << 30), std::sync::atomic::Ordering::Relaxed);
-                }
-                let on = |v: &Option<String>| {
-                    v.as_deref()
-                        .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"))
-                };
-                let mut view = crate::protocol::tracker::ClientView::mariadb_defaults(false);
-                view.set_sysvars(row.first().cloned().flatten().as_deref().unwrap_or(""));
-                view.schema = on(row.get(1).unwrap_or(&None));
-                view.state_change = on(row.get(2).unwrap_or(&None));
-                let _ = self.shared.track_defaults.set(view);
-            }
+        // One session asks (the first to get here); the others go by MariaDB's defaults until
+        // the answer is in. SHOW, not SELECT: it does not count as a read the application made
+        // (Com_select) on whichever server it lands on.
+        if self
+            .shared
+            .track_defaults_asked
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
         }
+        let q = "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('session_track_system_variables', \
+                 'session_track_schema', 'session_track_state_change', 'max_allowed_packet')";
+        let Ok(Ok(rows)) = conn.query_rows(q).await else {
+            // Asked again by the next login.
+            self.shared
+                .track_defaults_asked
+                .store(false, std::sync::atomic::Ordering::Release);
+            return;
+        };
+        let get = |name: &str| -> Option<String> {
+            rows.rows
+                .iter()
+                .find(|r| r.first().and_then(|n| n.as_deref()) == Some(name))
+                .and_then(|r| r.get(1).cloned().flatten())
+        };
+        // The servers' own packet limit, for `max_packet_size = "auto"`.
+        if let Some(n) = get("max_allowed_packet").and_then(|v| v.parse::<u64>().ok()) {
+            self.shared
+                .server_max_packet
+                .store(n.clamp(1024, 1 << 30), std::sync::atomic::Ordering::Relaxed);
+        }
+        let on = |v: Option<String>| v.is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
+        let mut view = crate::protocol::tracker::ClientView::mariadb_defaults(false);
+        if let Some(list) = get("session_track_system_variables") {
+            view.set_sysvars(&list);
+        }
+        view.schema = on(get("session_track_schema"));
+        view.state_change = on(get("session_track_state_change"));
+        let _ = self.shared.track_defaults.set(view);
     }
 
     /// A backend connection failed: mark it for replacement and give the backend a pause.
