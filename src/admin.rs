@@ -22,7 +22,7 @@ use crate::protocol::command::*;
 use crate::protocol::error::MyError;
 use crate::protocol::handshake::{self, LoginError, ServerInfo};
 use crate::protocol::packet::PacketStream;
-use crate::protocol::CapabilityFlags;
+use crate::protocol::{put_lenenc_int, put_lenenc_str, CapabilityFlags};
 use crate::reload::{reload_off_thread, Outcome};
 use crate::shared::Shared;
 use crate::topology::{Role, State};
@@ -180,29 +180,6 @@ fn ok_packet(info: &str) -> Vec<u8> {
         put_lenenc_str(&mut p, info.as_bytes());
     }
     p
-}
-
-fn put_lenenc_int(p: &mut Vec<u8>, n: u64) {
-    match n {
-        0..=250 => p.push(n as u8),
-        251..=0xFFFF => {
-            p.push(0xFC);
-            p.extend_from_slice(&(n as u16).to_le_bytes());
-        }
-        0x10000..=0xFF_FFFF => {
-            p.push(0xFD);
-            p.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
-        }
-        _ => {
-            p.push(0xFE);
-            p.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-}
-
-fn put_lenenc_str(p: &mut Vec<u8>, s: &[u8]) {
-    put_lenenc_int(p, s.len() as u64);
-    p.extend_from_slice(s);
 }
 
 /// A text result set of VARCHAR columns.

@@ -30,8 +30,15 @@ const BACKEND_MAX_PACKET: usize = 1 << 30;
 /// packets when a statement changed the session (also inside procedures, triggers, EXECUTE),
 /// which database is current, and the new value of each system variable changed. Set after
 /// login and after every COM_RESET_CONNECTION (which puts them back to the global values).
-pub const TRACKING: &str = "session_track_state_change = 1, session_track_schema = 1, \
-     session_track_system_variables = '*'";
+macro_rules! tracking {
+    () => {
+        "session_track_state_change = 1, session_track_schema = 1, \
+         session_track_system_variables = '*'"
+    };
+}
+pub const TRACKING: &str = tracking!();
+/// [`TRACKING`] as a statement of its own.
+pub const SET_TRACKING: &str = concat!("SET SESSION ", tracking!());
 
 /// What the proxy needs to log in to a backend on behalf of a client.
 pub struct LoginParams<'a> {
@@ -100,6 +107,16 @@ pub struct Rows {
 }
 
 impl Rows {
+    /// The (name, value) pairs of a `SHOW VARIABLES` answer (rows with a NULL left out).
+    pub fn name_values(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.rows
+            .iter()
+            .filter_map(|r| match (r.first(), r.get(1)) {
+                (Some(Some(n)), Some(Some(v))) => Some((n.as_str(), v.as_str())),
+                _ => None,
+            })
+    }
+
     /// The value of column `name` in the first row.
     pub fn get(&self, name: &str) -> Option<&str> {
         let i = self
@@ -323,8 +340,8 @@ impl BackendConn {
             watch_timer: None,
         };
         if caps.contains(CapabilityFlags::CLIENT_SESSION_TRACK) {
-            let set = format!("SET SESSION {TRACKING}");
-            match tokio::time::timeout(p.connect_timeout, conn.run_query(set.as_bytes())).await {
+            let set = SET_TRACKING.as_bytes();
+            match tokio::time::timeout(p.connect_timeout, conn.run_query(set)).await {
                 Ok(Ok(Ok(_))) => {
                     conn.tracking = true;
                     // The proxy's own baseline, not the session's doing.
@@ -762,25 +779,24 @@ impl BackendConn {
         let started = self.last_used;
         loop {
             let step = scanner.scan(&mut self.io.rbuf[..], pos);
-            // Bytes of the buffer to forward, bytes to consume, and how the step ended.
-            let (upto, consume, infile, done) = match step {
-                Step::Done(n) => (n, n, false, true),
-                Step::LocalInfile(n) => (n, n, true, false),
-                Step::NeedMore(n) => (n, n, false, false),
+            // Bytes of the buffer to forward (or a rewritten copy to forward instead), bytes
+            // to consume, and how the step ended.
+            let (upto, copied, consume, infile, done) = match step {
+                Step::Done(n) => (n, None, n, false, true),
+                Step::LocalInfile(n) => (n, None, n, true, false),
+                Step::NeedMore(n) => (n, None, n, false, false),
                 // An OK with session state, forwarded as the client's own settings would show
-                // it (`tracker`): cut short in place, or `copied` below.
-                Step::Rewrite { start, end } => (
-                    self.rewrite_ok_at(start, end, view).unwrap_or(0),
-                    end,
-                    false,
-                    false,
-                ),
-            };
-            let copied = match step {
-                Step::Rewrite { start, end } if upto == 0 => {
-                    Some(self.rewritten_copy(start, end, view))
-                }
-                _ => None,
+                // it (`tracker`): cut short in place, or rewritten in a copy.
+                Step::Rewrite { start, end } => match self.rewrite_ok_at(start, end, view) {
+                    Some(upto) => (upto, None, end, false, false),
+                    None => (
+                        0,
+                        Some(self.rewritten_copy(start, end, view)),
+                        end,
+                        false,
+                        false,
+                    ),
+                },
             };
             if refuse_read_only && done && !sent {
                 // With `refuse_read_only` (a read on a replica) an answer that is only "I am

@@ -322,29 +322,22 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
-/// Out of file descriptors (`ulimit -n`), the admin and metrics listeners back off as the
-/// client listener does: a connection waiting in the kernel's queue that cannot be accepted
-/// costs the proxy almost no CPU (an accept loop that retried at once spun a core).
-#[test]
-fn accept_loops_back_off_when_out_of_descriptors() {
+/// A proxy run under `prlimit --nofile=48:48` with `extra` in its proxy.toml, its metrics
+/// endpoint on `metrics` (waited for): (the process, its directory with rwsplit.log, its port).
+fn proxy_with_48_descriptors(
+    c: &Cluster,
+    name: &str,
+    extra: &str,
+    metrics: u16,
+) -> (std::process::Child, std::path::PathBuf, u16) {
     use std::process::{Command, Stdio};
-    let c = Cluster::shared();
-    let (port, admin, metrics) = (free_port(), free_port(), free_port());
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("emfile-{port}"));
+    let port = free_port();
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{port}"));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("proxy.toml");
-    std::fs::write(
-        &config,
-        c.proxy_toml(
-            port,
-            &format!(
-                "[admin]\nlisten = \"127.0.0.1:{admin}\"\nuser = \"admin\"\npassword = \"x\"\n\n\
-                 [metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"
-            ),
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new("prlimit")
+    let extra = format!("{extra}[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n");
+    std::fs::write(&config, c.proxy_toml(port, &extra)).unwrap();
+    let child = Command::new("prlimit")
         .arg("--nofile=48:48")
         .arg(env!("CARGO_BIN_EXE_rwsplit"))
         .arg("--config")
@@ -353,10 +346,26 @@ fn accept_loops_back_off_when_out_of_descriptors() {
         .stderr(std::fs::File::create(dir.join("rwsplit.log")).unwrap())
         .spawn()
         .expect("prlimit (util-linux)");
-    let pid = child.id();
     eventually("listening", Duration::from_secs(15), || {
         std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
     });
+    (child, dir, port)
+}
+
+/// Out of file descriptors (`ulimit -n`), the admin and metrics listeners back off as the
+/// client listener does: a connection waiting in the kernel's queue that cannot be accepted
+/// costs the proxy almost no CPU (an accept loop that retried at once spun a core).
+#[test]
+fn accept_loops_back_off_when_out_of_descriptors() {
+    let c = Cluster::shared();
+    let (admin, metrics) = (free_port(), free_port());
+    let (mut child, dir, _) = proxy_with_48_descriptors(
+        &c,
+        "emfile",
+        &format!("[admin]\nlisten = \"127.0.0.1:{admin}\"\nuser = \"admin\"\npassword = \"x\"\n\n"),
+        metrics,
+    );
+    let pid = child.id();
     // Hold connections on every port until the proxy has no descriptor left for more.
     let mut held = Vec::new();
     for _ in 0..80 {
@@ -533,32 +542,9 @@ fn long_data_is_capped_per_statement_and_per_session() {
 /// descriptors are free.
 #[test]
 fn out_of_descriptors_for_a_backend_connection_answers_1040() {
-    use std::process::{Command, Stdio};
     let c = Cluster::shared();
-    let (port, metrics) = (free_port(), free_port());
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("emfile-be-{port}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("proxy.toml");
-    std::fs::write(
-        &config,
-        c.proxy_toml(
-            port,
-            &format!("[metrics]\nlisten = \"127.0.0.1:{metrics}\"\n"),
-        ),
-    )
-    .unwrap();
-    let mut child = Command::new("prlimit")
-        .arg("--nofile=48:48")
-        .arg(env!("CARGO_BIN_EXE_rwsplit"))
-        .arg("--config")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("rwsplit.log")).unwrap())
-        .spawn()
-        .expect("prlimit (util-linux)");
-    eventually("listening", Duration::from_secs(15), || {
-        std::net::TcpStream::connect(("127.0.0.1", metrics)).is_ok()
-    });
+    let metrics = free_port();
+    let (mut child, dir, port) = proxy_with_48_descriptors(&c, "emfile-be", "", metrics);
     let mut a = RawClient::login(port, c.user(), c.password());
     assert_eq!(a.query_bytes(b"SELECT 1")[0].first().as_deref(), Some("1"));
     let mut held = Vec::new();

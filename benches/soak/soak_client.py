@@ -59,6 +59,15 @@ def connect(a):
     )
 
 
+def close_quietly(conn):
+    """Closes a connection that may already be gone; returns None (the caller's new conn)."""
+    try:
+        conn.close()
+    except Exception:
+        pass
+    return None
+
+
 def err_of(e):
     code = e.args[0] if e.args and isinstance(e.args[0], int) else 0
     msg = str(e.args[1] if len(e.args) > 1 else e).replace("\t", " ").replace("\n", " ")
@@ -90,11 +99,7 @@ def writer(a, out):
             code, msg = err_of(e)
             out.write(f"ins\t{wid}\t{t0:.6f}\t{t1:.6f}\terr\t{code}\t{msg}\n")
             if code in LOST or isinstance(e, pymysql.err.InterfaceError):
-                try:
-                    conn.close()
-                except Exception:
-                    pass
-                conn = None
+                conn = close_quietly(conn)
         if a.pause:
             time.sleep(a.pause)
     if conn is not None:
@@ -130,19 +135,11 @@ def reader(a, out, per_request):
             code, msg = err_of(e)
             out.write(f"read\t{n}\t{t0:.6f}\t{t1:.6f}\terr\t{code}\t{phase}: {msg}\n")
             if conn is not None and (code in LOST or isinstance(e, pymysql.err.InterfaceError)):
-                try:
-                    conn.close()
-                except Exception:
-                    pass
-                conn = None
+                conn = close_quietly(conn)
             elif conn is None:
                 time.sleep(0.2)
         if per_request and conn is not None:
-            try:
-                conn.close()
-            except Exception:
-                pass
-            conn = None
+            conn = close_quietly(conn)
         if a.pause:
             time.sleep(a.pause)
     if conn is not None:
@@ -186,11 +183,7 @@ def locker(a, out):
             status = "unknown" if sent and lost and "RELEASE_LOCK" not in msg else "err"
             out.write(f"inc\t{n}\t{t0:.6f}\t{t1:.6f}\t{status}\t{code}\t{msg}\n")
             if lost:
-                try:
-                    conn.close()
-                except Exception:
-                    pass
-                conn = None
+                conn = close_quietly(conn)
         if a.pause:
             time.sleep(a.pause)
     if conn is not None:

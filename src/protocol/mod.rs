@@ -36,6 +36,31 @@ pub fn lenenc_int(buf: &[u8]) -> Option<(u64, usize)> {
     }
 }
 
+/// Appends `n` as a length-encoded integer.
+pub fn put_lenenc_int(p: &mut Vec<u8>, n: u64) {
+    match n {
+        0..=250 => p.push(n as u8),
+        251..=0xFFFF => {
+            p.push(0xFC);
+            p.extend_from_slice(&(n as u16).to_le_bytes());
+        }
+        0x10000..=0xFF_FFFF => {
+            p.push(0xFD);
+            p.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
+        }
+        _ => {
+            p.push(0xFE);
+            p.extend_from_slice(&n.to_le_bytes());
+        }
+    }
+}
+
+/// Appends `s` as a length-encoded string.
+pub fn put_lenenc_str(p: &mut Vec<u8>, s: &[u8]) {
+    put_lenenc_int(p, s.len() as u64);
+    p.extend_from_slice(s);
+}
+
 /// The u16 at `at` bytes past an OK packet's affected-rows and insert-id fields (0: status
 /// flags, 2: warning count), without allocating.
 fn ok_u16(payload: &[u8], at: usize) -> Option<u16> {

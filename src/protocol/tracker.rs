@@ -17,6 +17,7 @@
 //! follows) and, with SERVER_SESSION_STATE_CHANGED, a length-encoded block of entries: a type
 //! byte and a length-encoded body each.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::lenenc_int;
@@ -44,6 +45,7 @@ pub struct Tracked {
     pub schema: Option<Vec<u8>>,
 }
 
+#[cfg(test)]
 impl Tracked {
     /// The last value reported for `name` (ASCII case-insensitive).
     pub fn sysvar(&self, name: &str) -> Option<&[u8]> {
@@ -126,14 +128,11 @@ impl ClientView {
         )
     }
 
-    /// Where `name` stands in the client's list of tracked variables (None: not tracked;
-    /// with `*` every variable ranks the same, in the server's order).
-    fn sysvar_rank(&self, name: &[u8]) -> Option<usize> {
+    /// Whether the client tracks the system variable `name`.
+    fn tracks_sysvar(&self, name: &[u8]) -> bool {
         match &self.sysvars {
-            None => Some(0),
-            Some(list) => list
-                .iter()
-                .position(|n| n.as_bytes().eq_ignore_ascii_case(name)),
+            None => true,
+            Some(list) => list.iter().any(|n| n.as_bytes().eq_ignore_ascii_case(name)),
         }
     }
 
@@ -218,6 +217,42 @@ fn lenenc_str(b: &[u8]) -> Option<(&[u8], &[u8])> {
     Some((s, &b[used + n as usize..]))
 }
 
+/// A system-variable entry's name and value.
+fn sysvar_entry(body: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, rest) = lenenc_str(body)?;
+    let (value, _) = lenenc_str(rest)?;
+    Some((name, value))
+}
+
+/// The settings the client's own server would report `block` under: a statement that changes
+/// the client's tracking settings is reported under the new ones (`SET
+/// session_track_state_change = 1` reports its own state change). Copied only then.
+fn view_for<'v>(block: &[u8], view: &'v ClientView) -> Cow<'v, ClientView> {
+    let mut v = Cow::Borrowed(view);
+    for (ty, body, _) in entries(block) {
+        if let Some((name, value)) = (ty == SYSTEM_VARIABLES)
+            .then(|| sysvar_entry(body))
+            .flatten()
+        {
+            if name.len() > 14 && name[..14].eq_ignore_ascii_case(b"session_track_") {
+                v.to_mut().apply_setting(name, value);
+            }
+        }
+    }
+    v
+}
+
+/// Whether a client with these settings gets an entry of type `ty`.
+fn client_gets(view: &ClientView, ty: u8, body: &[u8]) -> bool {
+    match ty {
+        SYSTEM_VARIABLES => lenenc_str(body).is_some_and(|(n, _)| view.tracks_sysvar(n)),
+        SCHEMA => view.schema,
+        STATE_CHANGE => view.state_change,
+        // The transaction trackers are the client's own (the proxy never sets them).
+        _ => true,
+    }
+}
+
 /// Adds what the OK packet `p` (0x00 or 0xFE header) reports to `t` (created when the report
 /// holds more than a commit's position) and `last_gtid` (a write's new position, the one
 /// report every commit carries: kept out of `t`, no allocation); false if it reports nothing.
@@ -241,19 +276,17 @@ pub fn read_ok(
         read += whole.len();
         match ty {
             SYSTEM_VARIABLES => {
-                if let Some((name, rest)) = lenenc_str(body) {
-                    if let Some((value, _)) = lenenc_str(rest) {
-                        if name == b"last_gtid" {
-                            if let Some(g) = crate::gtid::GtidPos::parse_one(value) {
-                                *last_gtid = Some(g);
-                                continue;
-                            }
+                if let Some((name, value)) = sysvar_entry(body) {
+                    if name == b"last_gtid" {
+                        if let Some(g) = crate::gtid::GtidPos::parse_one(value) {
+                            *last_gtid = Some(g);
+                            continue;
                         }
-                        t.get_or_insert_with(Default::default).sysvars.push((
-                            String::from_utf8_lossy(name).to_ascii_lowercase(),
-                            value.to_vec(),
-                        ));
                     }
+                    t.get_or_insert_with(Default::default).sysvars.push((
+                        String::from_utf8_lossy(name).to_ascii_lowercase(),
+                        value.to_vec(),
+                    ));
                 }
             }
             SCHEMA => {
@@ -284,28 +317,9 @@ pub fn status_at(p: &[u8]) -> Option<usize> {
 pub fn plain_len(p: &[u8], view: &ClientView) -> Option<usize> {
     let l = layout(p)?;
     if view.capability {
-        let mut v = view.clone();
-        let mut any = false;
-        for (ty, body, _) in entries(&p[l.state.clone()]) {
-            if ty == SYSTEM_VARIABLES {
-                if let Some((name, rest)) = lenenc_str(body) {
-                    if let Some((value, _)) = lenenc_str(rest) {
-                        v.apply_setting(name, value);
-                    }
-                }
-            }
-        }
-        for (ty, body, _) in entries(&p[l.state.clone()]) {
-            any |= match ty {
-                SYSTEM_VARIABLES => {
-                    lenenc_str(body).is_some_and(|(n, _)| v.sysvar_rank(n).is_some())
-                }
-                SCHEMA => v.schema,
-                STATE_CHANGE => v.state_change,
-                _ => true,
-            };
-        }
-        if any {
+        let block = &p[l.state.clone()];
+        let v = view_for(block, view);
+        if entries(block).any(|(ty, body, _)| client_gets(&v, ty, body)) {
             return None;
         }
     }
@@ -315,22 +329,6 @@ pub fn plain_len(p: &[u8], view: &ClientView) -> Option<usize> {
     } else {
         l.info.end
     })
-}
-
-fn put_lenenc(out: &mut Vec<u8>, n: usize) {
-    let n = n as u64;
-    if n < 251 {
-        out.push(n as u8);
-    } else if n < 1 << 16 {
-        out.push(0xFC);
-        out.extend_from_slice(&(n as u16).to_le_bytes());
-    } else if n < 1 << 24 {
-        out.push(0xFD);
-        out.extend_from_slice(&(n as u32).to_le_bytes()[..3]);
-    } else {
-        out.push(0xFE);
-        out.extend_from_slice(&n.to_le_bytes());
-    }
 }
 
 /// Does this OK packet need rewriting before `view`'s client sees it? Only packets with
@@ -344,38 +342,14 @@ pub fn rewrite_ok(p: &[u8], view: &ClientView) -> Vec<u8> {
     let Some(l) = layout(p) else {
         return p.to_vec();
     };
-    // A statement that changes the client's own tracking settings is reported under the new
-    // ones (`SET session_track_state_change = 1` reports its own state change).
-    let mut changed: Option<ClientView> = None;
-    for (ty, body, _) in entries(&p[l.state.clone()]) {
-        let Some((name, rest)) = (ty == SYSTEM_VARIABLES).then(|| lenenc_str(body)).flatten()
-        else {
-            continue;
-        };
-        if let Some((value, _)) = lenenc_str(rest) {
-            if name.len() > 14 && name[..14].eq_ignore_ascii_case(b"session_track_") {
-                changed
-                    .get_or_insert_with(|| view.clone())
-                    .apply_setting(name, value);
-            }
-        }
-    }
-    let view = changed.as_ref().unwrap_or(view);
+    let block = &p[l.state.clone()];
     let mut kept = Vec::new();
     if view.capability {
         // In the order the server reported them: MariaDB's own order of variable entries is
         // not the list's, nor the same on two connections (a client cannot rely on it).
-        for (ty, body, whole) in entries(&p[l.state.clone()]) {
-            let keep = match ty {
-                SYSTEM_VARIABLES => {
-                    lenenc_str(body).is_some_and(|(n, _)| view.sysvar_rank(n).is_some())
-                }
-                SCHEMA => view.schema,
-                STATE_CHANGE => view.state_change,
-                // The transaction trackers are the client's own (the proxy never sets them).
-                _ => true,
-            };
-            if keep {
+        let v = view_for(block, view);
+        for (ty, body, whole) in entries(block) {
+            if client_gets(&v, ty, body) {
                 kept.extend_from_slice(whole);
             }
         }
@@ -388,12 +362,10 @@ pub fn rewrite_ok(p: &[u8], view: &ClientView) -> Vec<u8> {
     }
     let info = &p[l.info.clone()];
     if !info.is_empty() || !kept.is_empty() {
-        put_lenenc(&mut out, info.len());
-        out.extend_from_slice(info);
+        super::put_lenenc_str(&mut out, info);
     }
     if !kept.is_empty() {
-        put_lenenc(&mut out, kept.len());
-        out.extend_from_slice(&kept);
+        super::put_lenenc_str(&mut out, &kept);
     }
     out
 }

@@ -592,25 +592,19 @@ impl Session {
                 .store(false, std::sync::atomic::Ordering::Release);
             return;
         };
-        let get = |name: &str| -> Option<String> {
-            rows.rows
-                .iter()
-                .find(|r| r.first().and_then(|n| n.as_deref()) == Some(name))
-                .and_then(|r| r.get(1).cloned().flatten())
-        };
-        // The servers' own packet limit, for `max_packet_size = "auto"`.
-        if let Some(n) = get("max_allowed_packet").and_then(|v| v.parse::<u64>().ok()) {
-            self.shared
-                .server_max_packet
-                .store(n.clamp(1024, 1 << 30), std::sync::atomic::Ordering::Relaxed);
-        }
-        let on = |v: Option<String>| v.is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("ON"));
         let mut view = crate::protocol::tracker::ClientView::mariadb_defaults(false);
-        if let Some(list) = get("session_track_system_variables") {
-            view.set_sysvars(&list);
+        for (name, value) in rows.name_values() {
+            if name == "max_allowed_packet" {
+                // The servers' own packet limit, for `max_packet_size = "auto"`.
+                if let Ok(n) = value.parse::<u64>() {
+                    self.shared
+                        .server_max_packet
+                        .store(n.clamp(1024, 1 << 30), std::sync::atomic::Ordering::Relaxed);
+                }
+            } else {
+                view.apply_setting(name.as_bytes(), value.as_bytes());
+            }
         }
-        view.schema = on(get("session_track_schema"));
-        view.state_change = on(get("session_track_state_change"));
         let _ = self.shared.track_defaults.set(view);
     }
 

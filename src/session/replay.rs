@@ -133,29 +133,30 @@ impl Session {
                 .map_err(lost)??;
             conn.multi_statements_off = false;
         }
-        let mut tracking_touched = false;
+        // Decided before the replay: a connection that already ran the previous statement
+        // with the client's tracking settings keeps them for a statement about that one.
+        let want_client = show_client || (conn.client_tracking && keep_client);
         for (sql, _) in pending {
             conn.run_query(&sql).await.map_err(lost)??;
-            tracking_touched |= super::tracked::mentions(&sql, b"session_track");
-        }
-        if tracking_touched && conn.tracking {
-            // The client's own tracking settings replayed: the proxy's go back on top.
-            let set = format!("SET SESSION {}", crate::backend::TRACKING);
-            conn.run_query(set.as_bytes()).await.map_err(lost)??;
+            // The client's own tracking settings replayed: the connection has them now (the
+            // proxy's go back on top below).
+            conn.client_tracking |=
+                conn.tracking && super::tracked::mentions(&sql, b"session_track");
         }
         conn.applied = rec_seq;
         conn.state_sig = state_sig;
         conn.dirty = was_dirty;
-        let want_client = show_client || (conn.client_tracking && keep_client);
         if conn.tracking && conn.client_tracking != want_client {
+            let client_settings;
             let set = if want_client {
-                self.track_view.as_settings()
+                client_settings = self.track_view.as_settings();
+                client_settings.as_str()
             } else {
-                format!("SET SESSION {}", crate::backend::TRACKING)
+                crate::backend::SET_TRACKING
             };
             let conn = self.conn_mut(target).expect("checked above");
             conn.run_query(set.as_bytes()).await.map_err(lost)??;
-            conn.client_tracking = !conn.client_tracking;
+            conn.client_tracking = want_client;
         }
         let conn = self.conn_mut(target).expect("checked above");
         if conn.multi_statements_off != multi_off {

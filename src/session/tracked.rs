@@ -103,6 +103,12 @@ impl Session {
         if let Some(schema) = &t.schema {
             self.follow_schema(schema, used);
         }
+        // A SET that ended cleanly leaves only what is recorded here.
+        let clean = c.kind == Kind::Set
+            && !c.multi
+            && !c.user_var_write
+            && scanner.warnings == 0
+            && self.routing.trx().is_none();
         for (name, value) in &t.sysvars {
             if self.track_view.apply_setting(name.as_bytes(), value) {
                 continue;
@@ -116,24 +122,10 @@ impl Session {
                     _ => classify::Charset::UNKNOWN,
                 };
             }
-        }
-        let values: Vec<(&str, &[u8])> = t
-            .sysvars
-            .iter()
-            .filter(|(n, _)| by_value(n))
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
-            .collect();
-        if !values.is_empty() {
-            // A SET that ended cleanly leaves only what is recorded here.
-            let clean = c.kind == Kind::Set
-                && !c.multi
-                && !c.user_var_write
-                && scanner.warnings == 0
-                && self.routing.trx().is_none();
-            for (name, value) in values {
+            if by_value(name) {
                 self.record_value(name, value, used, clean);
+                out.values = true;
             }
-            out.values = true;
         }
         // An EOF's flag alone may be a write's new `last_gtid`.
         out.unexplained = (t.changed || (t.eof_changed && !c.writes)) && !explains(c);
@@ -193,20 +185,18 @@ impl Session {
         if !conn.tracking {
             return;
         }
-        let q = "SELECT @@session.session_track_system_variables, \
-                 @@session.session_track_schema, @@session.session_track_state_change";
+        // No backslash escapes: the client's sql_mode may read them literally.
+        let q = "SHOW SESSION VARIABLES LIKE 'session_track%'";
         let rows = conn.query_rows(q).await;
-        let set = format!("SET SESSION {}", crate::backend::TRACKING);
-        let restored = matches!(conn.run_query(set.as_bytes()).await, Ok(Ok(_)));
+        let set = crate::backend::SET_TRACKING.as_bytes();
+        let restored = matches!(conn.run_query(set).await, Ok(Ok(_)));
         if !restored {
             conn.broken = true;
         }
         if let Ok(Ok(rows)) = rows {
-            if let Some(row) = rows.rows.first() {
-                let get = |i: usize| row.get(i).cloned().flatten().unwrap_or_default();
-                self.track_view.set_sysvars(&get(0));
-                self.track_view.schema = on(get(1).as_bytes());
-                self.track_view.state_change = on(get(2).as_bytes());
+            for (name, value) in rows.name_values() {
+                self.track_view
+                    .apply_setting(name.as_bytes(), value.as_bytes());
             }
         }
     }
@@ -230,10 +220,6 @@ pub(super) fn about_previous(sql: &[u8]) -> bool {
     ]
     .iter()
     .any(|w| mentions(sql, w))
-}
-
-fn on(v: &[u8]) -> bool {
-    v == b"1" || v.eq_ignore_ascii_case(b"ON")
 }
 
 #[cfg(test)]
