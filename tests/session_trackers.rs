@@ -394,3 +394,47 @@ fn a_client_never_observes_another_clients_state() {
     let r = a.query_bytes(b"SELECT COUNT(*) FROM tmp_obs");
     assert_eq!(r[0].first().as_deref(), Some("0"), "{r:?}");
 }
+
+/// What a client reads of its own tracking settings after setting some of them, in the
+/// spellings a client may use (`@@session.` in capitals, backquotes, with other variables in
+/// the same SET): its own values, never the proxy's (`*`, state change on).
+#[test]
+fn a_client_reads_its_own_tracking_settings() {
+    let c = Cluster::shared();
+    let p = Proxy::start(&c, "");
+    let read: &[u8] = b"SELECT @@session_track_system_variables, @@session_track_state_change, \
+                        @@session_track_schema";
+    for (name, script) in [
+        (
+            "plain",
+            vec![
+                &b"SET session_track_system_variables = 'sql_mode'"[..],
+                read,
+            ],
+        ),
+        (
+            "spellings",
+            vec![
+                &b"SET @@session.SESSION_TRACK_SYSTEM_VARIABLES = 'sql_mode'"[..],
+                read,
+                b"SET `session_track_state_change` = ON",
+                b"SET sql_mode = 'ANSI'",
+                read,
+            ],
+        ),
+        (
+            "with_others",
+            vec![
+                &b"SET session_track_schema = 0, sql_mode = ''"[..],
+                b"SELECT 1",
+                read,
+            ],
+        ),
+    ] {
+        let r = same_answers(&c, &p, &format!("own_tracking_{name}"), &script);
+        assert!(
+            matches!(r.last().unwrap()[0], Res::Rows(_)),
+            "{name}: {r:?}"
+        );
+    }
+}

@@ -150,7 +150,7 @@ impl Session {
             && !tracked::mentions(sql, b"timestamp")
             && !tracked::mentions(sql, b"autocommit");
         if c.kinds.contains(Kind::Set) && tracked::mentions(sql, b"session_track") {
-            self.client_set_tracking(used).await;
+            self.client_set_tracking(used, sql).await;
         }
         // A one-shot SET binds the next statement to where it ran; any statement uses it up.
         self.routing.next_here = (c.next_statement_only && !scanner.error).then_some(used);

@@ -176,9 +176,11 @@ impl Session {
         self.record_sql(Some(key), false, sql, false, false, used, clean);
     }
 
-    /// The client set its own session tracking (`SET session_track_…`) on `used`: that is
-    /// what it sees from now on, and the connection gets the proxy's settings back.
-    pub(super) async fn client_set_tracking(&mut self, used: Target) {
+    /// The client set its own session tracking (`SET session_track_…`, the statement `sql`)
+    /// on `used`: that is what it sees from now on, and the connection gets the proxy's
+    /// settings back. Only the settings the statement names are taken: the others on that
+    /// connection are the proxy's, not the client's.
+    pub(super) async fn client_set_tracking(&mut self, used: Target, sql: &[u8]) {
         let Some(conn) = self.conn_mut(used) else {
             return;
         };
@@ -195,8 +197,10 @@ impl Session {
         }
         if let Ok(Ok(rows)) = rows {
             for (name, value) in rows.name_values() {
-                self.track_view
-                    .apply_setting(name.as_bytes(), value.as_bytes());
+                if mentions(sql, name.as_bytes()) {
+                    self.track_view
+                        .apply_setting(name.as_bytes(), value.as_bytes());
+                }
             }
         }
     }
